@@ -1,0 +1,221 @@
+"""The database: engine, pragmas, sessions, migrate-on-open, consistent backups.
+
+One SQLite file per installation. Opening it checks that it is a SQLite file, refuses
+one written by a newer srcdesk, and migrates an older one after writing a timestamped
+backup. Every ORM session made here captures changes for sync (see sync.capture).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError as SADatabaseError
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import sessionmaker
+
+from .errors import DatabaseError
+from .models import LocalState
+from .paths import backups_dir, database_path
+from .sync.capture import Actor, install_engine_guard, install_session_hooks
+from .sync.hlc import HybridClock
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class CapturingSession(OrmSession):
+    """ORM session whose flushes stamp and log every change to a syncable table."""
+
+
+install_session_hooks(CapturingSession)
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def _set_pragmas(dbapi_conn: sqlite3.Connection, record: object) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def make_engine(path: Path) -> Engine:
+    engine = create_engine(
+        f"sqlite:///{path}",
+        connect_args={"check_same_thread": False},
+    )
+    event.listen(engine, "connect", _set_pragmas)
+    install_engine_guard(engine)
+    return engine
+
+
+def looks_like_sqlite(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(16) == SQLITE_HEADER
+
+
+def sqlite_backup(source: Path, target: Path) -> Path:
+    """A consistent copy of a live database via SQLite's online backup API."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        raise DatabaseError(f"{target} already exists; choose another file name.")
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst, pages=4096)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    return target
+
+
+def timestamped_backup(data_dir: Path, reason: str) -> Path:
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    return sqlite_backup(database_path(data_dir), backups_dir(data_dir) / f"srcdesk-{stamp}-{reason}.sqlite3")
+
+
+class Database:
+    """An open srcdesk database. Thread-safe: each unit of work gets its own session."""
+
+    def __init__(self, data_dir: Path, engine: Engine) -> None:
+        self.data_dir = data_dir
+        self.path = database_path(data_dir)
+        self.engine = engine
+        self._sessions = sessionmaker(engine, class_=CapturingSession, expire_on_commit=False)
+        with self._sessions() as s:
+            row = s.get(LocalState, "hlc")
+            self.clock = HybridClock(int(row.value) if row else 0)
+
+    # -- opening -----------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, data_dir: Path) -> Database:
+        """Create a new, empty, fully migrated database in ``data_dir``."""
+        path = database_path(data_dir)
+        if path.exists():
+            raise DatabaseError(f"There is already srcdesk data in {data_dir}.")
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            probe = data_dir / ".srcdesk-write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise DatabaseError(f"Can't write to the data folder {data_dir}: {exc.strerror or exc}.") from exc
+        engine = make_engine(path)
+        try:
+            _upgrade(engine)
+        except (OperationalError, SADatabaseError) as exc:
+            engine.dispose()
+            path.unlink(missing_ok=True)
+            raise DatabaseError(f"Couldn't create the database in {data_dir}: {exc.orig}.") from exc
+        return cls(data_dir, engine)
+
+    @classmethod
+    def open(cls, data_dir: Path, *, migrate: bool = True) -> Database:
+        """Open existing data, migrating it (after a backup) if it is from an older srcdesk."""
+        path = database_path(data_dir)
+        if not path.exists():
+            raise DatabaseError(f"No srcdesk data in {data_dir}; run 'srcdesk init' first.")
+        try:
+            if not looks_like_sqlite(path):
+                raise DatabaseError(f"{path} is not a srcdesk database or is damaged; it was left untouched.")
+        except OSError as exc:
+            raise DatabaseError(f"Can't read {path}: {exc.strerror or exc}.") from exc
+        engine = make_engine(path)
+        try:
+            current = schema_revision(engine)
+            head = head_revision()
+            script = ScriptDirectory.from_config(alembic_config())
+            if current is None:
+                engine.dispose()
+                raise DatabaseError(f"{path} is not a srcdesk database; it was left untouched.")
+            if current != head:
+                try:
+                    script.get_revision(current)
+                except Exception:  # noqa: BLE001 - alembic raises several kinds for unknown ids
+                    engine.dispose()
+                    raise DatabaseError(
+                        f"This data was written by a newer srcdesk (schema {current}); "
+                        "update srcdesk to open it."
+                    ) from None
+                if migrate:
+                    timestamped_backup(data_dir, f"before-{head}")
+                    _upgrade(engine)
+            return cls(data_dir, engine)
+        except (OperationalError, SADatabaseError) as exc:
+            engine.dispose()
+            raise DatabaseError(f"Can't open {path}: {exc.orig}. The file was left untouched.") from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- units of work -----------------------------------------------------------------
+
+    @contextmanager
+    def session(self, actor: Actor | None = None) -> Iterator[OrmSession]:
+        """One unit of work: commits on success, rolls back everything on any error."""
+        s = self._sessions()
+        s.info["clock"] = self.clock
+        if actor is not None:
+            s.info["actor"] = actor
+        try:
+            yield s
+            s.commit()
+        except BaseException:
+            s.rollback()
+            raise
+        finally:
+            s.close()
+
+    def read(self) -> OrmSession:
+        """A session for reading only (no actor: any write in it is refused)."""
+        s = self._sessions()
+        s.info["clock"] = self.clock
+        return s
+
+    def backup_to(self, target: Path) -> Path:
+        return sqlite_backup(self.path, target)
+
+
+def schema_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def _upgrade(engine: Engine) -> None:
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+

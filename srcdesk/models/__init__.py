@@ -1,0 +1,56 @@
+"""The srcdesk data model: tables only, no logic."""
+
+from .base import NAMING_CONVENTION, SYNC_META_COLUMNS, TOMBSTONE_COLUMNS, Base, Syncable, is_syncable
+from .community import (
+    INITIATIVE_KINDS,
+    INITIATIVE_STATUSES,
+    REFERRAL_STAGES,
+    REFERRAL_STATUSES,
+    CommunityOrganisation,
+    Initiative,
+    OrganisationLink,
+    Referral,
+    ReferralStage,
+)
+from .local import ChangeLog, Installation, LocalState
+from .people import PERSON_KINDS, USER_ROLES, Person, PersonTransfer, User
+from .plans import PlanFocus, PlanTarget, PlanYear
+from .recognition import (
+    ACHIEVEMENT_STATUSES,
+    CERTIFICATE_KINDS,
+    CERTIFICATE_STATUSES,
+    Certificate,
+    MilestoneAchievement,
+    MilestoneEvidence,
+)
+from .reference import (
+    ActivityType,
+    AttendanceRole,
+    AttendanceStatus,
+    Establishment,
+    MilestoneDefinition,
+    Module,
+    Programme,
+)
+from .sessions import Attendance, RecruitCohort, Session, SessionFacilitator
+
+SYNCABLE_MODELS: tuple[type[Syncable], ...] = tuple(
+    sorted(
+        (m.class_ for m in Base.registry.mappers if issubclass(m.class_, Syncable)),
+        key=lambda c: c.__tablename__,
+    )
+)
+SYNCABLE_TABLES: frozenset[str] = frozenset(m.__tablename__ for m in SYNCABLE_MODELS)
+
+__all__ = [
+    "ACHIEVEMENT_STATUSES", "CERTIFICATE_KINDS", "CERTIFICATE_STATUSES", "INITIATIVE_KINDS",
+    "INITIATIVE_STATUSES", "NAMING_CONVENTION", "PERSON_KINDS", "REFERRAL_STAGES",
+    "REFERRAL_STATUSES", "SYNCABLE_MODELS", "SYNCABLE_TABLES", "SYNC_META_COLUMNS",
+    "TOMBSTONE_COLUMNS", "USER_ROLES",
+    "ActivityType", "Attendance", "AttendanceRole", "AttendanceStatus", "Base", "Certificate",
+    "ChangeLog", "CommunityOrganisation", "Establishment", "Initiative", "Installation",
+    "LocalState", "MilestoneAchievement", "MilestoneDefinition", "MilestoneEvidence", "Module",
+    "OrganisationLink", "PersonTransfer", "Person", "PlanFocus", "PlanTarget", "PlanYear",
+    "Programme", "RecruitCohort", "Referral", "ReferralStage", "Session", "SessionFacilitator",
+    "Syncable", "User", "is_syncable",
+]

@@ -1,0 +1,77 @@
+"""Declarative base, naming convention and the columns every syncable table carries."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, MetaData, String, Text
+from sqlalchemy import ForeignKey
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# Columns that describe a row's history rather than its content; sync merges the content.
+SYNC_META_COLUMNS = frozenset(
+    {
+        "id",
+        "origin_id",
+        "created_hlc",
+        "created_by",
+        "updated_hlc",
+        "updated_by",
+    }
+)
+TOMBSTONE_COLUMNS = frozenset({"deleted_hlc", "deleted_by", "deleted_reason"})
+
+
+class Syncable:
+    """Mixin for every table that travels between installations.
+
+    - ``id``: a uuid7 made where the row was created (reference data: a stable readable id);
+    - ``origin_id``: the installation that created it;
+    - ``created_hlc``/``updated_hlc``: hybrid logical clock stamps, ``created_by``/``updated_by``
+      the user id (``None`` for system writes such as shipped reference data);
+    - a tombstone (``deleted_hlc``, ``deleted_by``, ``deleted_reason``) instead of deletion.
+
+    The stamps are set by the change-capture hook (:mod:`srcdesk.sync.capture`), never by hand.
+    Columns listed in ``__sync_exclude__`` stay on this installation (e.g. password hashes).
+    """
+
+    __sync_exclude__: frozenset[str] = frozenset()
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    origin_id: Mapped[str] = mapped_column(String(36))
+    created_hlc: Mapped[int] = mapped_column(BigInteger)
+    created_by: Mapped[str | None] = mapped_column(String(36))
+    updated_hlc: Mapped[int] = mapped_column(BigInteger)
+    updated_by: Mapped[str | None] = mapped_column(String(36))
+    deleted_hlc: Mapped[int | None] = mapped_column(BigInteger)
+    deleted_by: Mapped[str | None] = mapped_column(String(36))
+    deleted_reason: Mapped[str | None] = mapped_column(Text)
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_hlc is not None
+
+
+def is_syncable(obj_or_cls: object) -> bool:
+    cls = obj_or_cls if isinstance(obj_or_cls, type) else type(obj_or_cls)
+    return issubclass(cls, Syncable)
+
+
+def ref(target: str, **kw) -> ForeignKey:
+    """A foreign key checked at commit, not per statement.
+
+    Deferred checks let one transaction apply a bundle's rows in any order (sync) while
+    SQLite still refuses a commit that leaves a dangling reference.
+    """
+    return ForeignKey(target, deferrable=True, initially="DEFERRED", **kw)

@@ -1,0 +1,65 @@
+"""People who are recorded, their moves between establishments, and app users."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, Date, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, Syncable, ref
+
+PERSON_KINDS = {
+    "prisoner": "Person in custody",
+    "sps_staff": "SPS staff",
+    "healthcare_staff": "Healthcare staff",
+    "third_sector_staff": "Third-sector staff",
+    "src_staff": "SRC staff",
+    "community_member": "Community / LERO member",
+}
+
+
+class Person(Syncable, Base):
+    __tablename__ = "person"
+
+    given_name: Mapped[str] = mapped_column(String(80))
+    family_name: Mapped[str] = mapped_column(String(80))
+    # Lower-cased "given family" for search-as-you-type (kept by the services).
+    search_name: Mapped[str] = mapped_column(String(170), index=True)
+    kind: Mapped[str] = mapped_column(String(24), default="prisoner")
+    establishment_id: Mapped[str | None] = mapped_column(ref("establishment.id"), index=True)
+    # Protected: e.g. an SPS prisoner number. Never printed on certificates.
+    external_ref: Mapped[str | None] = mapped_column(String(40), index=True)
+    consent_date: Mapped[dt.date | None] = mapped_column(Date)
+    consent_scope: Mapped[str | None] = mapped_column(String(200))
+    liberation_date: Mapped[dt.date | None] = mapped_column(Date)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class PersonTransfer(Syncable, Base):
+    """An explicit change of a person's establishment (the establishment history)."""
+
+    __tablename__ = "person_transfer"
+
+    person_id: Mapped[str] = mapped_column(ref("person.id"), index=True)
+    from_establishment_id: Mapped[str | None] = mapped_column(ref("establishment.id"))
+    to_establishment_id: Mapped[str | None] = mapped_column(ref("establishment.id"))
+    transferred_on: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+USER_ROLES = ("recorder", "coordinator", "administrator")
+
+
+class User(Syncable, Base):
+    """An app account. The password hash never leaves this installation."""
+
+    __tablename__ = "app_user"
+    __sync_exclude__ = frozenset({"password_hash"})
+
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    person_id: Mapped[str | None] = mapped_column(ref("person.id"))

@@ -1,0 +1,41 @@
+"""The workplan: plan years, focus establishments and targets."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Date, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, Syncable, ref
+
+
+class PlanYear(Syncable, Base):
+    __tablename__ = "plan_year"
+
+    code: Mapped[str] = mapped_column(String(10), unique=True)  # "2021-22"
+    name: Mapped[str] = mapped_column(String(60))
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class PlanFocus(Syncable, Base):
+    """An establishment the workplan focuses on in a plan year."""
+
+    __tablename__ = "plan_focus"
+    __table_args__ = (UniqueConstraint("plan_year_id", "establishment_id"),)
+
+    plan_year_id: Mapped[str] = mapped_column(ref("plan_year.id"))
+    establishment_id: Mapped[str] = mapped_column(ref("establishment.id"))
+
+
+class PlanTarget(Syncable, Base):
+    __tablename__ = "plan_target"
+
+    plan_year_id: Mapped[str] = mapped_column(ref("plan_year.id"), index=True)
+    establishment_id: Mapped[str | None] = mapped_column(ref("establishment.id"))
+    programme_id: Mapped[str | None] = mapped_column(ref("programme.id"))
+    code: Mapped[str] = mapped_column(String(40))
+    description: Mapped[str] = mapped_column(Text)
+    target_value: Mapped[int | None] = mapped_column(Integer)

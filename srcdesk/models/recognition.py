@@ -1,0 +1,59 @@
+"""Milestone achievements on the peer-volunteer ladder, and certificates.
+
+Neither is ever deleted: achievements are superseded or withdrawn, certificates revoked
+or superseded, always with a reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Date, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, Syncable, ref
+
+ACHIEVEMENT_STATUSES = ("active", "superseded", "withdrawn")
+CERTIFICATE_STATUSES = ("valid", "revoked", "superseded")
+CERTIFICATE_KINDS = ("programme", "module", "milestone", "award")
+
+
+class MilestoneAchievement(Syncable, Base):
+    __tablename__ = "milestone_achievement"
+
+    person_id: Mapped[str] = mapped_column(ref("person.id"), index=True)
+    definition_id: Mapped[str] = mapped_column(ref("milestone_definition.id"))
+    achieved_on: Mapped[dt.date] = mapped_column(Date)
+    signed_off_by: Mapped[str] = mapped_column(ref("app_user.id"))
+    status: Mapped[str] = mapped_column(String(12), default="active")
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    superseded_by_id: Mapped[str | None] = mapped_column(ref("milestone_achievement.id"))
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class MilestoneEvidence(Syncable, Base):
+    """A session that counts as evidence for an achievement."""
+
+    __tablename__ = "milestone_evidence"
+    __table_args__ = (UniqueConstraint("achievement_id", "session_id"),)
+
+    achievement_id: Mapped[str] = mapped_column(ref("milestone_achievement.id"))
+    session_id: Mapped[str] = mapped_column(ref("session.id"))
+
+
+class Certificate(Syncable, Base):
+    __tablename__ = "certificate"
+
+    serial: Mapped[str] = mapped_column(String(40), unique=True)
+    person_id: Mapped[str] = mapped_column(ref("person.id"), index=True)
+    recipient_name: Mapped[str] = mapped_column(String(170))  # as printed
+    kind: Mapped[str] = mapped_column(String(12))
+    title: Mapped[str] = mapped_column(String(250))  # what it certifies, as printed
+    programme_id: Mapped[str | None] = mapped_column(ref("programme.id"))
+    module_id: Mapped[str | None] = mapped_column(ref("module.id"))
+    achievement_id: Mapped[str | None] = mapped_column(ref("milestone_achievement.id"))
+    issued_on: Mapped[dt.date] = mapped_column(Date)
+    issued_by: Mapped[str] = mapped_column(ref("app_user.id"))
+    status: Mapped[str] = mapped_column(String(12), default="valid")
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    supersedes_id: Mapped[str | None] = mapped_column(ref("certificate.id"))

@@ -1,0 +1,38 @@
+"""Where things live: the data folder and the shipped resources."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import platformdirs
+
+DB_FILENAME = "srcdesk.sqlite3"
+
+
+def resources_dir() -> Path:
+    """``resources/`` beside the package, or inside a frozen (PyInstaller) build."""
+    frozen = getattr(sys, "_MEIPASS", None)
+    if frozen:
+        return Path(frozen) / "resources"
+    return Path(__file__).resolve().parent.parent / "resources"
+
+
+def default_data_dir() -> Path:
+    env = os.environ.get("SRCDESK_HOME")
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_data_dir("srcdesk", appauthor=False))
+
+
+def database_path(data_dir: Path) -> Path:
+    return data_dir / DB_FILENAME
+
+
+def backups_dir(data_dir: Path) -> Path:
+    return data_dir / "backups"
+
+
+def log_dir(data_dir: Path) -> Path:
+    return data_dir / "logs"

@@ -1,0 +1,253 @@
+"""Change capture: every write to a syncable table is stamped and logged, or refused.
+
+Three pieces make this a property of the storage rather than a matter of discipline:
+
+1. ``before_flush`` on every ORM session made by :mod:`srcdesk.db` stamps new and changed
+   syncable rows (id, origin, HLC, user) and turns physical deletes into an error;
+   ``after_flush`` writes the change-log rows in the same transaction.
+2. ``before_cursor_execute`` on the engine refuses any INSERT/UPDATE/DELETE on a syncable
+   table that does not come from that flush (or from :func:`bulk_insert`, which logs
+   its own changes): a Core ``update()`` or a hand-written SQL statement cannot slip past.
+3. ``srcdesk check`` verifies afterwards that every row's latest stamp is in the log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event, inspect
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session as OrmSession
+
+from ..ids import new_id
+from ..models import SYNC_META_COLUMNS, SYNCABLE_TABLES, TOMBSTONE_COLUMNS, Syncable
+from .hlc import HybridClock
+
+# The origin that shipped reference data is "nobody": every installation seeds the same
+# rows with the same stamps, so they never conflict.
+REFERENCE_ORIGIN = "00000000-0000-0000-0000-000000000000"
+CAPTURE_FLAG = "srcdesk_capture"
+
+
+class UncapturedWriteError(RuntimeError):
+    """A write to a syncable table tried to bypass change capture."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is writing and where: stamped on every change."""
+
+    installation_id: str
+    user_id: str | None
+
+
+def encode_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def canonical_json(fields: Mapping[str, Any]) -> str:
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def content_columns(model: type[Syncable]) -> list[str]:
+    """Columns whose values travel in changes (everything but the stamps and exclusions)."""
+    table = model.__table__
+    excluded = SYNC_META_COLUMNS | model.__sync_exclude__
+    return [c.key for c in table.columns if c.key not in excluded]
+
+
+_content_cache: dict[type, tuple[str, ...]] = {}
+_defaults_cache: dict[type, dict[str, Any]] = {}
+
+
+def _defaults(model: type[Syncable]) -> dict[str, Any]:
+    found = _defaults_cache.get(model)
+    if found is None:
+        found = _defaults_cache[model] = {
+            c.key: c.default.arg
+            for c in model.__table__.columns
+            if c.default is not None and c.default.is_scalar
+        }
+    return found
+
+
+def _content(model: type[Syncable]) -> tuple[str, ...]:
+    cols = _content_cache.get(model)
+    if cols is None:
+        cols = _content_cache[model] = tuple(content_columns(model))
+    return cols
+
+
+def _apply_python_defaults(obj: Syncable) -> None:
+    for column in obj.__table__.columns:
+        default = column.default
+        if default is not None and default.is_scalar and getattr(obj, column.key) is None:
+            setattr(obj, column.key, default.arg)
+
+
+def _clock_of(session: OrmSession) -> HybridClock:
+    clock = session.info.get("clock")
+    if clock is None:
+        raise UncapturedWriteError("This database session has no clock; open it through srcdesk.db.")
+    return clock
+
+
+def _before_flush(session: OrmSession, flush_context: Any, instances: Any) -> None:
+    new = [o for o in session.new if isinstance(o, Syncable)]
+    dirty = [o for o in session.dirty if isinstance(o, Syncable) and session.is_modified(o)]
+    deleted = [o for o in session.deleted if isinstance(o, Syncable)]
+    if deleted:
+        names = ", ".join(sorted({type(o).__tablename__ for o in deleted}))
+        raise UncapturedWriteError(
+            f"Records are never deleted ({names}); retire them or record a deletion with a reason."
+        )
+    if not new and not dirty:
+        return
+    actor: Actor | None = session.info.get("actor")
+    if actor is None:
+        raise UncapturedWriteError("A change was made without saying who made it; use the services.")
+    hlc = _clock_of(session).now()
+    changes = session.info.setdefault("pending_changes", [])
+    for obj in new:
+        _apply_python_defaults(obj)
+        if obj.id is None:
+            obj.id = new_id()
+        if obj.origin_id is None:
+            obj.origin_id = actor.installation_id
+        obj.created_hlc = obj.updated_hlc = hlc
+        obj.created_by = obj.updated_by = actor.user_id
+        fields = {k: encode_value(getattr(obj, k)) for k in _content(type(obj))}
+        op = "delete" if obj.deleted_hlc is not None else "insert"
+        changes.append((hlc, actor.installation_id, actor.user_id, obj.__tablename__, obj.id, op, fields))
+    for obj in dirty:
+        state = inspect(obj)
+        fields = {}
+        for key in _content(type(obj)):
+            hist = state.attrs[key].history
+            if hist.added or hist.deleted:
+                fields[key] = encode_value(getattr(obj, key))
+        if not fields:
+            continue
+        if "deleted_hlc" in fields and obj.deleted_hlc is not None:
+            obj.deleted_hlc = hlc
+            obj.deleted_by = actor.user_id
+            fields.update(deleted_hlc=hlc, deleted_by=actor.user_id)
+            op = "delete"
+        else:
+            op = "update"
+        obj.updated_hlc = hlc
+        obj.updated_by = actor.user_id
+        changes.append((hlc, actor.installation_id, actor.user_id, obj.__tablename__, obj.id, op, fields))
+    session.connection().info[CAPTURE_FLAG] = True
+
+
+def _after_flush(session: OrmSession, flush_context: Any) -> None:
+    changes = session.info.pop("pending_changes", None)
+    if not changes:
+        return
+    conn = session.connection()
+    _write_log(conn.connection.driver_connection, changes, _clock_of(session))
+
+
+def _after_flush_postexec(session: OrmSession, flush_context: Any) -> None:
+    if session.in_transaction():
+        session.connection().info.pop(CAPTURE_FLAG, None)
+
+
+def _after_rollback(session: OrmSession) -> None:
+    session.info.pop("pending_changes", None)
+
+
+def _write_log(dbapi_conn: Any, changes: Sequence[tuple], clock: HybridClock) -> None:
+    dbapi_conn.executemany(
+        "INSERT INTO change_log (hlc, origin_id, user_id, table_name, row_id, op, fields) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(c[0], c[1], c[2], c[3], c[4], c[5], canonical_json(c[6])) for c in changes],
+    )
+    save_clock(dbapi_conn, clock)
+
+
+def save_clock(dbapi_conn: Any, clock: HybridClock) -> None:
+    dbapi_conn.execute(
+        "INSERT INTO local_state (key, value) VALUES ('hlc', ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (str(clock.last),),
+    )
+
+
+def install_session_hooks(session_class: type[OrmSession]) -> None:
+    event.listen(session_class, "before_flush", _before_flush)
+    event.listen(session_class, "after_flush", _after_flush)
+    event.listen(session_class, "after_flush_postexec", _after_flush_postexec)
+    event.listen(session_class, "after_rollback", _after_rollback)
+
+
+_WRITE = re.compile(
+    r"^\s*(?:INSERT|REPLACE|UPDATE|DELETE)\b(?:\s+OR\s+\w+)?(?:\s+INTO|\s+FROM)?\s+[\"`\[]?(\w+)",
+    re.IGNORECASE,
+)
+
+
+def install_engine_guard(engine: Engine) -> None:
+    @event.listens_for(engine, "before_cursor_execute")
+    def _guard(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        m = _WRITE.match(statement)
+        if m and m.group(1).lower() in SYNCABLE_TABLES and not conn.info.get(CAPTURE_FLAG):
+            raise UncapturedWriteError(
+                f"Refused a write to {m.group(1)} that bypasses change capture; use the services."
+            )
+
+    @event.listens_for(engine, "checkin")
+    def _reset(dbapi_conn, record):  # noqa: ANN001
+        record.info.pop(CAPTURE_FLAG, None)
+
+
+def bulk_insert(
+    session: OrmSession, model: type[Syncable], rows: Iterable[Mapping[str, Any]], actor: Actor,
+    *, origin_id: str | None = None, hlc: int | None = None,
+) -> int:
+    """Insert many new rows fast, logging each one exactly as the ORM hook would.
+
+    Rows are dicts of content columns (``id`` optional). Values must be plain: str, int,
+    float, bool, None, ``datetime.date``. Used for demo data, imports and reference data.
+    Returns the number of rows inserted.
+    """
+    rows = list(rows)
+    if not rows:
+        return 0
+    clock = _clock_of(session)
+    cols = _content(model)
+    defaults = _defaults(model)
+    origin = origin_id or actor.installation_id
+    first = hlc if hlc is not None else clock.reserve(len(rows))
+    user = actor.user_id
+    table = model.__tablename__
+    all_cols = ("id", "origin_id", "created_hlc", "created_by", "updated_hlc", "updated_by", *cols)
+    data_rows = []
+    log_rows = []
+    dumps = canonical_json
+    for i, row in enumerate(rows):
+        stamp = first if hlc is not None else first + i
+        row_id = row.get("id") or new_id()
+        values = [encode_value(row.get(c, defaults.get(c))) for c in cols]
+        data_rows.append((row_id, origin, stamp, user, stamp, user, *values))
+        log_rows.append((stamp, origin, user, table, row_id, "insert", dumps(dict(zip(cols, values, strict=True)))))
+    dbapi = session.connection().connection.driver_connection
+    placeholders = ", ".join("?" * len(all_cols))
+    dbapi.executemany(f"INSERT INTO {table} ({', '.join(all_cols)}) VALUES ({placeholders})", data_rows)
+    dbapi.executemany(
+        "INSERT INTO change_log (hlc, origin_id, user_id, table_name, row_id, op, fields) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        log_rows,
+    )
+    save_clock(dbapi, clock)
+    return len(rows)

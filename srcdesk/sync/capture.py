@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as OrmSession
 
 from ..ids import new_id
-from ..models import SYNC_META_COLUMNS, SYNCABLE_TABLES, TOMBSTONE_COLUMNS, Syncable
+from ..models import SYNC_META_COLUMNS, SYNCABLE_TABLES, Syncable
 from .hlc import HybridClock
 
 # The origin that shipped reference data is "nobody": every installation seeds the same

@@ -1,0 +1,180 @@
+"""Editable reference data: programmes, modules, activity types, the ladder's rungs.
+
+Coordinators edit these. Anything already used is retired, never deleted, so old
+records keep their meaning; something never used may be deleted (a tombstone).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from sqlalchemy import func, select
+
+from ..errors import ValidationError
+from ..models import (
+    ActivityType,
+    Certificate,
+    MilestoneAchievement,
+    MilestoneDefinition,
+    Module,
+    PlanTarget,
+    Programme,
+    Session,
+)
+from .base import Context, get_live, text, to_record, tombstone
+
+CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
+RULE_KEYS = {"attended_sessions", "within_days", "role_sessions", "programme_completed"}
+
+# model -> (label, {field: (label, max_len)})
+KINDS: dict[type, tuple[str, dict[str, tuple[str, int]]]] = {
+    Programme: ("programme", {"code": ("Code", 20), "name": ("Name", 200), "description": ("Description", 2000),
+                              "kind": ("Kind", 20)}),
+    Module: ("module", {"code": ("Code", 20), "name": ("Name", 200), "description": ("Description", 2000)}),
+    ActivityType: ("activity type", {"code": ("Code", 20), "name": ("Name", 200),
+                                     "description": ("Description", 2000)}),
+    MilestoneDefinition: ("ladder level", {"code": ("Code", 30), "name": ("Name", 120),
+                                           "description": ("Description", 2000)}),
+}
+
+
+def validate_rules(rules: Any) -> str:
+    """Ladder rules as canonical JSON, or a ValidationError saying what is wrong."""
+    if isinstance(rules, str):
+        try:
+            rules = json.loads(rules)
+        except ValueError:
+            raise ValidationError("The rules are not valid JSON.", "rules") from None
+    if not isinstance(rules, dict):
+        raise ValidationError("The rules must be a set of named conditions.", "rules")
+    unknown = set(rules) - RULE_KEYS
+    if unknown:
+        raise ValidationError(f"Unknown rule '{sorted(unknown)[0]}'. Known: {', '.join(sorted(RULE_KEYS))}.", "rules")
+    for key in ("attended_sessions", "within_days"):
+        if key in rules and (not isinstance(rules[key], int) or isinstance(rules[key], bool) or not 1 <= rules[key] <= 10000):
+            raise ValidationError(f"'{key}' must be a whole number from 1 to 10000.", "rules")
+    if "within_days" in rules and "attended_sessions" not in rules:
+        raise ValidationError("'within_days' needs 'attended_sessions'.", "rules")
+    if "role_sessions" in rules:
+        rs = rules["role_sessions"]
+        if (not isinstance(rs, dict) or set(rs) != {"roles", "count"} or not isinstance(rs["roles"], list)
+                or not rs["roles"] or not all(isinstance(r, str) for r in rs["roles"])
+                or not isinstance(rs["count"], int) or not 1 <= rs["count"] <= 10000):
+            raise ValidationError("'role_sessions' needs a list of role codes and a count.", "rules")
+    if "programme_completed" in rules and not isinstance(rules["programme_completed"], str):
+        raise ValidationError("'programme_completed' is a programme code.", "rules")
+    return json.dumps(rules, sort_keys=True)
+
+
+def _values(model: type, values: dict[str, Any], partial: bool) -> dict[str, Any]:
+    label, fields = KINDS[model]
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if key in fields:
+            name, max_len = fields[key]
+            out[key] = text(value, name, key, required=key in ("code", "name"), max_len=max_len)
+            if key == "code" and not CODE_RE.match(out[key]):
+                raise ValidationError("A code is letters, digits, dashes or underscores (at most 20).", "code")
+        elif key in ("sequence", "level") and model in (Module, MilestoneDefinition):
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 1000:
+                raise ValidationError("The order must be a whole number from 0 to 1000.", key)
+            out[key] = value
+        elif key == "rules" and model is MilestoneDefinition:
+            out[key] = validate_rules(value)
+        elif key == "programme_id" and model is Module and not partial:
+            out[key] = value
+        else:
+            raise ValidationError(f"'{key}' can't be set on a {label}.", key)
+    if not partial:
+        for required in ("code", "name"):
+            if not out.get(required):
+                raise ValidationError(f"{fields[required][0]} is required.", required)
+    return out
+
+
+def _refuse_duplicate_code(s, model: type, values: dict[str, Any], row_id: str | None) -> None:  # noqa: ANN001
+    if "code" not in values:
+        return
+    q = select(func.count()).select_from(model).where(func.lower(model.code) == values["code"].lower())
+    if model is Module:
+        programme_id = values.get("programme_id") or s.get(Module, row_id).programme_id
+        q = q.where(Module.programme_id == programme_id)
+    if row_id:
+        q = q.where(model.id != row_id)
+    if s.execute(q).scalar_one():
+        raise ValidationError(f"The code '{values['code']}' is already in use.", "code")
+
+
+def create(ctx: Context, model: type, **values: Any) -> Any:
+    label = KINDS[model][0]
+    clean = _values(model, values, partial=False)
+    with ctx.write("coordinator", f"add a {label}") as s:
+        if model is Module:
+            get_live(s, Programme, clean.get("programme_id") or "", "programme")
+        if model is MilestoneDefinition and "level" not in clean:
+            clean["level"] = (s.execute(select(func.max(MilestoneDefinition.level))).scalar_one() or 0) + 1
+        _refuse_duplicate_code(s, model, clean, None)
+        row = model(**clean)
+        s.add(row)
+        s.flush()
+        return to_record(row)
+
+
+def update(ctx: Context, model: type, row_id: str, **values: Any) -> Any:
+    label = KINDS[model][0]
+    clean = _values(model, values, partial=True)
+    with ctx.write("coordinator", f"edit a {label}") as s:
+        row = get_live(s, model, row_id, label)
+        _refuse_duplicate_code(s, model, clean, row_id)
+        for key, value in clean.items():
+            setattr(row, key, value)
+        s.flush()
+        return to_record(row)
+
+
+def set_retired(ctx: Context, model: type, row_id: str, retired: bool = True) -> Any:
+    label = KINDS[model][0]
+    with ctx.write("coordinator", f"retire a {label}") as s:
+        row = get_live(s, model, row_id, label)
+        row.retired = retired
+        s.flush()
+        return to_record(row)
+
+
+def usage_count(s, model: type, row_id: str) -> int:  # noqa: ANN001
+    checks = {
+        Programme: [(Module, Module.programme_id), (Certificate, Certificate.programme_id),
+                    (PlanTarget, PlanTarget.programme_id)],
+        Module: [(Session, Session.module_id), (Certificate, Certificate.module_id)],
+        ActivityType: [(Session, Session.activity_type_id)],
+        MilestoneDefinition: [(MilestoneAchievement, MilestoneAchievement.definition_id)],
+    }[model]
+    return sum(
+        s.execute(select(func.count()).select_from(m).where(col == row_id)).scalar_one() for m, col in checks
+    )
+
+
+def delete(ctx: Context, model: type, row_id: str, reason: str) -> None:
+    """Delete something entered in error; refused if anything uses it (retire it instead)."""
+    label = KINDS[model][0]
+    with ctx.write("coordinator", f"delete a {label}") as s:
+        row = get_live(s, model, row_id, label)
+        used = usage_count(s, model, row_id)
+        if used:
+            raise ValidationError(f"This {label} is used by {used} record(s); retire it instead of deleting it.")
+        tombstone(row, reason)
+
+
+def list_all(ctx: Context, model: type, *, include_retired: bool = False) -> list[Any]:
+    order = {Module: (Module.programme_id, Module.sequence), MilestoneDefinition: (MilestoneDefinition.level,)}
+    with ctx.read() as s:
+        q = select(model).where(model.deleted_hlc.is_(None))
+        if not include_retired:
+            q = q.where(model.retired.is_(False))
+        q = q.order_by(*order.get(model, (model.name,)))
+        return [to_record(r) for r in s.execute(q).scalars()]
+
+
+__all__ = ["create", "delete", "list_all", "set_retired", "update", "validate_rules"]

@@ -1,0 +1,85 @@
+"""The workplan: plan years, focus establishments, targets (coordinators)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from sqlalchemy import select
+
+from ..errors import ValidationError
+from ..models import Establishment, PlanFocus, PlanTarget, PlanYear, Programme
+from .base import Context, get_live, parse_date, text, to_record, tombstone
+
+PLAN_CODE = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def create_plan_year(ctx: Context, code: str, *, name: str | None = None, notes: str | None = None) -> Any:
+    """A plan year such as 2024-25 (1 April to 31 March)."""
+    m = PLAN_CODE.match((code or "").strip())
+    if not m or (int(m.group(1)) + 1) % 100 != int(m.group(2)):
+        raise ValidationError("A plan year is written like 2024-25.", "code")
+    start = int(m.group(1))
+    with ctx.write("coordinator", "add plan years") as s:
+        if s.execute(select(PlanYear.id).where(PlanYear.code == code)).first():
+            raise ValidationError(f"The plan year {code} already exists.", "code")
+        row = PlanYear(code=code, name=text(name or f"Plan year {code}", "Name", "name", max_len=60),
+                       starts_on=dt.date(start, 4, 1), ends_on=dt.date(start + 1, 3, 31),
+                       notes=text(notes, "Notes", "notes", required=False, max_len=4000))
+        s.add(row)
+        s.flush()
+        return to_record(row)
+
+
+def set_focus(ctx: Context, plan_year_id: str, establishment_ids: list[str]) -> list[str]:
+    """The establishments the workplan focuses on in a plan year (the strategy says 3-5)."""
+    if len(set(establishment_ids)) != len(establishment_ids):
+        raise ValidationError("An establishment is listed twice.", "establishment_ids")
+    with ctx.write("coordinator", "choose focus establishments") as s:
+        get_live(s, PlanYear, plan_year_id, "plan year")
+        for est_id in establishment_ids:
+            get_live(s, Establishment, est_id, "establishment")
+        current = {f.establishment_id: f for f in s.execute(
+            select(PlanFocus).where(PlanFocus.plan_year_id == plan_year_id)).scalars()}
+        for est_id in establishment_ids:
+            row = current.get(est_id)
+            if row is None:
+                s.add(PlanFocus(plan_year_id=plan_year_id, establishment_id=est_id))
+            elif row.deleted_hlc is not None:
+                row.deleted_hlc = row.deleted_by = row.deleted_reason = None
+        for est_id, row in current.items():
+            if est_id not in establishment_ids and row.deleted_hlc is None:
+                tombstone(row, "No longer a focus establishment")
+        return list(establishment_ids)
+
+
+def add_target(ctx: Context, plan_year_id: str, *, code: str, description: str, target_value: int | None = None,
+               establishment_id: str | None = None, programme_id: str | None = None) -> Any:
+    if target_value is not None and (not isinstance(target_value, int) or target_value < 0):
+        raise ValidationError("A target is a whole number of at least 0.", "target_value")
+    with ctx.write("coordinator", "set targets") as s:
+        get_live(s, PlanYear, plan_year_id, "plan year")
+        if establishment_id:
+            get_live(s, Establishment, establishment_id, "establishment")
+        if programme_id:
+            get_live(s, Programme, programme_id, "programme")
+        row = PlanTarget(plan_year_id=plan_year_id, code=text(code, "Code", "code", max_len=40),
+                         description=text(description, "Description", "description", max_len=2000),
+                         target_value=target_value, establishment_id=establishment_id, programme_id=programme_id)
+        s.add(row)
+        s.flush()
+        return to_record(row)
+
+
+def remove_target(ctx: Context, target_id: str, reason: str) -> None:
+    with ctx.write("coordinator", "remove targets") as s:
+        tombstone(get_live(s, PlanTarget, target_id, "target"), reason)
+
+
+def plan_year_for(ctx: Context, day: dt.date | str) -> Any | None:
+    d = parse_date(day, "Date", "day")
+    with ctx.read() as s:
+        row = s.execute(select(PlanYear).where(PlanYear.starts_on <= d, PlanYear.ends_on >= d,
+                                               PlanYear.deleted_hlc.is_(None))).scalar_one_or_none()
+        return to_record(row) if row else None

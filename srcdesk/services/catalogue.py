@@ -15,6 +15,9 @@ from sqlalchemy import func, select
 from ..errors import ValidationError
 from ..models import (
     ActivityType,
+    Attendance,
+    AttendanceRole,
+    AttendanceStatus,
     Certificate,
     MilestoneAchievement,
     MilestoneDefinition,
@@ -37,7 +40,11 @@ KINDS: dict[type, tuple[str, dict[str, tuple[str, int]]]] = {
                                      "description": ("Description", 2000)}),
     MilestoneDefinition: ("ladder level", {"code": ("Code", 30), "name": ("Name", 120),
                                            "description": ("Description", 2000)}),
+    AttendanceStatus: ("attendance status", {"code": ("Code", 20), "name": ("Name", 60), "key": ("Key", 1)}),
+    AttendanceRole: ("role", {"code": ("Code", 20), "name": ("Name", 60)}),
 }
+ORDER_FIELDS = {Module: "sequence", MilestoneDefinition: "level", AttendanceStatus: "sort_order",
+                AttendanceRole: "sort_order"}
 
 
 def validate_rules(rules: Any) -> str:
@@ -77,9 +84,13 @@ def _values(model: type, values: dict[str, Any], partial: bool) -> dict[str, Any
             out[key] = text(value, name, key, required=key in ("code", "name"), max_len=max_len)
             if key == "code" and not CODE_RE.match(out[key]):
                 raise ValidationError("A code is letters, digits, dashes or underscores (at most 20).", "code")
-        elif key in ("sequence", "level") and model in (Module, MilestoneDefinition):
+        elif key == ORDER_FIELDS.get(model):
             if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 1000:
                 raise ValidationError("The order must be a whole number from 0 to 1000.", key)
+            out[key] = value
+        elif key == "counts_as_attended" and model is AttendanceStatus:
+            if not isinstance(value, bool):
+                raise ValidationError("Say whether this status counts as attended.", key)
             out[key] = value
         elif key == "rules" and model is MilestoneDefinition:
             out[key] = validate_rules(value)
@@ -87,7 +98,13 @@ def _values(model: type, values: dict[str, Any], partial: bool) -> dict[str, Any
             out[key] = value
         else:
             raise ValidationError(f"'{key}' can't be set on a {label}.", key)
+    if "key" in out and (not out["key"] or not out["key"].isalpha()):
+        raise ValidationError("The key is one letter.", "key")
+    if "key" in out:
+        out["key"] = out["key"].upper()
     if not partial:
+        if model is AttendanceStatus and ("key" not in out or "counts_as_attended" not in out):
+            raise ValidationError("A status needs a key and whether it counts as attended.", "key")
         for required in ("code", "name"):
             if not out.get(required):
                 raise ValidationError(f"{fields[required][0]} is required.", required)
@@ -113,8 +130,10 @@ def create(ctx: Context, model: type, **values: Any) -> Any:
     with ctx.write("coordinator", f"add a {label}") as s:
         if model is Module:
             get_live(s, Programme, clean.get("programme_id") or "", "programme")
-        if model is MilestoneDefinition and "level" not in clean:
-            clean["level"] = (s.execute(select(func.max(MilestoneDefinition.level))).scalar_one() or 0) + 1
+        order_field = ORDER_FIELDS.get(model)
+        if order_field and order_field not in clean:
+            column = getattr(model, order_field)
+            clean[order_field] = (s.execute(select(func.max(column))).scalar_one() or 0) + 1
         _refuse_duplicate_code(s, model, clean, None)
         row = model(**clean)
         s.add(row)
@@ -150,6 +169,8 @@ def usage_count(s, model: type, row_id: str) -> int:  # noqa: ANN001
         Module: [(Session, Session.module_id), (Certificate, Certificate.module_id)],
         ActivityType: [(Session, Session.activity_type_id)],
         MilestoneDefinition: [(MilestoneAchievement, MilestoneAchievement.definition_id)],
+        AttendanceStatus: [(Attendance, Attendance.status_id)],
+        AttendanceRole: [(Attendance, Attendance.role_id)],
     }[model]
     return sum(
         s.execute(select(func.count()).select_from(m).where(col == row_id)).scalar_one() for m, col in checks
@@ -168,7 +189,8 @@ def delete(ctx: Context, model: type, row_id: str, reason: str) -> None:
 
 
 def list_all(ctx: Context, model: type, *, include_retired: bool = False) -> list[Any]:
-    order = {Module: (Module.programme_id, Module.sequence), MilestoneDefinition: (MilestoneDefinition.level,)}
+    order = {Module: (Module.programme_id, Module.sequence), MilestoneDefinition: (MilestoneDefinition.level,),
+             AttendanceStatus: (AttendanceStatus.sort_order,), AttendanceRole: (AttendanceRole.sort_order,)}
     with ctx.read() as s:
         q = select(model).where(model.deleted_hlc.is_(None))
         if not include_retired:

@@ -212,3 +212,9 @@ def set_referral_status(ctx: Context, referral_id: str, status: str, notes: str 
             referral.notes = text(notes, "Notes", "notes", required=False, max_len=4000)
         s.flush()
         return to_record(referral)
+
+
+def delete_initiative(ctx: Context, initiative_id: str, reason: str) -> None:
+    """Record that an initiative was entered in error (an ended one is set to 'ended' instead)."""
+    with ctx.write("coordinator", "delete initiatives") as s:
+        tombstone(get_live(s, Initiative, initiative_id, "initiative"), reason)

@@ -83,3 +83,28 @@ def plan_year_for(ctx: Context, day: dt.date | str) -> Any | None:
         row = s.execute(select(PlanYear).where(PlanYear.starts_on <= d, PlanYear.ends_on >= d,
                                                PlanYear.deleted_hlc.is_(None))).scalar_one_or_none()
         return to_record(row) if row else None
+
+
+def update_plan_year(ctx: Context, plan_year_id: str, *, name: str | None = None, notes: str | None = None) -> Any:
+    with ctx.write("coordinator", "edit plan years") as s:
+        row = get_live(s, PlanYear, plan_year_id, "plan year")
+        if name is not None:
+            row.name = text(name, "Name", "name", max_len=60)
+        if notes is not None:
+            row.notes = text(notes, "Notes", "notes", required=False, max_len=4000)
+        s.flush()
+        return to_record(row)
+
+
+def update_target(ctx: Context, target_id: str, *, description: str | None = None,
+                  target_value: int | None = None) -> Any:
+    if target_value is not None and (not isinstance(target_value, int) or target_value < 0):
+        raise ValidationError("A target is a whole number of at least 0.", "target_value")
+    with ctx.write("coordinator", "edit targets") as s:
+        row = get_live(s, PlanTarget, target_id, "target")
+        if description is not None:
+            row.description = text(description, "Description", "description", max_len=2000)
+        if target_value is not None:
+            row.target_value = target_value
+        s.flush()
+        return to_record(row)

@@ -326,3 +326,19 @@ def create_recruit_cohort(ctx: Context, *, name: str, starts_on: dt.date | str, 
         s.add(cohort)
         s.flush()
         return to_record(cohort)
+
+
+def update_recruit_cohort(ctx: Context, cohort_id: str, *, name: str | None = None,
+                          starts_on: dt.date | str | None = None, size: int | None = None) -> Any:
+    if size is not None and (not isinstance(size, int) or size < 1 or size > 500):
+        raise ValidationError("A cohort's size is a number from 1 to 500.", "size")
+    with ctx.write("recorder", "edit recruit cohorts") as s:
+        cohort = get_live(s, RecruitCohort, cohort_id, "recruit cohort")
+        if name is not None:
+            cohort.name = text(name, "Cohort name", "name", max_len=120)
+        if starts_on is not None:
+            cohort.starts_on = parse_date(starts_on, "Start date", "starts_on")
+        if size is not None:
+            cohort.size = size
+        s.flush()
+        return to_record(cohort)

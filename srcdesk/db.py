@@ -8,6 +8,7 @@ backup. Every ORM session made here captures changes for sync (see sync.capture)
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -146,6 +147,8 @@ class Database:
                 raise DatabaseError(f"{path} is not a srcdesk database or is damaged; it was left untouched.")
         except OSError as exc:
             raise DatabaseError(f"Can't read {path}: {exc.strerror or exc}.") from exc
+        if not os.access(data_dir, os.W_OK) or not os.access(path, os.W_OK):
+            raise DatabaseError(f"The data folder {data_dir} is read-only; srcdesk needs to write there.")
         engine = make_engine(path)
         try:
             current = schema_revision(engine)

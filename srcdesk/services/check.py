@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import text
+from sqlalchemy.exc import DatabaseError as SADatabaseError
 
 from ..db import Database, head_revision, schema_revision
 from ..models import SYNCABLE_MODELS
@@ -21,7 +22,16 @@ class CheckReport:
 
 
 def run_check(db: Database) -> CheckReport:
+    """Every problem found, as sentences; damage that stops the check is a problem too."""
     report = CheckReport()
+    try:
+        _run(db, report)
+    except SADatabaseError as exc:
+        report.problems.append(f"The database file is damaged ({exc.orig}); restore it from a backup.")
+    return report
+
+
+def _run(db: Database, report: CheckReport) -> None:
     with db.engine.connect() as conn:
         rows = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check").fetchall()]
         if rows != ["ok"]:
@@ -68,4 +78,3 @@ def run_check(db: Database) -> CheckReport:
             report.problems.append(f"Change log names unknown tables: {', '.join(sorted(strays))}.")
         changes = conn.exec_driver_sql("SELECT count(*) FROM change_log").scalar_one()
         report.notes.append(f"{total} records, {changes} logged changes, schema {current}.")
-    return report

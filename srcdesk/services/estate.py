@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ..errors import ValidationError
+from ..ids import new_id
 from ..models import Establishment
 from .base import Context, choice, get_live, parse_date, text, to_record
 
@@ -55,9 +56,9 @@ def _check(s, est: Establishment) -> None:  # noqa: ANN001
 def create_establishment(ctx: Context, *, code: str, name: str, kind: str = "prison", **values: Any) -> Any:
     clean = _values({"code": code, "name": name, "kind": kind, **values})
     with ctx.write("administrator", "add establishments") as s:
-        est = Establishment(**clean)
-        s.add(est)
+        est = Establishment(id=new_id(), **clean)
         _check(s, est)
+        s.add(est)
         s.flush()
         return to_record(est)
 

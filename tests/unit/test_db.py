@@ -161,15 +161,3 @@ def test_backup_is_a_consistent_copy(ctx, tmp_path) -> None:  # noqa: ANN001
     con.close()
     with pytest.raises(DatabaseError, match="already exists"):
         ctx.db.backup_to(target)
-
-
-@pytest.mark.skipif(__import__("os").geteuid() == 0, reason="root ignores file permissions")
-def test_read_only_data_folder(tmp_path: Path) -> None:
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    folder.chmod(0o500)
-    try:
-        with pytest.raises(DatabaseError, match="Can't write to the data folder"):
-            Database.create(folder / "data")
-    finally:
-        folder.chmod(0o700)

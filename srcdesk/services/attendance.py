@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ..errors import ValidationError
 from ..models import Attendance, AttendanceRole, AttendanceStatus, Person, Session
-from .base import Context, get_live, text, tombstone
+from .base import Context, get_live, revive, text, tombstone
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def add_to_register(ctx: Context, session_id: str, entry: RegisterEntry) -> None
         if existing is not None and existing.deleted_hlc is None:
             raise ValidationError("This person is already on the register for this session.", "person_id")
         if existing is not None:  # removed earlier, now back: same row, tombstone cleared
-            existing.deleted_hlc = existing.deleted_by = existing.deleted_reason = None
+            revive(existing)
             existing.status_id, existing.role_id, existing.note = status_id, role_id, note
         else:
             s.add(Attendance(session_id=session.id, person_id=entry.person_id, status_id=status_id,
@@ -113,7 +113,7 @@ def save_register(ctx: Context, session_id: str, entries: Sequence[RegisterEntry
                 added += 1
                 continue
             if row.deleted_hlc is not None:
-                row.deleted_hlc = row.deleted_by = row.deleted_reason = None
+                revive(row)
                 added += 1
             elif (row.status_id, row.role_id, row.note) == (status_id, role_id, note):
                 unchanged += 1

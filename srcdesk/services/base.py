@@ -114,6 +114,21 @@ def get_live(s: OrmSession, model: type[Syncable], row_id: str, what: str) -> An
     return obj
 
 
+def saved(s: OrmSession, obj: Base, values: dict[str, Any] | None = None) -> Any:
+    """Set ``values`` on ``obj`` (added to the session if new), flush, and return its record."""
+    for key, value in (values or {}).items():
+        setattr(obj, key, value)
+    if obj not in s:
+        s.add(obj)
+    s.flush()
+    return to_record(obj)
+
+
+def revive(obj: Syncable) -> None:
+    """Clear a tombstone: the row is back (an explicit change, captured like any other)."""
+    obj.deleted_hlc = obj.deleted_by = obj.deleted_reason = None
+
+
 def tombstone(obj: Syncable, reason: str) -> None:
     """Mark a row deleted; the capture hook stamps the clock and user."""
     reason = (reason or "").strip()

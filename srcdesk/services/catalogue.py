@@ -26,7 +26,7 @@ from ..models import (
     Programme,
     Session,
 )
-from .base import Context, get_live, text, to_record, tombstone
+from .base import Context, get_live, saved, text, to_record, tombstone
 
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
 RULE_KEYS = {"attended_sessions", "within_days", "role_sessions", "programme_completed"}
@@ -135,10 +135,7 @@ def create(ctx: Context, model: type, **values: Any) -> Any:
             column = getattr(model, order_field)
             clean[order_field] = (s.execute(select(func.max(column))).scalar_one() or 0) + 1
         _refuse_duplicate_code(s, model, clean, None)
-        row = model(**clean)
-        s.add(row)
-        s.flush()
-        return to_record(row)
+        return saved(s, model(**clean))
 
 
 def update(ctx: Context, model: type, row_id: str, **values: Any) -> Any:
@@ -147,19 +144,13 @@ def update(ctx: Context, model: type, row_id: str, **values: Any) -> Any:
     with ctx.write("coordinator", f"edit a {label}") as s:
         row = get_live(s, model, row_id, label)
         _refuse_duplicate_code(s, model, clean, row_id)
-        for key, value in clean.items():
-            setattr(row, key, value)
-        s.flush()
-        return to_record(row)
+        return saved(s, row, clean)
 
 
 def set_retired(ctx: Context, model: type, row_id: str, retired: bool = True) -> Any:
     label = KINDS[model][0]
     with ctx.write("coordinator", f"retire a {label}") as s:
-        row = get_live(s, model, row_id, label)
-        row.retired = retired
-        s.flush()
-        return to_record(row)
+        return saved(s, get_live(s, model, row_id, label), {"retired": retired})
 
 
 def usage_count(s, model: type, row_id: str) -> int:  # noqa: ANN001

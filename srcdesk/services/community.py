@@ -21,7 +21,7 @@ from ..models import (
     Referral,
     ReferralStage,
 )
-from .base import Context, choice, get_live, parse_date, text, to_record, tombstone
+from .base import Context, choice, get_live, parse_date, revive, saved, text, to_record, tombstone
 
 # -- initiatives --------------------------------------------------------------------------------
 
@@ -51,20 +51,13 @@ def create_initiative(ctx: Context, *, kind: str, name: str, establishment_id: s
     with ctx.write("recorder", "record initiatives") as s:
         est_id = establishment_id or ctx.installation.establishment_id
         get_live(s, Establishment, est_id or "", "establishment")
-        row = Initiative(establishment_id=est_id, **clean)
-        s.add(row)
-        s.flush()
-        return to_record(row)
+        return saved(s, Initiative(establishment_id=est_id, **clean))
 
 
 def update_initiative(ctx: Context, initiative_id: str, **values: Any) -> Any:
     clean = _initiative_values(values)
     with ctx.write("recorder", "edit initiatives") as s:
-        row = get_live(s, Initiative, initiative_id, "initiative")
-        for key, value in clean.items():
-            setattr(row, key, value)
-        s.flush()
-        return to_record(row)
+        return saved(s, get_live(s, Initiative, initiative_id, "initiative"), clean)
 
 
 def initiatives(ctx: Context, establishment_id: str | None = None) -> list[Any]:
@@ -98,28 +91,18 @@ def _org_values(values: dict[str, Any]) -> dict[str, Any]:
 def create_organisation(ctx: Context, *, name: str, kind: str = "lero", **values: Any) -> Any:
     clean = _org_values({"name": name, "kind": kind, **values})
     with ctx.write("coordinator", "add community organisations") as s:
-        row = CommunityOrganisation(**clean)
-        s.add(row)
-        s.flush()
-        return to_record(row)
+        return saved(s, CommunityOrganisation(**clean))
 
 
 def update_organisation(ctx: Context, organisation_id: str, **values: Any) -> Any:
     clean = _org_values(values)
     with ctx.write("coordinator", "edit community organisations") as s:
-        row = get_live(s, CommunityOrganisation, organisation_id, "organisation")
-        for key, value in clean.items():
-            setattr(row, key, value)
-        s.flush()
-        return to_record(row)
+        return saved(s, get_live(s, CommunityOrganisation, organisation_id, "organisation"), clean)
 
 
 def retire_organisation(ctx: Context, organisation_id: str, retired: bool = True) -> Any:
     with ctx.write("coordinator", "retire community organisations") as s:
-        row = get_live(s, CommunityOrganisation, organisation_id, "organisation")
-        row.retired = retired
-        s.flush()
-        return to_record(row)
+        return saved(s, get_live(s, CommunityOrganisation, organisation_id, "organisation"), {"retired": retired})
 
 
 def link_organisation(ctx: Context, organisation_id: str, establishment_id: str) -> None:
@@ -134,7 +117,7 @@ def link_organisation(ctx: Context, organisation_id: str, establishment_id: str)
         elif link.deleted_hlc is None:
             raise ValidationError("That organisation is already connected to that establishment.")
         else:
-            link.deleted_hlc = link.deleted_by = link.deleted_reason = None
+            revive(link)
 
 
 def unlink_organisation(ctx: Context, organisation_id: str, establishment_id: str, reason: str) -> None:

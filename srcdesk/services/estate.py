@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from ..errors import ValidationError
 from ..ids import new_id
 from ..models import Establishment
-from .base import Context, choice, get_live, parse_date, text, to_record
+from .base import Context, choice, get_live, parse_date, saved, text, to_record
 
 CODE_RE = re.compile(r"^[A-Z]{2,8}$")
 
@@ -58,9 +58,7 @@ def create_establishment(ctx: Context, *, code: str, name: str, kind: str = "pri
     with ctx.write("administrator", "add establishments") as s:
         est = Establishment(id=new_id(), **clean)
         _check(s, est)
-        s.add(est)
-        s.flush()
-        return to_record(est)
+        return saved(s, est)
 
 
 def update_establishment(ctx: Context, establishment_id: str, **values: Any) -> Any:
@@ -71,8 +69,7 @@ def update_establishment(ctx: Context, establishment_id: str, **values: Any) -> 
         for key, value in clean.items():
             setattr(est, key, value)
         _check(s, est)
-        s.flush()
-        return to_record(est)
+        return saved(s, est)
 
 
 def establishments(ctx: Context, *, include_closed: bool = False) -> list[Any]:

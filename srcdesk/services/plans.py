@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ..errors import ValidationError
 from ..models import Establishment, PlanFocus, PlanTarget, PlanYear, Programme
-from .base import Context, get_live, parse_date, text, to_record, tombstone
+from .base import Context, get_live, parse_date, revive, text, to_record, tombstone
 
 PLAN_CODE = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -47,7 +47,7 @@ def set_focus(ctx: Context, plan_year_id: str, establishment_ids: list[str]) -> 
             if row is None:
                 s.add(PlanFocus(plan_year_id=plan_year_id, establishment_id=est_id))
             elif row.deleted_hlc is not None:
-                row.deleted_hlc = row.deleted_by = row.deleted_reason = None
+                revive(row)
         for est_id, row in current.items():
             if est_id not in establishment_ids and row.deleted_hlc is None:
                 tombstone(row, "No longer a focus establishment")

@@ -22,7 +22,18 @@ from ..models import (
     Session,
     SessionFacilitator,
 )
-from .base import Context, Page, get_live, keyset_page, parse_date, parse_time, text, to_record, tombstone
+from .base import (
+    Context,
+    Page,
+    get_live,
+    keyset_page,
+    parse_date,
+    parse_time,
+    revive,
+    text,
+    to_record,
+    tombstone,
+)
 
 MAX_REPEATS = 104  # two years of weekly sessions
 RAT_PROGRAMME_CODE = "RAT"
@@ -97,18 +108,10 @@ def _set_facilitators(s, session: Session, person_ids: list[str]) -> None:  # no
         if row is None:
             s.add(SessionFacilitator(session_id=session.id, person_id=pid))
         elif row.deleted_hlc is not None:
-            _revive(row)
+            revive(row)
     for pid, row in current.items():
         if pid not in person_ids and row.deleted_hlc is None:
             tombstone(row, "Removed from the session's facilitators")
-
-
-def _revive(row: SessionFacilitator) -> None:
-    # The (session, person) pair is unique, so a removed facilitator who is added back
-    # clears the tombstone on the same row rather than making a second one.
-    row.deleted_hlc = None
-    row.deleted_by = None
-    row.deleted_reason = None
 
 
 def create_session(ctx: Context, *, date: dt.date | str, start_time: str, end_time: str,

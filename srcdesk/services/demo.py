@@ -1,0 +1,1086 @@
+"""Demo data: a realistic, deterministic record of recovery development at three scales.
+
+``generate_demo`` fills a *new* installation (no people, no sessions yet) with what years of
+use would leave behind: weekly recovery cafés, recovery community and mutual-aid meetings,
+Recovery Community Development Training delivered module by module to cohorts, Recovery
+Awareness Training for every cohort of SPS recruits, Training 4 Trainers and Recovery
+Development Award groups, National Recovery Network events and Steering Group meetings;
+staff facilitators; registers with varied statuses and roles; people climbing the
+peer-volunteer ladder (signed-off achievements with the sessions that evidence them);
+certificates, transfers, liberations, initiatives, LEROs and referrals.
+
+The same seed gives the same content (ids are fresh uuid7s, everything else repeats).
+Dates run up to the fixed :data:`DEMO_END`, so a demo made today and one made next year
+match.
+
+Speed matters (the decade scale is about 1.9 million rows): everything is simulated in
+plain Python with one ``random.Random``, written chunk by chunk (one establishment-year at a
+time) through :func:`srcdesk.sync.capture.bulk_insert`, parents before children so SQLite's
+deferred foreign-key counter stays at zero, all in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+
+from ..errors import ValidationError
+from ..ids import new_id
+from ..models import (
+    Attendance,
+    Certificate,
+    CommunityOrganisation,
+    Establishment,
+    Initiative,
+    MilestoneAchievement,
+    MilestoneEvidence,
+    Module,
+    OrganisationLink,
+    Person,
+    PersonTransfer,
+    Programme,
+    RecruitCohort,
+    Referral,
+    ReferralStage,
+    Session,
+    SessionFacilitator,
+)
+from ..sync.capture import bulk_insert
+from .base import Context
+
+ProgressFn = Callable[[int, int, str], None]
+
+#: Demo data ends on this day whatever the date today, so a seed always gives the same data.
+DEMO_END = dt.date(2026, 10, 31)
+#: Page cache (KiB) for the bulk run's connection; restored afterwards. Random inserts into
+#: the attendance and change-log indexes thrash SQLite's default 2 MiB cache.
+BULK_CACHE_KIB = 262_144
+PROGRESS_LABEL = "Generating demo data"
+
+# Insert order within a chunk: parents before children (see the module docstring).
+INSERT_ORDER: tuple[type, ...] = (
+    CommunityOrganisation,
+    OrganisationLink,
+    Person,
+    Initiative,
+    RecruitCohort,
+    Session,
+    SessionFacilitator,
+    Attendance,
+    MilestoneAchievement,
+    MilestoneEvidence,
+    Certificate,
+    PersonTransfer,
+    Referral,
+    ReferralStage,
+)
+
+# -- stable reference ids ----------------------------------------------------------------------
+
+PRESENT, LATE, LEFT_EARLY, EXCUSED, ABSENT = (
+    "status-present", "status-late", "status-left-early", "status-excused", "status-absent",
+)
+PARTICIPANT, HELPER, CO_FAC, LEAD, TRAINER, OBSERVER = (
+    "role-participant", "role-helper", "role-co-facilitator", "role-lead-facilitator",
+    "role-trainer", "role-observer",
+)
+LADDER = (None, "ms-attender", "ms-regular", "ms-peer-helper", "ms-co-facilitator",
+          "ms-session-lead", "ms-peer-trainer")
+# The role a person practises while working towards a rung, and how many sessions it takes.
+ROLE_FOR = (PARTICIPANT, PARTICIPANT, PARTICIPANT, HELPER, CO_FAC, LEAD, TRAINER)
+ROLE_NEED = (0, 1, 6, 4, 4, 4, 2)
+REGULAR_WITHIN_DAYS = 84
+NOT_ATTENDED = frozenset({EXCUSED, ABSENT})
+
+STATUSES = (PRESENT, LATE, LEFT_EARLY, EXCUSED, ABSENT)
+DROP_IN_WEIGHTS = (88, 95, 100, 100, 100)  # cumulative: nobody is "absent" from a drop-in café
+COURSE_WEIGHTS = (83, 88, 91, 96, 100)
+MEETING_WEIGHTS = (90, 93, 95, 99, 100)
+
+ACT_CAFE, ACT_COMMUNITY, ACT_MUTUAL, ACT_NRN, ACT_STEERING = (
+    "act-cafe", "act-community", "act-mutual-aid", "act-nrn", "act-steering",
+)
+PROG_RCDT, PROG_RAT, PROG_T4T, PROG_RDA = "prog-rcdt", "prog-rat", "prog-t4t", "prog-rda"
+MOD_RAT = "mod-rat-01"
+
+# -- words ----------------------------------------------------------------------------------
+
+SCOTTISH_SURNAMES = (
+    "Smith", "Brown", "Wilson", "Campbell", "Stewart", "Thomson", "Robertson", "Anderson",
+    "MacDonald", "Scott", "Reid", "Murray", "Taylor", "Clark", "Ross", "Watson", "Morrison",
+    "Paterson", "Young", "Mitchell", "Walker", "Fraser", "Miller", "McDonald", "Gray",
+    "Henderson", "Hamilton", "Johnston", "Duncan", "Graham", "Ferguson", "Kerr", "Davidson",
+    "Bell", "Cameron", "Kelly", "Martin", "Hunter", "Allan", "Grant", "Mackenzie", "Simpson",
+    "McLean", "Black", "Wallace", "Sinclair", "McKenzie", "Gibson", "Russell", "Docherty",
+    "McGregor", "Lindsay", "Burns", "Crawford", "Munro", "Boyle", "McLaughlin", "Quinn",
+)
+SCOTTISH_MALE = ("Callum", "Kyle", "Ryan", "Jamie", "Craig", "Scott", "Stuart", "Euan", "Fraser",
+                 "Ross", "Gary", "Darren", "Iain", "Alasdair", "Calum", "Lewis", "Kieran", "Greig")
+SCOTTISH_FEMALE = ("Kirsty", "Shona", "Morag", "Eilidh", "Catriona", "Ailsa", "Fiona", "Lorna",
+                   "Isla", "Mhairi", "Kayleigh", "Shannon", "Nicola", "Gillian", "Heather")
+
+LOCATIONS = ("Learning Centre", "Chaplaincy", "Hall A", "Hall B", "Hall C", "Visits room",
+             "Library", "Gym hall", "Recovery hub", "Health centre", "Activities room",
+             "Family centre", "Training room")
+CAFE_TIMES = (("14:00", "16:00"), ("18:00", "19:30"), ("10:00", "11:30"), ("13:30", "15:30"))
+CAFE_TITLES = ("Recovery café", "Hall recovery café", "Evening recovery café", "Weekend café")
+COMMUNITY_TIMES = (("10:00", "11:30"), ("13:30", "15:00"), ("09:30", "11:00"))
+MUTUAL_TIMES = (("18:00", "19:30"), ("13:30", "14:30"), ("18:30", "19:30"))
+MUTUAL_TITLES = ("AA meeting", "NA meeting", "SMART Recovery", "CA meeting", "Mutual aid (open)",
+                 "Cocaine Anonymous", "SMART Recovery (women)")
+COURSE_TIMES = (("09:30", "11:30"), ("13:30", "15:30"), ("09:00", "12:00"))
+CANCEL_REASONS = ("Regime restricted", "Staff shortage", "Establishment lockdown",
+                  "Room unavailable", "Facilitator unwell", "Public holiday")
+SESSION_NOTES = ("Good turnout; new faces from the induction hall.",
+                 "Guest speaker from a local LERO shared their recovery story.",
+                 "Short session: regime change at lunchtime.",
+                 "Peer volunteers ran the tea bar and welcomed newcomers.",
+                 "Discussed relapse prevention and staying connected after liberation.",
+                 "Family members joined by video link for the last half hour.",
+                 "Quiet session; several regulars at work parties.")
+NRN_THEMES = ("Recovery is possible", "Lived experience leadership", "Families in recovery",
+              "Connecting with community recovery", "Celebrating recovery", "Peer support in custody")
+TRANSFER_REASONS = ("Sentence management", "Closer to family", "Population management",
+                    "Progression to open conditions", "Court appearances", "Access to programmes")
+CONSENT_SCOPES = ("Attendance, milestones and certificates",) * 9 + ("Attendance only",)
+REVIEW_NOTES = ("Well attended; peer volunteers now lead two sessions a week.",
+                "Needs a regular room; moved twice this quarter.",
+                "Links with the local LERO strengthened; hand-overs working well.",
+                "Staffing gaps paused sessions for a month; now back on track.",
+                "Strong peer involvement; considering a second weekly session.",
+                "Healthcare and SPS staff co-facilitating since the last review.")
+AREAS: dict[str, tuple[str, ...]] = {
+    "Glasgow": ("BAR", "LOW", "LIL"),
+    "Edinburgh": ("EDI",),
+    "West Lothian": ("ADD",),
+    "Dundee": ("BEL", "CAS", "PER"),
+    "Perth and Kinross": ("PER", "CAS"),
+    "Forth Valley": ("GLE", "POL", "STI", "CVA"),
+    "Ayrshire": ("KIL",),
+    "Inverclyde": ("GRE",),
+    "Lanarkshire": ("SHO", "LOW"),
+    "Aberdeen": ("GRA",),
+    "Highland": ("INV",),
+    "Dumfries and Galloway": ("DUM",),
+    "Fife": ("GLE", "PER"),
+}
+LERO_PATTERNS = ("{area} Recovery Community", "{area} Recovery Network", "Recovery Café {area}",
+                 "{area} Lived Experience Recovery Organisation")
+SERVICE_PATTERNS = ("{area} Residential Rehabilitation Service", "{area} Recovery Support Service")
+# Share of women among people in custody, by establishment code (others: men only).
+WOMEN_SHARE = {"STI": 1.0, "CVA": 1.0, "BEL": 1.0, "LIL": 1.0, "GRA": 0.12, "EDI": 0.1,
+               "GRE": 0.1, "POL": 0.15, "INV": 0.08, "DUM": 0.0}
+
+
+# -- scales ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Profile:
+    cafes: tuple[int, int]
+    community: tuple[int, int]
+    mutual: tuple[int, int]
+    rcdt_tracks: int
+    arrivals_per_week: float
+    initial_people: int
+    recruit_cohorts_per_year: float
+    t4t_per_year: float
+    rda_per_year: float
+    nrn_per_year: float
+    staff: dict[str, tuple[int, int]]
+
+
+FULL = _Profile(
+    cafes=(5, 7), community=(2, 3), mutual=(5, 7), rcdt_tracks=2, arrivals_per_week=6.5,
+    initial_people=110, recruit_cohorts_per_year=5.0, t4t_per_year=1.5, rda_per_year=1.0,
+    nrn_per_year=2.0,
+    staff={"sps_staff": (4, 7), "healthcare_staff": (2, 3), "third_sector_staff": (2, 4)},
+)
+LIGHT = _Profile(
+    cafes=(1, 1), community=(1, 1), mutual=(1, 1), rcdt_tracks=1, arrivals_per_week=1.5,
+    initial_people=25, recruit_cohorts_per_year=6.0, t4t_per_year=0.0, rda_per_year=0.0,
+    nrn_per_year=6.0,
+    staff={"sps_staff": (2, 2), "healthcare_staff": (1, 1), "third_sector_staff": (1, 1)},
+)
+
+
+@dataclass(frozen=True)
+class _Scale:
+    start: dt.date
+    chunks: int  # per establishment
+    every_establishment: bool  # on the office: all open prisons, else one
+    profile: _Profile
+
+
+SCALES: dict[str, _Scale] = {
+    "small": _Scale(dt.date(2026, 9, 1), 1, False, LIGHT),
+    "national": _Scale(dt.date(2025, 11, 1), 1, True, FULL),
+    "decade": _Scale(dt.date(2016, 11, 1), 10, True, FULL),
+}
+
+
+@dataclass
+class DemoSummary:
+    scale: str
+    seed: int
+    start: dt.date
+    end: dt.date
+    establishments: int
+    counts: dict[str, int] = field(default_factory=dict)
+    elapsed: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def describe(self) -> str:
+        c = self.counts
+        where = "1 establishment" if self.establishments == 1 else f"{self.establishments} establishments"
+        return (
+            f"Demo data ({self.scale}, seed {self.seed}): {where}, {self.start:%d %b %Y} to {self.end:%d %b %Y}.\n"
+            f"{c.get('person', 0):,} people, {c.get('session', 0):,} sessions, "
+            f"{c.get('attendance', 0):,} attendance records, {c.get('milestone_achievement', 0):,} milestones, "
+            f"{c.get('certificate', 0):,} certificates; {self.total:,} records in {self.elapsed:.1f} s."
+        )
+
+
+# -- the simulation -------------------------------------------------------------------------
+
+
+class _P:
+    """A person being simulated (ladder state kept only for people in custody)."""
+
+    __slots__ = ("id", "name", "w", "cap", "count", "level", "role_n", "hist", "leave",
+                 "next_leave", "rcdt", "t4t", "rda", "kind")
+
+    def __init__(self, pid: str, name: str, kind: str, w: int = 1, cap: int = 0, leave: int = 1 << 30) -> None:
+        self.id = pid
+        self.name = name
+        self.kind = kind
+        self.w = w
+        self.cap = cap
+        self.count = 0
+        self.level = 0
+        self.role_n = 0
+        self.hist: list = []
+        self.leave = leave
+        self.next_leave = 0
+        self.rcdt = False
+        self.t4t = False
+        self.rda = False
+
+
+class _Course:
+    """A cohort working through a programme's modules in sequence."""
+
+    __slots__ = ("programme", "modules", "members", "attended", "next", "weekdays", "times",
+                 "location", "title", "series", "kind")
+
+    def __init__(self, programme: str, modules: list[str], members: list[_P], weekdays: tuple[int, ...],
+                 times: tuple[str, str], location: str, title: str, kind: str) -> None:
+        self.programme = programme
+        self.modules = modules
+        self.members = members
+        self.attended = dict.fromkeys(members, 0)
+        self.next = 0
+        self.weekdays = weekdays
+        self.times = times
+        self.location = location
+        self.title = title
+        self.series = new_id()
+        self.kind = kind
+
+
+class _Slot:
+    __slots__ = ("offset", "activity", "title", "times", "location", "size", "series", "facilitators")
+
+    def __init__(self, offset: int, activity: str, title: str, times: tuple[str, str], location: str,
+                 size: float, facilitators: tuple[str, ...]) -> None:
+        self.offset = offset
+        self.activity = activity
+        self.title = title
+        self.times = times
+        self.location = location
+        self.size = size
+        self.series = ""
+        self.facilitators = facilitators
+
+
+class _Demo:
+    def __init__(self, ctx: Context, s: Any, spec: _Scale, seed: int) -> None:
+        self.ctx = ctx
+        self.s = s
+        self.spec = spec
+        self.profile = spec.profile
+        self.rng = rng = random.Random(seed)
+        self.admin = ctx.user.id  # type: ignore[union-attr]
+        self.start = spec.start
+        self.end = DEMO_END
+        self.ndays = (self.end - self.start).days + 1
+        start_ord = self.start.toordinal()
+        self.iso = [dt.date.fromordinal(start_ord + i).isoformat() for i in range(self.ndays)]
+        self.start_wd = self.start.weekday()
+        self.out: dict[type, list[dict]] = {m: [] for m in INSERT_ORDER}
+        self.counts: dict[str, int] = {m.__tablename__: 0 for m in INSERT_ORDER}
+        self.serials: dict[tuple[str, int], int] = {}
+        self.gens: dict[str, _Establishment] = {}
+        self.pending_incoming: list[tuple[str, int, _P]] = []
+        self._names(seed)
+
+        # Reference data, read rather than assumed, for names printed on certificates.
+        self.programme_name = dict(s.execute(select(Programme.id, Programme.name)).all())
+        modules = s.execute(
+            select(Module.programme_id, Module.id).where(Module.retired.is_(False)).order_by(Module.programme_id, Module.sequence)
+        ).all()
+        self.modules: dict[str, list[str]] = {}
+        for prog, mod in modules:
+            self.modules.setdefault(prog, []).append(mod)
+        ests = s.execute(
+            select(Establishment.id, Establishment.code, Establishment.name, Establishment.kind,
+                   Establishment.opened, Establishment.closed, Establishment.replaced_by_id)
+            .where(Establishment.deleted_hlc.is_(None))
+            .order_by(Establishment.code)
+        ).all()
+        self.est_by_id = {e.id: e for e in ests}
+        own = ctx.installation.establishment_id
+        if own:
+            scope = [self.est_by_id[own]]
+        elif spec.every_establishment:
+            scope = [e for e in ests if e.kind == "prison" and self._open_in_period(e)]
+        else:
+            scope = [self.est_by_id.get("est-per") or next(e for e in ests if e.kind == "prison" and not e.closed)]
+        self.scope = scope
+        self.scope_ids = {e.id for e in scope}
+        # Where people can be transferred to: open prisons (in this demo or elsewhere).
+        self.prisons = [e for e in ests if e.kind == "prison"]
+        rng.shuffle(self.prisons)
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _open_in_period(self, e: Any) -> bool:
+        return (e.opened is None or e.opened <= self.end) and (e.closed is None or e.closed > self.start)
+
+    def day_of(self, d: dt.date | None, default: int) -> int:
+        return default if d is None else (d - self.start).days
+
+    def date(self, day: int) -> str:
+        if 0 <= day < self.ndays:
+            return self.iso[day]
+        return (self.start + dt.timedelta(days=day)).isoformat()
+
+    def _names(self, seed: int) -> None:
+        from faker import Faker
+
+        fake = Faker("en_GB")
+        fake.seed_instance(seed)
+        male = list(dict.fromkeys([fake.first_name_male() for _ in range(600)])) + list(SCOTTISH_MALE) * 3
+        female = list(dict.fromkeys([fake.first_name_female() for _ in range(600)])) + list(SCOTTISH_FEMALE) * 3
+        family = list(dict.fromkeys([fake.last_name() for _ in range(1500)])) + list(SCOTTISH_SURNAMES) * 4
+        self.given = (male, female)
+        self.family = family
+
+    def person(self, kind: str, est_id: str | None, *, women: float = 0.5, **extra: Any) -> tuple[str, str, str]:
+        """Append a person row; returns (id, given, family)."""
+        rng = self.rng
+        given = rng.choice(self.given[rng.random() < women])
+        family = rng.choice(self.family)
+        pid = new_id()
+        row = {
+            "id": pid, "given_name": given, "family_name": family,
+            "search_name": f"{given} {family}".lower(), "kind": kind, "establishment_id": est_id,
+            "external_ref": None, "consent_date": None, "consent_scope": None, "liberation_date": None,
+            "notes": None,
+        }
+        row.update(extra)
+        self.out[Person].append(row)
+        return pid, given, family
+
+    def achieve(self, p: _P, level: int, day: int, evidence: list[str], code: str) -> None:
+        aid = new_id()
+        self.out[MilestoneAchievement].append({
+            "id": aid, "person_id": p.id, "definition_id": LADDER[level], "achieved_on": self.iso[day],
+            "signed_off_by": self.admin, "status": "active", "status_reason": None,
+            "superseded_by_id": None, "notes": None,
+        })
+        ev = self.out[MilestoneEvidence]
+        for sid in evidence:
+            ev.append({"id": new_id(), "achievement_id": aid, "session_id": sid})
+        p.level = level
+        p.role_n = 0
+        p.hist = []
+        if level == 6:
+            self.certificate(p, day, "milestone", "Peer trainer", code, achievement_id=aid)
+
+    def certificate(self, p: _P, day: int, kind: str, title: str, code: str, **refs: Any) -> None:
+        issued = day + self.rng.randint(5, 25)
+        if issued >= self.ndays:
+            return  # not printed yet
+        date = self.iso[issued]
+        year = int(date[:4])
+        n = self.serials[(code, year)] = self.serials.get((code, year), 0) + 1
+        row = {
+            "id": new_id(), "serial": f"SRC-{code}-{year}-{n:06d}", "person_id": p.id,
+            "recipient_name": p.name, "kind": kind, "title": title, "programme_id": None,
+            "module_id": None, "achievement_id": None, "issued_on": date, "issued_by": self.admin,
+            "status": "valid", "status_reason": None, "supersedes_id": None,
+        }
+        row.update(refs)
+        self.out[Certificate].append(row)
+
+    def flush(self) -> None:
+        s, actor = self.s, self.ctx.actor
+        for model in INSERT_ORDER:
+            rows = self.out[model]
+            if rows:
+                self.counts[model.__tablename__] += bulk_insert(s, model, rows, actor)
+                self.out[model] = []
+
+    # -- the whole run ------------------------------------------------------------------------
+
+    def run(self, progress: ProgressFn | None) -> None:
+        nweeks = (self.ndays + 6) // 7
+        chunks = self.spec.chunks
+        bounds = [round(i * nweeks / chunks) for i in range(chunks + 1)]
+        total = 1 + chunks * len(self.scope)
+        done = 0
+        if progress:
+            progress(done, total, PROGRESS_LABEL)
+        self.national()
+        for e in self.scope:
+            self.gens[e.id] = _Establishment(self, e)
+        for dest, day, p in self.pending_incoming:  # transfers decided before dest existed
+            self.gens[dest].incoming.append((day, p))
+        self.pending_incoming = []
+        self.steering = self._steering_meetings()
+        self.flush()
+        done += 1
+        if progress:
+            progress(done, total, PROGRESS_LABEL)
+        for c in range(chunks):
+            for gen in self.gens.values():
+                gen.chunk(bounds[c], bounds[c + 1])
+                self.flush()
+                done += 1
+                if progress:
+                    progress(done, total, PROGRESS_LABEL)
+
+    def national(self) -> None:
+        """SRC staff, community organisations (LEROs) and their members."""
+        rng = self.rng
+        self.src_staff = [self._staff("src_staff", None) for _ in range(4 if len(self.scope) > 1 else 2)]
+        codes = {e.code for e in self.scope}
+        orgs: list[tuple[str, list[str]]] = []
+        for area, area_codes in AREAS.items():
+            linked = [c for c in area_codes if c in codes]
+            if not linked:
+                continue
+            patterns = rng.sample(LERO_PATTERNS, rng.randint(1, 2)) + ([rng.choice(SERVICE_PATTERNS)] if rng.random() < 0.5 else [])
+            for pattern in patterns:
+                kind = "service" if pattern in SERVICE_PATTERNS else "lero"
+                oid = new_id()
+                self.out[CommunityOrganisation].append({
+                    "id": oid, "name": pattern.format(area=area), "kind": kind, "area": area,
+                    "contact": f"info@{area.lower().replace(' ', '')}-{'recovery' if kind == 'lero' else 'service'}.org.uk",
+                    "notes": None, "retired": False,
+                })
+                orgs.append((oid, linked))
+        if not orgs and self.scope:  # an establishment outside every listed area
+            oid = new_id()
+            self.out[CommunityOrganisation].append({
+                "id": oid, "name": "Local Recovery Community", "kind": "lero", "area": None,
+                "contact": None, "notes": None, "retired": False,
+            })
+            orgs.append((oid, [self.scope[0].code]))
+        code_to_id = {e.code: e.id for e in self.scope}
+        self.orgs_by_est: dict[str, list[str]] = {}
+        self.members_by_est: dict[str, list[_P]] = {}
+        for oid, linked in orgs:
+            members = [self._member() for _ in range(rng.randint(2, 4))]
+            for code in dict.fromkeys(linked):
+                est_id = code_to_id[code]
+                self.out[OrganisationLink].append({"id": new_id(), "organisation_id": oid, "establishment_id": est_id})
+                self.orgs_by_est.setdefault(est_id, []).append(oid)
+                self.members_by_est.setdefault(est_id, []).extend(members)
+
+    def _staff(self, kind: str, est_id: str | None) -> _P:
+        pid, given, family = self.person(kind, est_id)
+        return _P(pid, f"{given} {family}", kind)
+
+    def _member(self) -> _P:
+        pid, given, family = self.person("community_member", None, consent_date=self.iso[0],
+                                         consent_scope="Attendance only")
+        return _P(pid, f"{given} {family}", "community_member")
+
+    def _steering_meetings(self) -> dict[str, list[int]]:
+        """Quarterly Steering Group meetings, hosted in turn by the establishments."""
+        rng = self.rng
+        by_host: dict[str, list[int]] = {}
+        gens = list(self.gens.values())
+        for q in range(0, self.ndays, 91):
+            day = q + rng.randint(14, 60)
+            day += (1 - (self.start_wd + day)) % 7  # a Tuesday
+            hosts = [g for g in gens if g.start_day <= day < g.end_day]
+            if day >= self.ndays or not hosts:
+                continue
+            by_host.setdefault(rng.choice(hosts).id, []).append(day)
+        return by_host
+
+
+class _Establishment:
+    """One establishment's recovery activity, simulated week by week."""
+
+    def __init__(self, demo: _Demo, e: Any) -> None:
+        self.demo = demo
+        self.rng = rng = demo.rng
+        self.id = e.id
+        self.code = e.code
+        self.e = e
+        self.profile = p = demo.profile
+        self.start_day = max(0, demo.day_of(e.opened, 0))
+        self.end_day = min(demo.ndays, demo.day_of(e.closed, demo.ndays))
+        successor = demo.est_by_id.get(e.replaced_by_id) if e.replaced_by_id else None
+        self.successor = successor.id if successor is not None and e.closed else None
+        self.women = WOMEN_SHARE.get(e.code, 0.0)
+        self.short = e.name.replace("HMP & YOI ", "").replace("HMP ", "").split(" (")[0]
+        self.locations = rng.sample(LOCATIONS, 6)
+        self.active: list[_P] = []
+        self.incoming: list[tuple[int, _P]] = []
+        self.courses: list[_Course] = []
+        self.events: dict[int, list[tuple[str, int]]] = {}
+        self.tracks: list[_Course | None] = [None] * p.rcdt_tracks
+        self.track_days = [((1, 3), COURSE_TIMES[0]), ((0, 2), COURSE_TIMES[1])][: p.rcdt_tracks]
+        self.cohort_n = 0
+        self.t4t_busy: set[_P] = set()
+        self.staff: dict[str, list[_P]] = {k: [demo._staff(k, e.id) for _ in range(rng.randint(*n))]
+                                           for k, n in p.staff.items()}
+        self.slots = self._slots()
+        self._initiatives()
+        if self.start_day == 0:
+            for _ in range(p.initial_people):
+                leave = rng.randint(7, 420)
+                self.prisoner(leave - self._stay() - rng.randint(0, 60), leave)
+
+    # -- set-up -------------------------------------------------------------------------------
+
+    def _offset(self, weekday: int) -> int:
+        return (weekday - self.demo.start_wd) % 7
+
+    def _slots(self) -> list[_Slot]:
+        rng, p = self.rng, self.profile
+        slots = []
+        for _ in range(rng.randint(*p.cafes)):
+            slots.append(_Slot(self._offset(rng.randrange(7)), ACT_CAFE, rng.choice(CAFE_TITLES),
+                               rng.choice(CAFE_TIMES), rng.choice(self.locations), 12.0,
+                               ("sps_staff", "third_sector_staff")))
+        for _ in range(rng.randint(*p.community)):
+            slots.append(_Slot(self._offset(rng.randrange(5)), ACT_COMMUNITY, "Recovery community meeting",
+                               rng.choice(COMMUNITY_TIMES), rng.choice(self.locations), 10.0,
+                               ("sps_staff", "healthcare_staff")))
+        for _ in range(rng.randint(*p.mutual)):
+            slots.append(_Slot(self._offset(rng.randrange(7)), ACT_MUTUAL, rng.choice(MUTUAL_TITLES),
+                               rng.choice(MUTUAL_TIMES), rng.choice(self.locations), 8.0,
+                               ("third_sector_staff",)))
+        slots.sort(key=lambda s: s.offset)
+        return slots
+
+    def _initiatives(self) -> None:
+        demo, rng = self.demo, self.rng
+        first = self.start_day
+        kinds = [("recovery_cafe", f"{self.short} Recovery Café"),
+                 ("recovery_community", f"{self.short} Recovery Community")]
+        if rng.random() < 0.6:
+            kinds.append(("recovery_pathway", f"{self.short} recovery pathway"))
+        if rng.random() < 0.5:
+            kinds.append(("peer_support", f"{self.short} peer mentoring"))
+        for kind, name in kinds:
+            started = first - rng.randint(0, 700) if first == 0 else first + rng.randint(0, 20)
+            status = "active" if kind in ("recovery_cafe", "recovery_community") else rng.choice(
+                ("active", "active", "planned", "paused"))
+            if self.e.closed and self.end_day < demo.ndays:
+                status = "ended"
+            reviewed = min(self.end_day, demo.ndays) - rng.randint(10, 200)
+            demo.out[Initiative].append({
+                "id": new_id(), "establishment_id": self.id, "kind": kind, "name": name, "status": status,
+                "started_on": demo.date(started) if status != "planned" else None,
+                "last_reviewed_on": demo.date(max(reviewed, started + 1)),
+                "review_notes": rng.choice(REVIEW_NOTES),
+            })
+
+    # -- people -------------------------------------------------------------------------------
+
+    def _stay(self) -> int:
+        r = self.rng.random()
+        if r < 0.55:
+            return self.rng.randint(30, 90)
+        if r < 0.9:
+            return self.rng.randint(90, 240)
+        return self.rng.randint(240, 900)
+
+    def prisoner(self, arrival: int, leave: int | None = None) -> None:
+        """A person in custody who comes to recovery activities from ``arrival``.
+
+        Their whole story is decided now (transfer, liberation, referral), so the person row
+        is written once in its final state together with any transfer row.
+        """
+        demo, rng = self.demo, self.rng
+        if leave is None:
+            leave = arrival + self._stay()
+        r = rng.random()
+        w = 1 if r < 0.45 else 2 if r < 0.75 else 4 if r < 0.95 else 8
+        r = rng.random()
+        if w == 1:
+            cap = 1 if r < 0.9 else 2
+        elif w == 2:
+            cap = 1 if r < 0.3 else 2 if r < 0.85 else 3
+        elif w == 4:
+            cap = 2 if r < 0.35 else 3 if r < 0.7 else 4 if r < 0.9 else 5
+        else:
+            cap = 3 if r < 0.2 else 4 if r < 0.5 else 5 if r < 0.75 else 6
+        final_est = self.id
+        liberation: int | None = None
+        transfer: tuple[str, int, str] | None = None
+        next_leave = 0
+        if self.successor and arrival < self.end_day < leave:
+            transfer = (self.successor, self.end_day, f"{self.e.name} closed")
+            next_leave = leave
+        elif leave < demo.ndays:
+            r = rng.random()
+            if r < 0.13:
+                dest = self._transfer_destination(leave)
+                if dest is not None:
+                    transfer = (dest, leave, rng.choice(TRANSFER_REASONS) if dest != "est-cas"
+                                else "Progression to open conditions")
+                    next_leave = leave + self._stay()
+                    if next_leave < demo.ndays and rng.random() < 0.85:
+                        liberation = next_leave
+            elif r < 0.88:
+                liberation = leave
+        elif rng.random() < 0.4:
+            liberation = leave + rng.randint(0, 400)
+        if transfer is not None:
+            final_est = transfer[0]
+        consent = min(arrival + rng.randint(0, 10), demo.ndays - 1)
+        pid, given, family = demo.person(
+            "prisoner", final_est, women=self.women,
+            external_ref=f"{rng.randrange(10_000_000, 99_999_999)}",
+            consent_date=demo.date(consent),
+            consent_scope=rng.choice(CONSENT_SCOPES),
+            liberation_date=demo.date(liberation) if liberation is not None else None,
+        )
+        p = _P(pid, f"{given} {family}", "prisoner", w, cap, leave)
+        if transfer is not None:
+            dest, day, reason = transfer
+            demo.out[PersonTransfer].append({
+                "id": new_id(), "person_id": pid, "from_establishment_id": self.id,
+                "to_establishment_id": dest, "transferred_on": demo.date(day), "reason": reason,
+            })
+            p.next_leave = next_leave
+            gen = demo.gens.get(dest)
+            if gen is not None:
+                gen.incoming.append((day, p))
+            elif dest in demo.scope_ids:
+                demo.pending_incoming.append((dest, day, p))
+        if liberation is not None and liberation - 150 > 0 and rng.random() < 0.03:
+            self.referral(pid, liberation, final_est)
+        self.active.append(p)
+
+    def _transfer_destination(self, day: int) -> str | None:
+        demo, rng = self.demo, self.rng
+        if rng.random() < 0.3:
+            candidates = [e for e in demo.prisons if e.code == "CAS"]
+        else:
+            candidates = demo.prisons
+        for e in rng.sample(candidates, min(4, len(candidates))):
+            if e.id == self.id or (e.closed and demo.day_of(e.closed, 0) <= day):
+                continue
+            if e.opened and demo.day_of(e.opened, 0) > day:
+                continue
+            if WOMEN_SHARE.get(e.code, 0.0) >= 1.0 and self.women < 1.0:
+                continue
+            if self.women >= 1.0 and WOMEN_SHARE.get(e.code, 0.0) == 0.0:
+                continue
+            return e.id
+        return None
+
+    def referral(self, pid: str, liberation: int, est_id: str) -> None:
+        """Early Release to Residential Rehabilitation Protocol: stages up to liberation."""
+        demo, rng = self.demo, self.rng
+        orgs = demo.orgs_by_est.get(est_id) or [o for v in demo.orgs_by_est.values() for o in v][:1]
+        day = liberation - rng.randint(100, 150)
+        stages = [("referred", day)]
+        for stage, gap in (("assessed", (15, 35)), ("approved", (10, 30)), ("placement_confirmed", (7, 25))):
+            day += rng.randint(*gap)
+            stages.append((stage, min(day, liberation - 1)))
+        stages.append(("released", liberation))
+        stages.append(("handed_over", liberation + rng.randint(0, 2)))
+        withdrawn = rng.random() < 0.2
+        if withdrawn:
+            stages = stages[: rng.randint(1, 3)]
+        stages = [(st, d) for st, d in stages if d < demo.ndays]
+        if not stages:
+            return
+        if withdrawn:
+            status = "withdrawn"
+        elif stages[-1][0] == "handed_over":
+            status = "completed"
+        else:
+            status = "open"
+        rid = new_id()
+        demo.out[Referral].append({
+            "id": rid, "person_id": pid, "establishment_id": est_id,
+            "organisation_id": rng.choice(orgs) if orgs else None, "status": status,
+            "handover_on": demo.date(stages[-1][1]) if status == "completed" else None,
+            "notes": "Decided not to go ahead before placement." if withdrawn else None,
+        })
+        rows = demo.out[ReferralStage]
+        for stage, d in stages:
+            rows.append({"id": new_id(), "referral_id": rid, "stage": stage, "reached_on": demo.date(d), "note": None})
+
+    def week_people(self, d0: int) -> None:
+        rng, p = self.rng, self.profile
+        self.active = [x for x in self.active if x.leave > d0]
+        if self.incoming:
+            keep = []
+            for day, x in self.incoming:
+                if day < d0 + 7:
+                    x.leave = x.next_leave
+                    if x.leave > d0:
+                        self.active.append(x)
+                else:
+                    keep.append((day, x))
+            self.incoming = keep
+        rate = p.arrivals_per_week
+        n = int(rate) + (rng.random() < rate - int(rate)) + rng.randint(-2, 2)
+        for _ in range(max(0, n)):
+            self.prisoner(d0)
+
+    def _tickets(self) -> list[_P]:
+        tickets = []
+        for x in self.active:
+            tickets.extend((x,) * x.w)
+        return tickets
+
+    # -- a chunk of weeks ---------------------------------------------------------------------
+
+    def chunk(self, w0: int, w1: int) -> None:
+        demo, rng, p = self.demo, self.rng, self.profile
+        first = max(w0, self.start_day // 7)
+        last = min(w1, (self.end_day + 6) // 7)
+        if first >= last:
+            return
+        weeks = last - first
+        # Staff turnover once a year, new series for the weekly slots.
+        if w0 > 0:
+            for kind, pool in self.staff.items():
+                for i, _x in enumerate(pool):
+                    if rng.random() < 0.12:
+                        pool[i] = demo._staff(kind, self.id)
+        for slot in self.slots:
+            slot.series = new_id()
+        events: dict[int, list[str]] = {}
+
+        def schedule(kind: str, per_year: float) -> None:
+            expected = per_year * weeks / 52
+            n = int(expected) + (rng.random() < expected - int(expected))
+            for _ in range(n):
+                events.setdefault(rng.randrange(first, last), []).append(kind)
+
+        schedule("rat", p.recruit_cohorts_per_year)
+        schedule("t4t", p.t4t_per_year)
+        schedule("rda", p.rda_per_year)
+        schedule("nrn", p.nrn_per_year)
+        steering = demo.steering.get(self.id, [])
+        for day in steering:
+            if first * 7 <= day < last * 7:
+                events.setdefault(day // 7, []).append(f"steering:{day}")
+        for w in range(first, last):
+            d0 = w * 7
+            self.week_people(d0)
+            tickets = self._tickets()
+            for slot in self.slots:
+                day = d0 + slot.offset
+                if self.start_day <= day < self.end_day and rng.random() > 0.04:
+                    self.drop_in(slot, day, tickets)
+            for i, (weekdays, times) in enumerate(self.track_days):
+                course = self.tracks[i]
+                if course is None:
+                    course = self.tracks[i] = self.form_course(PROG_RCDT, weekdays, times, d0, tickets)
+                if course is not None and self.run_course(course, d0, tickets):
+                    self.tracks[i] = None
+            for course in list(self.courses):
+                if self.run_course(course, d0, tickets):
+                    self.courses.remove(course)
+            for kind in events.get(w, ()):
+                if kind == "rat":
+                    self.recruit_training(d0)
+                elif kind == "nrn":
+                    self.nrn_event(d0)
+                elif kind.startswith("steering:"):
+                    self.steering_meeting(int(kind.split(":")[1]))
+                else:
+                    weekday = (2,) if kind == "rda" else (4,)
+                    course = self.form_course(PROG_T4T if kind == "t4t" else PROG_RDA, weekday,
+                                              COURSE_TIMES[2] if kind == "t4t" else ("13:30", "16:00"), d0, tickets)
+                    if course is not None:
+                        self.courses.append(course)
+
+    # -- sessions -----------------------------------------------------------------------------
+
+    def session(self, day: int, times: tuple[str, str], location: str, *, activity: str | None = None,
+                module: str | None = None, title: str | None = None, series: str | None = None,
+                cohort: str | None = None, facilitators: tuple[str, ...] = ("sps_staff",),
+                cancellable: bool = True) -> str | None:
+        """Append a session and its staff facilitators; None if it was cancelled."""
+        demo, rng = self.demo, self.rng
+        sid = new_id()
+        cancelled = cancellable and rng.random() < 0.02
+        demo.out[Session].append({
+            "id": sid, "establishment_id": self.id, "date": demo.iso[day], "start_time": times[0],
+            "end_time": times[1], "module_id": module, "activity_type_id": activity,
+            "recruit_cohort_id": cohort, "title": title, "location": location,
+            "notes": rng.choice(SESSION_NOTES) if rng.random() < 0.05 else None,
+            "series_id": series, "cancelled": cancelled,
+            "cancelled_reason": rng.choice(CANCEL_REASONS) if cancelled else None,
+        })
+        pool: list[_P] = []
+        for kind in facilitators:
+            pool.extend(self.staff[kind] if kind != "src_staff" else demo.src_staff)
+        if pool:
+            rows = demo.out[SessionFacilitator]
+            for x in rng.sample(pool, 2 if len(pool) > 1 and rng.random() < 0.3 else 1):
+                rows.append({"id": new_id(), "session_id": sid, "person_id": x.id})
+        return None if cancelled else sid
+
+    def register(self, sid: str, day: int, people: list[_P], weights: tuple[int, ...],
+                 role_p: float, trainer_ok: bool = False) -> None:
+        """Attendance rows for ``people``; the ladder moves as they attend and take on roles."""
+        demo, code = self.demo, self.code
+        rows = demo.out[Attendance]
+        random_ = self.rng.random
+        statuses = self.rng.choices(STATUSES, cum_weights=weights, k=len(people))
+        lead_free = True
+        for p, status in zip(people, statuses, strict=True):
+            role = PARTICIPANT
+            cap = p.cap
+            if cap and status not in NOT_ATTENDED:
+                p.count += 1
+                level = p.level
+                if level == 0:
+                    demo.achieve(p, 1, day, [sid], code)
+                elif level == 1:
+                    if cap >= 2:
+                        h = p.hist
+                        h.append((day, sid))
+                        if len(h) >= 6:
+                            if day - h[-6][0] <= REGULAR_WITHIN_DAYS:
+                                demo.achieve(p, 2, day, [x[1] for x in h[-6:]], code)
+                            else:
+                                del h[:-5]
+                elif cap > 2 and role_p and random_() < role_p:
+                    target = level + 1 if level < cap else level
+                    role = ROLE_FOR[target]
+                    if role == TRAINER and not (trainer_ok and p.t4t):
+                        role = LEAD
+                    if role == LEAD:
+                        if lead_free:
+                            lead_free = False
+                        else:
+                            role = CO_FAC
+                    if target > level and role == ROLE_FOR[target]:
+                        p.role_n += 1
+                        p.hist.append(sid)
+                        if p.role_n >= ROLE_NEED[target]:
+                            demo.achieve(p, target, day, p.hist[-ROLE_NEED[target]:], code)
+            rows.append({"id": new_id(), "session_id": sid, "person_id": p.id, "status_id": status, "role_id": role})
+
+    def pick(self, tickets: list[_P], k: int) -> list[_P]:
+        """About ``k`` different people, the keener ones more likely (they hold more tickets)."""
+        if k <= 0 or not tickets:
+            return []
+        return list(dict.fromkeys(self.rng.sample(tickets, min(len(tickets), k * 2 + 2))))[:k]
+
+    def drop_in(self, slot: _Slot, day: int, tickets: list[_P]) -> None:
+        rng = self.rng
+        sid = self.session(day, slot.times, slot.location, activity=slot.activity, title=slot.title,
+                           series=slot.series, facilitators=slot.facilitators)
+        if sid is None:
+            return
+        people = self.pick(tickets, int(rng.gauss(slot.size, 3)))
+        self.register(sid, day, people, DROP_IN_WEIGHTS if slot.activity == ACT_CAFE else MEETING_WEIGHTS, 0.5)
+        if slot.activity == ACT_CAFE and rng.random() < 0.12:
+            members = self.demo.members_by_est.get(self.id)
+            if members:
+                x = rng.choice(members)
+                self.demo.out[Attendance].append({"id": new_id(), "session_id": sid, "person_id": x.id,
+                                                  "status_id": PRESENT, "role_id": HELPER})
+
+    def form_course(self, programme: str, weekdays: tuple[int, ...], times: tuple[str, str], d0: int,
+                    tickets: list[_P]) -> _Course | None:
+        rng = self.rng
+        modules = self.demo.modules.get(programme)
+        if not modules:
+            return None
+        weeks_needed = (len(modules) + len(weekdays) - 1) // len(weekdays) + 1
+        horizon = d0 + 7 * weeks_needed
+        if programme == PROG_RCDT:
+            pool = [x for x in dict.fromkeys(tickets) if not x.rcdt and x.leave > horizon]
+            k = rng.randint(8, 12)
+            title = "RCDT group"
+        elif programme == PROG_T4T:
+            pool = [x for x in self.active
+                    if x.level >= 4 and not x.t4t and x not in self.t4t_busy and x.leave > horizon]
+            k = rng.randint(3, 6)
+            title = "Training 4 Trainers"
+        else:
+            pool = [x for x in self.active if x.level >= 3 and not x.rda and x.leave > horizon]
+            k = rng.randint(4, 8)
+            title = "Recovery Development Award group"
+        if programme != PROG_RCDT and len(pool) < 2:
+            return None
+        if len(pool) < 4 and programme == PROG_RCDT:
+            return None
+        members = rng.sample(pool, min(k, len(pool)))
+        for x in members:
+            if programme == PROG_RCDT:
+                x.rcdt = True
+            elif programme == PROG_T4T:
+                self.t4t_busy.add(x)  # t4t is set on completion
+            else:
+                x.rda = True
+        self.cohort_n += 1
+        weekdays_off = tuple(self._offset(wd) for wd in weekdays)
+        return _Course(programme, modules, members, weekdays_off, times, rng.choice(self.locations),
+                       f"{self.code} {title} {self.cohort_n}", programme)
+
+    def run_course(self, course: _Course, d0: int, tickets: list[_P]) -> bool:
+        """Deliver this week's modules; True when the course is finished."""
+        demo, rng = self.demo, self.rng
+        for off in course.weekdays:
+            day = d0 + off
+            if course.next >= len(course.modules):
+                break
+            if not (self.start_day <= day < self.end_day):
+                return True
+            sid = self.session(day, course.times, course.location, module=course.modules[course.next],
+                               title=course.title, series=course.series,
+                               facilitators=("src_staff", "sps_staff"), cancellable=False)
+            course.next += 1
+            members = [x for x in course.members if x.leave > day]
+            before = len(demo.out[Attendance])
+            self.register(sid, day, members, COURSE_WEIGHTS, 0.0)
+            att = course.attended
+            for row, x in zip(demo.out[Attendance][before:], members, strict=True):
+                if row["status_id"] not in NOT_ATTENDED:
+                    att[x] += 1
+            if course.programme == PROG_RCDT:
+                peers = [x for x in self.active if x.level >= 3 and x not in att]
+                if peers:
+                    self.register(sid, day, rng.sample(peers, min(len(peers), rng.randint(1, 2))),
+                                  MEETING_WEIGHTS, 1.0, trainer_ok=True)
+        if course.next < len(course.modules):
+            return False
+        last_day = d0 + course.weekdays[-1]
+        need = len(course.modules) - (1 if course.programme == PROG_RCDT else 0)
+        name = demo.programme_name.get(course.programme, course.programme)
+        for x, n in course.attended.items():
+            self.t4t_busy.discard(x)
+            if n >= need:
+                if course.programme == PROG_T4T:
+                    x.t4t = True
+                demo.certificate(x, last_day, "award" if course.programme == PROG_RDA else "programme",
+                                 name, self.code, programme_id=course.programme)
+        return True
+
+    def recruit_training(self, d0: int) -> None:
+        """Recovery Awareness Training for a cohort of new SPS recruits."""
+        demo, rng = self.demo, self.rng
+        day = d0 + self._offset(rng.randrange(5))
+        if not (self.start_day <= day < self.end_day):
+            return
+        size = rng.randint(8, 18)
+        cid = new_id()
+        demo.out[RecruitCohort].append({
+            "id": cid, "name": f"{self.code} recruits {dt.date.fromisoformat(demo.iso[day]):%B %Y}",
+            "establishment_id": self.id, "starts_on": demo.iso[max(self.start_day, day - rng.randint(0, 4))],
+            "size": size,
+        })
+        recruits = []
+        for _ in range(size):
+            pid, given, family = demo.person("sps_staff", self.id)
+            recruits.append(_P(pid, f"{given} {family}", "sps_staff"))
+        peers = [x for x in self.active if x.level >= 4]
+        days = (day,) if rng.random() < 0.7 else (day, min(day + 1, self.end_day - 1))
+        for d in dict.fromkeys(days):
+            sid = self.session(d, ("09:00", "16:30") if len(days) == 1 else ("09:00", "12:30"),
+                               "Training room", module=MOD_RAT, cohort=cid, title="Recovery Awareness Training",
+                               facilitators=("src_staff",), cancellable=False)
+            self.register(sid, d, recruits, MEETING_WEIGHTS, 0.0)
+            if peers:
+                self.register(sid, d, [rng.choice(peers)], MEETING_WEIGHTS, 1.0, trainer_ok=True)
+
+    def nrn_event(self, d0: int) -> None:
+        demo, rng = self.demo, self.rng
+        day = d0 + self._offset(3)
+        if not (self.start_day <= day < self.end_day):
+            return
+        sid = self.session(day, ("10:00", "15:00"), "Visits hall", activity=ACT_NRN,
+                           title=f"National Recovery Network: {rng.choice(NRN_THEMES)}",
+                           facilitators=("src_staff", "sps_staff"), cancellable=False)
+        peers = [x for x in self.active if x.level >= 2]
+        self.register(sid, day, rng.sample(peers, min(len(peers), rng.randint(6, 14))), MEETING_WEIGHTS, 0.7)
+        members = list(dict.fromkeys(demo.members_by_est.get(self.id, [])))
+        rows = demo.out[Attendance]
+        for x in rng.sample(members, min(len(members), rng.randint(2, 4))):
+            rows.append({"id": new_id(), "session_id": sid, "person_id": x.id, "status_id": PRESENT,
+                         "role_id": OBSERVER if rng.random() < 0.5 else PARTICIPANT})
+
+    def steering_meeting(self, day: int) -> None:
+        demo, rng = self.demo, self.rng
+        if not (self.start_day <= day < self.end_day):
+            return
+        sid = self.session(day, ("10:30", "12:30"), "Training room", activity=ACT_STEERING,
+                           title="Recovery Strategy Steering Group", facilitators=("src_staff",),
+                           cancellable=False)
+        staff = list(demo.src_staff) + rng.sample(self.staff["sps_staff"], min(2, len(self.staff["sps_staff"])))
+        staff += self.staff["healthcare_staff"][:1]
+        peers = [x for x in self.active if x.level >= 4]
+        people = staff + rng.sample(peers, min(len(peers), 2))
+        self.register(sid, day, people, MEETING_WEIGHTS, 0.0)
+
+
+# -- entry point ----------------------------------------------------------------------------
+
+
+def generate_demo(ctx: Context, *, scale: str, seed: int = 1, progress: ProgressFn | None = None) -> DemoSummary:
+    """Fill a new, empty installation with realistic demo data (one transaction)."""
+    ctx.require("administrator", "fill the database with demo data")
+    spec = SCALES.get(scale)
+    if spec is None:
+        raise ValidationError(f"Unknown demo scale '{scale}'; choose one of: {', '.join(SCALES)}.", "scale")
+    started = time.perf_counter()
+    with ctx.db.session(ctx.actor) as s:
+        people = s.execute(select(func.count()).select_from(Person)).scalar_one()
+        sessions = s.execute(select(func.count()).select_from(Session)).scalar_one()
+        if people or sessions:
+            raise ValidationError(
+                "This installation already has people or sessions recorded. Demo data only goes into a "
+                "new, separate data folder: run 'srcdesk init' with another --data-dir first."
+            )
+        dbapi = s.connection().connection.driver_connection
+        old_cache = dbapi.execute("PRAGMA cache_size").fetchone()[0]
+        dbapi.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
+        try:
+            demo = _Demo(ctx, s, spec, seed)
+            demo.run(progress)
+        finally:
+            dbapi.execute(f"PRAGMA cache_size = {int(old_cache)}")
+    return DemoSummary(
+        scale=scale, seed=seed, start=spec.start, end=DEMO_END, establishments=len(demo.scope),
+        counts={k: v for k, v in demo.counts.items()}, elapsed=time.perf_counter() - started,
+    )

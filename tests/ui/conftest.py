@@ -60,13 +60,14 @@ def make_installation(data_dir: Path, *, establishment: str | None = "PER", offi
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    """An establishment installation (HMP Perth) with administrator admin / password123."""
-    return make_installation(tmp_path / "data")
+def perth_data(tmp_path: Path) -> Path:
+    """The data folder of an HMP Perth installation, administrator admin / password123, closed."""
+    return make_installation(tmp_path / "perth")
 
 
 @pytest.fixture
-def office_data_dir(tmp_path: Path) -> Path:
+def office_data(tmp_path: Path) -> Path:
+    """The data folder of the SRC office installation, administrator phr / password123, closed."""
     return make_installation(tmp_path / "office", establishment=None, office=True,
                              username="phr", name="Pat Officer")
 

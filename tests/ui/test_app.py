@@ -194,8 +194,8 @@ def test_first_run_quit_ends_the_app(qtbot, start_app, tmp_path):
 # -- signing in --------------------------------------------------------------------------------------
 
 
-def test_sign_in_shows_the_installation_and_the_user(qtbot, start_app, data_dir):
-    controller = start_app(data_dir)
+def test_sign_in_shows_the_installation_and_the_user(qtbot, start_app, perth_data):
+    controller = start_app(perth_data)
     dialog = login_dialog(qtbot, controller)
     assert dialog.where.text() == "HMP Perth (PER)"
     assert dialog.username.hasFocus() or QApplication.focusWidget() in (None, dialog.username)
@@ -206,17 +206,17 @@ def test_sign_in_shows_the_installation_and_the_user(qtbot, start_app, data_dir)
     page = window.current_page
     assert page.installation_value.text() == "HMP Perth (PER)"
     assert page.kind_value.text() == "Establishment installation"
-    assert page.data_folder_value.text() == str(data_dir)
+    assert page.data_folder_value.text() == str(perth_data)
     assert page.user_value.text() == "Alex Admin (admin)"
     assert page.role_value.text().startswith("Administrator")
     assert window.installation_status.text() == "HMP Perth (PER)"
     assert window.user_status.text() == "Signed in as Alex Admin (administrator)"
     assert controller.context.user.username == "admin"
-    assert not dialog.isVisible()
+    assert controller.login_dialog is None
 
 
-def test_sign_in_at_the_office(qtbot, start_app, office_data_dir):
-    controller = start_app(office_data_dir)
+def test_sign_in_at_the_office(qtbot, start_app, office_data):
+    controller = start_app(office_data)
     dialog = login_dialog(qtbot, controller)
     assert dialog.where.text() == "SRC office"
     sign_in(qtbot, dialog, "phr", PASSWORD)
@@ -227,8 +227,8 @@ def test_sign_in_at_the_office(qtbot, start_app, office_data_dir):
 
 
 @pytest.mark.parametrize(("username", "password"), [("admin", "wrong-password"), ("nobody", PASSWORD)])
-def test_wrong_password_or_name_says_so_without_saying_which(qtbot, start_app, data_dir, username, password):
-    controller = start_app(data_dir)
+def test_wrong_password_or_name_says_so_without_saying_which(qtbot, start_app, perth_data, username, password):
+    controller = start_app(perth_data)
     dialog = login_dialog(qtbot, controller)
     sign_in(qtbot, dialog, username, password)
     qtbot.waitUntil(lambda: dialog.error.message != "", timeout=WAIT_MS)
@@ -246,16 +246,16 @@ def test_wrong_password_or_name_says_so_without_saying_which(qtbot, start_app, d
     main_window(qtbot, controller)
 
 
-def test_empty_fields_are_not_sent(qtbot, start_app, data_dir):
-    controller = start_app(data_dir)
+def test_empty_fields_are_not_sent(qtbot, start_app, perth_data):
+    controller = start_app(perth_data)
     dialog = login_dialog(qtbot, controller)
     click(qtbot, dialog.sign_in_button)
     assert dialog.error.message == "Enter your username and password."
     assert dialog.isVisible() and dialog.ready
 
 
-def test_escape_on_sign_in_quits(qtbot, start_app, data_dir):
-    controller = start_app(data_dir)
+def test_escape_on_sign_in_quits(qtbot, start_app, perth_data):
+    controller = start_app(perth_data)
     dialog = login_dialog(qtbot, controller)
     with qtbot.waitSignal(controller.finished, timeout=WAIT_MS) as blocker:
         qtbot.keyClick(dialog.username, Qt.Key.Key_Escape)
@@ -268,7 +268,7 @@ def test_data_that_cannot_be_opened_is_explained(qtbot, start_app, tmp_path):
     folder.mkdir()
     database_path(folder).write_bytes(b"this is not a database" * 10)
     controller = start_app(folder)
-    qtbot.waitUntil(lambda: controller.login_dialog is not None and controller.login_dialog.error.message,
+    qtbot.waitUntil(lambda: controller.login_dialog is not None and controller.login_dialog.error.message != "",
                     timeout=WAIT_MS)
     dialog = controller.login_dialog
     assert "is not a srcdesk database or is damaged" in dialog.error.message
@@ -281,14 +281,14 @@ def test_data_that_cannot_be_opened_is_explained(qtbot, start_app, tmp_path):
 # -- the main window -----------------------------------------------------------------------------------
 
 
-def signed_in(qtbot, start_app, data_dir: Path) -> tuple[AppController, MainWindow]:  # noqa: ANN001
-    controller = start_app(data_dir)
+def signed_in(qtbot, start_app, perth_data: Path) -> tuple[AppController, MainWindow]:  # noqa: ANN001
+    controller = start_app(perth_data)
     sign_in(qtbot, login_dialog(qtbot, controller), "admin", PASSWORD)
     return controller, main_window(qtbot, controller)
 
 
-def test_sign_out_returns_to_sign_in(qtbot, start_app, data_dir):
-    controller, window = signed_in(qtbot, start_app, data_dir)
+def test_sign_out_returns_to_sign_in(qtbot, start_app, perth_data):
+    controller, window = signed_in(qtbot, start_app, perth_data)
     window.sign_out_action.trigger()
     dialog = login_dialog(qtbot, controller)
     assert controller.main_window is None
@@ -298,8 +298,8 @@ def test_sign_out_returns_to_sign_in(qtbot, start_app, data_dir):
     assert main_window(qtbot, controller) is not window
 
 
-def test_ctrl_q_quits(qtbot, start_app, data_dir):
-    controller, window = signed_in(qtbot, start_app, data_dir)
+def test_ctrl_q_quits(qtbot, start_app, perth_data):
+    controller, window = signed_in(qtbot, start_app, perth_data)
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=WAIT_MS)
     assert window.quit_action.shortcut().toString() == "Ctrl+Q"
@@ -307,23 +307,23 @@ def test_ctrl_q_quits(qtbot, start_app, data_dir):
         qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
 
 
-def test_closing_the_window_quits(qtbot, start_app, data_dir):
-    controller, window = signed_in(qtbot, start_app, data_dir)
+def test_closing_the_window_quits(qtbot, start_app, perth_data):
+    controller, window = signed_in(qtbot, start_app, perth_data)
     with qtbot.waitSignal(controller.finished, timeout=WAIT_MS):
         window.close()
 
 
-def test_menus(qtbot, start_app, data_dir):
-    controller, window = signed_in(qtbot, start_app, data_dir)
+def test_menus(qtbot, start_app, perth_data):
+    controller, window = signed_in(qtbot, start_app, perth_data)
     menus = {a.text(): [x.text() for x in a.menu().actions() if not x.isSeparator()]
              for a in window.menuBar().actions()}
     assert menus == {"&File": ["Sign &out", "&Quit"], "&Help": ["&About srcdesk"]}
 
 
-def test_about_box_says_the_version(qtbot, start_app, data_dir):
+def test_about_box_says_the_version(qtbot, start_app, perth_data):
     from srcdesk import __version__
 
-    controller, window = signed_in(qtbot, start_app, data_dir)
+    controller, window = signed_in(qtbot, start_app, perth_data)
     window.about_action.trigger()
     box = window.about_box
     qtbot.waitUntil(box.isVisible, timeout=WAIT_MS)
@@ -332,8 +332,8 @@ def test_about_box_says_the_version(qtbot, start_app, data_dir):
     qtbot.waitUntil(lambda: not box.isVisible(), timeout=WAIT_MS)
 
 
-def test_window_geometry_is_remembered(qtbot, start_app, data_dir, settings):
-    controller, window = signed_in(qtbot, start_app, data_dir)
+def test_window_geometry_is_remembered(qtbot, start_app, perth_data, settings):
+    controller, window = signed_in(qtbot, start_app, perth_data)
     window.resize(700, 500)
     qtbot.waitUntil(lambda: window.size().width() == 700, timeout=WAIT_MS)
     window.sign_out_action.trigger()
@@ -346,19 +346,19 @@ def test_window_geometry_is_remembered(qtbot, start_app, data_dir, settings):
 # -- keyboard and screen readers -----------------------------------------------------------------------
 
 
-def test_controls_have_accessible_names(qtbot, start_app, data_dir, tmp_path):
+def test_controls_have_accessible_names(qtbot, start_app, perth_data, tmp_path):
     setup = setup_dialog(qtbot, start_app(tmp_path / "new"))
     assert unnamed_controls(setup) == []
-    controller, window = signed_in(qtbot, start_app, data_dir)
+    controller, window = signed_in(qtbot, start_app, perth_data)
     assert unnamed_controls(window) == []
-    login = LoginDialog(data_dir, controller.context)
+    login = LoginDialog(perth_data, controller.context)
     qtbot.addWidget(login)
     login.show()
     assert unnamed_controls(login) == []
 
 
-def test_mnemonics_and_tab_order_on_sign_in(qtbot, start_app, data_dir):
-    controller = start_app(data_dir)
+def test_mnemonics_and_tab_order_on_sign_in(qtbot, start_app, perth_data):
+    controller = start_app(perth_data)
     dialog = login_dialog(qtbot, controller)
     dialog.activateWindow()
     qtbot.waitUntil(dialog.isActiveWindow, timeout=WAIT_MS)
@@ -381,7 +381,8 @@ def test_tab_order_on_first_run(qtbot, start_app, tmp_path):
     assert order == ["username", "displayName", "password", "confirmPassword"]
     assert QApplication.focusWidget() is dialog.setup_button
     qtbot.keyClick(dialog.confirm, Qt.Key.Key_O, Qt.KeyboardModifier.AltModifier)  # SRC &office
-    assert dialog.at_office.isChecked()
+    qtbot.waitUntil(dialog.at_office.isChecked, timeout=WAIT_MS)  # a mnemonic "animates" the click
+    assert not dialog.establishment.isEnabled()
 
 
 # -- the real entry point -------------------------------------------------------------------------------

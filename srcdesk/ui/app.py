@@ -1,0 +1,211 @@
+"""The desktop app: set-up or sign-in, then the main window.
+
+:func:`run_app` is what ``srcdesk`` with no command runs. The flow lives in
+:class:`AppController` so tests can drive it without an event loop of its own::
+
+    find the data (background) ──none──▶ FirstRunDialog ──created──▶ MainWindow
+            │                                                     ▲      │ sign out
+            └──found──▶ LoginDialog (opens the data in the background) ◀──┘
+                              └──signed in──────────────────────────┘
+
+The application quits only when the controller says so (``finished``): closing the sign-in
+window on the way to the main window must not end it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QObject, QSettings, QThreadPool, Signal
+from PySide6.QtWidgets import QApplication
+
+from .. import __version__
+from ..errors import SrcdeskError
+from ..paths import database_path
+from ..services.base import Context
+from ..services.setup import open_installation
+from .errors import configure_logging, install_excepthook, report_unexpected
+from .login_dialog import LoginDialog
+from .main_window import MainWindow
+from .setup_dialog import FirstRunDialog, close_context
+from .tasks import Task, run_task
+
+APP_NAME = "srcdesk"
+ORGANISATION = "Scottish Recovery Consortium"
+ORGANISATION_DOMAIN = "scottishrecoveryconsortium.org"
+
+
+def configure_application(app: QCoreApplication) -> None:
+    """Names used by QSettings (window geometry) and shown by the platform."""
+    app.setApplicationName(APP_NAME)
+    app.setApplicationVersion(__version__)
+    app.setOrganizationName(ORGANISATION)
+    app.setOrganizationDomain(ORGANISATION_DOMAIN)
+    if isinstance(app, QApplication):
+        app.setQuitOnLastWindowClosed(False)  # the controller decides when srcdesk ends
+
+
+def _data_exists(data_dir: Path) -> bool:
+    return database_path(data_dir).exists()
+
+
+class AppController(QObject):
+    """Which window is showing, and the open installation (:attr:`context`) behind them."""
+
+    finished = Signal(int)  # exit code: the application should quit
+
+    def __init__(self, data_dir: Path, settings: QSettings | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.data_dir = data_dir
+        self.settings = settings
+        self.context: Context | None = None
+        self.setup_dialog: FirstRunDialog | None = None
+        self.login_dialog: LoginDialog | None = None
+        self.main_window: MainWindow | None = None
+        self._open_task: Task | None = None
+        self._finished = False
+
+    # -- start ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        run_task(_data_exists, self.data_dir, owner=self, on_result=self._found, on_error=self._fatal,
+                 name="look for the data")
+
+    def _found(self, exists: bool) -> None:
+        if exists:
+            self.show_login()
+        else:
+            self.show_setup()
+
+    # -- first run -----------------------------------------------------------------------------
+
+    def show_setup(self) -> FirstRunDialog:
+        dialog = FirstRunDialog(self.data_dir)
+        dialog.installationCreated.connect(self._installation_created)
+        dialog.rejected.connect(self.quit)
+        self.setup_dialog = dialog
+        dialog.show()
+        return dialog
+
+    def _installation_created(self, ctx: Context) -> None:
+        self.context = ctx
+        if self.setup_dialog is not None:
+            self.setup_dialog.hide()
+            self.setup_dialog.deleteLater()
+            self.setup_dialog = None
+        self.show_main()
+
+    # -- signing in ------------------------------------------------------------------------------
+
+    def show_login(self) -> LoginDialog:
+        dialog = LoginDialog(self.data_dir, self.context)
+        dialog.signedIn.connect(self._signed_in)
+        dialog.rejected.connect(self.quit)
+        self.login_dialog = dialog
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        if self.context is None:
+            self._open_task = run_task(open_installation, self.data_dir, owner=self, dispose=close_context,
+                                       on_result=self._opened, on_error=self._open_failed,
+                                       name="open the data")
+        return dialog
+
+    def _opened(self, ctx: Context) -> None:
+        self._open_task = None
+        if self._finished:
+            run_task(close_context, ctx, name="close the data")
+            return
+        self.context = ctx
+        if self.login_dialog is not None:
+            self.login_dialog.set_context(ctx)
+
+    def _open_failed(self, error: BaseException) -> None:
+        self._open_task = None
+        if not isinstance(error, SrcdeskError):
+            report_unexpected(error)
+        if self.login_dialog is not None:
+            message = str(error) if isinstance(error, SrcdeskError) else "The data could not be opened."
+            self.login_dialog.set_open_error(message)
+
+    def _signed_in(self, user: object) -> None:
+        assert self.context is not None
+        self.context.user = user  # type: ignore[assignment]
+        if self.login_dialog is not None:
+            self.login_dialog.hide()
+            self.login_dialog.deleteLater()
+            self.login_dialog = None
+        self.show_main()
+
+    # -- the main window -----------------------------------------------------------------------
+
+    def show_main(self) -> MainWindow:
+        assert self.context is not None and self.context.user is not None
+        window = MainWindow(self.context, self.settings)
+        window.signOutRequested.connect(self.sign_out)
+        window.quitRequested.connect(self.quit)
+        self.main_window = window
+        window.show()
+        window.raise_()
+        window.activateWindow()
+        return window
+
+    def sign_out(self) -> None:
+        if self.main_window is not None:
+            window, self.main_window = self.main_window, None
+            window.hide()
+            window.deleteLater()
+        if self.context is not None:
+            self.context.user = None
+        self.show_login()
+
+    # -- ending ----------------------------------------------------------------------------------
+
+    def _fatal(self, error: BaseException) -> None:
+        report_unexpected(error)
+        self.quit()
+
+    def quit(self) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        self.finished.emit(0)
+
+    def shutdown(self, timeout_ms: int = 10_000) -> None:
+        """Close the windows, let background work finish, close the database. Idempotent."""
+        self._finished = True
+        if self._open_task is not None:
+            self._open_task.discard()
+        for widget in (self.setup_dialog, self.login_dialog):
+            if widget is not None:
+                widget.hide()
+                widget.deleteLater()
+        if self.main_window is not None:
+            window, self.main_window = self.main_window, None
+            window.blockSignals(True)
+            window.close()
+            window.deleteLater()
+        self.setup_dialog = self.login_dialog = None
+        pool = QThreadPool.globalInstance()
+        pool.waitForDone(timeout_ms)
+        QCoreApplication.sendPostedEvents()  # deliver (or dispose of) what finished meanwhile
+        pool.waitForDone(timeout_ms)
+        if self.context is not None:
+            self.context.db.close()
+            self.context = None
+
+
+def run_app(data_dir: Path) -> int:
+    """Open the desktop app on ``data_dir``; returns the process exit code."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    configure_application(app)
+    configure_logging(data_dir)
+    install_excepthook(data_dir)
+    controller = AppController(data_dir)
+    controller.finished.connect(app.exit)
+    controller.start()
+    try:
+        return app.exec()
+    finally:
+        controller.shutdown()

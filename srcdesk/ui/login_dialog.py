@@ -1,0 +1,187 @@
+"""Sign in: username and password, checked in the background (argon2 takes a moment)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..errors import SrcdeskError
+from ..services.base import Context, InstallationInfo, UserInfo
+from ..services.users import authenticate
+from .errors import report_unexpected
+from .tasks import Task, run_task
+from .widgets import FieldError, StatusNote, heading
+
+
+def describe_installation(info: InstallationInfo) -> str:
+    """"HMP Perth (PER)" or "SRC office"."""
+    if info.is_office:
+        return "SRC office"
+    return f"{info.name} ({info.establishment_code})" if info.establishment_code else info.name
+
+
+class LoginDialog(QDialog):
+    """Shown while the data is being opened; sign-in is enabled once :meth:`set_context` is called.
+
+    Emits :attr:`signedIn` with the :class:`UserInfo`; Escape or Quit rejects it.
+    """
+
+    signedIn = Signal(object)  # UserInfo
+
+    def __init__(self, data_dir: Path, ctx: Context | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.data_dir = data_dir
+        self.context: Context | None = None
+        self.user: UserInfo | None = None
+        self._busy = False
+        self._task: Task | None = None
+        self.setObjectName("loginDialog")
+        self.setWindowTitle("Sign in — srcdesk")
+        self.setMinimumWidth(420)
+
+        self.where = QLabel()
+        self.where.setObjectName("installationLabel")
+        self.where.setWordWrap(True)
+        self.where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.username = QLineEdit()
+        self.username.setObjectName("username")
+        self.username.setAccessibleName("Username")
+        self.password = QLineEdit()
+        self.password.setObjectName("password")
+        self.password.setAccessibleName("Password")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        for text, field in (("&Username:", self.username), ("&Password:", self.password)):
+            label = QLabel(text)
+            label.setBuddy(field)
+            form.addRow(label, field)
+
+        self.error = FieldError()
+        self.error.setObjectName("loginError")
+        self.status = StatusNote()
+        self.status.setObjectName("status")
+
+        self.buttons = QDialogButtonBox()
+        self.sign_in_button = self.buttons.addButton("&Sign in", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.sign_in_button.setObjectName("signInButton")
+        self.sign_in_button.setAccessibleName("Sign in")
+        self.sign_in_button.setDefault(True)
+        self.quit_button = self.buttons.addButton("&Quit", QDialogButtonBox.ButtonRole.RejectRole)
+        self.quit_button.setObjectName("quitButton")
+        self.quit_button.setAccessibleName("Quit")
+        self.quit_button.setAutoDefault(False)
+        self.buttons.accepted.connect(self.submit)
+        self.buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading("Sign in to srcdesk"))
+        layout.addWidget(self.where)
+        layout.addSpacing(6)
+        layout.addLayout(form)
+        layout.addWidget(self.error)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+        layout.addWidget(self.buttons)
+        QWidget.setTabOrder(self.username, self.password)
+        QWidget.setTabOrder(self.password, self.sign_in_button)
+        QWidget.setTabOrder(self.sign_in_button, self.quit_button)
+
+        if ctx is None:
+            self.set_opening()
+        else:
+            self.set_context(ctx)
+
+    # -- the data behind it --------------------------------------------------------------
+
+    def set_opening(self) -> None:
+        self.context = None
+        self.where.setText(f"Data folder: {self.data_dir}")
+        self.status.say("Opening the data…")
+        self._set_enabled(False)
+
+    def set_context(self, ctx: Context) -> None:
+        self.context = ctx
+        self.where.setText(describe_installation(ctx.installation))
+        self.where.setAccessibleName(f"Installation: {describe_installation(ctx.installation)}")
+        self.status.say("")
+        self._set_enabled(True)
+        (self.password if self.username.text() else self.username).setFocus()
+
+    def set_open_error(self, message: str) -> None:
+        """The data could not be opened: say why; only Quit is left."""
+        self.context = None
+        self.status.say("")
+        self.error.show_error(message)
+        self._set_enabled(False)
+        self.quit_button.setDefault(True)
+        self.quit_button.setFocus()
+
+    @property
+    def ready(self) -> bool:
+        """The data is open and no sign-in is in progress."""
+        return self.context is not None and not self._busy
+
+    def _set_enabled(self, enabled: bool) -> None:
+        for widget in (self.username, self.password, self.sign_in_button):
+            widget.setEnabled(enabled)
+        if enabled:  # disabling the default button takes "default" away from it; give it back
+            self.sign_in_button.setDefault(True)
+
+    # -- signing in ----------------------------------------------------------------------
+
+    def submit(self) -> None:
+        if self._busy or self.context is None:
+            return
+        self.error.clear_error()
+        username = self.username.text().strip()
+        password = self.password.text()
+        if not username or not password:
+            self.error.show_error("Enter your username and password.")
+            (self.username if not username else self.password).setFocus()
+            return
+        self._busy = True
+        self._set_enabled(False)
+        self.status.say("Checking…")
+        self._task = run_task(authenticate, self.context.db, username, password, owner=self,
+                              on_result=self._succeeded, on_error=self._failed, name="sign in")
+
+    def reject(self) -> None:
+        if self._task is not None:  # Quit while the password is being checked: forget the outcome
+            self._task.discard()
+            self._task = None
+        self._busy = False
+        super().reject()
+
+    def _succeeded(self, user: UserInfo) -> None:
+        self._task = None
+        self._busy = False
+        self.status.say("")
+        self.user = user
+        self.password.clear()
+        self.signedIn.emit(user)
+        self.accept()
+
+    def _failed(self, error: BaseException) -> None:
+        self._task = None
+        self._busy = False
+        self.status.say("")
+        self._set_enabled(True)
+        self.password.clear()
+        self.password.setFocus()
+        if isinstance(error, SrcdeskError):
+            self.error.show_error(str(error))
+        else:
+            self.error.show_error("Signing in failed unexpectedly.")
+            report_unexpected(error)

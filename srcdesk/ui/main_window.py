@@ -1,0 +1,202 @@
+"""The main window: a navigation list of pages, menus, and a status bar saying where and who."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6 import __version__ as pyside_version
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QStackedWidget,
+    QWidget,
+)
+
+from .. import __version__
+from ..services.base import Context
+from .login_dialog import describe_installation
+from .pages import Page
+from .pages.installation import InstallationPage, role_title
+
+GEOMETRY_KEY = "main_window/geometry"
+STATE_KEY = "main_window/state"
+SPLITTER_KEY = "main_window/splitter"
+DEFAULT_SIZE = (960, 640)
+
+
+def about_text() -> str:
+    return (
+        f"<h3>srcdesk {__version__}</h3>"
+        "<p>Record keeping for recovery development in Scotland's prisons.</p>"
+        "<p>Scottish Recovery Consortium</p>"
+        f"<p><small>Python {sys.version.split()[0]}, PySide6 {pyside_version}</small></p>"
+    )
+
+
+class MainWindow(QMainWindow):
+    """Shown after sign-in. Emits :attr:`signOutRequested` or :attr:`quitRequested` as it closes."""
+
+    signOutRequested = Signal()
+    quitRequested = Signal()
+
+    def __init__(self, ctx: Context, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.settings = settings if settings is not None else QSettings()
+        self._leaving = "quit"
+        self.pages: dict[str, Page] = {}
+        self.about_box: QMessageBox | None = None
+        self.setObjectName("mainWindow")
+        self.setWindowTitle(f"srcdesk — {ctx.installation.name}")
+
+        self.nav = QListWidget()
+        self.nav.setObjectName("navigation")
+        self.nav.setAccessibleName("Pages")
+        self.nav.setMinimumWidth(160)
+        self.stack = QStackedWidget()
+        self.stack.setObjectName("pages")
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self.nav)
+        self.splitter.addWidget(self.stack)
+        self.splitter.setStretchFactor(1, 1)
+        self.setCentralWidget(self.splitter)
+        self.nav.currentRowChanged.connect(self._page_chosen)
+
+        self._build_menus()
+        self._build_status_bar()
+        self.add_page(InstallationPage(ctx))
+        self._restore_geometry()
+
+    # -- pages -----------------------------------------------------------------------------
+
+    def add_page(self, page: Page) -> Page:
+        """Add a page (and its entry in the navigation list, shown once there are two or more)."""
+        if page.key in self.pages:
+            raise ValueError(f"a page called {page.key!r} is already there")
+        self.pages[page.key] = page
+        item = QListWidgetItem(page.title)
+        item.setData(Qt.ItemDataRole.UserRole, page.key)
+        item.setData(Qt.ItemDataRole.AccessibleTextRole, page.title)
+        self.nav.addItem(item)
+        self.stack.addWidget(page)
+        self.nav.setVisible(len(self.pages) > 1)
+        if self.nav.currentRow() < 0:
+            self.nav.setCurrentRow(0)
+        return page
+
+    def show_page(self, key: str) -> Page:
+        page = self.pages[key]
+        self.nav.setCurrentRow(self.stack.indexOf(page))
+        return page
+
+    @property
+    def current_page(self) -> Page | None:
+        page = self.stack.currentWidget()
+        return page if isinstance(page, Page) else None
+
+    def _page_chosen(self, row: int) -> None:
+        if row < 0:
+            return
+        self.stack.setCurrentIndex(row)
+        page = self.current_page
+        if page is not None:
+            page.activate()
+
+    # -- menus and status bar -------------------------------------------------------------
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.sign_out_action = QAction("Sign &out", self)
+        self.sign_out_action.setObjectName("signOutAction")
+        self.sign_out_action.setStatusTip("Sign out and show the sign-in window")
+        self.sign_out_action.triggered.connect(self.sign_out)
+        self.quit_action = QAction("&Quit", self)
+        self.quit_action.setObjectName("quitAction")
+        self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        self.quit_action.triggered.connect(self.quit)
+        file_menu.addAction(self.sign_out_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+
+        help_menu = self.menuBar().addMenu("&Help")
+        self.about_action = QAction("&About srcdesk", self)
+        self.about_action.setObjectName("aboutAction")
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        self.about_action.triggered.connect(self.show_about)
+        help_menu.addAction(self.about_action)
+
+    def _build_status_bar(self) -> None:
+        inst = self.ctx.installation
+        user = self.ctx.user
+        self.installation_status = QLabel(describe_installation(inst))
+        self.installation_status.setObjectName("installationStatus")
+        self.installation_status.setAccessibleName(f"Installation: {describe_installation(inst)}")
+        who = f"Signed in as {user.display_name} ({role_title(user.role).lower()})" if user else "Not signed in"
+        self.user_status = QLabel(who)
+        self.user_status.setObjectName("userStatus")
+        self.user_status.setAccessibleName(who)
+        for label in (self.installation_status, self.user_status):
+            label.setContentsMargins(6, 0, 6, 0)
+        bar = self.statusBar()
+        bar.addWidget(self.installation_status)
+        bar.addPermanentWidget(self.user_status)
+
+    def show_about(self) -> QMessageBox:
+        """Opens (never exec()s) the About box, so nothing waits on it."""
+        box = QMessageBox(self)
+        box.setObjectName("aboutBox")
+        box.setWindowTitle("About srcdesk")
+        box.setIcon(QMessageBox.Icon.Information)
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setText(about_text())
+        box.setStandardButtons(QMessageBox.StandardButton.Close)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.about_box = box
+        return box
+
+    # -- leaving ------------------------------------------------------------------------------
+
+    def sign_out(self) -> None:
+        self._leaving = "sign out"
+        self.close()
+
+    def quit(self) -> None:
+        self._leaving = "quit"
+        self.close()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        self._save_geometry()
+        super().closeEvent(event)
+        if self._leaving == "sign out":
+            self.signOutRequested.emit()
+        else:
+            self.quitRequested.emit()
+        self._leaving = "quit"
+
+    # -- remembered geometry (QSettings: the organisation and application names) -------------
+
+    def _restore_geometry(self) -> None:
+        geometry = self.settings.value(GEOMETRY_KEY)
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(*DEFAULT_SIZE)
+        state = self.settings.value(STATE_KEY)
+        if state is not None:
+            self.restoreState(state)
+        splitter = self.settings.value(SPLITTER_KEY)
+        if splitter is not None:
+            self.splitter.restoreState(splitter)
+
+    def _save_geometry(self) -> None:
+        self.settings.setValue(GEOMETRY_KEY, self.saveGeometry())
+        self.settings.setValue(STATE_KEY, self.saveState())
+        self.settings.setValue(SPLITTER_KEY, self.splitter.saveState())

@@ -1,0 +1,90 @@
+"""This installation: where this PC is, where its data is kept, and who is signed in."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
+
+from ...services.base import Context
+from ..login_dialog import describe_installation
+from ..widgets import heading
+from . import Page
+
+ROLE_TITLES = {"recorder": "Recorder", "coordinator": "Coordinator", "administrator": "Administrator"}
+ROLE_DESCRIPTIONS = {
+    "recorder": "records sessions and attendance, registers people, initiatives and referrals",
+    "coordinator": "also signs off peer-volunteer milestones and issues certificates",
+    "administrator": "also manages user accounts, keys and settings",
+}
+
+
+def role_title(role: str) -> str:
+    return ROLE_TITLES.get(role, role.capitalize())
+
+
+class InstallationPage(Page):
+    key = "installation"
+    title = "This installation"
+
+    def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        inst = ctx.installation
+        user = ctx.user
+
+        where = QGroupBox("This PC")
+        where_form = QFormLayout(where)
+        self.installation_value = self._value("installationValue", describe_installation(inst))
+        self.kind_value = self._value(
+            "kindValue", "SRC office installation" if inst.is_office else "Establishment installation"
+        )
+        self.data_folder_value = self._value("dataFolderValue", str(ctx.db.data_dir))
+        self.installation_id_value = self._value("installationIdValue", inst.id)
+        where_form.addRow(self._label("Installation:", self.installation_value), self.installation_value)
+        where_form.addRow(self._label("Kind:", self.kind_value), self.kind_value)
+        where_form.addRow(self._label("Data folder:", self.data_folder_value), self.data_folder_value)
+        where_form.addRow(self._label("Installation id:", self.installation_id_value), self.installation_id_value)
+
+        who = QGroupBox("Signed in")
+        who_form = QFormLayout(who)
+        if user is not None:
+            name = f"{user.display_name} ({user.username})"
+            role = f"{role_title(user.role)} — {ROLE_DESCRIPTIONS.get(user.role, '')}".rstrip(" —")
+        else:
+            name, role = "Nobody", ""
+        self.user_value = self._value("userValue", name)
+        self.role_value = self._value("roleValue", role)
+        who_form.addRow(self._label("Name:", self.user_value), self.user_value)
+        who_form.addRow(self._label("Role:", self.role_value), self.role_value)
+
+        # The two forms share one label width so their values line up.
+        labels = [form.labelForField(w) for form in (where_form, who_form)
+                  for w in (self.installation_value, self.kind_value, self.data_folder_value,
+                            self.installation_id_value, self.user_value, self.role_value)]
+        labels = [w for w in labels if w is not None]
+        width = max(w.sizeHint().width() for w in labels) if labels else 0
+        for w in labels:
+            w.setMinimumWidth(width)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(18, 18, 18, 18)
+        layout.addWidget(heading(self.title, scale=1.6))
+        layout.addSpacing(6)
+        layout.addWidget(where)
+        layout.addWidget(who)
+        layout.addStretch(1)
+
+    @staticmethod
+    def _value(name: str, text: str) -> QLabel:
+        label = QLabel(text)
+        label.setObjectName(name)
+        label.setWordWrap(True)
+        label.setTextFormat(Qt.TextFormat.PlainText)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        return label
+
+    @staticmethod
+    def _label(text: str, value: QLabel) -> QLabel:
+        label = QLabel(text)
+        label.setBuddy(value)
+        value.setAccessibleName(f"{text.rstrip(':')}: {value.text()}")
+        return label

@@ -1,0 +1,322 @@
+"""First run: set this PC up for an establishment or the SRC office, with its first administrator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QGridLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..errors import SrcdeskError, ValidationError
+from ..services.base import Context
+from ..services.setup import establishment_codes, init_installation
+from .errors import report_unexpected
+from .tasks import run_task
+from .widgets import FieldError, StatusNote, heading
+
+SEARCH_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def place_name(name: str) -> str:
+    """"HMP & YOI Polmont" -> "Polmont": what people call the establishment."""
+    for prefix in ("HMP & YOI ", "HMP YOI ", "HMP "):
+        if name.startswith(prefix):
+            return name[len(prefix):]
+    return name
+
+
+class EstablishmentModel(QStandardItemModel):
+    """Establishments for a combo box; typing "Perth", "PER" or "HMP Perth" finds HMP Perth.
+
+    (Type-to-select in a combo box matches the start of the text, and every prison's name
+    starts with "HMP"; so :meth:`match` also tries the place name and the code.)
+    """
+
+    def set_establishments(self, codes: list[tuple[str, str]]) -> None:
+        self.clear()
+        for code, name in sorted(codes, key=lambda c: place_name(c[1]).casefold()):
+            item = QStandardItem(f"{name} ({code})")
+            item.setData(code, Qt.ItemDataRole.UserRole)
+            item.setData([name.casefold(), place_name(name).casefold(), code.casefold()], SEARCH_ROLE)
+            item.setEditable(False)
+            self.appendRow(item)
+
+    def match(self, start, role, value, hits=1, flags=Qt.MatchFlag.MatchStartsWith | Qt.MatchFlag.MatchWrap):  # noqa: ANN001, ANN201, B008
+        if role != Qt.ItemDataRole.DisplayRole or not isinstance(value, str) or not start.isValid():
+            return super().match(start, role, value, hits, flags)
+        wanted = value.casefold()
+        rows = self.rowCount()
+        wrap = bool(flags & Qt.MatchFlag.MatchWrap)
+        order = [*range(start.row(), rows), *(range(0, start.row()) if wrap else ())]
+        found = []
+        for row in order:
+            keys = self.item(row).data(SEARCH_ROLE) or []
+            if any(k.startswith(wanted) for k in keys):
+                found.append(self.index(row, 0))
+                if hits != -1 and len(found) >= hits:
+                    break
+        return found
+
+
+def close_context(ctx: Context) -> None:
+    """``dispose`` for tasks that open a database nobody will use (the dialog went away)."""
+    ctx.db.close()
+
+
+class FirstRunDialog(QDialog):
+    """Creates the installation in a background task; emits :attr:`installationCreated`."""
+
+    installationCreated = Signal(object)  # Context, with the new administrator signed in
+
+    def __init__(self, data_dir: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.data_dir = data_dir
+        self.context: Context | None = None
+        self._busy = False
+        self.setObjectName("firstRunDialog")
+        self.setWindowTitle("Set up srcdesk")
+        self.setMinimumWidth(520)
+
+        intro = QLabel(
+            "Nothing has been set up on this PC yet. Say where this PC is and create the first "
+            "administrator account; they can add everyone else's accounts afterwards."
+        )
+        intro.setWordWrap(True)
+        folder = QLabel(f"Data folder: {data_dir}")
+        folder.setObjectName("dataFolder")
+        folder.setWordWrap(True)
+        folder.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        # -- where ----------------------------------------------------------------------
+        where = QGroupBox("Where is this PC?")
+        self.at_establishment = QRadioButton("This PC is at an &establishment:")
+        self.at_establishment.setObjectName("atEstablishment")
+        self.at_establishment.setAccessibleName("This PC is at an establishment")
+        self.at_office = QRadioButton("This PC is the SRC &office")
+        self.at_office.setObjectName("atOffice")
+        self.at_office.setAccessibleName("This PC is the SRC office")
+        self.where_group = QButtonGroup(self)
+        self.where_group.addButton(self.at_establishment)
+        self.where_group.addButton(self.at_office)
+        self.at_establishment.setChecked(True)
+
+        self.establishment = QComboBox()
+        self.establishment_model = EstablishmentModel(self)
+        self.establishment.setModel(self.establishment_model)
+        self.establishment.setObjectName("establishment")
+        self.establishment.setAccessibleName("Establishment")
+        self.establishment.setPlaceholderText("Loading the establishments…")
+        self.establishment.setEnabled(False)
+        self.establishment.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.establishment_error = FieldError(self.establishment)
+        self.establishment_error.setObjectName("establishmentError")
+
+        where_layout = QVBoxLayout(where)
+        where_layout.addWidget(self.at_establishment)
+        indented = QVBoxLayout()
+        indented.setContentsMargins(24, 0, 0, 0)
+        indented.addWidget(self.establishment)
+        indented.addWidget(self.establishment_error)
+        where_layout.addLayout(indented)
+        where_layout.addWidget(self.at_office)
+        self.at_establishment.toggled.connect(self._where_changed)
+
+        # -- first administrator ----------------------------------------------------------
+        admin = QGroupBox("First administrator")
+        self.username = self._line_edit("username", "Administrator username")
+        self.display_name = self._line_edit("displayName", "Administrator's full name")
+        self.password = self._line_edit("password", "Password", password=True)
+        self.confirm = self._line_edit("confirmPassword", "Confirm password", password=True)
+        self.username.setPlaceholderText("e.g. jsmith")
+        self.password.setPlaceholderText("at least 8 characters")
+        self.username_error = FieldError(self.username)
+        self.display_name_error = FieldError(self.display_name)
+        self.password_error = FieldError(self.password)
+        self.confirm_error = FieldError(self.confirm)
+        # A grid rather than a QFormLayout: it sizes the wrapped error messages under the fields
+        # to their text (a form layout gives them their narrow "size hint" height instead).
+        form = QGridLayout(admin)
+        form.setColumnStretch(1, 1)
+        for row, (text, field, error) in enumerate((
+            ("&Username:", self.username, self.username_error),
+            ("Full &name:", self.display_name, self.display_name_error),
+            ("&Password:", self.password, self.password_error),
+            ("&Confirm password:", self.confirm, self.confirm_error),
+        )):
+            label = QLabel(text)
+            label.setBuddy(field)
+            form.addWidget(label, 2 * row, 0)
+            form.addWidget(field, 2 * row, 1)
+            form.addWidget(error, 2 * row + 1, 1)
+
+        # -- outcome and buttons ------------------------------------------------------------
+        self.general_error = FieldError()
+        self.general_error.setObjectName("generalError")
+        self.status = StatusNote()
+        self.status.setObjectName("status")
+        self.buttons = QDialogButtonBox()
+        self.setup_button = self.buttons.addButton("&Set up", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.setup_button.setObjectName("setupButton")
+        self.setup_button.setAccessibleName("Set up")
+        self.setup_button.setDefault(True)
+        self.quit_button = self.buttons.addButton("&Quit", QDialogButtonBox.ButtonRole.RejectRole)
+        self.quit_button.setObjectName("quitButton")
+        self.quit_button.setAccessibleName("Quit")
+        self.quit_button.setAutoDefault(False)
+        self.buttons.accepted.connect(self.submit)
+        self.buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading("Set up srcdesk on this PC"))
+        layout.addWidget(intro)
+        layout.addWidget(folder)
+        layout.addWidget(where)
+        layout.addWidget(admin)
+        layout.addWidget(self.general_error)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+        layout.addWidget(self.buttons)
+
+        for first, second in (
+            (self.at_establishment, self.establishment),
+            (self.establishment, self.at_office),
+            (self.at_office, self.username),
+            (self.username, self.display_name),
+            (self.display_name, self.password),
+            (self.password, self.confirm),
+            (self.confirm, self.setup_button),
+            (self.setup_button, self.quit_button),
+        ):
+            QWidget.setTabOrder(first, second)
+
+        self._field_errors = {
+            "establishment": self.establishment_error,
+            "username": self.username_error,
+            "display_name": self.display_name_error,
+            "password": self.password_error,
+        }
+        run_task(establishment_codes, owner=self, on_result=self._codes_loaded, on_error=self._codes_failed,
+                 name="load establishment codes")
+
+    def _line_edit(self, name: str, accessible: str, *, password: bool = False) -> QLineEdit:
+        edit = QLineEdit()
+        edit.setObjectName(name)
+        edit.setAccessibleName(accessible)
+        if password:
+            edit.setEchoMode(QLineEdit.EchoMode.Password)
+        return edit
+
+    # -- loading -------------------------------------------------------------------------
+
+    @property
+    def codes_loaded(self) -> bool:
+        return self.establishment.count() > 0
+
+    def _codes_loaded(self, codes: list[tuple[str, str]]) -> None:
+        self.establishment_model.set_establishments(codes)
+        self.establishment.setPlaceholderText("Choose the establishment…")
+        self.establishment.setCurrentIndex(-1)
+        self._update_establishment_enabled()
+
+    def _codes_failed(self, error: BaseException) -> None:
+        if not isinstance(error, SrcdeskError):
+            report_unexpected(error)
+        self.establishment.setPlaceholderText("The list of establishments could not be loaded")
+        self.establishment_error.show_error(str(error) if isinstance(error, SrcdeskError) else
+                                            "The list of establishments could not be loaded.")
+
+    def _where_changed(self) -> None:
+        self._update_establishment_enabled()
+        self.establishment_error.clear_error()
+
+    def _update_establishment_enabled(self) -> None:
+        self.establishment.setEnabled(self.at_establishment.isChecked() and self.codes_loaded and not self._busy)
+
+    # -- submitting ------------------------------------------------------------------------
+
+    def _clear_errors(self) -> None:
+        for error in (*self._field_errors.values(), self.confirm_error, self.general_error):
+            error.clear_error()
+
+    def _set_busy(self, busy: bool, message: str = "") -> None:
+        self._busy = busy
+        for widget in (self.at_establishment, self.at_office, self.username, self.display_name,
+                       self.password, self.confirm, self.setup_button, self.quit_button):
+            widget.setEnabled(not busy)
+        if not busy:  # disabling the default button takes "default" away from it; give it back
+            self.setup_button.setDefault(True)
+        self._update_establishment_enabled()
+        self.status.say(message)
+
+    def submit(self) -> None:
+        if self._busy:
+            return
+        self._clear_errors()
+        office = self.at_office.isChecked()
+        code = None if office else self.establishment.currentData()
+        username = self.username.text().strip()
+        name = self.display_name.text().strip()
+        password = self.password.text()
+        problems: list[tuple[FieldError, QWidget, str]] = []
+        if not office and not code:
+            problems.append((self.establishment_error, self.establishment,
+                             "Choose the establishment this PC is at."))
+        if not username:
+            problems.append((self.username_error, self.username, "Enter a username for the administrator."))
+        if not name:
+            problems.append((self.display_name_error, self.display_name,
+                             "Enter the administrator's full name."))
+        if not password:
+            problems.append((self.password_error, self.password, "Choose a password."))
+        elif self.confirm.text() != password:
+            problems.append((self.confirm_error, self.confirm, "The two passwords don't match."))
+        if problems:
+            for error, _field, message in problems:
+                error.show_error(message)
+            problems[0][1].setFocus()
+            return
+        self._set_busy(True, "Setting up srcdesk…")
+        run_task(
+            init_installation, self.data_dir,
+            establishment=code, office=office,
+            admin_username=username, admin_name=name, admin_password=password,
+            owner=self, dispose=close_context,
+            on_result=self._created, on_error=self._failed,
+            name="init installation",
+        )
+
+    def _created(self, ctx: Context) -> None:
+        self._set_busy(False)
+        self.context = ctx
+        self.installationCreated.emit(ctx)
+        self.accept()
+
+    def _failed(self, error: BaseException) -> None:
+        self._set_busy(False)
+        if isinstance(error, ValidationError) and error.field in self._field_errors:
+            label = self._field_errors[error.field]
+            label.show_error(str(error))
+            label.field.setFocus()
+        elif isinstance(error, SrcdeskError):
+            self.general_error.show_error(str(error))
+        else:
+            self.general_error.show_error("Setting up failed unexpectedly; nothing was saved.")
+            report_unexpected(error)
+
+    def reject(self) -> None:
+        if self._busy:  # the installation is being written; let it finish (it takes a second)
+            return
+        super().reject()

@@ -60,7 +60,7 @@ ProgressFn = Callable[[int, int, str], None]
 DEMO_END = dt.date(2026, 10, 31)
 #: Page cache (KiB) for the bulk run's connection; restored afterwards. Random inserts into
 #: the attendance and change-log indexes thrash SQLite's default 2 MiB cache.
-BULK_CACHE_KIB = 262_144
+BULK_CACHE_KIB = 65_536
 PROGRESS_LABEL = "Generating demo data"
 
 # Insert order within a chunk: parents before children (see the module docstring).
@@ -186,26 +186,33 @@ class _Profile:
     cafes: tuple[int, int]
     community: tuple[int, int]
     mutual: tuple[int, int]
-    rcdt_tracks: int
+    # Development training groups: (weekdays, times) per parallel group, weeks' rest between groups.
+    rcdt_tracks: tuple[tuple[tuple[int, ...], tuple[str, str]], ...]
+    rcdt_rest_weeks: int
     arrivals_per_week: float
     initial_people: int
     recruit_cohorts_per_year: float
     t4t_per_year: float
     rda_per_year: float
     nrn_per_year: float
+    transfer_share: float  # of people leaving before the demo ends
+    referral_share: float  # of liberations
+    initial_stay_days: int  # the people already coming when the demo starts leave within this
     staff: dict[str, tuple[int, int]]
 
 
 FULL = _Profile(
-    cafes=(5, 7), community=(2, 3), mutual=(5, 7), rcdt_tracks=2, arrivals_per_week=6.5,
-    initial_people=110, recruit_cohorts_per_year=5.0, t4t_per_year=1.5, rda_per_year=1.0,
-    nrn_per_year=2.0,
+    cafes=(7, 10), community=(3, 4), mutual=(6, 9), rcdt_tracks=(((1,), COURSE_TIMES[0]),),
+    rcdt_rest_weeks=2, arrivals_per_week=6.5,
+    initial_people=110, recruit_cohorts_per_year=5.0, t4t_per_year=1.5, rda_per_year=0.5,
+    nrn_per_year=2.0, transfer_share=0.13, referral_share=0.012, initial_stay_days=420,
     staff={"sps_staff": (4, 7), "healthcare_staff": (2, 3), "third_sector_staff": (2, 4)},
 )
 LIGHT = _Profile(
-    cafes=(1, 1), community=(1, 1), mutual=(1, 1), rcdt_tracks=1, arrivals_per_week=1.5,
+    cafes=(1, 1), community=(1, 1), mutual=(1, 1), rcdt_tracks=(((1, 3), COURSE_TIMES[0]),),
+    rcdt_rest_weeks=0, arrivals_per_week=1.5,
     initial_people=25, recruit_cohorts_per_year=6.0, t4t_per_year=0.0, rda_per_year=0.0,
-    nrn_per_year=6.0,
+    nrn_per_year=6.0, transfer_share=0.3, referral_share=0.4, initial_stay_days=150,
     staff={"sps_staff": (2, 2), "healthcare_staff": (1, 1), "third_sector_staff": (1, 1)},
 )
 
@@ -256,7 +263,7 @@ class DemoSummary:
 class _P:
     """A person being simulated (ladder state kept only for people in custody)."""
 
-    __slots__ = ("id", "name", "w", "cap", "count", "level", "role_n", "hist", "leave",
+    __slots__ = ("id", "name", "w", "cap", "level", "role_n", "hist", "leave",
                  "next_leave", "rcdt", "t4t", "rda", "kind")
 
     def __init__(self, pid: str, name: str, kind: str, w: int = 1, cap: int = 0, leave: int = 1 << 30) -> None:
@@ -265,7 +272,6 @@ class _P:
         self.kind = kind
         self.w = w
         self.cap = cap
-        self.count = 0
         self.level = 0
         self.role_n = 0
         self.hist: list = []
@@ -275,15 +281,25 @@ class _P:
         self.t4t = False
         self.rda = False
 
+    def moved(self) -> _P:
+        """The same person starting their stay at the establishment they were transferred to.
+
+        A fresh object, so the establishment they left keeps its own view of them.
+        """
+        q = _P(self.id, self.name, self.kind, self.w, self.cap, self.next_leave)
+        q.level, q.role_n, q.hist = self.level, self.role_n, list(self.hist)
+        q.rcdt, q.t4t, q.rda = self.rcdt, self.t4t, self.rda
+        return q
+
 
 class _Course:
     """A cohort working through a programme's modules in sequence."""
 
     __slots__ = ("programme", "modules", "members", "attended", "next", "weekdays", "times",
-                 "location", "title", "series", "kind")
+                 "location", "title", "series", "track")
 
     def __init__(self, programme: str, modules: list[str], members: list[_P], weekdays: tuple[int, ...],
-                 times: tuple[str, str], location: str, title: str, kind: str) -> None:
+                 times: tuple[str, str], location: str, title: str, track: int | None) -> None:
         self.programme = programme
         self.modules = modules
         self.members = members
@@ -294,7 +310,7 @@ class _Course:
         self.location = location
         self.title = title
         self.series = new_id()
-        self.kind = kind
+        self.track = track  # index of the development-training track, None for other courses
 
 
 class _Slot:
@@ -330,7 +346,8 @@ class _Demo:
         self.counts: dict[str, int] = {m.__tablename__: 0 for m in INSERT_ORDER}
         self.serials: dict[tuple[str, int], int] = {}
         self.gens: dict[str, _Establishment] = {}
-        self.pending_incoming: list[tuple[str, int, _P]] = []
+        self.pending_certificates: list[tuple[int, int, str, dict]] = []
+        self.pending_incoming: list[tuple[str, int, _P, _Establishment]] = []
         self._names(seed)
 
         # Reference data, read rather than assumed, for names printed on certificates.
@@ -415,25 +432,46 @@ class _Demo:
         p.role_n = 0
         p.hist = []
         if level == 6:
-            self.certificate(p, day, "milestone", "Peer trainer", code, achievement_id=aid)
+            self.certificate(p, day + self.rng.randint(5, 25), "milestone", "Peer trainer", code,
+                             achievement_id=aid)
 
-    def certificate(self, p: _P, day: int, kind: str, title: str, code: str, **refs: Any) -> None:
-        issued = day + self.rng.randint(5, 25)
+    def certificate(self, p: _P, issued: int, kind: str, title: str, code: str, **refs: Any) -> None:
+        """A certificate printed on day ``issued`` (none if that is after the demo ends).
+
+        Serials are minted in date order per establishment and year when the chunk that
+        reaches the issue date is written (see :meth:`flush`).
+        """
         if issued >= self.ndays:
-            return  # not printed yet
-        date = self.iso[issued]
-        year = int(date[:4])
-        n = self.serials[(code, year)] = self.serials.get((code, year), 0) + 1
+            return
         row = {
-            "id": new_id(), "serial": f"SRC-{code}-{year}-{n:06d}", "person_id": p.id,
+            "id": new_id(), "serial": None, "person_id": p.id,
             "recipient_name": p.name, "kind": kind, "title": title, "programme_id": None,
-            "module_id": None, "achievement_id": None, "issued_on": date, "issued_by": self.admin,
+            "module_id": None, "achievement_id": None, "issued_on": self.iso[issued], "issued_by": self.admin,
             "status": "valid", "status_reason": None, "supersedes_id": None,
         }
         row.update(refs)
-        self.out[Certificate].append(row)
+        self.pending_certificates.append((issued, len(self.pending_certificates), code, row))
 
-    def flush(self) -> None:
+    def _mint(self, code: str, before_day: int | None) -> None:
+        pending = self.pending_certificates
+        last = self.ndays if before_day is None else before_day
+        ready = [c for c in pending if c[2] == code and c[0] < last]
+        self.pending_certificates = [c for c in pending if not (c[2] == code and c[0] < last)]
+        ready.sort(key=lambda c: (c[0], c[1]))
+        rows = self.out[Certificate]
+        for _day, _n, code, row in ready:
+            year = int(row["issued_on"][:4])
+            n = self.serials[(code, year)] = self.serials.get((code, year), 0) + 1
+            row["serial"] = f"SRC-{code}-{year}-{n:06d}"
+            rows.append(row)
+
+    def flush(self, code: str = "", before_day: int | None = 0) -> None:
+        """Write what was generated.
+
+        ``code``'s certificates issued before ``before_day`` (None: all) get their serials now;
+        later ones wait for the chunk that reaches their date, so serials follow issue dates.
+        """
+        self._mint(code, before_day)
         s, actor = self.s, self.ctx.actor
         for model in INSERT_ORDER:
             rows = self.out[model]
@@ -454,8 +492,8 @@ class _Demo:
         self.national()
         for e in self.scope:
             self.gens[e.id] = _Establishment(self, e)
-        for dest, day, p in self.pending_incoming:  # transfers decided before dest existed
-            self.gens[dest].incoming.append((day, p))
+        for dest, day, p, src in self.pending_incoming:  # transfers decided before dest existed
+            self.gens[dest].incoming.append((day, p, src))
         self.pending_incoming = []
         self.steering = self._steering_meetings()
         self.flush()
@@ -465,7 +503,7 @@ class _Demo:
         for c in range(chunks):
             for gen in self.gens.values():
                 gen.chunk(bounds[c], bounds[c + 1])
-                self.flush()
+                self.flush(gen.code, bounds[c + 1] * 7 if c + 1 < chunks else None)
                 done += 1
                 if progress:
                     progress(done, total, PROGRESS_LABEL)
@@ -550,21 +588,20 @@ class _Establishment:
         self.short = e.name.replace("HMP & YOI ", "").replace("HMP ", "").split(" (")[0]
         self.locations = rng.sample(LOCATIONS, 6)
         self.active: list[_P] = []
-        self.incoming: list[tuple[int, _P]] = []
+        self.incoming: list[tuple[int, _P, _Establishment]] = []
+        self.progress = 0  # the day up to which this establishment has been simulated
         self.courses: list[_Course] = []
-        self.events: dict[int, list[tuple[str, int]]] = {}
-        self.tracks: list[_Course | None] = [None] * p.rcdt_tracks
-        self.track_days = [((1, 3), COURSE_TIMES[0]), ((0, 2), COURSE_TIMES[1])][: p.rcdt_tracks]
+        self.tracks: list[_Course | None] = [None] * len(p.rcdt_tracks)
+        self.track_rest = [0] * len(p.rcdt_tracks)  # no new group before this week
         self.cohort_n = 0
         self.t4t_busy: set[_P] = set()
         self.staff: dict[str, list[_P]] = {k: [demo._staff(k, e.id) for _ in range(rng.randint(*n))]
                                            for k, n in p.staff.items()}
         self.slots = self._slots()
         self._initiatives()
-        if self.start_day == 0:
+        if self.start_day == 0:  # people already coming to recovery activities when the demo starts
             for _ in range(p.initial_people):
-                leave = rng.randint(7, 420)
-                self.prisoner(leave - self._stay() - rng.randint(0, 60), leave)
+                self.prisoner(-rng.randint(1, 300), rng.randint(7, p.initial_stay_days))
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -651,7 +688,7 @@ class _Establishment:
             next_leave = leave
         elif leave < demo.ndays:
             r = rng.random()
-            if r < 0.13:
+            if r < self.profile.transfer_share:
                 dest = self._transfer_destination(leave)
                 if dest is not None:
                     transfer = (dest, leave, rng.choice(TRANSFER_REASONS) if dest != "est-cas"
@@ -659,13 +696,13 @@ class _Establishment:
                     next_leave = leave + self._stay()
                     if next_leave < demo.ndays and rng.random() < 0.85:
                         liberation = next_leave
-            elif r < 0.88:
+            elif r < 0.88 + self.profile.transfer_share - 0.13:
                 liberation = leave
         elif rng.random() < 0.4:
             liberation = leave + rng.randint(0, 400)
         if transfer is not None:
             final_est = transfer[0]
-        consent = min(arrival + rng.randint(0, 10), demo.ndays - 1)
+        consent = min(arrival, demo.ndays - 1)  # asked at their first recovery contact
         pid, given, family = demo.person(
             "prisoner", final_est, women=self.women,
             external_ref=f"{rng.randrange(10_000_000, 99_999_999)}",
@@ -683,16 +720,16 @@ class _Establishment:
             p.next_leave = next_leave
             gen = demo.gens.get(dest)
             if gen is not None:
-                gen.incoming.append((day, p))
+                gen.incoming.append((day, p, self))
             elif dest in demo.scope_ids:
-                demo.pending_incoming.append((dest, day, p))
-        if liberation is not None and liberation - 150 > 0 and rng.random() < 0.03:
+                demo.pending_incoming.append((dest, day, p, self))
+        if liberation is not None and rng.random() < self.profile.referral_share:
             self.referral(pid, liberation, final_est)
         self.active.append(p)
 
     def _transfer_destination(self, day: int) -> str | None:
         demo, rng = self.demo, self.rng
-        if rng.random() < 0.3:
+        if rng.random() < 0.15:
             candidates = [e for e in demo.prisons if e.code == "CAS"]
         else:
             candidates = demo.prisons
@@ -743,17 +780,18 @@ class _Establishment:
             rows.append({"id": new_id(), "referral_id": rid, "stage": stage, "reached_on": demo.date(d), "note": None})
 
     def week_people(self, d0: int) -> None:
+        """Who can come this week: nobody in the week they leave, transfers from the week after."""
         rng, p = self.rng, self.profile
-        self.active = [x for x in self.active if x.leave > d0]
+        self.active = [x for x in self.active if x.leave >= d0 + 7]
         if self.incoming:
             keep = []
-            for day, x in self.incoming:
-                if day < d0 + 7:
-                    x.leave = x.next_leave
-                    if x.leave > d0:
-                        self.active.append(x)
+            for day, x, src in self.incoming:
+                # Arrive once the week they left is over there (simulated in full, ladder and all).
+                if day <= d0 and src.progress > day:
+                    if x.next_leave >= d0 + 7:
+                        self.active.append(x.moved())
                 else:
-                    keep.append((day, x))
+                    keep.append((day, x, src))
             self.incoming = keep
         rate = p.arrivals_per_week
         n = int(rate) + (rng.random() < rate - int(rate)) + rng.randint(-2, 2)
@@ -783,52 +821,63 @@ class _Establishment:
                         pool[i] = demo._staff(kind, self.id)
         for slot in self.slots:
             slot.series = new_id()
-        events: dict[int, list[str]] = {}
+        events: dict[int, list[tuple[str, int]]] = {}
 
-        def schedule(kind: str, per_year: float) -> None:
+        def schedule(kind: str, per_year: float, weekday: int | None) -> None:
             expected = per_year * weeks / 52
             n = int(expected) + (rng.random() < expected - int(expected))
             for _ in range(n):
-                events.setdefault(rng.randrange(first, last), []).append(kind)
+                w = rng.randrange(first, last)
+                wd = rng.randrange(5) if weekday is None else weekday
+                events.setdefault(w, []).append((kind, w * 7 + self._offset(wd)))
 
-        schedule("rat", p.recruit_cohorts_per_year)
-        schedule("t4t", p.t4t_per_year)
-        schedule("rda", p.rda_per_year)
-        schedule("nrn", p.nrn_per_year)
-        steering = demo.steering.get(self.id, [])
-        for day in steering:
+        schedule("rat", p.recruit_cohorts_per_year, None)
+        schedule("t4t", p.t4t_per_year, 0)
+        schedule("rda", p.rda_per_year, 0)
+        schedule("nrn", p.nrn_per_year, 3)
+        for day in demo.steering.get(self.id, []):
             if first * 7 <= day < last * 7:
-                events.setdefault(day // 7, []).append(f"steering:{day}")
+                events.setdefault(day // 7, []).append(("steering", day))
         for w in range(first, last):
             d0 = w * 7
             self.week_people(d0)
             tickets = self._tickets()
+            # The week's agenda runs in date order, so the ladder sees attendance as it happened.
+            agenda: list[tuple[int, int, Callable[..., None], tuple]] = []
+            add = self._agenda_adder(agenda)
             for slot in self.slots:
-                day = d0 + slot.offset
-                if self.start_day <= day < self.end_day and rng.random() > 0.04:
-                    self.drop_in(slot, day, tickets)
-            for i, (weekdays, times) in enumerate(self.track_days):
-                course = self.tracks[i]
-                if course is None:
-                    course = self.tracks[i] = self.form_course(PROG_RCDT, weekdays, times, d0, tickets)
-                if course is not None and self.run_course(course, d0, tickets):
-                    self.tracks[i] = None
-            for course in list(self.courses):
-                if self.run_course(course, d0, tickets):
-                    self.courses.remove(course)
-            for kind in events.get(w, ()):
+                if rng.random() > 0.04:
+                    add(d0 + slot.offset, self.drop_in, slot, d0 + slot.offset, tickets)
+            for i, (weekdays, times) in enumerate(p.rcdt_tracks):
+                if self.tracks[i] is None and w >= self.track_rest[i]:
+                    self.tracks[i] = self.form_course(PROG_RCDT, weekdays, times, d0, tickets, i)
+            for kind, day in events.get(w, ()):
                 if kind == "rat":
-                    self.recruit_training(d0)
+                    add(day, self.recruit_training, day)
                 elif kind == "nrn":
-                    self.nrn_event(d0)
-                elif kind.startswith("steering:"):
-                    self.steering_meeting(int(kind.split(":")[1]))
+                    add(day, self.nrn_event, day)
+                elif kind == "steering":
+                    add(day, self.steering_meeting, day)
                 else:
-                    weekday = (2,) if kind == "rda" else (4,)
-                    course = self.form_course(PROG_T4T if kind == "t4t" else PROG_RDA, weekday,
-                                              COURSE_TIMES[2] if kind == "t4t" else ("13:30", "16:00"), d0, tickets)
+                    course = self.form_course(
+                        PROG_T4T if kind == "t4t" else PROG_RDA, (4,) if kind == "t4t" else (2,),
+                        COURSE_TIMES[2] if kind == "t4t" else ("13:30", "16:00"), d0, tickets, None)
                     if course is not None:
                         self.courses.append(course)
+            for course in [c for c in self.tracks if c is not None] + self.courses:
+                for off in course.weekdays:
+                    add(d0 + off, self.course_session, course, d0 + off)
+            agenda.sort(key=lambda a: (a[0], a[1]))
+            for _day, _n, fn, args in agenda:
+                fn(*args)
+            self.progress = d0 + 7
+
+    def _agenda_adder(self, agenda: list) -> Callable[..., None]:
+        def add(day: int, fn: Callable[..., None], *args: Any) -> None:
+            if self.start_day <= day < self.end_day:
+                agenda.append((day, len(agenda), fn, args))
+
+        return add
 
     # -- sessions -----------------------------------------------------------------------------
 
@@ -861,49 +910,50 @@ class _Establishment:
                  role_p: float, trainer_ok: bool = False) -> None:
         """Attendance rows for ``people``; the ladder moves as they attend and take on roles."""
         demo, code = self.demo, self.code
-        rows = demo.out[Attendance]
+        append = demo.out[Attendance].append
         random_ = self.rng.random
+        make_id = new_id
         statuses = self.rng.choices(STATUSES, cum_weights=weights, k=len(people))
         lead_free = True
         for p, status in zip(people, statuses, strict=True):
             role = PARTICIPANT
             cap = p.cap
-            if cap and status not in NOT_ATTENDED:
-                p.count += 1
+            if cap:
                 level = p.level
-                if level == 0:
-                    demo.achieve(p, 1, day, [sid], code)
-                elif level == 1:
-                    if cap >= 2:
+                if level >= 2:
+                    if cap > 2 and role_p and random_() < role_p:
+                        target = level + 1 if level < cap else level
+                        role = ROLE_FOR[target]
+                        if role == TRAINER and not (trainer_ok and p.t4t):
+                            role = LEAD
+                        if role == LEAD:
+                            if lead_free:
+                                lead_free = False
+                            else:
+                                role = CO_FAC
+                        if target > level and role == ROLE_FOR[target] and status not in NOT_ATTENDED:
+                            p.role_n += 1
+                            p.hist.append(sid)
+                            if p.role_n >= ROLE_NEED[target]:
+                                demo.achieve(p, target, day, p.hist[-ROLE_NEED[target]:], code)
+                elif status not in NOT_ATTENDED:
+                    if level == 0:
+                        demo.achieve(p, 1, day, [sid], code)
+                    elif cap >= 2:
                         h = p.hist
                         h.append((day, sid))
                         if len(h) >= 6:
-                            if day - h[-6][0] <= REGULAR_WITHIN_DAYS:
+                            if day - h[-6][0] < REGULAR_WITHIN_DAYS:  # as the ladder counts it
                                 demo.achieve(p, 2, day, [x[1] for x in h[-6:]], code)
                             else:
                                 del h[:-5]
-                elif cap > 2 and role_p and random_() < role_p:
-                    target = level + 1 if level < cap else level
-                    role = ROLE_FOR[target]
-                    if role == TRAINER and not (trainer_ok and p.t4t):
-                        role = LEAD
-                    if role == LEAD:
-                        if lead_free:
-                            lead_free = False
-                        else:
-                            role = CO_FAC
-                    if target > level and role == ROLE_FOR[target]:
-                        p.role_n += 1
-                        p.hist.append(sid)
-                        if p.role_n >= ROLE_NEED[target]:
-                            demo.achieve(p, target, day, p.hist[-ROLE_NEED[target]:], code)
-            rows.append({"id": new_id(), "session_id": sid, "person_id": p.id, "status_id": status, "role_id": role})
+            append({"id": make_id(), "session_id": sid, "person_id": p.id, "status_id": status, "role_id": role})
 
     def pick(self, tickets: list[_P], k: int) -> list[_P]:
         """About ``k`` different people, the keener ones more likely (they hold more tickets)."""
         if k <= 0 or not tickets:
             return []
-        return list(dict.fromkeys(self.rng.sample(tickets, min(len(tickets), k * 2 + 2))))[:k]
+        return list(dict.fromkeys(self.rng.choices(tickets, k=k * 2 + 2)))[:k]
 
     def drop_in(self, slot: _Slot, day: int, tickets: list[_P]) -> None:
         rng = self.rng
@@ -912,7 +962,7 @@ class _Establishment:
         if sid is None:
             return
         people = self.pick(tickets, int(rng.gauss(slot.size, 3)))
-        self.register(sid, day, people, DROP_IN_WEIGHTS if slot.activity == ACT_CAFE else MEETING_WEIGHTS, 0.5)
+        self.register(sid, day, people, DROP_IN_WEIGHTS if slot.activity == ACT_CAFE else MEETING_WEIGHTS, 0.4)
         if slot.activity == ACT_CAFE and rng.random() < 0.12:
             members = self.demo.members_by_est.get(self.id)
             if members:
@@ -921,7 +971,7 @@ class _Establishment:
                                                   "status_id": PRESENT, "role_id": HELPER})
 
     def form_course(self, programme: str, weekdays: tuple[int, ...], times: tuple[str, str], d0: int,
-                    tickets: list[_P]) -> _Course | None:
+                    tickets: list[_P], track: int | None) -> _Course | None:
         rng = self.rng
         modules = self.demo.modules.get(programme)
         if not modules:
@@ -956,53 +1006,55 @@ class _Establishment:
         self.cohort_n += 1
         weekdays_off = tuple(self._offset(wd) for wd in weekdays)
         return _Course(programme, modules, members, weekdays_off, times, rng.choice(self.locations),
-                       f"{self.code} {title} {self.cohort_n}", programme)
+                       f"{self.code} {title} {self.cohort_n}", track)
 
-    def run_course(self, course: _Course, d0: int, tickets: list[_P]) -> bool:
-        """Deliver this week's modules; True when the course is finished."""
+    def course_session(self, course: _Course, day: int) -> None:
+        """The group's next module; the group finishes (certificates) after the last one."""
         demo, rng = self.demo, self.rng
-        for off in course.weekdays:
-            day = d0 + off
-            if course.next >= len(course.modules):
-                break
-            if not (self.start_day <= day < self.end_day):
-                return True
-            sid = self.session(day, course.times, course.location, module=course.modules[course.next],
-                               title=course.title, series=course.series,
-                               facilitators=("src_staff", "sps_staff"), cancellable=False)
-            course.next += 1
-            members = [x for x in course.members if x.leave > day]
-            before = len(demo.out[Attendance])
-            self.register(sid, day, members, COURSE_WEIGHTS, 0.0)
-            att = course.attended
-            for row, x in zip(demo.out[Attendance][before:], members, strict=True):
-                if row["status_id"] not in NOT_ATTENDED:
-                    att[x] += 1
-            if course.programme == PROG_RCDT:
-                peers = [x for x in self.active if x.level >= 3 and x not in att]
-                if peers:
-                    self.register(sid, day, rng.sample(peers, min(len(peers), rng.randint(1, 2))),
-                                  MEETING_WEIGHTS, 1.0, trainer_ok=True)
-        if course.next < len(course.modules):
-            return False
-        last_day = d0 + course.weekdays[-1]
-        need = len(course.modules) - (1 if course.programme == PROG_RCDT else 0)
+        if course.next >= len(course.modules):
+            return
+        sid = self.session(day, course.times, course.location, module=course.modules[course.next],
+                           title=course.title, series=course.series,
+                           facilitators=("src_staff", "sps_staff"), cancellable=False)
+        assert sid is not None
+        course.next += 1
+        members = [x for x in course.members if x.leave > day]
+        before = len(demo.out[Attendance])
+        self.register(sid, day, members, COURSE_WEIGHTS, 0.0)
+        att = course.attended
+        for row, x in zip(demo.out[Attendance][before:], members, strict=True):
+            if row["status_id"] not in NOT_ATTENDED:
+                att[x] += 1
+        if course.programme == PROG_RCDT:
+            peers = [x for x in self.active if x.level >= 3 and x not in att]
+            if peers:
+                self.register(sid, day, rng.sample(peers, min(len(peers), rng.randint(1, 2))),
+                              MEETING_WEIGHTS, 1.0, trainer_ok=True)
+        if course.next == len(course.modules) or day + 7 >= self.end_day:
+            self.finish_course(course, day, completed=course.next == len(course.modules))
+
+    def finish_course(self, course: _Course, day: int, *, completed: bool) -> None:
+        demo = self.demo
+        if course.track is None:
+            self.courses.remove(course)
+        else:
+            self.tracks[course.track] = None
+            self.track_rest[course.track] = day // 7 + 1 + self.profile.rcdt_rest_weeks
+        course.next = len(course.modules)
+        need = len(course.modules) - (1 if course.programme == PROG_RCDT else 0)  # one catch-up allowed
         name = demo.programme_name.get(course.programme, course.programme)
+        issued = day + self.rng.randint(7, 28)  # printed as a batch for the group
         for x, n in course.attended.items():
             self.t4t_busy.discard(x)
-            if n >= need:
+            if completed and n >= need:
                 if course.programme == PROG_T4T:
                     x.t4t = True
-                demo.certificate(x, last_day, "award" if course.programme == PROG_RDA else "programme",
+                demo.certificate(x, issued, "award" if course.programme == PROG_RDA else "programme",
                                  name, self.code, programme_id=course.programme)
-        return True
 
-    def recruit_training(self, d0: int) -> None:
+    def recruit_training(self, day: int) -> None:
         """Recovery Awareness Training for a cohort of new SPS recruits."""
         demo, rng = self.demo, self.rng
-        day = d0 + self._offset(rng.randrange(5))
-        if not (self.start_day <= day < self.end_day):
-            return
         size = rng.randint(8, 18)
         cid = new_id()
         demo.out[RecruitCohort].append({
@@ -1015,20 +1067,17 @@ class _Establishment:
             pid, given, family = demo.person("sps_staff", self.id)
             recruits.append(_P(pid, f"{given} {family}", "sps_staff"))
         peers = [x for x in self.active if x.level >= 4]
-        days = (day,) if rng.random() < 0.7 else (day, min(day + 1, self.end_day - 1))
-        for d in dict.fromkeys(days):
-            sid = self.session(d, ("09:00", "16:30") if len(days) == 1 else ("09:00", "12:30"),
-                               "Training room", module=MOD_RAT, cohort=cid, title="Recovery Awareness Training",
-                               facilitators=("src_staff",), cancellable=False)
-            self.register(sid, d, recruits, MEETING_WEIGHTS, 0.0)
-            if peers:
-                self.register(sid, d, [rng.choice(peers)], MEETING_WEIGHTS, 1.0, trainer_ok=True)
+        parts = [("09:00", "16:30")] if rng.random() < 0.7 else [("09:00", "12:30"), ("13:30", "16:30")]
+        for times in parts:  # a full day, or morning and afternoon
+            sid = self.session(day, times, "Training room", module=MOD_RAT, cohort=cid,
+                               title="Recovery Awareness Training", facilitators=("src_staff",), cancellable=False)
+            assert sid is not None
+            self.register(sid, day, recruits, MEETING_WEIGHTS, 0.0)
+            if peers:  # lived experience in the room
+                self.register(sid, day, [rng.choice(peers)], MEETING_WEIGHTS, 1.0, trainer_ok=True)
 
-    def nrn_event(self, d0: int) -> None:
+    def nrn_event(self, day: int) -> None:
         demo, rng = self.demo, self.rng
-        day = d0 + self._offset(3)
-        if not (self.start_day <= day < self.end_day):
-            return
         sid = self.session(day, ("10:00", "15:00"), "Visits hall", activity=ACT_NRN,
                            title=f"National Recovery Network: {rng.choice(NRN_THEMES)}",
                            facilitators=("src_staff", "sps_staff"), cancellable=False)
@@ -1042,8 +1091,6 @@ class _Establishment:
 
     def steering_meeting(self, day: int) -> None:
         demo, rng = self.demo, self.rng
-        if not (self.start_day <= day < self.end_day):
-            return
         sid = self.session(day, ("10:30", "12:30"), "Training room", activity=ACT_STEERING,
                            title="Recovery Strategy Steering Group", facilitators=("src_staff",),
                            cancellable=False)
@@ -1069,8 +1116,8 @@ def generate_demo(ctx: Context, *, scale: str, seed: int = 1, progress: Progress
         sessions = s.execute(select(func.count()).select_from(Session)).scalar_one()
         if people or sessions:
             raise ValidationError(
-                "This installation already has people or sessions recorded. Demo data only goes into a "
-                "new, separate data folder: run 'srcdesk init' with another --data-dir first."
+                "This installation already has people or sessions recorded; demo data only goes into a "
+                "new, separate data folder, so set one up for it first."
             )
         dbapi = s.connection().connection.driver_connection
         old_cache = dbapi.execute("PRAGMA cache_size").fetchone()[0]
@@ -1082,5 +1129,5 @@ def generate_demo(ctx: Context, *, scale: str, seed: int = 1, progress: Progress
             dbapi.execute(f"PRAGMA cache_size = {int(old_cache)}")
     return DemoSummary(
         scale=scale, seed=seed, start=spec.start, end=DEMO_END, establishments=len(demo.scope),
-        counts={k: v for k, v in demo.counts.items()}, elapsed=time.perf_counter() - started,
+        counts=dict(demo.counts), elapsed=time.perf_counter() - started,
     )

@@ -54,8 +54,12 @@ def encode_value(value: Any) -> Any:
     return value
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def canonical_json(fields: Mapping[str, Any]) -> str:
-    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    """Sorted keys, no spaces, UTF-8 as is, NaN refused: the same bytes on every installation."""
+    return _CANONICAL.encode(fields)  # one shared encoder: json.dumps(**options) builds one per call
 
 
 def content_columns(model: type[Syncable]) -> list[str]:

@@ -7,7 +7,6 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLineEdit,
@@ -20,7 +19,7 @@ from ..services.base import Context, InstallationInfo, UserInfo
 from ..services.users import authenticate
 from .errors import report_unexpected
 from .tasks import Task, run_task
-from .widgets import FieldError, StatusNote, heading
+from .widgets import FieldError, StatusNote, accept_quit_buttons, heading
 
 
 def describe_installation(info: InstallationInfo) -> str:
@@ -73,17 +72,7 @@ class LoginDialog(QDialog):
         self.status = StatusNote()
         self.status.setObjectName("status")
 
-        self.buttons = QDialogButtonBox()
-        self.sign_in_button = self.buttons.addButton("&Sign in", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.sign_in_button.setObjectName("signInButton")
-        self.sign_in_button.setAccessibleName("Sign in")
-        self.sign_in_button.setDefault(True)
-        self.quit_button = self.buttons.addButton("&Quit", QDialogButtonBox.ButtonRole.RejectRole)
-        self.quit_button.setObjectName("quitButton")
-        self.quit_button.setAccessibleName("Quit")
-        self.quit_button.setAutoDefault(False)
-        self.buttons.accepted.connect(self.submit)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons, self.sign_in_button, self.quit_button = accept_quit_buttons(self, "&Sign in", "signInButton")
 
         layout = QVBoxLayout(self)
         layout.addWidget(heading("Sign in to srcdesk"))

@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QGridLayout,
     QGroupBox,
     QLabel,
@@ -25,7 +24,7 @@ from ..services.base import Context
 from ..services.setup import establishment_codes, init_installation
 from .errors import report_unexpected
 from .tasks import run_task
-from .widgets import FieldError, StatusNote, heading
+from .widgets import FieldError, StatusNote, accept_quit_buttons, heading
 
 SEARCH_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -167,17 +166,7 @@ class FirstRunDialog(QDialog):
         self.general_error.setObjectName("generalError")
         self.status = StatusNote()
         self.status.setObjectName("status")
-        self.buttons = QDialogButtonBox()
-        self.setup_button = self.buttons.addButton("&Set up", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.setup_button.setObjectName("setupButton")
-        self.setup_button.setAccessibleName("Set up")
-        self.setup_button.setDefault(True)
-        self.quit_button = self.buttons.addButton("&Quit", QDialogButtonBox.ButtonRole.RejectRole)
-        self.quit_button.setObjectName("quitButton")
-        self.quit_button.setAccessibleName("Quit")
-        self.quit_button.setAutoDefault(False)
-        self.buttons.accepted.connect(self.submit)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons, self.setup_button, self.quit_button = accept_quit_buttons(self, "&Set up", "setupButton")
 
         layout = QVBoxLayout(self)
         layout.addWidget(heading("Set up srcdesk on this PC"))

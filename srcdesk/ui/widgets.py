@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QPalette
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QWidget
 
 
 def heading(text: str, *, scale: float = 1.35, parent: QWidget | None = None) -> QLabel:
@@ -84,3 +84,21 @@ class StatusNote(QLabel):
         self.setText(message)
         self.setAccessibleName(message)
         self.setVisible(bool(message))
+
+
+def accept_quit_buttons(dialog: QDialog, accept_text: str, accept_name: str,
+                        ) -> tuple[QDialogButtonBox, QPushButton, QPushButton]:
+    """The dialog's button row: a default accept button (``accept_text`` with its mnemonic)
+    wired to ``dialog.submit``, and Quit wired to ``dialog.reject``."""
+    buttons = QDialogButtonBox()
+    accept = buttons.addButton(accept_text, QDialogButtonBox.ButtonRole.AcceptRole)
+    accept.setObjectName(accept_name)
+    accept.setAccessibleName(accept_text.replace("&", ""))
+    accept.setDefault(True)
+    quit_button = buttons.addButton("&Quit", QDialogButtonBox.ButtonRole.RejectRole)
+    quit_button.setObjectName("quitButton")
+    quit_button.setAccessibleName("Quit")
+    quit_button.setAutoDefault(False)
+    buttons.accepted.connect(dialog.submit)
+    buttons.rejected.connect(dialog.reject)
+    return buttons, accept, quit_button

@@ -129,6 +129,14 @@ def revive(obj: Syncable) -> None:
     obj.deleted_hlc = obj.deleted_by = obj.deleted_reason = None
 
 
+def change_status(obj: Syncable, what: str, current: str, new: str, reason: str) -> None:
+    """Move a record that is never deleted (achievement, certificate) from ``current`` to
+    ``new`` with the reason; refused if it has already left ``current``."""
+    if obj.status != current:
+        raise ValidationError(f"This {what} is already {obj.status}.", "status")
+    obj.status, obj.status_reason = new, reason
+
+
 def tombstone(obj: Syncable, reason: str) -> None:
     """Mark a row deleted; the capture hook stamps the clock and user."""
     reason = (reason or "").strip()

@@ -18,7 +18,7 @@ from ..models import (
     Person,
     Programme,
 )
-from .base import Context, choice, get_live, parse_date, text, to_record
+from .base import Context, change_status, choice, get_live, parse_date, saved, text, to_record
 
 
 def serial_prefix(ctx: Context) -> str:
@@ -89,11 +89,8 @@ def revoke(ctx: Context, certificate_id: str, reason: str) -> Any:
     reason = text(reason, "Reason", "reason", max_len=1000)
     with ctx.write("coordinator", "revoke certificates") as s:
         cert = get_live(s, Certificate, certificate_id, "certificate")
-        if cert.status != "valid":
-            raise ValidationError(f"This certificate is already {cert.status}.", "status")
-        cert.status, cert.status_reason = "revoked", reason
-        s.flush()
-        return to_record(cert)
+        change_status(cert, "certificate", "valid", "revoked", reason)
+        return saved(s, cert)
 
 
 def supersede(ctx: Context, certificate_id: str, reason: str, *, recipient_name: str | None = None,
@@ -102,8 +99,7 @@ def supersede(ctx: Context, certificate_id: str, reason: str, *, recipient_name:
     reason = text(reason, "Reason", "reason", max_len=1000)
     with ctx.write("coordinator", "reissue certificates") as s:
         old = get_live(s, Certificate, certificate_id, "certificate")
-        if old.status != "valid":
-            raise ValidationError(f"This certificate is already {old.status}.", "status")
+        change_status(old, "certificate", "valid", "superseded", reason)
         today = dt.date.today()
         new = Certificate(
             serial=mint_serial(s, serial_prefix(ctx), today.year), person_id=old.person_id,
@@ -112,10 +108,7 @@ def supersede(ctx: Context, certificate_id: str, reason: str, *, recipient_name:
             programme_id=old.programme_id, module_id=old.module_id, achievement_id=old.achievement_id,
             issued_on=today, issued_by=ctx.user.id, status="valid", supersedes_id=old.id,
         )
-        s.add(new)
-        old.status, old.status_reason = "superseded", reason
-        s.flush()
-        return to_record(new)
+        return saved(s, new)
 
 
 def certificates_for(ctx: Context, person_id: str) -> list[Any]:

@@ -35,7 +35,7 @@ from ..models import (
     Programme,
     Session,
 )
-from .base import Context, get_live, parse_date, text, to_record
+from .base import Context, change_status, get_live, parse_date, saved, text, to_record
 
 
 @dataclass(frozen=True)
@@ -200,11 +200,8 @@ def withdraw(ctx: Context, achievement_id: str, reason: str) -> Any:
     reason = text(reason, "Reason", "reason", max_len=1000)
     with ctx.write("coordinator", "withdraw milestones") as s:
         a = get_live(s, MilestoneAchievement, achievement_id, "achievement")
-        if a.status != "active":
-            raise ValidationError(f"This achievement is already {a.status}.", "status")
-        a.status, a.status_reason = "withdrawn", reason
-        s.flush()
-        return to_record(a)
+        change_status(a, "achievement", "active", "withdrawn", reason)
+        return saved(s, a)
 
 
 def supersede(ctx: Context, achievement_id: str, reason: str, *, achieved_on: dt.date | str,
@@ -216,8 +213,7 @@ def supersede(ctx: Context, achievement_id: str, reason: str, *, achieved_on: dt
         raise ValidationError("A milestone can't be signed off for a future date.", "achieved_on")
     with ctx.write("coordinator", "correct milestones") as s:
         old = get_live(s, MilestoneAchievement, achievement_id, "achievement")
-        if old.status != "active":
-            raise ValidationError(f"This achievement is already {old.status}.", "status")
+        change_status(old, "achievement", "active", "superseded", reason)
         new = MilestoneAchievement(person_id=old.person_id, definition_id=old.definition_id, achieved_on=day,
                                    signed_off_by=ctx.user.id, status="active",
                                    notes=text(notes, "Notes", "notes", required=False, max_len=2000))
@@ -226,7 +222,7 @@ def supersede(ctx: Context, achievement_id: str, reason: str, *, achieved_on: dt
         for sid in s.execute(select(MilestoneEvidence.session_id).where(
                 MilestoneEvidence.achievement_id == old.id, MilestoneEvidence.deleted_hlc.is_(None))).scalars():
             s.add(MilestoneEvidence(achievement_id=new.id, session_id=sid))
-        old.status, old.status_reason, old.superseded_by_id = "superseded", reason, new.id
+        old.superseded_by_id = new.id
         s.flush()
         return to_record(new)
 

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, QThreadPool, Signal
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from .. import __version__
 from ..errors import SrcdeskError
@@ -44,6 +44,14 @@ def configure_application(app: QCoreApplication) -> None:
     app.setOrganizationDomain(ORGANISATION_DOMAIN)
     if isinstance(app, QApplication):
         app.setQuitOnLastWindowClosed(False)  # the controller decides when srcdesk ends
+
+
+def _dismiss(dialog: QWidget | None) -> None:
+    """Hide a finished dialog and let Qt delete it; returns None to clear the reference."""
+    if dialog is not None:
+        dialog.hide()
+        dialog.deleteLater()
+    return None
 
 
 def _data_exists(data_dir: Path) -> bool:
@@ -90,10 +98,7 @@ class AppController(QObject):
 
     def _installation_created(self, ctx: Context) -> None:
         self.context = ctx
-        if self.setup_dialog is not None:
-            self.setup_dialog.hide()
-            self.setup_dialog.deleteLater()
-            self.setup_dialog = None
+        self.setup_dialog = _dismiss(self.setup_dialog)
         self.show_main()
 
     # -- signing in ------------------------------------------------------------------------------
@@ -132,10 +137,7 @@ class AppController(QObject):
     def _signed_in(self, user: object) -> None:
         assert self.context is not None
         self.context.user = user  # type: ignore[assignment]
-        if self.login_dialog is not None:
-            self.login_dialog.hide()
-            self.login_dialog.deleteLater()
-            self.login_dialog = None
+        self.login_dialog = _dismiss(self.login_dialog)
         self.show_main()
 
     # -- the main window -----------------------------------------------------------------------

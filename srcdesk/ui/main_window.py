@@ -22,7 +22,8 @@ from .. import __version__
 from ..services.base import Context
 from .login_dialog import describe_installation
 from .pages import Page
-from .pages.installation import InstallationPage, role_title
+from .pages.installation import role_title
+from .pages.registry import PAGES
 
 GEOMETRY_KEY = "main_window/geometry"
 STATE_KEY = "main_window/state"
@@ -72,7 +73,9 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         self._build_status_bar()
-        self.add_page(InstallationPage(ctx))
+        for page_class in PAGES:
+            if page_class.allowed(ctx):
+                self.add_page(page_class(ctx))
         self._restore_geometry()
 
     # -- pages -----------------------------------------------------------------------------

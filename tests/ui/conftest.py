@@ -86,3 +86,54 @@ def start_app(qtbot, settings: QSettings) -> Iterator[Callable[[Path], AppContro
     yield start
     for controller in controllers:
         controller.shutdown()
+
+
+# -- a small demo installation, for the pages ------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def _demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """HMP Perth with small-scale demo data and three users, made once per test run."""
+    from srcdesk.services.demo import generate_demo
+    from srcdesk.services.users import add_user
+
+    folder = tmp_path_factory.mktemp("demo-template") / "perth"
+    ctx = init_installation(folder, establishment="PER", office=False, admin_username="admin",
+                            admin_name="Alex Admin", admin_password=PASSWORD)
+    generate_demo(ctx, scale="small")
+    add_user(ctx, "colin", "Colin Coordinator", "coordinator", PASSWORD)
+    add_user(ctx, "rita", "Rita Recorder", "recorder", PASSWORD)
+    ctx.db.close()
+    return folder
+
+
+@pytest.fixture
+def demo_data(_demo_template: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the demo installation's data folder for this test."""
+    import shutil
+
+    folder = tmp_path / "perth-demo"
+    shutil.copytree(_demo_template, folder, ignore=shutil.ignore_patterns("*-wal", "*-shm"))
+    return folder
+
+
+@pytest.fixture
+def open_demo(demo_data: Path) -> Iterator[Callable[[str], object]]:
+    """``open_demo(username)``: the demo installation opened with that user signed in
+    ("admin", "colin" the coordinator, "rita" the recorder). Closed after the test."""
+    from srcdesk.services.base import Context
+    from srcdesk.services.setup import open_installation
+    from srcdesk.services.users import authenticate
+
+    opened: list[Context] = []
+
+    def open_as(username: str = "admin") -> Context:
+        ctx = open_installation(demo_data)
+        ctx.user = authenticate(ctx.db, username, PASSWORD)
+        opened.append(ctx)
+        return ctx
+
+    yield open_as
+    QThreadPool.globalInstance().waitForDone(WAIT_MS)
+    QCoreApplication.processEvents()
+    for ctx in opened:
+        ctx.db.close()

@@ -1,28 +1,62 @@
-"""The pages of the main window, one per area of work, chosen from the navigation list."""
+"""The pages of the main window, one per area of work, chosen from the navigation list.
+
+Adding a page is one step: write a :class:`Page` subclass and add it to
+:data:`srcdesk.ui.pages.registry.PAGES` (in the order of the navigation list).
+"""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QWidget
 
-from ...services.base import Context
+from ...services.base import ROLE_RANK, Context
+from ..bus import data_bus
 
 
 class Page(QWidget):
     """One page of the main window.
 
-    Subclasses set ``key`` (stable, used in settings and tests) and ``title`` (shown in the
-    navigation list), build their widgets in ``__init__`` without touching the database, and
-    load what they show in :meth:`activate`, through :func:`srcdesk.ui.tasks.run_task`.
+    Subclasses set ``key`` (stable, used in settings and tests), ``title`` (shown in the
+    navigation list), ``min_role`` (who sees the page at all), and ``topics`` (the
+    :mod:`srcdesk.ui.bus` topics whose changes make the page reload). They build their widgets
+    in ``__init__`` without touching the database, and load what they show in :meth:`refresh`,
+    through :func:`srcdesk.ui.tasks.run_task` or a :class:`srcdesk.ui.table_model.PagedTableModel`.
+
+    :meth:`refresh` runs when the page is first shown, and again when one of its topics changes
+    (at once if the page is showing, otherwise the next time it is shown).
     """
 
     key: str = ""
     title: str = ""
+    min_role: str = "recorder"
+    topics: frozenset[str] = frozenset()
 
     def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.setObjectName(f"{self.key}Page" if self.key else "page")
         self.setAccessibleName(self.title)
+        self._stale = True
+        if self.topics:
+            data_bus().changed.connect(self._data_changed)
+
+    @classmethod
+    def allowed(cls, ctx: Context) -> bool:
+        return ctx.user is not None and ROLE_RANK.get(ctx.user.role, -1) >= ROLE_RANK[cls.min_role]
 
     def activate(self) -> None:
-        """Called each time the page is shown: refresh what it shows (in the background)."""
+        """Called each time the page is shown: refresh it if anything changed since."""
+        if self._stale:
+            self._stale = False
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Load what the page shows (in the background). Pages override this."""
+
+    def _data_changed(self, topics: frozenset[str]) -> None:
+        if not (topics & self.topics):
+            return
+        if self.isVisible():
+            self._stale = False
+            self.refresh()
+        else:
+            self._stale = True

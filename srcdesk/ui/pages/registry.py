@@ -1,0 +1,15 @@
+"""The main window's pages, in the order of the navigation list.
+
+To add a page: write a :class:`srcdesk.ui.pages.Page` subclass in its own module and add the
+class here. The main window shows each page the signed-in user is allowed to see
+(``Page.min_role``).
+"""
+
+from __future__ import annotations
+
+from . import Page
+from .installation import InstallationPage
+
+PAGES: list[type[Page]] = [
+    InstallationPage,
+]

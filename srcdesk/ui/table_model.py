@@ -1,0 +1,206 @@
+"""Qt table models over the services' lists, loaded in the background.
+
+:class:`PagedTableModel` shows a keyset-paged list (``search_people``, ``list_sessions``…): the
+first page is fetched by :meth:`PagedTableModel.reload`, the next ones by Qt's ``fetchMore``
+as the view scrolls. Every fetch runs as a background task; a reload made while an older one
+is still running (one per keystroke of a search) makes the older result stale, and it is
+dropped when it arrives. Nothing here touches the database on the UI thread.
+
+Columns are declared once per view::
+
+    COLUMNS = [
+        Column("Name", lambda p: p.display_name),
+        Column("Ref", lambda p: p.external_ref),
+        Column("Sessions", lambda r: r.attended, align=RIGHT),
+    ]
+    model = PagedTableModel(COLUMNS)
+    model.set_fetch(lambda after: search_people(ctx, text, after=after))
+
+``fetch(after)`` returns a :class:`srcdesk.services.base.Page` (paged) or a plain list (the
+whole list at once, for short lists such as users or programmes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+
+from ..services.base import Page as ServicePage
+from .tasks import Task, run_task
+
+LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+CENTRE = Qt.AlignmentFlag.AlignCenter
+
+ROW_ROLE = Qt.ItemDataRole.UserRole + 1  # the row object itself
+Index = QModelIndex | QPersistentModelIndex
+Fetch = Callable[[tuple | None], "ServicePage[Any] | Sequence[Any]"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its header, how to show a row in it, and optionally a tooltip."""
+
+    title: str
+    value: Callable[[Any], Any]
+    align: Qt.AlignmentFlag = LEFT
+    tooltip: Callable[[Any], str | None] | None = None
+    width_hint: int | None = None  # characters, for the view's default column width
+
+
+def display(value: Any) -> str:
+    """How a value reads in a cell: dates as 27 Nov 2026, None as nothing, booleans as Yes/No."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if hasattr(value, "strftime"):
+        return value.strftime("%-d %b %Y") if hasattr(value, "day") else str(value)
+    return str(value)
+
+
+class RowsTableModel(QAbstractTableModel):
+    """A read-only table of row objects (frozen dataclasses from the services)."""
+
+    def __init__(self, columns: Sequence[Column], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.columns = list(columns)
+        self._rows: list[Any] = []
+
+    # -- Qt's interface ---------------------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self.columns)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self._rows) or index.column() >= len(self.columns):
+            return None
+        row = self._rows[index.row()]
+        column = self.columns[index.column()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return display(column.value(row))
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(column.align.value)
+        if role == Qt.ItemDataRole.ToolTipRole and column.tooltip is not None:
+            return column.tooltip(row)
+        if role == ROW_ROLE:
+            return row
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self.columns):
+            if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+                return self.columns[section].title
+            if role == Qt.ItemDataRole.TextAlignmentRole:
+                return int(self.columns[section].align.value)
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+
+    # -- rows ---------------------------------------------------------------------------------
+
+    @property
+    def rows(self) -> list[Any]:
+        return list(self._rows)
+
+    def row(self, index: Index | int) -> Any:
+        """The row object at a model index (or row number); None if out of range."""
+        number = index if isinstance(index, int) else (index.row() if index.isValid() else -1)
+        return self._rows[number] if 0 <= number < len(self._rows) else None
+
+    def set_rows(self, rows: Sequence[Any]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def find(self, predicate: Callable[[Any], bool]) -> int:
+        """Row number of the first row matching ``predicate``, or -1."""
+        return next((i for i, r in enumerate(self._rows) if predicate(r)), -1)
+
+
+class PagedTableModel(RowsTableModel):
+    """Rows fetched in the background, a page at a time, as the view needs them."""
+
+    loaded = Signal()  # a fetch (first page or a further one) has been applied
+    failed = Signal(object)  # a fetch raised; the exception (the rows are unchanged)
+
+    def __init__(self, columns: Sequence[Column], fetch: Fetch | None = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(columns, parent)
+        self._fetch = fetch
+        self._after: tuple | None = None
+        self._generation = 0
+        self._task: Task | None = None
+        self._loaded_once = False
+
+    @property
+    def loading(self) -> bool:
+        return self._task is not None
+
+    @property
+    def loaded_once(self) -> bool:
+        """True once the first page of the current fetch has arrived."""
+        return self._loaded_once
+
+    def set_fetch(self, fetch: Fetch) -> None:
+        """Show a different list (a new search, new filters): fetch its first page."""
+        self._fetch = fetch
+        self.reload()
+
+    def reload(self) -> None:
+        """Fetch the first page again (after the data changed). Older fetches are dropped."""
+        if self._fetch is None:
+            return
+        self._generation += 1
+        self._loaded_once = False
+        self._start(None, replace=True)
+
+    def _start(self, after: tuple | None, *, replace: bool) -> None:
+        generation = self._generation
+        fetch = self._fetch
+        assert fetch is not None
+        self._task = run_task(fetch, after, owner=self, name="load a list",
+                              on_result=lambda page: self._arrived(generation, page, replace),
+                              on_error=lambda error: self._fetch_failed(generation, error))
+
+    def _arrived(self, generation: int, page: Any, replace: bool) -> None:
+        if generation != self._generation:
+            return  # a newer reload is on its way
+        self._task = None
+        if isinstance(page, ServicePage):
+            items, self._after = list(page.items), page.after
+        else:
+            items, self._after = list(page), None
+        if replace:
+            self.set_rows(items)
+            self._loaded_once = True
+        elif items:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(items) - 1)
+            self._rows.extend(items)
+            self.endInsertRows()
+        self.loaded.emit()
+
+    def _fetch_failed(self, generation: int, error: BaseException) -> None:
+        if generation != self._generation:
+            return
+        self._task = None
+        self._after = None
+        self.failed.emit(error)
+
+    def canFetchMore(self, parent: Index) -> bool:  # noqa: N802
+        return not parent.isValid() and self._after is not None and self._task is None
+
+    def fetchMore(self, parent: Index) -> None:  # noqa: N802
+        if self.canFetchMore(parent):
+            self._start(self._after, replace=False)

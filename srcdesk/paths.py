@@ -36,3 +36,9 @@ def backups_dir(data_dir: Path) -> Path:
 
 def log_dir(data_dir: Path) -> Path:
     return data_dir / "logs"
+
+
+def sample_data_dir(data_dir: Path) -> Path:
+    """Where "Explore with sample data" keeps its separate installation: beside the real data,
+    never in it (``…/srcdesk`` → ``…/srcdesk-sample``)."""
+    return data_dir.with_name(data_dir.name + "-sample")

@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session as OrmSession
 
 from ..db import Database
 from ..errors import NotFound, PermissionDenied, ValidationError
-from ..models import Base, Installation, Syncable
+from ..models import Base, Installation, LocalState, Syncable
 from ..sync.capture import Actor
+
+SAMPLE_KEY = "sample_data"  # local_state key marking a sample-data installation
 
 ROLE_RANK = {"recorder": 1, "coordinator": 2, "administrator": 3}
 ROLE_NAMES = {"recorder": "recorder", "coordinator": "coordinator", "administrator": "administrator"}
@@ -28,6 +30,7 @@ class InstallationInfo:
     establishment_id: str | None
     establishment_code: str | None
     name: str
+    sample: bool = False  # filled with made-up sample data ("Explore with sample data")
 
     @property
     def is_office(self) -> bool:
@@ -85,7 +88,8 @@ def load_installation(db: Database) -> InstallationInfo:
         if inst.establishment_id:
             est = s.get(Establishment, inst.establishment_id)
             code = est.code if est else None
-        return InstallationInfo(inst.id, inst.role, inst.establishment_id, code, inst.name)
+        sample = s.get(LocalState, SAMPLE_KEY) is not None
+        return InstallationInfo(inst.id, inst.role, inst.establishment_id, code, inst.name, sample)
 
 
 # -- records: plain, immutable snapshots of rows --------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import select
@@ -10,9 +11,9 @@ from sqlalchemy import select
 from ..db import Database
 from ..errors import DatabaseError, ValidationError
 from ..ids import new_id
-from ..models import Establishment, Installation
+from ..models import Establishment, Installation, LocalState
 from ..sync.capture import Actor
-from .base import Context, InstallationInfo, UserInfo, load_installation
+from .base import SAMPLE_KEY, Context, InstallationInfo, UserInfo, load_installation
 from .reference_data import load_reference, seed_reference
 from .users import check_password_strength, create_user_unchecked
 
@@ -85,3 +86,41 @@ def open_installation(data_dir: Path) -> Context:
         db.close()
         raise DatabaseError(str(exc)) from exc
     return Context(db, info)
+
+
+SAMPLE_SCALE = "national"
+
+
+def create_sample_installation(
+    data_dir: Path,
+    *,
+    establishment: str | None,
+    office: bool,
+    admin_username: str,
+    admin_name: str | None,
+    admin_password: str,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> Context:
+    """A separate installation in ``data_dir`` filled with made-up sample data to explore.
+
+    It is what ``srcdesk init`` then ``srcdesk demo --scale national`` make, marked as sample
+    data so every window says so. ``data_dir`` must not be the real data folder (the caller
+    passes :func:`srcdesk.paths.sample_data_dir`); a failure leaves no database behind.
+    """
+    from ..paths import database_path
+    from .demo import generate_demo
+
+    if database_path(data_dir).exists():
+        raise ValidationError(f"There is already sample data in {data_dir}; open it instead.", "sample")
+    ctx = init_installation(data_dir, establishment=establishment, office=office, admin_username=admin_username,
+                            admin_name=admin_name, admin_password=admin_password)
+    try:
+        with ctx.db.session(ctx.actor) as s:
+            s.add(LocalState(key=SAMPLE_KEY, value=dt.date.today().isoformat()))
+        generate_demo(ctx, scale=SAMPLE_SCALE, progress=progress)
+    except BaseException:
+        ctx.db.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(database_path(data_dir)) + suffix).unlink(missing_ok=True)
+        raise
+    return Context(ctx.db, load_installation(ctx.db), ctx.user)

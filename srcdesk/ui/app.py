@@ -91,6 +91,7 @@ class AppController(QObject):
     def show_setup(self) -> FirstRunDialog:
         dialog = FirstRunDialog(self.data_dir)
         dialog.installationCreated.connect(self._installation_created)
+        dialog.sampleChosen.connect(self._sample_chosen)
         dialog.rejected.connect(self.quit)
         self.setup_dialog = dialog
         dialog.show()
@@ -100,6 +101,12 @@ class AppController(QObject):
         self.context = ctx
         self.setup_dialog = _dismiss(self.setup_dialog)
         self.show_main()
+
+    def _sample_chosen(self, folder: Path) -> None:
+        """Sign in to the sample data made on an earlier run (it stays apart from the real data)."""
+        self.data_dir = folder
+        self.setup_dialog = _dismiss(self.setup_dialog)
+        self.show_login()
 
     # -- signing in ------------------------------------------------------------------------------
 
@@ -186,6 +193,7 @@ class AppController(QObject):
         if self.main_window is not None:
             window, self.main_window = self.main_window, None
             window.blockSignals(True)
+            window._force_close = True  # quitting: nothing left to ask (asked at Quit)
             window.close()
             window.deleteLater()
         self.setup_dialog = self.login_dialog = None

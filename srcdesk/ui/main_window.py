@@ -8,6 +8,8 @@ from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -20,6 +22,8 @@ from PySide6.QtWidgets import (
 
 from .. import __version__
 from ..services.base import Context
+from .bus import data_bus
+from .lock import IdleWatcher, LockScreen, idle_lock_minutes
 from .login_dialog import describe_installation
 from .pages import Page
 from .pages.installation import role_title
@@ -53,8 +57,12 @@ class MainWindow(QMainWindow):
         self._leaving = "quit"
         self.pages: dict[str, Page] = {}
         self.about_box: QMessageBox | None = None
+        self.lock_screen: LockScreen | None = None
+        self._hidden_by_lock: list[QWidget] = []
+        self._force_close = False
         self.setObjectName("mainWindow")
-        self.setWindowTitle(f"srcdesk — {ctx.installation.name}")
+        sample = " — SAMPLE DATA" if ctx.installation.sample else ""
+        self.setWindowTitle(f"srcdesk — {ctx.installation.name}{sample}")
 
         self.nav = QListWidget()
         self.nav.setObjectName("navigation")
@@ -77,6 +85,11 @@ class MainWindow(QMainWindow):
             if page_class.allowed(ctx):
                 self.add_page(page_class(ctx))
         self._restore_geometry()
+
+        self.idle_watcher = IdleWatcher(idle_lock_minutes(self.settings) * 60_000, self)
+        self.idle_watcher.idle.connect(self.lock)
+        self.idle_watcher.start()
+        data_bus().changed.connect(self._data_changed)
 
     # -- pages -----------------------------------------------------------------------------
 
@@ -117,15 +130,22 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        self.sign_out_action = QAction("Sign &out", self)
+        self.sign_out_action = QAction("Sign &out / switch user", self)
         self.sign_out_action.setObjectName("signOutAction")
-        self.sign_out_action.setStatusTip("Sign out and show the sign-in window")
+        self.sign_out_action.setShortcut(QKeySequence("Ctrl+Shift+L"))
+        self.sign_out_action.setStatusTip("Sign out and show the sign-in window, for you or someone else")
         self.sign_out_action.triggered.connect(self.sign_out)
         self.quit_action = QAction("&Quit", self)
         self.quit_action.setObjectName("quitAction")
         self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         self.quit_action.triggered.connect(self.quit)
+        self.lock_action = QAction("&Lock now", self)
+        self.lock_action.setObjectName("lockAction")
+        self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
+        self.lock_action.setStatusTip("Hide srcdesk until you enter your password again")
+        self.lock_action.triggered.connect(self.lock)
+        file_menu.addAction(self.lock_action)
         file_menu.addAction(self.sign_out_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -150,6 +170,11 @@ class MainWindow(QMainWindow):
         for label in (self.installation_status, self.user_status):
             label.setContentsMargins(6, 0, 6, 0)
         bar = self.statusBar()
+        if inst.sample:
+            self.sample_status = QLabel("Sample data — made up, not for real records")
+            self.sample_status.setObjectName("sampleStatus")
+            self.sample_status.setStyleSheet("font-weight: bold;")
+            bar.addWidget(self.sample_status)
         bar.addWidget(self.installation_status)
         bar.addPermanentWidget(self.user_status)
 
@@ -177,7 +202,73 @@ class MainWindow(QMainWindow):
         self._leaving = "quit"
         self.close()
 
+    # -- locking -------------------------------------------------------------------------------
+
+    @property
+    def locked(self) -> bool:
+        return self.lock_screen is not None
+
+    def lock(self) -> None:
+        """Hide every srcdesk window (keeping its state) and ask for the password again."""
+        if self.locked or self.ctx.user is None:
+            return
+        self.idle_watcher.stop()
+        self._hidden_by_lock = [w for w in QApplication.topLevelWidgets()
+                                if w.isVisible() and not isinstance(w, LockScreen)]
+        for widget in self._hidden_by_lock:
+            widget.hide()
+        screen = LockScreen(self.ctx)
+        screen.unlocked.connect(self._unlocked)
+        screen.signOutRequested.connect(self._sign_out_from_lock)
+        self.lock_screen = screen
+        screen.show()
+        screen.raise_()
+        screen.activateWindow()
+
+    def _end_lock(self) -> list[QWidget]:
+        screen, self.lock_screen = self.lock_screen, None
+        if screen is not None:
+            screen.hide()
+            screen.deleteLater()
+        hidden, self._hidden_by_lock = self._hidden_by_lock, []
+        return hidden
+
+    def _unlocked(self) -> None:
+        for widget in self._end_lock():
+            widget.show()
+        self.raise_()
+        self.activateWindow()
+        self.idle_watcher.start()
+
+    def _sign_out_from_lock(self) -> None:
+        self._end_lock()
+        self._force_close = True
+        self.sign_out()
+
+    def _data_changed(self, topics: frozenset[str]) -> None:
+        if "settings" in topics:
+            self.idle_watcher.set_timeout_ms(idle_lock_minutes(self.settings) * 60_000)
+
+    def _close_own_windows(self) -> bool:
+        """Close the dialogs this window opened (a register asks about unsaved changes).
+        False if one of them refused; with ``_force_close`` they are closed without asking."""
+        for dialog in self.findChildren(QDialog):
+            if dialog is self.about_box or not (dialog.isVisible() or self._force_close):
+                continue
+            if self._force_close:
+                dialog.hide()
+                dialog.deleteLater()
+            elif not dialog.close():
+                return False
+        return True
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        if not self._close_own_windows():
+            event.ignore()
+            self._leaving = "quit"
+            return
+        self._end_lock()
+        self.idle_watcher.dispose()
         self._save_geometry()
         super().closeEvent(event)
         if self._leaving == "sign out":

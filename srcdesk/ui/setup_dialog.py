@@ -10,18 +10,21 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
     QDialog,
+    QDialogButtonBox,
     QGridLayout,
     QGroupBox,
     QLabel,
     QLineEdit,
+    QProgressBar,
     QRadioButton,
     QVBoxLayout,
     QWidget,
 )
 
 from ..errors import SrcdeskError, ValidationError
+from ..paths import database_path, sample_data_dir
 from ..services.base import Context
-from ..services.setup import establishment_codes, init_installation
+from ..services.setup import create_sample_installation, establishment_codes, init_installation
 from .errors import report_unexpected
 from .tasks import run_task
 from .widgets import FieldError, StatusNote, accept_quit_buttons, heading
@@ -79,6 +82,7 @@ class FirstRunDialog(QDialog):
     """Creates the installation in a background task; emits :attr:`installationCreated`."""
 
     installationCreated = Signal(object)  # Context, with the new administrator signed in
+    sampleChosen = Signal(object)  # Path of existing sample data to sign in to
 
     def __init__(self, data_dir: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -91,7 +95,8 @@ class FirstRunDialog(QDialog):
 
         intro = QLabel(
             "Nothing has been set up on this PC yet. Say where this PC is and create the first "
-            "administrator account; they can add everyone else's accounts afterwards."
+            "administrator account; they can add everyone else's accounts afterwards. To try srcdesk "
+            "first, explore it with made-up sample data, kept apart from real records."
         )
         intro.setWordWrap(True)
         folder = QLabel(f"Data folder: {data_dir}")
@@ -167,6 +172,25 @@ class FirstRunDialog(QDialog):
         self.status = StatusNote()
         self.status.setObjectName("status")
         self.buttons, self.setup_button, self.quit_button = accept_quit_buttons(self, "&Set up", "setupButton")
+        self.sample_dir = sample_data_dir(data_dir)
+        self.sample_button = self.buttons.addButton("E&xplore with sample data",
+                                                    QDialogButtonBox.ButtonRole.ActionRole)
+        self.sample_button.setObjectName("sampleButton")
+        self.sample_button.setAutoDefault(False)
+        self.sample_button.setToolTip(
+            f"Make a separate installation full of made-up people and sessions in {self.sample_dir}, "
+            "to try srcdesk out. Nothing in it is real, and it never mixes with real records.")
+        self.sample_button.setAccessibleName("Explore with sample data")
+        self.sample_button.setAccessibleDescription(self.sample_button.toolTip())
+        self.sample_button.clicked.connect(self.explore_sample)
+        self.sample_exists = False
+        run_task(lambda: database_path(self.sample_dir).exists(), owner=self, on_result=self._sample_found,
+                 name="look for sample data")
+        self.progress = QProgressBar()
+        self.progress.setObjectName("sampleProgress")
+        self.progress.setAccessibleName("Making the sample data")
+        self.progress.setTextVisible(True)
+        self.progress.hide()
 
         layout = QVBoxLayout(self)
         layout.addWidget(heading("Set up srcdesk on this PC"))
@@ -176,6 +200,7 @@ class FirstRunDialog(QDialog):
         layout.addWidget(admin)
         layout.addWidget(self.general_error)
         layout.addWidget(self.status)
+        layout.addWidget(self.progress)
         layout.addStretch(1)
         layout.addWidget(self.buttons)
 
@@ -187,7 +212,8 @@ class FirstRunDialog(QDialog):
             (self.display_name, self.password),
             (self.password, self.confirm),
             (self.confirm, self.setup_button),
-            (self.setup_button, self.quit_button),
+            (self.setup_button, self.sample_button),
+            (self.sample_button, self.quit_button),
         ):
             QWidget.setTabOrder(first, second)
 
@@ -243,7 +269,7 @@ class FirstRunDialog(QDialog):
     def _set_busy(self, busy: bool, message: str = "") -> None:
         self._busy = busy
         for widget in (self.at_establishment, self.at_office, self.username, self.display_name,
-                       self.password, self.confirm, self.setup_button, self.quit_button):
+                       self.password, self.confirm, self.setup_button, self.quit_button, self.sample_button):
             widget.setEnabled(not busy)
         if not busy:  # disabling the default button takes "default" away from it; give it back
             self.setup_button.setDefault(True)
@@ -253,6 +279,56 @@ class FirstRunDialog(QDialog):
     def submit(self) -> None:
         if self._busy:
             return
+        form = self._checked_form()
+        if form is None:
+            return
+        self._set_busy(True, "Setting up srcdesk…")
+        run_task(
+            init_installation, self.data_dir, **form,
+            owner=self, dispose=close_context,
+            on_result=self._created, on_error=self._failed,
+            name="init installation",
+        )
+
+    # -- sample data -----------------------------------------------------------------------
+
+    def _sample_found(self, exists: bool) -> None:
+        self.sample_exists = exists
+        if exists:
+            self.sample_button.setText("Open the &sample data")
+            self.sample_button.setAccessibleName("Open the sample data")
+            self.sample_button.setToolTip(f"Sign in to the sample data made earlier in {self.sample_dir}.")
+
+    def explore_sample(self) -> None:
+        """Make (or reopen) the separate sample-data installation, with a progress bar."""
+        if self._busy:
+            return
+        if self.sample_exists:
+            self.sampleChosen.emit(self.sample_dir)
+            return
+        form = self._checked_form()
+        if form is None:
+            return
+        self._set_busy(True, "Making sample data: made-up people, sessions and registers…")
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        run_task(create_sample_installation, self.sample_dir, **form,
+                 owner=self, dispose=close_context, on_progress=self._sample_progress,
+                 on_result=self._created, on_error=self._sample_failed, name="make sample data")
+
+    def _sample_progress(self, done: int, total: int, what: str) -> None:
+        if total > 0:
+            self.progress.setRange(0, total)
+            self.progress.setValue(min(done, total))
+        if what:
+            self.progress.setFormat(f"{what} %p%")
+
+    def _sample_failed(self, error: BaseException) -> None:
+        self.progress.hide()
+        self._failed(error)
+
+    def _checked_form(self) -> dict[str, object] | None:
+        """The form's values for the set-up services, or None after showing what is missing."""
         self._clear_errors()
         office = self.at_office.isChecked()
         code = None if office else self.establishment.currentData()
@@ -276,18 +352,12 @@ class FirstRunDialog(QDialog):
             for error, _field, message in problems:
                 error.show_error(message)
             problems[0][1].setFocus()
-            return
-        self._set_busy(True, "Setting up srcdesk…")
-        run_task(
-            init_installation, self.data_dir,
-            establishment=code, office=office,
-            admin_username=username, admin_name=name, admin_password=password,
-            owner=self, dispose=close_context,
-            on_result=self._created, on_error=self._failed,
-            name="init installation",
-        )
+            return None
+        return {"establishment": code, "office": office, "admin_username": username,
+                "admin_name": name, "admin_password": password}
 
     def _created(self, ctx: Context) -> None:
+        self.progress.hide()
         self._set_busy(False)
         self.context = ctx
         self.installationCreated.emit(ctx)

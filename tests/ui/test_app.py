@@ -61,9 +61,9 @@ def sign_in(qtbot, dialog: LoginDialog, username: str, password: str) -> None:  
     qtbot.keyClick(dialog.password, Qt.Key.Key_Return)  # Enter signs in
 
 
-def main_window(qtbot, controller: AppController) -> MainWindow:  # noqa: ANN001
+def main_window(qtbot, controller: AppController, timeout: int = WAIT_MS) -> MainWindow:  # noqa: ANN001
     qtbot.waitUntil(lambda: controller.main_window is not None and controller.main_window.isVisible(),
-                    timeout=WAIT_MS)
+                    timeout=timeout)
     return controller.main_window
 
 
@@ -317,7 +317,7 @@ def test_menus(qtbot, start_app, perth_data):
     controller, window = signed_in(qtbot, start_app, perth_data)
     menus = {a.text(): [x.text() for x in a.menu().actions() if not x.isSeparator()]
              for a in window.menuBar().actions()}
-    assert menus == {"&File": ["Sign &out", "&Quit"], "&Help": ["&About srcdesk"]}
+    assert menus == {"&File": ["&Lock now", "Sign &out / switch user", "&Quit"], "&Help": ["&About srcdesk"]}
 
 
 def test_about_box_says_the_version(qtbot, start_app, perth_data):

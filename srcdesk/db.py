@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DatabaseError as SADatabaseError
 from sqlalchemy.exc import OperationalError
@@ -30,6 +28,15 @@ from .models import LocalState
 from .paths import backups_dir, database_path
 from .sync.capture import Actor, install_engine_guard, install_session_hooks
 from .sync.hlc import HybridClock
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported only when a database is created or migrated: importing it costs about a
+# second of start-up, and an up-to-date database (every start but the first after an update)
+# needs only the revision numbers, read here straight from the migration scripts.
+_REVISION_RE = re.compile(r"""^revision\b[^=\n]*=\s*['"]([^'"]+)['"]""", re.MULTILINE)
+_DOWN_REVISION_RE = re.compile(r"""^down_revision\b[^=\n]*=\s*(?:['"]([^'"]+)['"]|None)""", re.MULTILINE)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -43,15 +50,32 @@ install_session_hooks(CapturingSession)
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     return cfg
 
 
+def _script_revisions() -> dict[str, str | None]:
+    """revision -> down_revision of every migration script (what alembic reads, without alembic)."""
+    revisions: dict[str, str | None] = {}
+    for script in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+        source = script.read_text(encoding="utf-8")
+        rev, down = _REVISION_RE.search(source), _DOWN_REVISION_RE.search(source)
+        if rev is None or down is None:
+            raise DatabaseError(f"The migration script {script.name} has no revision; srcdesk is damaged.")
+        revisions[rev.group(1)] = down.group(1)
+    return revisions
+
+
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None
-    return head
+    """The newest schema revision this srcdesk knows (the one migration nothing follows)."""
+    revisions = _script_revisions()
+    heads = set(revisions) - {down for down in revisions.values() if down}
+    if len(heads) != 1:
+        raise DatabaseError(f"srcdesk's migrations have {len(heads)} heads; srcdesk is damaged.")
+    return heads.pop()
 
 
 def _set_pragmas(dbapi_conn: sqlite3.Connection, record: object) -> None:
@@ -153,14 +177,11 @@ class Database:
         try:
             current = schema_revision(engine)
             head = head_revision()
-            script = ScriptDirectory.from_config(alembic_config())
             if current is None:
                 engine.dispose()
                 raise DatabaseError(f"{path} is not a srcdesk database; it was left untouched.")
             if current != head:
-                try:
-                    script.get_revision(current)
-                except Exception:  # noqa: BLE001 - alembic raises several kinds for unknown ids
+                if current not in _script_revisions():
                     engine.dispose()
                     raise DatabaseError(
                         f"This data was written by a newer srcdesk (schema {current}); "
@@ -212,11 +233,21 @@ class Database:
 
 
 def schema_revision(engine: Engine) -> str | None:
+    """The database's schema revision (alembic's version table), None if it has none."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        exists = conn.execute(text(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'")).first()
+        if exists is None:
+            return None
+        versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    if len(versions) > 1:
+        raise DatabaseError("The database records more than one schema version; it was left untouched.")
+    return versions[0] if versions else None
 
 
 def _upgrade(engine: Engine) -> None:
+    from alembic import command
+
     cfg = alembic_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn

@@ -368,3 +368,11 @@ def test_initiatives_organisations_and_plans(recorder, coordinator) -> None:  # 
     plans.set_focus(coordinator, "py-2021", ["est-per", "est-gle"])
     assert plans.plan_year_for(recorder, "2022-02-01").code == "2021-22"
     assert run_check(recorder.db).ok
+
+
+def test_unknown_user_dummy_hash_matches_the_hasher():
+    """An unknown username verifies against a constant hash; it must cost what a real one does."""
+    from srcdesk.services import users
+
+    assert not users._hasher.check_needs_rehash(users._DUMMY_HASH)
+    assert users._hasher.verify(users._DUMMY_HASH, "not a real password")

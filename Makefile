@@ -26,6 +26,9 @@ test: lint
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench
 
+screenshots: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python tools/screenshots.py docs/screenshots
+
 dist: $(STAMP)
 	$(BIN)/pyinstaller --noconfirm --clean installer.spec
 

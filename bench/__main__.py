@@ -17,6 +17,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--only", action="append", metavar="NAME",
                    help="run only this benchmark (repeatable); --list shows the names")
     p.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    p.add_argument("--data", metavar="DIR",
+                   help="reuse this decade-scale office data folder for the UI benchmark")
+    p.add_argument("--user", help="who signs in to --data (default: ann)")
+    p.add_argument("--password", help="their password (default: password123)")
     p.add_argument("--keep", action="store_true", help="keep the temporary data folders and print where")
     return p.parse_args(argv)
 

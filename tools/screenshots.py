@@ -1,0 +1,134 @@
+"""Render every main screen with national-scale sample data, offscreen, into docs/screenshots/.
+
+``make screenshots`` (or ``QT_QPA_PLATFORM=offscreen python tools/screenshots.py [OUT_DIR]``).
+The data is the establishment HMP Perth with ``demo --scale national``; "today" is set inside
+the sample data's range so the Today page has a week to show. Nothing is written outside a
+temporary folder and OUT_DIR.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from PySide6.QtCore import QSettings, QThreadPool  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+
+PASSWORD = "password123"
+TODAY = dt.date(2026, 10, 28)  # inside the sample data (it ends on 31 Oct 2026)
+SIZE = (1280, 800)
+
+
+def settle(app: QApplication, seconds: float = 0.3) -> None:
+    """Let background loading finish and the widgets repaint."""
+    from srcdesk.ui.tasks import pending_tasks
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        QThreadPool.globalInstance().waitForDone(10)
+        app.processEvents()
+        if pending_tasks() == 0:
+            break
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def save(app: QApplication, widget: QWidget, out: Path, name: str) -> None:
+    settle(app)
+    path = out / f"{name}.png"
+    widget.grab().save(str(path))
+    print(f"  {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+def main(argv: list[str]) -> int:
+    out = Path(argv[0]) if argv else ROOT / "docs" / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="srcdesk-shots-"))
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp / "settings"))
+    app = QApplication(sys.argv[:1])
+    app.setStyle("Fusion")
+
+    from srcdesk.services.demo import generate_demo
+    from srcdesk.services.setup import init_installation
+    from srcdesk.services.users import add_user
+    from srcdesk.ui.app import configure_application
+
+    configure_application(app)
+    _freeze_today()
+
+    from srcdesk.ui.setup_dialog import FirstRunDialog
+
+    first_run = FirstRunDialog(tmp / "new")
+    first_run.show()
+    save(app, first_run, out, "01-first-run")
+    first_run.close()
+
+    print("making national-scale sample data for HMP Perth…", flush=True)
+    ctx = init_installation(tmp / "perth", establishment="PER", office=False, admin_username="admin",
+                            admin_name="Alex Admin", admin_password=PASSWORD)
+    generate_demo(ctx, scale="national")
+    add_user(ctx, "colin", "Colin Coordinator", "coordinator", PASSWORD)
+    add_user(ctx, "rita", "Rita Recorder", "recorder", PASSWORD)
+
+    from srcdesk.ui.login_dialog import LoginDialog
+
+    login = LoginDialog(tmp / "perth", ctx)
+    login.username.setText("colin")
+    login.show()
+    save(app, login, out, "02-sign-in")
+    login.close()
+
+    from srcdesk.services.users import authenticate
+    from srcdesk.ui.main_window import MainWindow
+
+    ctx.user = authenticate(ctx.db, "colin", PASSWORD)
+    window = MainWindow(ctx, QSettings(str(tmp / "window.ini"), QSettings.Format.IniFormat))
+    window.resize(*SIZE)
+    window.show()
+    for number, key in enumerate(window.pages, start=3):
+        window.show_page(key)
+        save(app, window, out, f"{number:02d}-{key}")
+    for name, shoot in EXTRA_SHOTS:
+        print(f"{name}:")
+        shoot(app, ctx, window, lambda widget, n, name=name: save(app, widget, out, n))
+    window.lock()
+    save(app, window.lock_screen, out, "99-locked")
+    window._force_close = True
+    window.close()
+    settle(app)
+    ctx.db.close()
+    return 0
+
+
+def _freeze_today() -> None:
+    """Pages that show "this week" ask a module-level today(); point it inside the data."""
+    import importlib
+
+    for module in ("srcdesk.ui.pages.today",):
+        try:
+            mod = importlib.import_module(module)
+        except ImportError:
+            continue
+        if hasattr(mod, "today"):
+            mod.today = lambda: TODAY
+
+
+#: (name, shoot(app, ctx, window, save(widget, file_name))) for dialogs and detail views.
+EXTRA_SHOTS: list[tuple[str, Callable]] = []
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, String, Text
+from sqlalchemy import Boolean, Date, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, Syncable, ref
@@ -63,3 +63,25 @@ class User(Syncable, Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     person_id: Mapped[str | None] = mapped_column(ref("person.id"))
+
+
+class PersonSearchWord(Base):
+    """Search index (this installation only, never synced): for each live person, one row per
+    word of their ``search_name``, one for their lower-cased ``external_ref`` and one with the
+    empty word, each carrying what a search filters and sorts on. Kept by SQLite triggers on
+    ``person`` (migrations 0002-0003), so every way a person row is written (services, bulk
+    inserts, sync merges) keeps it right.
+    """
+
+    __tablename__ = "person_search_word"
+    __table_args__ = (
+        Index("ix_person_search_word_person", "person_id", "word"),
+        Index("ix_person_search_word_order", "search_name", "person_id", "word", "establishment_id", "kind"),
+        {"sqlite_with_rowid": False},
+    )
+
+    word: Mapped[str] = mapped_column(String(170), primary_key=True)
+    search_name: Mapped[str] = mapped_column(String(170), primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    establishment_id: Mapped[str | None] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(24))

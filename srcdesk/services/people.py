@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import and_, func, intersect, select, tuple_
+from sqlalchemy.orm import aliased
 
 from ..errors import ValidationError
-from ..models import PERSON_KINDS, Establishment, Person, PersonTransfer
+from ..models import (
+    PERSON_KINDS,
+    ActivityType,
+    Attendance,
+    AttendanceRole,
+    AttendanceStatus,
+    ChangeLog,
+    Establishment,
+    Module,
+    Person,
+    PersonTransfer,
+    Session,
+    User,
+)
+from ..models.people import PersonSearchWord
+from ..sync.hlc import to_datetime
 from .base import Context, Page, choice, get_live, keyset_page, parse_date, text, to_record, tombstone
 
 EDITABLE = ("given_name", "family_name", "kind", "external_ref", "consent_date", "consent_scope",
@@ -26,6 +43,7 @@ class PersonRow:
     kind: str
     establishment_code: str | None
     external_ref: str | None
+    liberation_date: dt.date | None = None
 
     @property
     def display_name(self) -> str:
@@ -167,38 +185,233 @@ def get_person(ctx: Context, person_id: str) -> Any:
         return to_record(get_live(s, Person, person_id, "person"))
 
 
+# A typed word matching at most this many index rows is "rare": the search reads those rows
+# and sorts them. A commoner word is looked for by walking the index in name order until a
+# page is full (matches are dense, so that is quick).
+RARE_WORD_ROWS = 3000
+
+
+def _prefix_range(word: str) -> tuple[str, str | None]:
+    """The [low, high) range of index words that start with ``word`` (code-point order,
+    which is how SQLite compares UTF-8 text)."""
+    last = ord(word[-1])
+    if last >= 0x10FFFF:
+        return word, None
+    return word, word[:-1] + chr(last + 1)
+
+
+def _starts_with(column, word: str):  # noqa: ANN001, ANN202
+    low, high = _prefix_range(word)
+    if high is None:
+        return and_(column >= low, func.substr(column, 1, len(word)) == word)
+    return and_(column >= low, column < high)
+
+
+def search_words(query: str) -> list[str]:
+    """The words of a search, as they are matched (case-folded, duplicates and words that
+    are the start of another typed word dropped: "jo john" finds the same as "john")."""
+    words = dict.fromkeys("".join(c if c >= " " else " " for c in query.casefold()).split())
+    return [w for w in words if not any(o != w and o.startswith(w) for o in words)]
+
+
 def search_people(ctx: Context, query: str = "", *, establishment_id: str | None = None,
                   kind: str | None = None, limit: int = 100, after: tuple | None = None) -> Page[PersonRow]:
-    """People whose name words start with the typed words, or whose reference starts with it.
+    """People with a name word starting with each typed word (or whose reference starts with it).
 
-    Ordered by name; keyset-paged: pass ``page.after`` back for the next page.
+    "mc" finds McDonald and Hamish McKay; "john s" finds John Smith and Sam Johnson. Case
+    doesn't matter. Ordered by name; keyset-paged: pass ``page.after`` back for the next page.
+
+    Everything is decided in the compact ``person_search_word`` index (kept by triggers, see
+    migrations 0002-0003); only the page of people found is read from ``person``.
     """
     limit = max(1, min(limit, 1000))
-    q = (
-        select(Person.id, Person.given_name, Person.family_name, Person.kind, Establishment.code,
-               Person.external_ref, Person.search_name)
-        .outerjoin(Establishment, Establishment.id == Person.establishment_id)
-        .where(Person.deleted_hlc.is_(None))
-    )
-    for word in query.casefold().split():
-        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        q = q.where(or_(
-            Person.search_name.like(f"{escaped}%", escape="\\"),
-            Person.search_name.like(f"% {escaped}%", escape="\\"),
-            Person.external_ref.like(f"{escaped}%", escape="\\"),
-        ))
-    if establishment_id:
-        q = q.where(Person.establishment_id == establishment_id)
-    if kind:
-        q = q.where(Person.kind == kind)
-    if after:
-        q = q.where(tuple_(Person.search_name, Person.id) > tuple_(*after))
-    q = q.order_by(Person.search_name, Person.id).limit(limit + 1)
+    words = search_words(query)
+    idx = PersonSearchWord
+
+    def narrowed(q):  # noqa: ANN001, ANN202
+        if establishment_id:
+            q = q.where(idx.establishment_id == establishment_id)
+        if kind:
+            q = q.where(idx.kind == kind)
+        if after:
+            q = q.where(tuple_(idx.search_name, idx.person_id) > tuple_(*after))
+        return q
+
     with ctx.read() as s:
-        rows = s.execute(q).all()
+        sizes = {w: s.execute(select(func.count()).select_from(
+            select(idx.person_id).where(_starts_with(idx.word, w)).limit(RARE_WORD_ROWS + 1).subquery()
+        )).scalar_one() for w in words}
+        first = min(words, key=lambda w: sizes[w]) if words else ""
+        if words and sizes[first] == 0:
+            return Page([], None)
+        if not words:
+            # The empty word: one index row per person, already in name order.
+            found = narrowed(select(idx.search_name, idx.person_id).where(idx.word == ""))
+        elif sizes[first] <= RARE_WORD_ROWS:
+            # Read the rarest word's few index rows, check the other words of each, then sort.
+            found = narrowed(select(idx.search_name, idx.person_id).where(_starts_with(idx.word, first)).distinct())
+            for w in words:
+                if w != first:
+                    other = aliased(PersonSearchWord)
+                    found = found.where(select(other.person_id).where(
+                        other.person_id == idx.person_id, _starts_with(other.word, w)).exists())
+        elif len(words) > 1:
+            # Several common words: the people in all of their index ranges (sorted merges).
+            found = intersect(*(narrowed(select(idx.search_name, idx.person_id).where(_starts_with(idx.word, w)))
+                                for w in words)).subquery()
+            found = select(found.c.search_name, found.c.person_id)
+        elif establishment_id or kind:
+            # One common word, and filters that keep few of its rows: read them, then sort.
+            found = narrowed(select(idx.search_name, idx.person_id).where(_starts_with(idx.word, first)).distinct())
+        else:
+            # One common word over everyone: walk the index in name order, one group of rows
+            # per person, until a page is full (``word || ''`` keeps SQLite from choosing the
+            # word's range instead, which would sort most of the list).
+            found = (narrowed(select(idx.search_name, idx.person_id))
+                     .group_by(idx.search_name, idx.person_id)
+                     .having(func.max(_starts_with(idx.word + "", first)) == 1))
+        cols = found.selected_columns
+        page = found.order_by(cols.search_name, cols.person_id).limit(limit + 1).subquery()
+        rows = s.execute(
+            select(Person.id, Person.given_name, Person.family_name, Person.kind, Establishment.code,
+                   Person.external_ref, Person.liberation_date, page.c.search_name)
+            .join(page, page.c.person_id == Person.id)
+            .outerjoin(Establishment, Establishment.id == Person.establishment_id)
+            .order_by(page.c.search_name, page.c.person_id)
+        ).all()
     rows, cursor = keyset_page(rows, limit, lambda r: (r.search_name, r.id))
-    return Page([PersonRow(r.id, r.given_name, r.family_name, r.kind, r.code, r.external_ref) for r in rows], cursor)
+    return Page([PersonRow(r.id, r.given_name, r.family_name, r.kind, r.code, r.external_ref, r.liberation_date)
+                 for r in rows], cursor)
 
 
-__all__ = ["PersonRow", "create_person", "delete_person", "establishment_history", "get_person",
-           "search_people", "transfer_person", "update_person"]
+@dataclass(frozen=True)
+class PersonDetails:
+    """What a person's page shows at the top: the person, where they are, and their consent."""
+
+    person: Any  # the Person record
+    kind_name: str
+    establishment_code: str | None
+    establishment_name: str | None
+    consent_recorded_by: str | None  # display name of the user who last recorded the consent
+    consent_recorded_at: dt.datetime | None  # when (UTC) it was recorded on srcdesk
+    registered_by: str | None
+    registered_at: dt.datetime | None
+
+
+def _user_names(s, user_ids: set[str | None]) -> dict[str, str]:  # noqa: ANN001
+    ids = {u for u in user_ids if u}
+    if not ids:
+        return {}
+    return dict(s.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all())
+
+
+def person_details(ctx: Context, person_id: str) -> PersonDetails:
+    """A person with their establishment, and who recorded their consent and when (from the
+    change log: the latest change that set the consent date or scope)."""
+    with ctx.read() as s:
+        person = get_live(s, Person, person_id, "person")
+        est = s.get(Establishment, person.establishment_id) if person.establishment_id else None
+        consent_by = consent_at = None
+        if person.consent_date is not None or person.consent_scope is not None:
+            changes = s.execute(
+                select(ChangeLog.hlc, ChangeLog.user_id, ChangeLog.fields)
+                .where(ChangeLog.table_name == "person", ChangeLog.row_id == person_id)
+                .order_by(ChangeLog.hlc.desc())
+            ).all()
+            for change in changes:
+                fields = json.loads(change.fields)
+                if any(fields.get(k) is not None for k in ("consent_date", "consent_scope")):
+                    consent_by, consent_at = change.user_id, to_datetime(change.hlc)
+                    break
+        names = _user_names(s, {consent_by, person.created_by})
+        return PersonDetails(
+            person=to_record(person), kind_name=PERSON_KINDS.get(person.kind, person.kind),
+            establishment_code=est.code if est else None, establishment_name=est.name if est else None,
+            consent_recorded_by=names.get(consent_by or "") if consent_by else None,
+            consent_recorded_at=consent_at,
+            registered_by=names.get(person.created_by or ""), registered_at=to_datetime(person.created_hlc),
+        )
+
+
+@dataclass(frozen=True)
+class TransferRow:
+    """One move in a person's establishment history, with the establishments' names."""
+
+    id: str
+    transferred_on: dt.date
+    from_code: str | None
+    from_name: str | None
+    to_code: str | None
+    to_name: str | None  # None: left custody
+    reason: str | None
+    recorded_by: str | None
+
+
+def transfer_history(ctx: Context, person_id: str) -> list[TransferRow]:
+    """A person's moves between establishments, oldest first, ready to show."""
+    src, dst = aliased(Establishment), aliased(Establishment)
+    with ctx.read() as s:
+        get_live(s, Person, person_id, "person")
+        rows = s.execute(
+            select(PersonTransfer.id, PersonTransfer.transferred_on, PersonTransfer.reason, PersonTransfer.created_by,
+                   src.code.label("from_code"), src.name.label("from_name"),
+                   dst.code.label("to_code"), dst.name.label("to_name"))
+            .outerjoin(src, src.id == PersonTransfer.from_establishment_id)
+            .outerjoin(dst, dst.id == PersonTransfer.to_establishment_id)
+            .where(PersonTransfer.person_id == person_id, PersonTransfer.deleted_hlc.is_(None))
+            .order_by(PersonTransfer.transferred_on, PersonTransfer.id)
+        ).all()
+        names = _user_names(s, {r.created_by for r in rows})
+    return [TransferRow(r.id, r.transferred_on, r.from_code, r.from_name, r.to_code, r.to_name, r.reason,
+                        names.get(r.created_by or "")) for r in rows]
+
+
+@dataclass(frozen=True)
+class AttendanceHistoryRow:
+    """One session on a person's attendance history."""
+
+    session_id: str
+    date: dt.date
+    start_time: str
+    what: str  # the session's title, module or activity
+    establishment_code: str | None
+    status: str
+    role: str
+    counts_as_attended: bool
+    cancelled: bool
+
+
+def attendance_history(ctx: Context, person_id: str, *, after: tuple | None = None,
+                       limit: int = 100) -> Page[AttendanceHistoryRow]:
+    """The sessions a person is on the register of, newest first; keyset-paged by
+    (date, session id): pass ``page.after`` back for older ones."""
+    limit = max(1, min(limit, 1000))
+    q = (
+        select(Session.id, Session.date, Session.start_time, Session.cancelled,
+               func.coalesce(Session.title, Module.name, ActivityType.name).label("what"),
+               Establishment.code, AttendanceStatus.name.label("status"),
+               AttendanceStatus.counts_as_attended, AttendanceRole.name.label("role"))
+        .select_from(Attendance)
+        .join(Session, Session.id == Attendance.session_id)
+        .join(AttendanceStatus, AttendanceStatus.id == Attendance.status_id)
+        .join(AttendanceRole, AttendanceRole.id == Attendance.role_id)
+        .outerjoin(Module, Module.id == Session.module_id)
+        .outerjoin(ActivityType, ActivityType.id == Session.activity_type_id)
+        .outerjoin(Establishment, Establishment.id == Session.establishment_id)
+        .where(Attendance.person_id == person_id, Attendance.deleted_hlc.is_(None), Session.deleted_hlc.is_(None))
+    )
+    if after:
+        day, session_id = after
+        q = q.where(tuple_(Session.date, Session.id) < tuple_(parse_date(day, "Date", "after"), session_id))
+    q = q.order_by(Session.date.desc(), Session.id.desc()).limit(limit + 1)
+    with ctx.read() as s:
+        get_live(s, Person, person_id, "person")
+        rows = s.execute(q).all()
+    rows, cursor = keyset_page(rows, limit, lambda r: (r.date.isoformat(), r.id))
+    return Page([AttendanceHistoryRow(r.id, r.date, r.start_time, r.what or "", r.code, r.status, r.role,
+                                      bool(r.counts_as_attended), bool(r.cancelled)) for r in rows], cursor)
+
+
+__all__ = ["AttendanceHistoryRow", "PersonDetails", "PersonRow", "TransferRow", "attendance_history",
+           "create_person", "delete_person", "establishment_history", "get_person", "person_details",
+           "search_people", "search_words", "transfer_history", "transfer_person", "update_person"]

@@ -45,24 +45,26 @@ def test_newer_database_is_refused_and_left_alone(ctx, data_dir) -> None:  # noq
 
 
 def test_older_database_is_backed_up_then_migrated(ctx, data_dir, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """A real extra revision after the current head, in a copy of the migrations."""
     ctx.db.close()
+    current = head_revision()
     migrations = tmp_path / "migrations"
     shutil.copytree(dbmod.MIGRATIONS_DIR, migrations, ignore=shutil.ignore_patterns("__pycache__"))
-    (migrations / "versions" / "0002_test.py").write_text(
+    (migrations / "versions" / "9000_test.py").write_text(
         'import sqlalchemy as sa\nfrom alembic import op\n'
-        'revision = "0002"\ndown_revision = "0001"\nbranch_labels = None\ndepends_on = None\n'
+        f'revision = "9000"\ndown_revision = "{current}"\nbranch_labels = None\ndepends_on = None\n'
         'def upgrade():\n    op.create_table("test_extra", sa.Column("k", sa.Integer, primary_key=True))\n'
         'def downgrade():\n    op.drop_table("test_extra")\n'
     )
     monkeypatch.setattr(dbmod, "MIGRATIONS_DIR", migrations)
-    assert head_revision() == "0002"
+    assert head_revision() == "9000"
     db = Database.open(data_dir)
     try:
-        assert schema_revision(db.engine) == "0002"
+        assert schema_revision(db.engine) == "9000"
         backups = list(backups_dir(data_dir).glob("*.sqlite3"))
-        assert len(backups) == 1 and "before-0002" in backups[0].name
+        assert len(backups) == 1 and "before-9000" in backups[0].name
         con = sqlite3.connect(backups[0])
-        assert con.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+        assert con.execute("SELECT version_num FROM alembic_version").fetchone() == (current,)
         assert con.execute("SELECT count(*) FROM person").fetchone() == (0,)
         con.close()
     finally:
@@ -153,3 +155,25 @@ def test_backup_is_a_consistent_copy(ctx, tmp_path) -> None:  # noqa: ANN001
     con.close()
     with pytest.raises(DatabaseError, match="already exists"):
         ctx.db.backup_to(target)
+
+
+def test_head_revision_read_without_alembic_matches_alembic():
+    from alembic.script import ScriptDirectory
+
+    from srcdesk import db as dbmod
+
+    assert head_revision() == ScriptDirectory.from_config(dbmod.alembic_config()).get_current_head()
+    assert set(dbmod._script_revisions()) == {s.revision for s in
+                                               ScriptDirectory.from_config(dbmod.alembic_config()).walk_revisions()}
+
+
+def test_opening_an_up_to_date_database_does_not_import_alembic(tmp_path):
+    import subprocess
+    import sys
+
+    Database.create(tmp_path / "d").close()
+    code = ("import sys; from pathlib import Path; from srcdesk.db import Database; "
+            f"Database.open(Path({str(tmp_path / 'd')!r})).close(); "
+            "print('alembic' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

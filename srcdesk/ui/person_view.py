@@ -1,0 +1,418 @@
+"""A person's page: details, consent, establishment history, attendance and milestone progress.
+
+Shown inside the People page (:class:`srcdesk.ui.pages.people.PeoplePage`). Everything loads in
+the background: the details, history and ladder in one task, the attendance history as a
+keyset-paged list (:func:`srcdesk.services.people.attendance_history`) that pages as it scrolls.
+Edit, Transfer and Delete open their dialogs; after a change the data bus makes the view reload.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..errors import SrcdeskError
+from ..services import ladder, people
+from ..services.base import Context
+from .errors import report_unexpected
+from .person_dialog import DeletePersonDialog, PersonDialog, can_delete
+from .table_model import Column, PagedTableModel, RowsTableModel, display
+from .tasks import Task, run_task
+from .transfer_dialog import TransferDialog
+from .widgets import StatusNote, heading
+
+TRANSFER_COLUMNS = [
+    Column("Date", lambda t: t.transferred_on),
+    Column("From", lambda t: t.from_name or "—", tooltip=lambda t: t.from_code),
+    Column("To", lambda t: t.to_name or "Left custody", tooltip=lambda t: t.to_code),
+    Column("Reason", lambda t: t.reason, tooltip=lambda t: t.reason),
+    Column("Recorded by", lambda t: t.recorded_by),
+]
+ATTENDANCE_COLUMNS = [
+    Column("Date", lambda a: a.date),
+    Column("Time", lambda a: a.start_time),
+    Column("Session", lambda a: f"{a.what} (cancelled)" if a.cancelled else a.what, tooltip=lambda a: a.what),
+    Column("Where", lambda a: a.establishment_code),
+    Column("Status", lambda a: a.status,
+           tooltip=lambda a: "Counts as attended" if a.counts_as_attended else "Doesn't count as attended"),
+    Column("Role", lambda a: a.role),
+]
+
+
+@dataclass(frozen=True)
+class LevelLine:
+    """One level of the ladder for this person."""
+
+    level: int
+    name: str
+    state: str  # Held since … / Ready for sign-off / Not yet
+    missing: str
+    history: str  # earlier achievements of this level (withdrawn / superseded)
+
+
+MILESTONE_COLUMNS = [
+    Column("Level", lambda m: m.level),
+    Column("Milestone", lambda m: m.name),
+    Column("Progress", lambda m: m.state, tooltip=lambda m: m.history or None),
+    Column("Still needed", lambda m: m.missing, tooltip=lambda m: m.missing or None),
+]
+
+
+@dataclass(frozen=True)
+class PersonPageData:
+    details: people.PersonDetails
+    transfers: list[people.TransferRow]
+    levels: list[LevelLine]
+
+
+def load_person_page(ctx: Context, person_id: str) -> PersonPageData:
+    """Everything the page shows except the attendance list (runs in the background)."""
+    details = people.person_details(ctx, person_id)
+    transfers = people.transfer_history(ctx, person_id)
+    progress = ladder.progress(ctx, person_id)
+    held = ladder.achievements(ctx, person_id)
+    levels = []
+    for step in progress:
+        mine = [a for a in held if a.definition_id == step.definition_id]
+        active = next((a for a in mine if a.status == "active"), None)
+        if active is not None:
+            state = f"Achieved {display(active.achieved_on)}"
+        elif step.eligible:
+            state = "Ready for sign-off"
+        else:
+            state = "Not yet"
+        earlier = "; ".join(f"{a.status.capitalize()} ({display(a.achieved_on)}): {a.status_reason or ''}".rstrip(": ")
+                            for a in mine if a.status != "active")
+        levels.append(LevelLine(step.level, step.name, state, "" if active or step.eligible else " ".join(step.unmet),
+                                earlier))
+    return PersonPageData(details, transfers, levels)
+
+
+def _table(name: str, accessible: str, model: Any) -> QTableView:
+    view = QTableView()
+    view.setObjectName(name)
+    view.setAccessibleName(accessible)
+    view.setModel(model)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setAlternatingRowColors(True)
+    view.setTabKeyNavigation(False)
+    view.setWordWrap(False)
+    view.verticalHeader().hide()
+    header = view.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setStretchLastSection(True)
+    return view
+
+
+def _fit_columns(view: QTableView) -> None:
+    """Columns as wide as their contents (and header), the last one taking what is left."""
+    view.resizeColumnsToContents()
+
+
+class PersonView(QWidget):
+    """One person's page. Call :meth:`load`; emits :attr:`backRequested` and :attr:`personDeleted`."""
+
+    backRequested = Signal()
+    personDeleted = Signal(str)
+    loaded = Signal()  # the details, history and ladder have arrived
+
+    def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.person_id: str | None = None
+        self.data: PersonPageData | None = None
+        self._task: Task | None = None
+        self.dialog: QWidget | None = None  # the last dialog opened from here
+        self._message = ""  # what the last change did, said once the page has reloaded
+        self.setObjectName("personView")
+        self.setAccessibleName("Person")
+
+        self.back_button = QPushButton("← &Back to the list")
+        self.back_button.setObjectName("backButton")
+        self.back_button.setAccessibleName("Back to the list of people")
+        self.back_button.setToolTip("Back to the list of people (Alt+Left)")
+        self.back_button.clicked.connect(self.backRequested)
+        self.title = heading("", scale=1.6)
+        self.title.setObjectName("personName")
+        self.edit_button = self._button("&Edit…", "editButton", "Edit this person's details", self.edit)
+        self.transfer_button = self._button("&Transfer…", "transferButton", "Transfer to another establishment",
+                                            self.transfer)
+        self.delete_button = self._button("&Delete…", "deleteButton", "Delete this person (registered in error)",
+                                          self.delete)
+        self.delete_button.setVisible(can_delete(ctx))
+        top = QHBoxLayout()
+        top.addWidget(self.back_button)
+        top.addStretch(1)
+        top.addWidget(self.edit_button)
+        top.addWidget(self.transfer_button)
+        top.addWidget(self.delete_button)
+
+        # -- details and consent --------------------------------------------------------------
+        self.values: dict[str, QLabel] = {}
+        details = QGroupBox("Details")
+        details.setObjectName("detailsBox")
+        self._form(details, [("reference", "Reference"), ("kind", "Kind"), ("establishment", "Establishment"),
+                             ("liberation", "Liberation date"), ("registered", "Registered"), ("notes", "Notes")])
+        consent = QGroupBox("Consent")
+        consent.setObjectName("consentBox")
+        self._form(consent, [("consent_date", "Consent given"), ("consent_scope", "Covers"),
+                             ("consent_recorded", "Recorded by")])
+        boxes = QHBoxLayout()
+        boxes.addWidget(details, 3)
+        boxes.addWidget(consent, 2)
+
+        # -- the lists --------------------------------------------------------------------------
+        self.transfer_model = RowsTableModel(TRANSFER_COLUMNS, self)
+        self.transfer_table = _table("transferTable", "Establishment history", self.transfer_model)
+        self.history_note = StatusNote()
+        self.history_note.setObjectName("historyNote")
+        history = QWidget()
+        history_layout = QVBoxLayout(history)
+        history_layout.addWidget(self.history_note)
+        history_layout.addWidget(self.transfer_table)
+
+        self.attendance_model = PagedTableModel(ATTENDANCE_COLUMNS, parent=self)
+        self.attendance_table = _table("attendanceTable", "Attendance history", self.attendance_model)
+        self.attendance_note = StatusNote()
+        self.attendance_note.setObjectName("attendanceNote")
+        self.attendance_model.loaded.connect(self._attendance_loaded)
+        self.attendance_model.failed.connect(self._show_error)
+        attendance = QWidget()
+        attendance_layout = QVBoxLayout(attendance)
+        attendance_layout.addWidget(self.attendance_note)
+        attendance_layout.addWidget(self.attendance_table)
+
+        self.milestone_model = RowsTableModel(MILESTONE_COLUMNS, self)
+        self.milestone_table = _table("milestoneTable", "Milestone progress", self.milestone_model)
+        self.milestone_table.setWordWrap(True)
+        rows = self.milestone_table.verticalHeader()
+        rows.setMinimumSectionSize(rows.defaultSectionSize())  # wrapped rows grow; the others stay even
+        self.milestone_note = StatusNote()
+        self.milestone_note.setObjectName("milestoneNote")
+        milestones = QWidget()
+        milestone_layout = QVBoxLayout(milestones)
+        milestone_layout.addWidget(self.milestone_note)
+        milestone_layout.addWidget(self.milestone_table)
+
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("personTabs")
+        self.tabs.setAccessibleName("Person's records")
+        self.tabs.addTab(attendance, "&Attendance")
+        self.tabs.addTab(history, "Establishment &history")
+        self.tabs.addTab(milestones, "&Milestones")
+
+        self.error = QLabel()
+        self.error.setObjectName("personError")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        self.status = StatusNote()
+        self.status.setObjectName("personStatus")
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.title)
+        layout.addWidget(self.status)
+        layout.addWidget(self.error)
+        layout.addLayout(boxes)
+        layout.addWidget(self.tabs, 1)
+
+        for a, b in ((self.back_button, self.edit_button), (self.edit_button, self.transfer_button),
+                     (self.transfer_button, self.delete_button), (self.delete_button, self.tabs)):
+            self.setTabOrder(a, b)
+        back = QShortcut(QKeySequence(Qt.Modifier.ALT | Qt.Key.Key_Left), self)
+        back.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        back.activated.connect(self.backRequested)
+        self._set_actions_enabled(False)
+
+    # -- building -------------------------------------------------------------------------------
+
+    def _button(self, text: str, name: str, accessible: str, slot: Any) -> QPushButton:
+        button = QPushButton(text)
+        button.setObjectName(name)
+        button.setAccessibleName(accessible)
+        button.clicked.connect(slot)
+        return button
+
+    def _form(self, box: QGroupBox, rows: list[tuple[str, str]]) -> None:
+        grid = QGridLayout(box)
+        grid.setColumnStretch(1, 1)
+        for i, (key, text) in enumerate(rows):
+            label = QLabel(f"{text}:")
+            value = QLabel()
+            value.setObjectName(f"{key}Value")
+            value.setWordWrap(True)
+            value.setTextFormat(Qt.TextFormat.PlainText)
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            label.setBuddy(value)
+            label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+            grid.addWidget(label, i, 0)
+            grid.addWidget(value, i, 1)
+            self.values[key] = value
+        grid.setRowStretch(len(rows), 1)
+
+    def _set_value(self, key: str, text: str) -> None:
+        label = self.values[key]
+        label.setText(text)
+        label.setAccessibleName(text or "none")
+
+    def _set_actions_enabled(self, enabled: bool) -> None:
+        for button in (self.edit_button, self.transfer_button, self.delete_button):
+            button.setEnabled(enabled)
+
+    # -- loading ----------------------------------------------------------------------------------
+
+    def load(self, person_id: str, message: str = "") -> None:
+        """Show ``person_id`` (loads in the background); ``message`` is said once it has loaded."""
+        if person_id != self.person_id:
+            self._message = ""
+            self.data = None
+            self.title.setText("")
+            for label in self.values.values():
+                label.setText("")
+            self.transfer_model.set_rows([])
+            self.milestone_model.set_rows([])
+            self.tabs.setCurrentIndex(0)
+        self.person_id = person_id
+        self._message = message or self._message
+        self.error.hide()
+        self.status.say("Loading…")
+        self._set_actions_enabled(False)
+        if self._task is not None:
+            self._task.discard()
+        self._task = run_task(load_person_page, self.ctx, person_id, owner=self, name="load a person's page",
+                              on_result=lambda data, pid=person_id: self._loaded(pid, data),
+                              on_error=lambda error, pid=person_id: self._failed(pid, error))
+        self.attendance_note.say("Loading…")
+        self.attendance_model.set_fetch(
+            lambda after, pid=person_id: people.attendance_history(self.ctx, pid, after=after))
+
+    def reload(self) -> None:
+        if self.person_id is not None:
+            self.load(self.person_id)
+
+    def _loaded(self, person_id: str, data: PersonPageData) -> None:
+        if person_id != self.person_id:
+            return
+        self._task = None
+        self.data = data
+        d = data.details
+        p = d.person
+        name = f"{p.given_name} {p.family_name}"
+        self.title.setText(name)
+        self.title.setAccessibleName(name)
+        self.setAccessibleName(f"Person: {name}")
+        self.status.say(self._message)
+        self._message = ""
+        self._set_value("reference", p.external_ref or "—")
+        self._set_value("kind", d.kind_name)
+        self._set_value("establishment", f"{d.establishment_name} ({d.establishment_code})" if d.establishment_name
+                        else "None (not in an establishment)")
+        self._set_value("liberation", display(p.liberation_date) or "—")
+        registered = display(d.registered_at.date()) if d.registered_at else ""
+        self._set_value("registered", f"{registered} by {d.registered_by}" if d.registered_by else registered)
+        self._set_value("notes", p.notes or "—")
+        if p.consent_date is None and not p.consent_scope:
+            self._set_value("consent_date", "No consent recorded")
+            self._set_value("consent_scope", "—")
+            self._set_value("consent_recorded", "—")
+        else:
+            self._set_value("consent_date", display(p.consent_date) or "Date not recorded")
+            self._set_value("consent_scope", p.consent_scope or "Not stated")
+            when = display(d.consent_recorded_at.date()) if d.consent_recorded_at else ""
+            who = d.consent_recorded_by or "someone on another srcdesk installation"
+            self._set_value("consent_recorded", f"{who}, {when}" if when else who)
+        self.transfer_model.set_rows(data.transfers)
+        self.history_note.say(f"{len(data.transfers)} transfers recorded." if data.transfers
+                              else "No transfers recorded: the person has stayed where they were registered.")
+        _fit_columns(self.transfer_table)
+        self.milestone_model.set_rows(data.levels)
+        self.milestone_note.say("" if data.levels else "No milestone ladder is set up.")
+        _fit_columns(self.milestone_table)
+        self.milestone_table.resizeRowsToContents()
+        self._set_actions_enabled(True)
+        self.loaded.emit()
+
+    def _failed(self, person_id: str, error: BaseException) -> None:
+        if person_id != self.person_id:
+            return
+        self._task = None
+        self.status.say("")
+        self._show_error(error)
+
+    def _attendance_loaded(self) -> None:
+        rows = self.attendance_model.rowCount()
+        more = self.attendance_model.canFetchMore(self.attendance_table.rootIndex())
+        if rows == 0:
+            self.attendance_note.say("Not on the register of any session yet.")
+        else:
+            self.attendance_note.say(f"{rows}{'+' if more else ''} sessions, newest first"
+                                     f"{' (more as you scroll)' if more else ''}.")
+        if rows and rows <= 100:
+            _fit_columns(self.attendance_table)
+
+    def _show_error(self, error: BaseException) -> None:
+        if not isinstance(error, SrcdeskError):
+            report_unexpected(error)
+            return
+        self.error.setText(str(error))
+        self.error.setAccessibleName(str(error))
+        self.error.show()
+
+    # -- actions ----------------------------------------------------------------------------------
+
+    def edit(self) -> PersonDialog | None:
+        if self.person_id is None or self.data is None:
+            return None
+        dialog = PersonDialog(self.ctx, self.person_id, self)
+        dialog.saved.connect(lambda record: self._changed(f"Saved {record.given_name} {record.family_name}."))
+        self.dialog = dialog
+        dialog.open()
+        return dialog
+
+    def transfer(self) -> TransferDialog | None:
+        if self.data is None:
+            return None
+        d = self.data.details
+        current = f"{d.establishment_name} ({d.establishment_code})" if d.establishment_name else None
+        dialog = TransferDialog(self.ctx, d.person, self, current_name=current)
+        dialog.transferred.connect(lambda move: self._changed("Transfer recorded."))
+        self.dialog = dialog
+        dialog.open()
+        return dialog
+
+    def delete(self) -> DeletePersonDialog | None:
+        if self.data is None:
+            return None
+        p = self.data.details.person
+        dialog = DeletePersonDialog(self.ctx, p.id, f"{p.given_name} {p.family_name}", self)
+        dialog.deleted.connect(self.personDeleted)
+        self.dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _changed(self, message: str) -> None:
+        """After a change made here: reload, then say what happened."""
+        self._message = message
+        self.reload()
+
+    def status_message(self) -> str:
+        return self.status.text()

@@ -63,7 +63,8 @@ class Attendance(Syncable, Base):
     __tablename__ = "attendance"
     __table_args__ = (
         UniqueConstraint("session_id", "person_id"),
-        Index("ix_attendance_person", "person_id", "session_id"),
+        # Covers what a person's history and the ladder read, so neither visits the table rows.
+        Index("ix_attendance_person", "person_id", "session_id", "status_id", "role_id", "deleted_hlc"),
     )
 
     session_id: Mapped[str] = mapped_column(ref("session.id"))

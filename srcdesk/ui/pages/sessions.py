@@ -333,10 +333,27 @@ class SessionsPage(Page):
 
     _shown_once = False
 
+    _filters_stale = True  # the programme/module/facilitator choices need (re)loading
+
+    def _data_changed(self, topics: frozenset[str]) -> None:
+        if topics & {"catalogue", "sessions", "people"}:  # what the filter choices are made of
+            self._filters_stale = True
+        super()._data_changed(topics)
+
     def refresh(self) -> None:
+        """The list first (what the person is waiting for), then the filters' choices if they
+        may have changed: one after the other, so they don't compete for the interpreter."""
+        self.reload()
+        if self._filters_stale:
+            self._filters_stale = False
+            self._load_filters_after_list = True
+
+    _load_filters_after_list = False
+
+    def _load_filters(self) -> None:
+        self._load_filters_after_list = False
         run_task(_load_filters, self.ctx, self.establishment_id, owner=self, name="load the sessions filters",
                  on_result=self._filters_arrived, on_error=self._failed)
-        self.reload()
 
     def _filters_arrived(self, loaded: tuple[Any, list[Any]]) -> None:
         cat, facilitators = loaded
@@ -368,6 +385,8 @@ class SessionsPage(Page):
                                                                            after=after))
 
     def _loaded(self) -> None:
+        if self._load_filters_after_list:
+            self._load_filters()
         self.error.clear_error()
         n = self.model.rowCount()
         more = self.model.canFetchMore(QModelIndex())
@@ -387,6 +406,8 @@ class SessionsPage(Page):
     _sized = False
 
     def _failed(self, error: BaseException) -> None:
+        if self._load_filters_after_list:
+            self._load_filters()
         self.count.setText("")
         self.error.show_error(describe_error(error))
 

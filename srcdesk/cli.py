@@ -159,14 +159,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
+    from .services.backup import backup_to
+
     ctx = _signed_in(args)
     try:
-        target = ctx.db.backup_to(args.to.expanduser())
-    except OSError as exc:
-        raise Refused(f"Couldn't write {args.to}: {exc.strerror or exc}.") from exc
+        backup = backup_to(ctx, args.to)
     finally:
         ctx.db.close()
-    print(f"Backed up to {target}.")
+    print(f"Backed up to {backup.path}.")
     return 0
 
 

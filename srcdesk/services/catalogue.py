@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 
 from ..errors import ValidationError
 from ..models import (
@@ -190,4 +191,63 @@ def list_all(ctx: Context, model: type, *, include_retired: bool = False) -> lis
         return [to_record(r) for r in s.execute(q).scalars()]
 
 
-__all__ = ["create", "delete", "list_all", "set_retired", "update", "validate_rules"]
+@dataclass(frozen=True)
+class Listed:
+    """A catalogue row and whether anything uses it (if not, it may be deleted; else retire it)."""
+
+    item: Any
+    in_use: bool
+
+    @property
+    def id(self) -> str:
+        return self.item.id
+
+
+_USES = {
+    Programme: [(Module, "programme_id"), (Certificate, "programme_id"), (PlanTarget, "programme_id")],
+    Module: [(Session, "module_id"), (Certificate, "module_id")],
+    ActivityType: [(Session, "activity_type_id")],
+    MilestoneDefinition: [(MilestoneAchievement, "definition_id")],
+    AttendanceStatus: [(Attendance, "status_id")],
+    AttendanceRole: [(Attendance, "role_id")],
+}
+
+
+def in_use(s, model: type, ids: list[str]) -> dict[str, bool]:  # noqa: ANN001
+    """Whether anything uses each of ``ids`` (the checks of :func:`usage_count`).
+
+    One EXISTS probe per row and check: it stops at the first use, so it stays fast on a
+    decade of sessions where counting every use would not.
+    """
+    found = dict.fromkeys(ids, False)
+    for row_id in ids:
+        for m, column in _USES[model]:
+            col = getattr(m, column)
+            if s.execute(select(exists().where(col == row_id))).scalar():
+                found[row_id] = True
+                break
+    return found
+
+
+def list_with_usage(ctx: Context, model: type, *, include_retired: bool = False,
+                    programme_id: str | None = None) -> list[Listed]:
+    """Like :func:`list_all`, each row with whether anything uses it (for Retire / Delete).
+
+    ``programme_id`` narrows modules to one programme's.
+    """
+    order = {Module: (Module.programme_id, Module.sequence), MilestoneDefinition: (MilestoneDefinition.level,),
+             AttendanceStatus: (AttendanceStatus.sort_order,), AttendanceRole: (AttendanceRole.sort_order,)}
+    with ctx.read() as s:
+        q = select(model).where(model.deleted_hlc.is_(None))
+        if not include_retired:
+            q = q.where(model.retired.is_(False))
+        if model is Module and programme_id is not None:
+            q = q.where(Module.programme_id == programme_id)
+        q = q.order_by(*order.get(model, (model.name,)))
+        rows = [to_record(r) for r in s.execute(q).scalars()]
+        used = in_use(s, model, [r.id for r in rows])
+        return [Listed(r, used[r.id]) for r in rows]
+
+
+__all__ = ["Listed", "create", "delete", "in_use", "list_all", "list_with_usage", "set_retired", "update",
+           "validate_rules"]

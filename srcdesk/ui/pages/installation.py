@@ -1,14 +1,15 @@
-"""This installation: where this PC is, where its data is kept, and who is signed in."""
+"""This installation: where this PC is, where its data is kept, and who is signed in.
+
+:class:`InstallationSummary` is the part of the Settings page that says so.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFormLayout, QGroupBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ...services.base import Context
 from ..login_dialog import describe_installation
-from ..widgets import heading
-from . import Page
 
 ROLE_TITLES = {"recorder": "Recorder", "coordinator": "Coordinator", "administrator": "Administrator"}
 ROLE_DESCRIPTIONS = {
@@ -22,12 +23,14 @@ def role_title(role: str) -> str:
     return ROLE_TITLES.get(role, role.capitalize())
 
 
-class InstallationPage(Page):
-    key = "installation"
-    title = "This installation"
+class InstallationSummary(QWidget):
+    """Two boxes: "This PC" (installation, kind, data folder, id) and "Signed in" (name, role).
 
-    def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
-        super().__init__(ctx, parent)
+    ``folder_extra`` (e.g. an "Open folder" button) is put beside the data folder.
+    """
+
+    def __init__(self, ctx: Context, folder_extra: QWidget | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
         inst = ctx.installation
         user = ctx.user
 
@@ -41,7 +44,14 @@ class InstallationPage(Page):
         self.installation_id_value = self._value("installationIdValue", inst.id)
         where_form.addRow(self._label("Installation:", self.installation_value), self.installation_value)
         where_form.addRow(self._label("Kind:", self.kind_value), self.kind_value)
-        where_form.addRow(self._label("Data folder:", self.data_folder_value), self.data_folder_value)
+        folder_label = self._label("Data folder:", self.data_folder_value)
+        if folder_extra is not None:
+            folder_row = QHBoxLayout()
+            folder_row.addWidget(self.data_folder_value, 1)
+            folder_row.addWidget(folder_extra, 0, Qt.AlignmentFlag.AlignTop)
+            where_form.addRow(folder_label, folder_row)
+        else:
+            where_form.addRow(folder_label, self.data_folder_value)
         where_form.addRow(self._label("Installation id:", self.installation_id_value), self.installation_id_value)
 
         who = QGroupBox("Signed in")
@@ -58,20 +68,17 @@ class InstallationPage(Page):
 
         # The two forms share one label width so their values line up.
         labels = [form.labelForField(w) for form in (where_form, who_form)
-                  for w in (self.installation_value, self.kind_value, self.data_folder_value,
-                            self.installation_id_value, self.user_value, self.role_value)]
-        labels = [w for w in labels if w is not None]
-        width = max(w.sizeHint().width() for w in labels) if labels else 0
+                  for w in (self.installation_value, self.kind_value, self.installation_id_value,
+                            self.user_value, self.role_value)]
+        labels = [w for w in labels if w is not None] + [folder_label]
+        width = max(w.sizeHint().width() for w in labels)
         for w in labels:
             w.setMinimumWidth(width)
 
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(18, 18, 18, 18)
-        layout.addWidget(heading(self.title, scale=1.6))
-        layout.addSpacing(6)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(where)
         layout.addWidget(who)
-        layout.addStretch(1)
 
     @staticmethod
     def _value(name: str, text: str) -> QLabel:

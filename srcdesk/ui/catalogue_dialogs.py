@@ -1,0 +1,688 @@
+"""Dialogs for the reference data coordinators edit: programmes, modules, activity types, the
+ladder's levels (with a form for their rules), and deleting something never used.
+
+Every dialog is non-blocking (``show()``/``open()``), saves through :mod:`srcdesk.services.catalogue`
+in the background, shows a :class:`~srcdesk.errors.ValidationError` under the field it names,
+announces ``"catalogue"`` on the data bus after a successful write, and emits ``saved``.
+Escape or Cancel with unsaved changes asks first (:func:`confirm`, which tests may monkeypatch).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLayout,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..errors import SrcdeskError, ValidationError
+from ..models import ActivityType, AttendanceRole, MilestoneDefinition, Module, Programme
+from ..services import catalogue
+from ..services.base import Context
+from .bus import data_bus
+from .errors import report_unexpected
+from .tasks import Task, run_task
+from .widgets import FieldError, StatusNote, grow_to_fit, heading
+
+LABELS = {Programme: "programme", Module: "module", ActivityType: "activity type",
+          MilestoneDefinition: "ladder level"}
+PROGRAMME_KINDS = [("programme", "Programme"), ("award", "Award (e.g. an SVQ)")]
+
+
+# -- confirmations ---------------------------------------------------------------------------------
+
+def confirm(parent: QWidget, title: str, text: str, yes_text: str, on_yes: Callable[[], Any],
+            *, informative: str = "") -> QMessageBox:
+    """Ask a yes/no question without blocking: ``on_yes()`` runs if the person agrees.
+
+    The box is opened (never exec()-ed), Cancel is the default, and Escape cancels. Tests find
+    it as the ``confirmBox`` child of ``parent`` and click a button, or monkeypatch this function.
+    """
+    box = QMessageBox(parent)
+    box.setObjectName("confirmBox")
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle(title)
+    box.setText(text)
+    if informative:
+        box.setInformativeText(informative)
+    yes = box.addButton(yes_text, QMessageBox.ButtonRole.AcceptRole)
+    yes.setObjectName("confirmYes")
+    yes.setAccessibleName(yes_text.replace("&", ""))
+    no = box.addButton("&Cancel", QMessageBox.ButtonRole.RejectRole)
+    no.setObjectName("confirmNo")
+    no.setAccessibleName("Cancel")
+    box.setDefaultButton(no)
+    box.setEscapeButton(no)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+    def clicked(button: QPushButton) -> None:
+        if button is yes:
+            on_yes()
+
+    box.buttonClicked.connect(clicked)
+    box.open()
+    return box
+
+
+# -- the shared shape of an editing dialog ---------------------------------------------------------
+
+class FormDialog(QDialog):
+    """A heading, rows of label / field / error-under-the-field, a message line, Save and Cancel.
+
+    Subclasses add rows with :meth:`add_row`, implement :meth:`work` (returns ``(fn, args)``
+    to run in the background, or raises ValidationError for what they can check at once) and
+    :meth:`done_message`. ``saved`` carries the service's result.
+    """
+
+    saved = Signal(object)  # the service's result
+    savedMessage = Signal(str)  # what happened, in a sentence (done_message)
+    topic = "catalogue"
+
+    def __init__(self, ctx: Context, title: str, heading_text: str, save_text: str = "&Save",
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setWindowTitle(title)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._task: Task | None = None
+        self._dirty = False
+        self._closing = False
+        self.result_value: Any = None
+        self.errors: dict[str, FieldError] = {}
+        self._fields: list[QWidget] = []
+        self.confirm_box: QMessageBox | None = None  # the last "discard changes?" question
+
+        self.heading = heading(heading_text)
+        self.grid = QGridLayout()
+        self.grid.setColumnStretch(1, 1)
+        self.general_error = FieldError()
+        self.general_error.setObjectName("generalError")
+        self.status = StatusNote()
+        self.status.setObjectName("status")
+        self.buttons = QDialogButtonBox()
+        self.save_button = self.buttons.addButton(save_text, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.save_button.setObjectName("saveButton")
+        self.save_button.setAccessibleName(save_text.replace("&", "").rstrip("…"))
+        self.save_button.setDefault(True)
+        self.cancel_button = self.buttons.addButton("Cancel", QDialogButtonBox.ButtonRole.RejectRole)
+        self.cancel_button.setObjectName("cancelButton")
+        self.cancel_button.setAccessibleName("Cancel")
+        self.cancel_button.setAutoDefault(False)
+        self.buttons.accepted.connect(self.submit)
+        self.buttons.rejected.connect(self.reject)
+
+        self.layout_ = QVBoxLayout(self)
+        # the dialog is never narrower than what its rows need (at any scaling)
+        self.layout_.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
+        self.layout_.addWidget(self.heading)
+        self.layout_.addLayout(self.grid)
+        self.layout_.addWidget(self.general_error)
+        self.layout_.addWidget(self.status)
+        self.layout_.addStretch(1)
+        self.layout_.addWidget(self.buttons)
+
+    # -- building ---------------------------------------------------------------------------
+
+    def add_row(self, text: str, field: QWidget, error_key: str | None, name: str,
+                accessible: str | None = None) -> QWidget:
+        row = self.grid.rowCount()
+        label = QLabel(text)
+        label.setBuddy(field)
+        label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop
+                           if isinstance(field, (QPlainTextEdit, QGroupBox))
+                           else Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        field.setObjectName(name)
+        field.setAccessibleName(accessible or text.replace("&", "").rstrip(":"))
+        self.grid.addWidget(label, row, 0)
+        self.grid.addWidget(field, row, 1)
+        if error_key is not None:
+            error = FieldError(field)
+            error.setObjectName(f"{name}Error")
+            self.grid.addWidget(error, row + 1, 1)
+            self.errors[error_key] = error
+        self._fields.append(field)
+        self._watch(field)
+        return field
+
+    def _watch(self, field: QWidget) -> None:
+        if isinstance(field, QLineEdit):
+            field.textEdited.connect(self._changed)
+        elif isinstance(field, QPlainTextEdit):
+            field.textChanged.connect(self._changed)
+        elif isinstance(field, QSpinBox):
+            field.valueChanged.connect(self._changed)
+        elif isinstance(field, QComboBox):
+            field.activated.connect(self._changed)
+        elif isinstance(field, QCheckBox):
+            field.toggled.connect(self._changed)
+
+    def finish_layout(self) -> None:
+        """Tab order: the fields in order, then Save and Cancel."""
+        chain = [*self._fields, self.save_button, self.cancel_button]
+        for first, second in zip(chain, chain[1:], strict=False):
+            QWidget.setTabOrder(first, second)
+        if self._fields:
+            self._fields[0].setFocus()
+        self._dirty = False
+
+    @property
+    def first_field(self) -> QWidget | None:
+        return self._fields[0] if self._fields else None
+
+    def _changed(self, *_: Any) -> None:
+        self._dirty = True
+
+    @property
+    def dirty(self) -> bool:
+        return self._dirty
+
+    # -- saving -----------------------------------------------------------------------------
+
+    def work(self) -> tuple[Callable[..., Any], tuple, dict]:
+        raise NotImplementedError
+
+    def done_message(self, result: Any) -> str:
+        return "Saved."
+
+    @property
+    def busy(self) -> bool:
+        return self._task is not None
+
+    def clear_errors(self) -> None:
+        for error in self.errors.values():
+            error.clear_error()
+        self.general_error.clear_error()
+
+    def show_error(self, error: BaseException) -> None:
+        if isinstance(error, ValidationError) and error.field in self.errors:
+            self.errors[error.field].show_error(str(error))
+            field = self.errors[error.field].field
+            if field is not None:
+                field.setFocus()
+        elif isinstance(error, SrcdeskError):
+            self.general_error.show_error(str(error))
+        else:
+            self.general_error.show_error("That could not be saved because of an unexpected problem.")
+            report_unexpected(error)
+        grow_to_fit(self)
+
+    def submit(self) -> None:
+        if self.busy:
+            return
+        self.clear_errors()
+        try:
+            fn, args, kwargs = self.work()
+        except ValidationError as error:
+            self.show_error(error)
+            return
+        self._set_busy(True)
+        self.status.say("Saving…")
+        # partial: the values may include "name", which run_task keeps for the task's own name
+        self._task = run_task(partial(fn, *args, **kwargs), owner=self, on_result=self._succeeded,
+                              on_error=self._failed, name=self.windowTitle())
+
+    def _set_busy(self, busy: bool) -> None:
+        self.save_button.setEnabled(not busy)
+        if not busy:
+            self.save_button.setDefault(True)
+
+    def _succeeded(self, result: Any) -> None:
+        self._task = None
+        self._set_busy(False)
+        self.status.say("")
+        self.result_value = result
+        data_bus().announce(self.topic)
+        self.saved.emit(result)
+        self.savedMessage.emit(self.done_message(result))
+        self._dirty = False
+        self._closing = True
+        self.accept()
+
+    def _failed(self, error: BaseException) -> None:
+        self._task = None
+        self._set_busy(False)
+        self.status.say("")
+        self.show_error(error)
+
+    def reject(self) -> None:
+        """Escape or Cancel: ask before throwing away what was typed."""
+        if self._dirty and not self._closing:
+            self.confirm_box = confirm(self, "Discard changes?", "Discard the changes you made?", "&Discard",
+                                       self._discard)
+            return
+        self._discard()
+
+    def _discard(self) -> None:
+        if self._task is not None:
+            self._task.discard()
+            self._task = None
+        self._closing = True
+        super().reject()
+
+
+def _line(text: str = "", max_len: int = 200) -> QLineEdit:
+    edit = QLineEdit(text or "")
+    edit.setMaxLength(max_len)
+    return edit
+
+
+def _description(text: str | None) -> QPlainTextEdit:
+    edit = QPlainTextEdit(text or "")
+    edit.setTabChangesFocus(True)
+    lines = edit.fontMetrics().lineSpacing()
+    edit.setMinimumHeight(lines * 3)
+    edit.setMaximumHeight(lines * 6)
+    return edit
+
+
+def _order(value: int) -> QSpinBox:
+    spin = QSpinBox()
+    spin.setRange(0, 1000)
+    spin.setValue(value)
+    return spin
+
+
+# -- programmes, modules, activity types -----------------------------------------------------------
+
+class CatalogueItemDialog(FormDialog):
+    """Add or edit a programme, a module of a programme, or an activity type.
+
+    ``item`` is the record being edited (None to add). For a module, ``programme`` is the
+    programme record it belongs to.
+    """
+
+    def __init__(self, ctx: Context, model: type, item: Any = None, *, programme: Any = None,
+                 parent: QWidget | None = None) -> None:
+        label = LABELS[model]
+        self.model = model
+        self.item = item
+        self.programme = programme
+        adding = item is None
+        title = f"Add a {label}" if adding else f"Edit {label} {item.code}"
+        super().__init__(ctx, title, title, "&Add" if adding else "&Save", parent)
+        self.setObjectName(f"{model.__name__[0].lower()}{model.__name__[1:]}Dialog")
+
+        if model is Module:
+            owner = QLabel(f"{programme.name} ({programme.code})")
+            owner.setWordWrap(True)
+            owner.setObjectName("programmeLabel")
+            owner.setAccessibleName(f"Programme: {programme.name}")
+            row = self.grid.rowCount()
+            self.grid.addWidget(QLabel("Programme:"), row, 0, Qt.AlignmentFlag.AlignRight)
+            self.grid.addWidget(owner, row, 1)
+        self.code = self.add_row("&Code:", _line(getattr(item, "code", ""), 20), "code", "code")
+        self.code.setPlaceholderText("letters, digits, - or _")
+        self.name = self.add_row("&Name:", _line(getattr(item, "name", "")), "name", "name")
+        self.kind: QComboBox | None = None
+        self.order: QSpinBox | None = None
+        if model is Programme:
+            self.kind = QComboBox()
+            for value, text in PROGRAMME_KINDS:
+                self.kind.addItem(text, value)
+            self.kind.setCurrentIndex(max(0, self.kind.findData(getattr(item, "kind", "programme"))))
+            self.add_row("&Kind:", self.kind, "kind", "kind")
+        if model is Module:
+            self.order = self.add_row("&Order:", _order(getattr(item, "sequence", 0) or 0), "sequence", "order",
+                                      "Order in the programme")
+            self.order.setSpecialValueText("next" if adding else "")
+            if adding:
+                self.order.setValue(0)
+                self.order.setToolTip("Where the module comes in the programme; 'next' puts it last.")
+        self.description = self.add_row("&Description:", _description(getattr(item, "description", "")),
+                                        "description", "description")
+        self.finish_layout()
+
+    def values(self) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "code": self.code.text().strip(),
+            "name": self.name.text(),
+            "description": self.description.toPlainText(),
+        }
+        if self.kind is not None:
+            values["kind"] = self.kind.currentData()
+        if self.order is not None and (self.item is not None or self.order.value() > 0):
+            values["sequence"] = self.order.value()
+        return values
+
+    def work(self) -> tuple[Callable[..., Any], tuple, dict]:
+        values = self.values()
+        if self.item is None:
+            if self.model is Module:
+                values["programme_id"] = self.programme.id
+            return catalogue.create, (self.ctx, self.model), values
+        return catalogue.update, (self.ctx, self.model, self.item.id), values
+
+    def done_message(self, result: Any) -> str:
+        verb = "Added" if self.item is None else "Saved"
+        return f"{verb} {LABELS[self.model]} {result.code} — {result.name}."
+
+
+# -- the ladder ------------------------------------------------------------------------------------
+
+def describe_rules(rules: str | dict, role_names: dict[str, str] | None = None) -> str:
+    """The rules of a ladder level in words: "6 sessions within 84 days; 4 sessions as Helper"."""
+    if isinstance(rules, str):
+        try:
+            rules = json.loads(rules or "{}")
+        except ValueError:
+            return "(rules unreadable)"
+    names = role_names or {}
+    parts = []
+    if "attended_sessions" in rules:
+        n = rules["attended_sessions"]
+        text = f"{n} session{'s' if n != 1 else ''} attended"
+        if "within_days" in rules:
+            text += f" within {rules['within_days']} days"
+        parts.append(text)
+    if "role_sessions" in rules:
+        rs = rules["role_sessions"]
+        roles = " / ".join(names.get(r, r) for r in rs.get("roles", []))
+        parts.append(f"{rs.get('count')} session{'s' if rs.get('count') != 1 else ''} as {roles}")
+    if "programme_completed" in rules:
+        parts.append(f"completed {rules['programme_completed']}")
+    return "; ".join(parts) if parts else "no conditions"
+
+
+class RulesEditor(QGroupBox):
+    """A form for a ladder level's rules (the vocabulary of :func:`catalogue.validate_rules`):
+
+    * attended at least N sessions, optionally within D days;
+    * at least N sessions in one of the chosen attendance roles;
+    * completed a programme.
+    """
+
+    changed = Signal()
+
+    def __init__(self, rules: str | None, parent: QWidget | None = None) -> None:
+        super().__init__("Conditions for this level", parent)
+        try:
+            current = json.loads(rules or "{}")
+        except ValueError:
+            current = {}
+        self._current = current if isinstance(current, dict) else {}
+
+        self.use_attended = QCheckBox("Attended at &least")
+        self.use_attended.setObjectName("useAttended")
+        self.attended = QSpinBox()
+        self.attended.setObjectName("attendedSessions")
+        self.attended.setRange(1, 10000)
+        self.use_within = QCheckBox("&within")
+        self.use_within.setObjectName("useWithin")
+        self.within = QSpinBox()
+        self.within.setObjectName("withinDays")
+        self.within.setRange(1, 10000)
+
+        self.use_role = QCheckBox("At least")
+        self.use_role.setObjectName("useRoleSessions")
+        self.role_count = QSpinBox()
+        self.role_count.setObjectName("roleCount")
+        self.role_count.setRange(1, 10000)
+        self.roles = QListWidget()
+        self.roles.setObjectName("roles")
+        self.roles.setAccessibleName("Roles that count")
+        self.roles.setMaximumHeight(self.roles.fontMetrics().lineSpacing() * 7)
+
+        self.use_programme = QCheckBox("Has &completed the programme")
+        self.use_programme.setObjectName("useProgramme")
+        self.programme = QComboBox()
+        self.programme.setObjectName("programmeCompleted")
+        self.programme.setPlaceholderText("Loading…")
+
+        for widget, name in ((self.use_attended, "Attended at least, sessions"),
+                             (self.attended, "Number of sessions attended"),
+                             (self.use_within, "Within a number of days"),
+                             (self.within, "Days"),
+                             (self.use_role, "At least, sessions in a role"),
+                             (self.role_count, "Number of sessions in the role"),
+                             (self.use_programme, "Has completed the programme"),
+                             (self.programme, "Programme completed")):
+            widget.setAccessibleName(name)
+
+        attended = self._current.get("attended_sessions")
+        self.use_attended.setChecked(attended is not None)
+        self.attended.setValue(attended or 1)
+        within = self._current.get("within_days")
+        self.use_within.setChecked(within is not None)
+        self.within.setValue(within or 90)
+        rs = self._current.get("role_sessions") or {}
+        self.use_role.setChecked(bool(rs))
+        self.role_count.setValue(rs.get("count", 1) if isinstance(rs, dict) else 1)
+
+        for widget in (self.use_attended, self.attended, self.use_within, self.within, self.use_role,
+                       self.role_count, self.use_programme):
+            widget.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+
+        def row(*widgets: QWidget | str) -> QHBoxLayout:
+            line = QHBoxLayout()
+            for w in widgets:
+                line.addWidget(QLabel(w) if isinstance(w, str) else w)
+            line.addStretch(1)
+            return line
+
+        column = QVBoxLayout(self)
+        column.addLayout(row(self.use_attended, self.attended, "sessions", self.use_within, self.within, "days"))
+        column.addLayout(row(self.use_role, self.role_count, "sessions in one of these roles:"))
+        roles_row = QHBoxLayout()
+        roles_row.addSpacing(self.use_role.sizeHint().height() + 6)
+        roles_row.addWidget(self.roles, 1)
+        column.addLayout(roles_row)
+        programme_row = QHBoxLayout()
+        programme_row.addWidget(self.use_programme)
+        programme_row.addWidget(self.programme, 1)
+        column.addLayout(programme_row)
+
+        for box in (self.use_attended, self.use_within, self.use_role, self.use_programme):
+            box.toggled.connect(self._enable)
+            box.toggled.connect(self.changed)
+        for spin in (self.attended, self.within, self.role_count):
+            spin.valueChanged.connect(self.changed)
+        self.roles.itemChanged.connect(self.changed)
+        self.programme.activated.connect(self.changed)
+        self._enable()
+
+    def chain(self) -> list[QWidget]:
+        return [self.use_attended, self.attended, self.use_within, self.within, self.use_role,
+                self.role_count, self.roles, self.use_programme, self.programme]
+
+    def set_choices(self, roles: list[Any], programmes: list[Any]) -> None:
+        """Fill the role list and the programme list (loaded in the background by the dialog)."""
+        wanted = set((self._current.get("role_sessions") or {}).get("roles", []))
+        self.roles.blockSignals(True)
+        self.roles.clear()
+        known = set()
+        for role in roles:
+            item = QListWidgetItem(role.name)
+            item.setData(Qt.ItemDataRole.UserRole, role.code)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if role.code in wanted else Qt.CheckState.Unchecked)
+            self.roles.addItem(item)
+            known.add(role.code)
+        for code in sorted(wanted - known):  # a retired role still in the rules: keep it visible
+            item = QListWidgetItem(f"{code} (retired)")
+            item.setData(Qt.ItemDataRole.UserRole, code)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked)
+            self.roles.addItem(item)
+        self.roles.blockSignals(False)
+        self.programme.clear()
+        self.programme.setPlaceholderText("Choose a programme")
+        for p in programmes:
+            self.programme.addItem(f"{p.name} ({p.code})", p.code)
+        code = self._current.get("programme_completed")
+        if code is not None and self.programme.findData(code) < 0:
+            self.programme.addItem(code, code)
+        self.use_programme.setChecked(code is not None)
+        self.programme.setCurrentIndex(self.programme.findData(code) if code is not None else -1)
+        self._enable()
+
+    def _enable(self) -> None:
+        self.attended.setEnabled(self.use_attended.isChecked())
+        self.use_within.setEnabled(self.use_attended.isChecked())
+        self.within.setEnabled(self.use_attended.isChecked() and self.use_within.isChecked())
+        self.role_count.setEnabled(self.use_role.isChecked())
+        self.roles.setEnabled(self.use_role.isChecked())
+        self.programme.setEnabled(self.use_programme.isChecked())
+
+    def set_role_checked(self, code: str, checked: bool = True) -> None:
+        for i in range(self.roles.count()):
+            item = self.roles.item(i)
+            if item.data(Qt.ItemDataRole.UserRole) == code:
+                item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+
+    def rules(self) -> dict[str, Any]:
+        """The rules as a dict; ValidationError (field ``rules``) for what the form can tell."""
+        rules: dict[str, Any] = {}
+        if self.use_attended.isChecked():
+            rules["attended_sessions"] = self.attended.value()
+            if self.use_within.isChecked():
+                rules["within_days"] = self.within.value()
+        if self.use_role.isChecked():
+            roles = [self.roles.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.roles.count())
+                     if self.roles.item(i).checkState() == Qt.CheckState.Checked]
+            if not roles:
+                raise ValidationError("Tick at least one role that counts.", "rules")
+            rules["role_sessions"] = {"roles": roles, "count": self.role_count.value()}
+        if self.use_programme.isChecked():
+            code = self.programme.currentData()
+            if not code:
+                raise ValidationError("Choose the programme that must be completed.", "rules")
+            rules["programme_completed"] = code
+        return rules
+
+
+class LadderLevelDialog(FormDialog):
+    """Add or edit one level of the peer-volunteer ladder, its rules with a form."""
+
+    def __init__(self, ctx: Context, item: Any = None, parent: QWidget | None = None) -> None:
+        adding = item is None
+        title = "Add a ladder level" if adding else f"Edit ladder level {item.name}"
+        super().__init__(ctx, title, title, "&Add" if adding else "&Save", parent)
+        self.setObjectName("ladderLevelDialog")
+        self.item = item
+        self.code = self.add_row("&Code:", _line(getattr(item, "code", ""), 30), "code", "code")
+        self.name = self.add_row("&Name:", _line(getattr(item, "name", ""), 120), "name", "name")
+        self.level = self.add_row("&Level:", _order(getattr(item, "level", 0) or 0), "level", "level",
+                                  "Level on the ladder")
+        if adding:
+            self.level.setSpecialValueText("top")
+            self.level.setToolTip("Where the level comes on the ladder; 'top' puts it above the others.")
+        self.description = self.add_row("&Description:", _description(getattr(item, "description", "")),
+                                        "description", "description")
+        self.rules_editor = RulesEditor(getattr(item, "rules", "{}"))
+        row = self.grid.rowCount()
+        self.grid.addWidget(self.rules_editor, row, 0, 1, 2)
+        rules_error = FieldError(self.rules_editor)
+        rules_error.setObjectName("rulesError")
+        self.grid.addWidget(rules_error, row + 1, 0, 1, 2)
+        self.errors["rules"] = rules_error
+        self.rules_editor.changed.connect(self._changed)
+        self._fields.extend(self.rules_editor.chain())
+        self.choices_loaded = False
+        self.save_button.setEnabled(False)
+        self.status.say("Loading the roles and programmes…")
+        run_task(self._load_choices, ctx, owner=self, on_result=self._choices, on_error=self._failed_choices,
+                 name="load roles and programmes")
+        self.finish_layout()
+
+    @staticmethod
+    def _load_choices(ctx: Context) -> tuple[list[Any], list[Any]]:
+        return catalogue.list_all(ctx, AttendanceRole), catalogue.list_all(ctx, Programme)
+
+    def _choices(self, loaded: tuple[list[Any], list[Any]]) -> None:
+        self.rules_editor.set_choices(*loaded)
+        self.choices_loaded = True
+        self.status.say("")
+        self.save_button.setEnabled(True)
+        self.save_button.setDefault(True)
+        self._dirty = False
+
+    def _failed_choices(self, error: BaseException) -> None:
+        self.status.say("")
+        self.show_error(error)
+
+    def work(self) -> tuple[Callable[..., Any], tuple, dict]:
+        rules = self.rules_editor.rules()
+        catalogue.validate_rules(rules)  # says at once what the service would refuse
+        values: dict[str, Any] = {"code": self.code.text().strip(), "name": self.name.text(),
+                                  "description": self.description.toPlainText(), "rules": rules}
+        if self.item is not None or self.level.value() > 0:
+            values["level"] = self.level.value()
+        if self.item is None:
+            return catalogue.create, (self.ctx, MilestoneDefinition), values
+        return catalogue.update, (self.ctx, MilestoneDefinition, self.item.id), values
+
+    def done_message(self, result: Any) -> str:
+        verb = "Added" if self.item is None else "Saved"
+        return f"{verb} ladder level {result.level}: {result.name}."
+
+
+# -- deleting something never used -----------------------------------------------------------------
+
+class DeleteDialog(FormDialog):
+    """Delete a catalogue row that nothing uses, saying why (the reason travels with the deletion)."""
+
+    def __init__(self, ctx: Context, model: type, item: Any, parent: QWidget | None = None) -> None:
+        label = LABELS.get(model) or catalogue.KINDS[model][0]
+        super().__init__(ctx, f"Delete a {label}", f"Delete {label} {item.code} — {item.name}?", "&Delete",
+                         parent)
+        self.setObjectName("deleteDialog")
+        self.model = model
+        self.item = item
+        note = QLabel(f"Nothing uses this {label}, so it can be deleted. Other installations delete it too "
+                      "when they next receive your changes. Say why it is being deleted.")
+        note.setWordWrap(True)
+        self.layout_.insertWidget(1, note)
+        self.reason = self.add_row("&Reason:", _line("", 500), "reason", "reason", "Reason for deleting")
+        self.reason.setPlaceholderText("e.g. added by mistake")
+        self.save_button.setDefault(True)
+        self.finish_layout()
+
+    def work(self) -> tuple[Callable[..., Any], tuple, dict]:
+        reason = self.reason.text().strip()
+        if not reason:
+            raise ValidationError("Say why this is being deleted.", "reason")
+        return catalogue.delete, (self.ctx, self.model, self.item.id, reason), {}
+
+    def done_message(self, result: Any) -> str:
+        return f"Deleted {LABELS.get(self.model, 'item')} {self.item.code} — {self.item.name}."
+
+
+def open_dialog(dialog: QDialog) -> QDialog:
+    """Show a dialog window-modal without blocking, sized to its contents."""
+    dialog.setWindowModality(Qt.WindowModality.WindowModal)
+    width = max(dialog.sizeHint().width(), dialog.fontMetrics().averageCharWidth() * 64)
+    dialog.resize(width, dialog.sizeHint().height())
+    dialog.show()
+    grow_to_fit(dialog)
+    dialog.raise_()
+    dialog.activateWindow()
+    first = getattr(dialog, "first_field", None)
+    if first is not None:
+        first.setFocus()
+    return dialog
+
+
+__all__ = ["CatalogueItemDialog", "DeleteDialog", "FormDialog", "LadderLevelDialog", "RulesEditor", "confirm",
+           "describe_rules", "open_dialog"]

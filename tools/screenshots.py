@@ -94,7 +94,7 @@ def main(argv: list[str]) -> int:
     from srcdesk.services.users import authenticate
     from srcdesk.ui.main_window import MainWindow
 
-    ctx.user = authenticate(ctx.db, "colin", PASSWORD)
+    ctx.user = authenticate(ctx.db, "admin", PASSWORD)
     window = MainWindow(ctx, QSettings(str(tmp / "window.ini"), QSettings.Format.IniFormat))
     window.resize(*SIZE)
     window.show()
@@ -126,8 +126,62 @@ def _freeze_today() -> None:
             mod.today = lambda: TODAY
 
 
+def _busiest_session(ctx):  # noqa: ANN001, ANN202
+    from srcdesk.services.sessions import list_sessions
+
+    rows = list_sessions(ctx, date_to=TODAY, date_from=TODAY - dt.timedelta(days=14), limit=50).items
+    return max((r for r in rows if not r.cancelled), key=lambda r: r.on_register)
+
+
+def shoot_session_dialog(app, ctx, window, save) -> None:  # noqa: ANN001
+    from srcdesk.ui.session_dialog import SessionDialog
+
+    dialog = SessionDialog(ctx, _busiest_session(ctx).id, parent=window)
+    dialog.show()
+    save(dialog, "10-session-dialog")
+    dialog._force_close = True
+    dialog.hide()
+    dialog.deleteLater()
+
+
+def shoot_register(app, ctx, window, save) -> None:  # noqa: ANN001
+    from srcdesk.ui.register_dialog import RegisterDialog
+
+    dialog = RegisterDialog(ctx, _busiest_session(ctx).id, parent=window)
+    dialog.resize(1000, 720)
+    dialog.show()
+    save(dialog, "11-register")
+    dialog.hide()
+    dialog.deleteLater()
+
+
+def shoot_person(app, ctx, window, save) -> None:  # noqa: ANN001
+    from srcdesk.services import ladder
+
+    person = ladder.eligible_people(ctx, limit=1)[0]
+    window.show_page("people")
+    window.pages["people"].show_person(person.person_id)
+    save(window, "12-person")
+    window.pages["people"].show_list()
+    window.show_page("volunteers")
+    window.pages["volunteers"].show_person(person.person_id)
+    save(window, "13-volunteer-progress")
+
+    from srcdesk.ui.signoff_dialog import SignOffDialog
+
+    dialog = SignOffDialog(ctx, person.person_id, person.definition_id, parent=window)
+    dialog.show()
+    save(dialog, "14-sign-off")
+    dialog.hide()
+    dialog.deleteLater()
+
+
 #: (name, shoot(app, ctx, window, save(widget, file_name))) for dialogs and detail views.
-EXTRA_SHOTS: list[tuple[str, Callable]] = []
+EXTRA_SHOTS: list[tuple[str, Callable]] = [
+    ("session dialog", shoot_session_dialog),
+    ("register", shoot_register),
+    ("a person", shoot_person),
+]
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ class MilestoneAchievement(Syncable, Base):
     __tablename__ = "milestone_achievement"
 
     person_id: Mapped[str] = mapped_column(ref("person.id"), index=True)
-    definition_id: Mapped[str] = mapped_column(ref("milestone_definition.id"))
+    definition_id: Mapped[str] = mapped_column(ref("milestone_definition.id"), index=True)
     achieved_on: Mapped[dt.date] = mapped_column(Date)
     signed_off_by: Mapped[str] = mapped_column(ref("app_user.id"))
     status: Mapped[str] = mapped_column(String(12), default="active")
@@ -49,8 +49,8 @@ class Certificate(Syncable, Base):
     recipient_name: Mapped[str] = mapped_column(String(170))  # as printed
     kind: Mapped[str] = mapped_column(String(12))
     title: Mapped[str] = mapped_column(String(250))  # what it certifies, as printed
-    programme_id: Mapped[str | None] = mapped_column(ref("programme.id"))
-    module_id: Mapped[str | None] = mapped_column(ref("module.id"))
+    programme_id: Mapped[str | None] = mapped_column(ref("programme.id"), index=True)
+    module_id: Mapped[str | None] = mapped_column(ref("module.id"), index=True)
     achievement_id: Mapped[str | None] = mapped_column(ref("milestone_achievement.id"))
     issued_on: Mapped[dt.date] = mapped_column(Date)
     issued_by: Mapped[str] = mapped_column(ref("app_user.id"))

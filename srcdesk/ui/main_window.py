@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 
 from PySide6 import __version__ as pyside_version
@@ -10,11 +11,13 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
+    QFrame,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QSplitter,
     QStackedWidget,
     QWidget,
@@ -67,7 +70,8 @@ class MainWindow(QMainWindow):
         self.nav = QListWidget()
         self.nav.setObjectName("navigation")
         self.nav.setAccessibleName("Pages")
-        self.nav.setMinimumWidth(160)
+        self.nav.setMinimumWidth(140)
+        self.nav.setStyleSheet("QListWidget#navigation::item { padding: 0.35em 0.6em; }")
         self.stack = QStackedWidget()
         self.stack.setObjectName("pages")
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -83,8 +87,14 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         for page_class in PAGES:
             if page_class.allowed(ctx):
-                self.add_page(page_class(ctx))
+                # Pages with settings of this PC (Settings: the idle lock) share the window's store.
+                wants_settings = "settings" in inspect.signature(page_class).parameters
+                self.add_page(page_class(ctx, settings=self.settings) if wants_settings else page_class(ctx))
         self._restore_geometry()
+        today = self.pages.get("today")
+        if today is not None and hasattr(today, "personRequested"):
+            # Someone eligible for their next milestone: show them where it is signed off.
+            today.personRequested.connect(lambda person_id: self.show_person(person_id, "volunteers"))
 
         self.idle_watcher = IdleWatcher(idle_lock_minutes(self.settings) * 60_000, self)
         self.idle_watcher.idle.connect(self.lock)
@@ -102,7 +112,16 @@ class MainWindow(QMainWindow):
         item.setData(Qt.ItemDataRole.UserRole, page.key)
         item.setData(Qt.ItemDataRole.AccessibleTextRole, page.title)
         self.nav.addItem(item)
-        self.stack.addWidget(page)
+        # Each page scrolls if the window is smaller than the page's minimum (a small screen at
+        # 150 % or 200 % scaling) instead of forcing the window to be bigger than the screen.
+        area = QScrollArea()
+        area.setObjectName(f"{page.key}Scroll")
+        area.setWidgetResizable(True)
+        area.setFrameShape(QFrame.Shape.NoFrame)
+        area.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # not a tab stop of its own; the page's controls are
+        area.setAccessibleName(page.title)
+        area.setWidget(page)
+        self.stack.addWidget(area)
         self.nav.setVisible(len(self.pages) > 1)
         if self.nav.currentRow() < 0:
             self.nav.setCurrentRow(0)
@@ -110,12 +129,20 @@ class MainWindow(QMainWindow):
 
     def show_page(self, key: str) -> Page:
         page = self.pages[key]
-        self.nav.setCurrentRow(self.stack.indexOf(page))
+        self.nav.setCurrentRow(list(self.pages).index(key))
         return page
+
+    def show_person(self, person_id: str, key: str = "people") -> None:
+        """Show a person on the People page (or another page with ``show_person``)."""
+        page = self.pages.get(key) or self.pages.get("people")
+        if page is not None and hasattr(page, "show_person"):
+            self.show_page(page.key)
+            page.show_person(person_id)
 
     @property
     def current_page(self) -> Page | None:
-        page = self.stack.currentWidget()
+        area = self.stack.currentWidget()
+        page = area.widget() if isinstance(area, QScrollArea) else None
         return page if isinstance(page, Page) else None
 
     def _page_chosen(self, row: int) -> None:
@@ -287,8 +314,9 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
         splitter = self.settings.value(SPLITTER_KEY)
-        if splitter is not None:
-            self.splitter.restoreState(splitter)
+        if splitter is None or not self.splitter.restoreState(splitter):
+            nav = max(self.nav.sizeHintForColumn(0) + 40, self.nav.minimumWidth())
+            self.splitter.setSizes([nav, max(self.width() - nav, 1)])
 
     def _save_geometry(self) -> None:
         self.settings.setValue(GEOMETRY_KEY, self.saveGeometry())

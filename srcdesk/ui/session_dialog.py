@@ -715,6 +715,7 @@ class SessionDialog(QDialog):
                  self.facilitators.chosen, self.facilitators.remove_button, self.notes,
                  self.cohort, self.cohort_name, self.cohort_starts, self.cohort_size,
                  self.repeat, self.repeat_until, self.save_button, self.cancel_session_button, self.close_button]
+        chain = [w for w in chain if w.window() is self]  # fields not laid out here (establishment at a prison)
         for first, second in zip(chain, chain[1:], strict=False):
             QWidget.setTabOrder(first, second)
 

@@ -7,6 +7,7 @@ no background task running behind it.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -44,6 +45,17 @@ def _app_configured(qapp) -> Iterator[None]:  # noqa: ANN001
     QThreadPool.globalInstance().waitForDone(WAIT_MS)
     QCoreApplication.processEvents()
     assert pending_tasks() == 0, "a background task never delivered its outcome"
+    # Delete what the test left open now, in order, rather than when the garbage collector gets
+    # to a parentless page (it can free the Python side before Qt's children: a rare segfault).
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication
+
+    for widget in QApplication.topLevelWidgets():
+        widget.hide()
+        widget.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    QCoreApplication.processEvents()
+    gc.collect()
 
 
 @pytest.fixture

@@ -134,3 +134,11 @@ def test_sample_data_is_offered_again(qtbot, start_app, tmp_path):
     sign_in(qtbot, login_dialog(qtbot, controller), "sam", PASSWORD)
     window = main_window(qtbot, controller)
     assert "SAMPLE DATA" in window.windowTitle()
+
+
+def test_settings_page_changes_the_idle_lock(qtbot, start_app, perth_data, settings):
+    controller, window = signed_in(qtbot, start_app, perth_data)
+    page = window.show_page("settings")
+    page.idle_lock.setValue(3)
+    assert settings.value(IDLE_LOCK_KEY) in (3, "3")
+    assert window.idle_watcher.timeout_ms == 3 * 60_000

@@ -8,8 +8,20 @@ class here. The main window shows each page the signed-in user is allowed to see
 from __future__ import annotations
 
 from . import Page
-from .installation import InstallationPage
+from .people import PeoplePage
+from .programmes import ProgrammesPage
+from .sessions import SessionsPage
+from .settings import SettingsPage
+from .today import TodayPage
+from .users import UsersPage
+from .volunteers import VolunteersPage
 
 PAGES: list[type[Page]] = [
-    InstallationPage,
+    TodayPage,
+    SessionsPage,
+    PeoplePage,
+    VolunteersPage,
+    ProgrammesPage,
+    UsersPage,
+    SettingsPage,
 ]

@@ -239,7 +239,7 @@ class VolunteersPage(Page):
         layout.addWidget(self.error)
         layout.addWidget(self.splitter, 1)
 
-        order = [self.establishment_combo, self.board_view, self.eligible_view, self.holders_view, self.levels_view, self.sign_off_button,
+        order = [*([self.establishment_combo] if ctx.installation.is_office else []), self.board_view, self.eligible_view, self.holders_view, self.levels_view, self.sign_off_button,
                  self.withdraw_button, self.supersede_button, self.achievements_view, self.evidence_view]
         for first, second in zip(order, order[1:], strict=False):
             QWidget.setTabOrder(first, second)

@@ -131,6 +131,7 @@ class VolunteersPage(Page):
         self.establishment_combo.setObjectName("ladderEstablishment")
         self.establishment_combo.setAccessibleName("Establishment")
         self.establishment_combo.setPlaceholderText("Loading the establishments…")
+        self.establishment_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         establishment_label = QLabel("Es&tablishment:")
         establishment_label.setBuddy(self.establishment_combo)
         self._establishments_loaded = False
@@ -270,7 +271,9 @@ class VolunteersPage(Page):
         self.establishment_combo.blockSignals(True)
         for est in rows:
             self.establishment_combo.addItem(f"{est.name} ({est.code})", est.id)
-        self.establishment_combo.setCurrentIndex(0 if rows else -1)
+        # Start on the first prison (community custody units and the like have few volunteers).
+        first = next((i for i, est in enumerate(rows) if est.kind == "prison"), 0)
+        self.establishment_combo.setCurrentIndex(first if rows else -1)
         self.establishment_combo.blockSignals(False)
         self.refresh()
 

@@ -28,9 +28,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QMessageBox,
     QPlainTextEdit,
-    QPushButton,
     QSizePolicy,
     QSpinBox,
     QVBoxLayout,
@@ -44,7 +42,7 @@ from ..services.base import Context
 from .bus import data_bus
 from .errors import report_unexpected
 from .tasks import Task, run_task
-from .widgets import FieldError, StatusNote, grow_to_fit, heading
+from .widgets import FieldError, GuardedDialog, StatusNote, grow_to_fit, heading
 
 LABELS = {Programme: "programme", Module: "module", ActivityType: "activity type",
           MilestoneDefinition: "ladder level"}
@@ -53,42 +51,9 @@ PROGRAMME_KINDS = [("programme", "Programme"), ("award", "Award (e.g. an SVQ)")]
 
 # -- confirmations ---------------------------------------------------------------------------------
 
-def confirm(parent: QWidget, title: str, text: str, yes_text: str, on_yes: Callable[[], Any],
-            *, informative: str = "") -> QMessageBox:
-    """Ask a yes/no question without blocking: ``on_yes()`` runs if the person agrees.
-
-    The box is opened (never exec()-ed), Cancel is the default, and Escape cancels. Tests find
-    it as the ``confirmBox`` child of ``parent`` and click a button, or monkeypatch this function.
-    """
-    box = QMessageBox(parent)
-    box.setObjectName("confirmBox")
-    box.setIcon(QMessageBox.Icon.Question)
-    box.setWindowTitle(title)
-    box.setText(text)
-    if informative:
-        box.setInformativeText(informative)
-    yes = box.addButton(yes_text, QMessageBox.ButtonRole.AcceptRole)
-    yes.setObjectName("confirmYes")
-    yes.setAccessibleName(yes_text.replace("&", ""))
-    no = box.addButton("&Cancel", QMessageBox.ButtonRole.RejectRole)
-    no.setObjectName("confirmNo")
-    no.setAccessibleName("Cancel")
-    box.setDefaultButton(no)
-    box.setEscapeButton(no)
-    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-
-    def clicked(button: QPushButton) -> None:
-        if button is yes:
-            on_yes()
-
-    box.buttonClicked.connect(clicked)
-    box.open()
-    return box
-
-
 # -- the shared shape of an editing dialog ---------------------------------------------------------
 
-class FormDialog(QDialog):
+class FormDialog(GuardedDialog):
     """A heading, rows of label / field / error-under-the-field, a message line, Save and Cancel.
 
     Subclasses add rows with :meth:`add_row`, implement :meth:`work` (returns ``(fn, args)``
@@ -112,7 +77,6 @@ class FormDialog(QDialog):
         self.result_value: Any = None
         self.errors: dict[str, FieldError] = {}
         self._fields: list[QWidget] = []
-        self.confirm_box: QMessageBox | None = None  # the last "discard changes?" question
 
         self.heading = heading(heading_text)
         self.grid = QGridLayout()
@@ -266,20 +230,8 @@ class FormDialog(QDialog):
         self.status.say("")
         self.show_error(error)
 
-    def reject(self) -> None:
-        """Escape or Cancel: ask before throwing away what was typed."""
-        if self._dirty and not self._closing:
-            self.confirm_box = confirm(self, "Discard changes?", "Discard the changes you made?", "&Discard",
-                                       self._discard)
-            return
-        self._discard()
-
-    def _discard(self) -> None:
-        if self._task is not None:
-            self._task.discard()
-            self._task = None
-        self._closing = True
-        super().reject()
+    def has_unsaved_changes(self) -> bool:
+        return self._dirty
 
 
 def _line(text: str = "", max_len: int = 200) -> QLineEdit:
@@ -684,5 +636,5 @@ def open_dialog(dialog: QDialog) -> QDialog:
     return dialog
 
 
-__all__ = ["CatalogueItemDialog", "DeleteDialog", "FormDialog", "LadderLevelDialog", "RulesEditor", "confirm",
+__all__ = ["CatalogueItemDialog", "DeleteDialog", "FormDialog", "LadderLevelDialog", "RulesEditor",
            "describe_rules", "open_dialog"]

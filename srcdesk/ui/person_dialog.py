@@ -38,7 +38,7 @@ from ..services.estate import establishments
 from .bus import data_bus
 from .errors import report_unexpected
 from .tasks import Task, run_task
-from .widgets import FieldError, StatusNote, grow_to_fit, heading
+from .widgets import FieldError, GuardedDialog, StatusNote, confirm, grow_to_fit, heading
 
 CONSENT_SUGGESTIONS = ("Attendance, milestones and certificates", "Attendance only")
 DATE_HINT = "e.g. 31/03/2026"
@@ -46,27 +46,9 @@ DATE_HINT = "e.g. 31/03/2026"
 
 def confirm_discard(parent: QWidget, on_discard: Callable[[], Any]) -> QMessageBox:
     """Ask "Discard the changes?" without blocking; ``on_discard()`` runs if the person agrees.
-
-    Keep editing is the default and Escape keeps editing. Tests click the ``discardYes`` /
-    ``discardNo`` buttons of the returned box, or monkeypatch this function.
-    """
-    box = QMessageBox(parent)
-    box.setObjectName("discardBox")
-    box.setIcon(QMessageBox.Icon.Question)
-    box.setWindowTitle("Discard changes?")
-    box.setText("You have changed this person's details. Discard the changes?")
-    yes = box.addButton("&Discard changes", QMessageBox.ButtonRole.DestructiveRole)
-    yes.setObjectName("discardYes")
-    yes.setAccessibleName("Discard changes")
-    no = box.addButton("&Keep editing", QMessageBox.ButtonRole.RejectRole)
-    no.setObjectName("discardNo")
-    no.setAccessibleName("Keep editing")
-    box.setDefaultButton(no)
-    box.setEscapeButton(no)
-    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    box.buttonClicked.connect(lambda button: on_discard() if button is yes else None)
-    box.open()
-    return box
+    Keep editing is the default and Escape keeps editing. Tests monkeypatch this function."""
+    return confirm(parent, "Discard changes?", "You have changed this person's details. Discard the changes?",
+                   "&Discard changes", on_discard, no_text="&Keep editing")
 
 
 def date_text(value: dt.date | None) -> str:
@@ -94,7 +76,7 @@ def can_delete(ctx: Context) -> bool:
     return ctx.user is not None and ROLE_RANK.get(ctx.user.role, 0) >= ROLE_RANK["coordinator"]
 
 
-class PersonDialog(QDialog):
+class PersonDialog(GuardedDialog):
     """Register a new person (``person_id=None``) or edit one. Emits :attr:`saved`."""
 
     saved = Signal(object)  # the Person record, as the service returned it
@@ -111,7 +93,6 @@ class PersonDialog(QDialog):
         self._dirty = False
         self._closing = False
         self._loading = person_id is not None
-        self.discard_box: QMessageBox | None = None
         self.setObjectName("personDialog")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setWindowTitle("Edit person" if person_id else "New person")
@@ -382,19 +363,11 @@ class PersonDialog(QDialog):
 
     # -- closing ---------------------------------------------------------------------------
 
-    def reject(self) -> None:
-        """Escape or Cancel: ask before throwing away what was typed."""
-        if self._dirty and not self._closing:
-            self.discard_box = confirm_discard(self, self._discard)
-            return
-        self._discard()
+    def has_unsaved_changes(self) -> bool:
+        return self._dirty
 
-    def _discard(self) -> None:
-        if self._task is not None:
-            self._task.discard()
-            self._task = None
-        self._closing = True
-        super().reject()
+    def ask_discard(self, on_discard: Callable[[], Any]) -> QMessageBox:
+        return confirm_discard(self, on_discard)
 
 
 class DeletePersonDialog(QDialog):

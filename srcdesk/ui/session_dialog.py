@@ -55,7 +55,7 @@ from .bus import data_bus
 from .errors import report_unexpected
 from .table_model import Column, PagedTableModel, RowsTableModel
 from .tasks import Task, run_task
-from .widgets import FieldError, StatusNote, grow_to_fit, heading
+from .widgets import FieldError, StatusNote, confirm, grow_to_fit, heading
 
 KIND_ROLE = Qt.ItemDataRole.UserRole + 10  # ("module", id, programme code) | ("activity", id) | ("programme", id)
 LEVEL_ROLE = Qt.ItemDataRole.UserRole + 11  # indentation level in a grouped combo
@@ -68,26 +68,8 @@ DATE_FORMAT = "dd/MM/yyyy"
 def ask(parent: QWidget, title: str, text: str, yes_text: str, no_text: str,
         on_yes: Callable[[], Any]) -> QMessageBox:
     """A non-blocking question: ``on_yes()`` runs if the person chooses ``yes_text``.
-
-    Tests replace this function (monkeypatch) or click the box it returns.
-    """
-    box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton, parent)
-    box.setObjectName("askBox")
-    yes = box.addButton(yes_text, QMessageBox.ButtonRole.AcceptRole)
-    yes.setObjectName("askYes")
-    no = box.addButton(no_text, QMessageBox.ButtonRole.RejectRole)
-    no.setObjectName("askNo")
-    box.setDefaultButton(no)
-    box.setEscapeButton(no)
-    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-
-    def finished() -> None:
-        if box.clickedButton() is yes:
-            on_yes()
-
-    box.finished.connect(finished)
-    box.open()
-    return box
+    Tests replace this function (monkeypatch) or click the box it returns."""
+    return confirm(parent, title, text, yes_text, on_yes, no_text=no_text)
 
 
 def qdate(day: dt.date) -> QDate:

@@ -17,7 +17,6 @@ from typing import Any
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (
     QDateEdit,
-    QDialog,
     QDialogButtonBox,
     QFormLayout,
     QHeaderView,
@@ -37,7 +36,7 @@ from .bus import data_bus
 from .errors import report_unexpected
 from .table_model import Column, RowsTableModel, display
 from .tasks import Task, run_task
-from .widgets import FieldError, StatusNote, grow_to_fit, heading
+from .widgets import FieldError, GuardedDialog, StatusNote, confirm, grow_to_fit, heading
 
 EVIDENCE_COLUMNS = [
     Column("Date", lambda e: e.date),
@@ -45,31 +44,6 @@ EVIDENCE_COLUMNS = [
     Column("Role", lambda e: e.role),
     Column("Status", lambda e: e.status),
 ]
-
-
-def confirm(parent: QWidget, title: str, text: str, yes_text: str, on_yes: Callable[[], Any]) -> QMessageBox:
-    """Ask a yes/no question without blocking; ``on_yes()`` runs if the person agrees.
-
-    Cancel is the default and Escape cancels. Tests find the box as the ``confirmBox`` child of
-    ``parent`` and click a button, or monkeypatch this function.
-    """
-    box = QMessageBox(parent)
-    box.setObjectName("confirmBox")
-    box.setIcon(QMessageBox.Icon.Question)
-    box.setWindowTitle(title)
-    box.setText(text)
-    yes = box.addButton(yes_text, QMessageBox.ButtonRole.AcceptRole)
-    yes.setObjectName("confirmYes")
-    yes.setAccessibleName(yes_text.replace("&", ""))
-    no = box.addButton("&Cancel", QMessageBox.ButtonRole.RejectRole)
-    no.setObjectName("confirmNo")
-    no.setAccessibleName("Cancel")
-    box.setDefaultButton(no)
-    box.setEscapeButton(no)
-    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    box.buttonClicked.connect(lambda button: on_yes() if button is yes else None)
-    box.open()
-    return box
 
 
 def may_sign_off(ctx: Context) -> bool:
@@ -129,7 +103,7 @@ def _value(name: str) -> QLabel:
     return label
 
 
-class _LadderDialog(QDialog):
+class _LadderDialog(GuardedDialog):
     """What the three dialogs share: the role check, the button row, the background write,
     errors shown next to their field, and "discard what you typed?" on Escape."""
 
@@ -143,7 +117,6 @@ class _LadderDialog(QDialog):
         self.ctx = ctx
         self._task: Task | None = None
         self._closing = False
-        self.confirm_box: QMessageBox | None = None
         self.last_message = ""
         self.allowed = may_sign_off(ctx)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -236,20 +209,12 @@ class _LadderDialog(QDialog):
 
     # -- closing --------------------------------------------------------------------------------
 
-    def reject(self) -> None:
-        """Escape or Cancel: ask before throwing away what was typed."""
-        if self.dirty() and not self._closing and self._task is None:
-            self.confirm_box = confirm(self, "Discard what you typed?", "Close without saving what you typed?",
-                                       "&Discard", self._discard)
-            return
-        self._discard()
+    def has_unsaved_changes(self) -> bool:
+        return self.dirty() and self._task is None
 
-    def _discard(self) -> None:
-        if self._task is not None:
-            self._task.discard()
-            self._task = None
-        self._closing = True
-        super().reject()
+    def ask_discard(self, on_discard: Callable[[], Any]) -> QMessageBox:
+        return confirm(self, "Discard what you typed?", "Close without saving what you typed?", "&Discard",
+                       on_discard)
 
 
 class SignOffDialog(_LadderDialog):

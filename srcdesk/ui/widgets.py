@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QPalette
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QMessageBox, QPushButton, QWidget
 
 
 def heading(text: str, *, scale: float = 1.35, parent: QWidget | None = None) -> QLabel:
@@ -102,3 +105,65 @@ def accept_quit_buttons(dialog: QDialog, accept_text: str, accept_name: str,
     buttons.accepted.connect(dialog.submit)
     buttons.rejected.connect(dialog.reject)
     return buttons, accept, quit_button
+
+
+def confirm(parent: QWidget, title: str, text: str, yes_text: str, on_yes: Callable[[], Any],
+            *, no_text: str = "&Cancel", informative: str = "") -> QMessageBox:
+    """Ask a yes/no question without blocking: ``on_yes()`` runs if the person agrees.
+
+    The box is opened (never exec()-ed), so nothing waits on it; the "no" answer is the default
+    and Escape gives it. Tests find the box as the ``confirmBox`` child of ``parent`` and click
+    ``confirmYes`` / ``confirmNo``, or monkeypatch the function that calls this.
+    """
+    box = QMessageBox(parent)
+    box.setObjectName("confirmBox")
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle(title)
+    box.setText(text)
+    if informative:
+        box.setInformativeText(informative)
+    yes = box.addButton(yes_text, QMessageBox.ButtonRole.AcceptRole)
+    yes.setObjectName("confirmYes")
+    yes.setAccessibleName(yes_text.replace("&", ""))
+    no = box.addButton(no_text, QMessageBox.ButtonRole.RejectRole)
+    no.setObjectName("confirmNo")
+    no.setAccessibleName(no_text.replace("&", ""))
+    box.setDefaultButton(no)
+    box.setEscapeButton(no)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.buttonClicked.connect(lambda button: on_yes() if button is yes else None)
+    box.open()
+    return box
+
+
+class GuardedDialog(QDialog):
+    """A dialog that asks before throwing away what was typed (Escape, Cancel, the close button).
+
+    Subclasses say whether anything is unsaved (:meth:`has_unsaved_changes`) and may word the
+    question (:meth:`ask_discard`). A background save still running (``self._task``) is
+    forgotten when the dialog closes.
+    """
+
+    _closing = False
+    _task: Any = None
+    confirm_box: QMessageBox | None = None  # the last "discard?" question asked
+
+    def has_unsaved_changes(self) -> bool:
+        return False
+
+    def ask_discard(self, on_discard: Callable[[], Any]) -> QMessageBox:
+        return confirm(self, "Discard changes?", "Discard the changes you made?", "&Discard", on_discard)
+
+    def reject(self) -> None:
+        """Escape or Cancel: ask before throwing away what was typed."""
+        if self.has_unsaved_changes() and not self._closing:
+            self.confirm_box = self.ask_discard(self._discard)
+            return
+        self._discard()
+
+    def _discard(self) -> None:
+        if self._task is not None:
+            self._task.discard()
+            self._task = None
+        self._closing = True
+        super().reject()

@@ -222,10 +222,10 @@ def test_the_discard_question_can_be_answered_with_the_keyboard(qtbot, open_demo
     dialog.show()
     qtbot.keyClicks(dialog.family_name, "Typed")
     dialog.reject()
-    box = dialog.discard_box
+    box = dialog.confirm_box
     assert box is not None and box.isVisible()
-    assert box.defaultButton().objectName() == "discardNo"
-    qtbot.mouseClick(box.findChild(QPushButton, "discardYes"), Qt.MouseButton.LeftButton)
+    assert box.defaultButton().objectName() == "confirmNo"
+    qtbot.mouseClick(box.findChild(QPushButton, "confirmYes"), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=WAIT)
 
 

@@ -24,12 +24,12 @@ from ...errors import SrcdeskError
 from ...services import users
 from ...services.base import Context, UserInfo
 from ..bus import data_bus
-from ..catalogue_dialogs import confirm, open_dialog
+from ..catalogue_dialogs import open_dialog
 from ..errors import report_unexpected
 from ..table_model import Column, PagedTableModel
 from ..tasks import run_task
 from ..user_dialogs import AddUserDialog, ChangeRoleDialog, ResetPasswordDialog
-from ..widgets import FieldError, StatusNote, heading
+from ..widgets import FieldError, StatusNote, confirm, heading
 from . import Page
 from .installation import ROLE_DESCRIPTIONS, role_title
 

@@ -14,11 +14,9 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QTableView,
@@ -32,10 +30,10 @@ from ..services import ladder, people
 from ..services.base import Context
 from .errors import report_unexpected
 from .person_dialog import DeletePersonDialog, PersonDialog, can_delete
-from .table_model import Column, PagedTableModel, RowsTableModel, display
+from .table_model import Column, PagedTableModel, RowsTableModel, display, record_view
 from .tasks import Task, run_task
 from .transfer_dialog import TransferDialog
-from .widgets import StatusNote, heading
+from .widgets import StatusNote, heading, push_button
 
 TRANSFER_COLUMNS = [
     Column("Date", lambda t: t.transferred_on),
@@ -105,21 +103,7 @@ def load_person_page(ctx: Context, person_id: str) -> PersonPageData:
 
 
 def _table(name: str, accessible: str, model: Any) -> QTableView:
-    view = QTableView()
-    view.setObjectName(name)
-    view.setAccessibleName(accessible)
-    view.setModel(model)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setAlternatingRowColors(True)
-    view.setTabKeyNavigation(False)
-    view.setWordWrap(False)
-    view.verticalHeader().hide()
-    header = view.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    header.setStretchLastSection(True)
-    return view
+    return record_view(model, name, accessible, fit=False)
 
 
 def _fit_columns(view: QTableView) -> None:
@@ -152,11 +136,11 @@ class PersonView(QWidget):
         self.back_button.clicked.connect(self.backRequested)
         self.title = heading("", scale=1.6)
         self.title.setObjectName("personName")
-        self.edit_button = self._button("&Edit…", "editButton", "Edit this person's details", self.edit)
-        self.transfer_button = self._button("&Transfer…", "transferButton", "Transfer to another establishment",
-                                            self.transfer)
-        self.delete_button = self._button("&Delete…", "deleteButton", "Delete this person (registered in error)",
-                                          self.delete)
+        self.edit_button = push_button("&Edit…", "editButton", self.edit, accessible="Edit this person's details")
+        self.transfer_button = push_button("&Transfer…", "transferButton", self.transfer,
+                                           accessible="Transfer to another establishment")
+        self.delete_button = push_button("&Delete…", "deleteButton", self.delete,
+                                           accessible="Delete this person (registered in error)")
         self.delete_button.setVisible(can_delete(ctx))
         top = QHBoxLayout()
         top.addWidget(self.back_button)
@@ -244,13 +228,6 @@ class PersonView(QWidget):
         self._set_actions_enabled(False)
 
     # -- building -------------------------------------------------------------------------------
-
-    def _button(self, text: str, name: str, accessible: str, slot: Any) -> QPushButton:
-        button = QPushButton(text)
-        button.setObjectName(name)
-        button.setAccessibleName(accessible)
-        button.clicked.connect(slot)
-        return button
 
     def _form(self, box: QGroupBox, rows: list[tuple[str, str]]) -> None:
         grid = QGridLayout(box)

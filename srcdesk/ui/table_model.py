@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from ..services.base import Page as ServicePage
 from .tasks import Task, run_task
@@ -204,3 +205,28 @@ class PagedTableModel(RowsTableModel):
     def fetchMore(self, parent: Index) -> None:  # noqa: N802
         if self.canFetchMore(parent):
             self._start(self._after, replace=False)
+
+
+def record_view(model: QAbstractTableModel, name: str, accessible: str, *, stretch: int | None = None,
+                fit: bool = True) -> QTableView:
+    """A read-only table of records: whole rows chosen one at a time, Tab leaves the table,
+    columns fitted to their contents (``fit``) with column ``stretch`` (else the last) taking
+    what is left."""
+    view = QTableView()
+    view.setObjectName(name)
+    view.setAccessibleName(accessible)
+    view.setModel(model)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setAlternatingRowColors(True)
+    view.setTabKeyNavigation(False)
+    view.setWordWrap(False)
+    view.verticalHeader().hide()
+    header = view.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents if fit else QHeaderView.ResizeMode.Interactive)
+    if stretch is not None:
+        header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    else:
+        header.setStretchLastSection(True)
+    return view

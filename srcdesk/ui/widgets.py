@@ -167,3 +167,16 @@ class GuardedDialog(QDialog):
             self._task = None
         self._closing = True
         super().reject()
+
+
+def push_button(text: str, name: str, slot: Callable[..., Any] | None = None, *, accessible: str | None = None,
+           auto_default: bool = False) -> QPushButton:
+    """A push button with its object name, an accessible name (its text without the mnemonic
+    and the trailing "…", unless given) and ``slot`` on click; not an auto-default button."""
+    widget = QPushButton(text)
+    widget.setObjectName(name)
+    widget.setAccessibleName(accessible or text.replace("&", "").rstrip("…"))
+    widget.setAutoDefault(auto_default)
+    if slot is not None:
+        widget.clicked.connect(slot)
+    return widget

@@ -13,14 +13,11 @@ from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QSplitter,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -40,7 +37,7 @@ from ..catalogue_dialogs import (
     open_dialog,
 )
 from ..errors import report_unexpected
-from ..table_model import CENTRE, RIGHT, Column, PagedTableModel
+from ..table_model import CENTRE, RIGHT, Column, PagedTableModel, record_view
 from ..tasks import run_task
 from ..widgets import FieldError, StatusNote, heading
 from . import Page
@@ -84,19 +81,7 @@ class CatalogueSection(QWidget):
         self.setObjectName(f"{name}Section")
 
         self.model = PagedTableModel(columns, parent=self)
-        self.view = QTableView()
-        self.view.setObjectName(f"{name}Table")
-        self.view.setAccessibleName(catalogue.KINDS[model][0].capitalize() + " list")
-        self.view.setModel(self.model)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.view.setAlternatingRowColors(True)
-        self.view.setTabKeyNavigation(False)
-        self.view.verticalHeader().hide()
-        header = self.view.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+        self.view = record_view(self.model, f"{name}Table", catalogue.KINDS[model][0].capitalize() + " list", stretch=stretch)
         self.view.selectionModel().currentRowChanged.connect(self._selected)
         self.model.modelReset.connect(self._reselect)
         self.model.failed.connect(self._load_failed)

@@ -40,7 +40,7 @@ from ..session_dialog import (
 )
 from ..table_model import CENTRE, RIGHT, Column, PagedTableModel
 from ..tasks import run_task
-from ..widgets import FieldError, StatusNote, heading
+from ..widgets import FieldError, StatusNote, heading, push_button
 from . import Page
 from . import today as today_page
 from .today import CancelledLook, open_register, status_text, time_span
@@ -215,11 +215,11 @@ class SessionsPage(Page):
         self.model.modelReset.connect(self._update_buttons)
 
         # -- actions ---------------------------------------------------------------------------
-        self.new_button = self._button("&New session…", "newSession", "New session")
-        self.edit_button = self._button("&Edit…", "editSession", "Edit the selected session")
-        self.cancel_button = self._button("Cancel sess&ion…", "cancelSession", "Cancel the selected session")
-        self.register_button = self._button("Take the &register", "takeRegister",
-                                            "Take the register of the selected session")
+        self.new_button = push_button("&New session…", "newSession", accessible="New session")
+        self.edit_button = push_button("&Edit…", "editSession", accessible="Edit the selected session")
+        self.cancel_button = push_button("Cancel sess&ion…", "cancelSession", accessible="Cancel the selected session")
+        self.register_button = push_button("Take the &register", "takeRegister",
+                                           accessible="Take the register of the selected session")
         self.new_button.clicked.connect(self.new_session)
         self.edit_button.clicked.connect(self.edit_session)
         self.cancel_button.clicked.connect(self.cancel_session)
@@ -271,14 +271,6 @@ class SessionsPage(Page):
         self._update_buttons()
 
     # -- building ------------------------------------------------------------------------------
-
-    @staticmethod
-    def _button(text: str, name: str, accessible: str) -> QPushButton:
-        button = QPushButton(text)
-        button.setObjectName(name)
-        button.setAccessibleName(accessible)
-        button.setAutoDefault(False)
-        return button
 
     @staticmethod
     def _date_edit(name: str, accessible: str) -> OptionalDateEdit:

@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -26,7 +25,7 @@ from ...services.base import Context
 from ..session_dialog import SessionDialog, describe_error
 from ..table_model import CENTRE, RIGHT, Column, RowsTableModel
 from ..tasks import run_task
-from ..widgets import FieldError, StatusNote, heading
+from ..widgets import FieldError, StatusNote, heading, push_button
 from . import Page
 
 ELIGIBLE_LIMIT = 50
@@ -101,9 +100,9 @@ class TodayPage(Page):
         # -- week navigation ------------------------------------------------------------------
         self.week_label = heading("", scale=1.15)
         self.week_label.setObjectName("weekLabel")
-        self.previous_button = self._button("◀ &Previous week", "previousWeek", "Previous week")
-        self.this_week_button = self._button("T&his week", "thisWeek", "This week")
-        self.next_button = self._button("Ne&xt week ▶", "nextWeek", "Next week")
+        self.previous_button = push_button("◀ &Previous week", "previousWeek", accessible="Previous week")
+        self.this_week_button = push_button("T&his week", "thisWeek", accessible="This week")
+        self.next_button = push_button("Ne&xt week ▶", "nextWeek", accessible="Next week")
         self.previous_button.clicked.connect(lambda: self.show_week(self._monday() - dt.timedelta(weeks=1)))
         self.next_button.clicked.connect(lambda: self.show_week(self._monday() + dt.timedelta(weeks=1)))
         self.this_week_button.clicked.connect(lambda: self.show_week(None))
@@ -134,9 +133,9 @@ class TodayPage(Page):
         self.sessions_note.setObjectName("sessionsNote")
         self.sessions_error = FieldError(self.sessions)
 
-        self.record_button = self._button("&Record a session", "recordSession", "Record a session")
-        self.register_button = self._button("&Take the register", "takeRegister",
-                                            "Take the register of the selected session")
+        self.record_button = push_button("&Record a session", "recordSession", accessible="Record a session")
+        self.register_button = push_button("&Take the register", "takeRegister",
+                                           accessible="Take the register of the selected session")
         self.record_button.clicked.connect(self.record_session)
         self.register_button.clicked.connect(self.take_register)
         self.registerRequested.connect(self._open_register)
@@ -197,14 +196,6 @@ class TodayPage(Page):
         self._update_buttons()
 
     # -- building ---------------------------------------------------------------------------
-
-    @staticmethod
-    def _button(text: str, name: str, accessible: str) -> QPushButton:
-        button = QPushButton(text)
-        button.setObjectName(name)
-        button.setAccessibleName(accessible)
-        button.setAutoDefault(False)
-        return button
 
     @staticmethod
     def _table_look(view: QTableView) -> None:

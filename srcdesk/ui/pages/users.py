@@ -10,12 +10,8 @@ from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
-    QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -26,10 +22,10 @@ from ...services.base import Context, UserInfo
 from ..bus import data_bus
 from ..catalogue_dialogs import open_dialog
 from ..errors import report_unexpected
-from ..table_model import Column, PagedTableModel
+from ..table_model import Column, PagedTableModel, record_view
 from ..tasks import run_task
 from ..user_dialogs import AddUserDialog, ChangeRoleDialog, ResetPasswordDialog
-from ..widgets import FieldError, StatusNote, confirm, heading
+from ..widgets import FieldError, StatusNote, confirm, heading, push_button
 from . import Page
 from .installation import ROLE_DESCRIPTIONS, role_title
 
@@ -55,27 +51,15 @@ class UsersPage(Page):
         self._to_disable: UserInfo | None = None
 
         self.model = PagedTableModel(COLUMNS, parent=self)
-        self.view = QTableView()
-        self.view.setObjectName("usersTable")
-        self.view.setAccessibleName("User accounts")
-        self.view.setModel(self.model)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.view.setAlternatingRowColors(True)
-        self.view.setTabKeyNavigation(False)
-        self.view.verticalHeader().hide()
-        header = self.view.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.view = record_view(self.model, "usersTable", "User accounts", stretch=1)
         self.view.selectionModel().currentRowChanged.connect(self._selected)
         self.model.modelReset.connect(self._reselect)
         self.model.failed.connect(self._show_error)
 
-        self.add_button = self._button("&Add user…", "addUserButton", self.add_user)
-        self.reset_button = self._button("&Reset password…", "resetPasswordButton", self.reset_password)
-        self.role_button = self._button("Change r&ole…", "changeRoleButton", self.change_role)
-        self.active_button = self._button("&Disable", "disableButton", self.toggle_active)
+        self.add_button = push_button("&Add user…", "addUserButton", self.add_user)
+        self.reset_button = push_button("&Reset password…", "resetPasswordButton", self.reset_password)
+        self.role_button = push_button("Change r&ole…", "changeRoleButton", self.change_role)
+        self.active_button = push_button("&Disable", "disableButton", self.toggle_active)
         self.view.activated.connect(self._activated)
 
         self.error = FieldError(self.view)
@@ -103,14 +87,6 @@ class UsersPage(Page):
         QWidget.setTabOrder(self.reset_button, self.role_button)
         QWidget.setTabOrder(self.role_button, self.active_button)
         self._update_buttons()
-
-    def _button(self, text: str, name: str, slot: Any) -> QPushButton:
-        button = QPushButton(text)
-        button.setObjectName(name)
-        button.setAccessibleName(text.replace("&", "").rstrip("…"))
-        button.setAutoDefault(False)
-        button.clicked.connect(slot)
-        return button
 
     # -- the list ---------------------------------------------------------------------------------
 

@@ -13,13 +13,11 @@ from typing import Any
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QPushButton,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -32,9 +30,9 @@ from ...services.base import Context
 from ...services.estate import establishments
 from ..errors import report_unexpected
 from ..signoff_dialog import SignOffDialog, SupersedeDialog, WithdrawDialog, fit_rows
-from ..table_model import RIGHT, Column, PagedTableModel, RowsTableModel
+from ..table_model import RIGHT, Column, PagedTableModel, RowsTableModel, record_view
 from ..tasks import Task, run_task
-from ..widgets import FieldError, StatusNote, heading
+from ..widgets import FieldError, StatusNote, heading, push_button
 from . import Page
 
 BOARD_COLUMNS = [
@@ -86,26 +84,10 @@ EVIDENCE_COLUMNS = [
 
 
 def _table(name: str, accessible: str, model: Any, stretch: int | None = None) -> QTableView:
-    view = QTableView()
-    view.setObjectName(name)
-    view.setAccessibleName(accessible)
-    view.setModel(model)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setAlternatingRowColors(True)
-    view.setTabKeyNavigation(False)
-    view.setWordWrap(False)
-    view.verticalHeader().hide()
+    view = record_view(model, name, accessible, stretch=stretch)
     # compact rows, from the font (so they scale with it)
     view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
     view.verticalHeader().setDefaultSectionSize(view.fontMetrics().lineSpacing() + 8)
-    header = view.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    if stretch is not None:
-        header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
-    else:
-        header.setStretchLastSection(True)
     return view
 
 
@@ -191,9 +173,9 @@ class VolunteersPage(Page):
         evidence_label = QLabel("Sessi&ons")
         evidence_label.setBuddy(self.evidence_view)
 
-        self.sign_off_button = self._button("&Sign off…", "signOffAction", self.sign_off)
-        self.withdraw_button = self._button("&Withdraw…", "withdrawAction", self.withdraw)
-        self.supersede_button = self._button("S&upersede…", "supersedeAction", self.supersede)
+        self.sign_off_button = push_button("&Sign off…", "signOffAction", self.sign_off)
+        self.withdraw_button = push_button("&Withdraw…", "withdrawAction", self.withdraw)
+        self.supersede_button = push_button("S&upersede…", "supersedeAction", self.supersede)
         actions = QHBoxLayout()
         for button in (self.sign_off_button, self.withdraw_button, self.supersede_button):
             actions.addWidget(button)
@@ -249,14 +231,6 @@ class VolunteersPage(Page):
         refresh_key = QShortcut(QKeySequence(QKeySequence.StandardKey.Refresh), self)
         refresh_key.activated.connect(self.refresh)
         self._update_buttons()
-
-    def _button(self, text: str, name: str, slot: Any) -> QPushButton:
-        button = QPushButton(text)
-        button.setObjectName(name)
-        button.setAccessibleName(text.replace("&", "").rstrip("…"))
-        button.setAutoDefault(False)
-        button.clicked.connect(slot)
-        return button
 
     # -- loading --------------------------------------------------------------------------------
 

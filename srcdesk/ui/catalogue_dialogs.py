@@ -35,14 +35,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..errors import SrcdeskError, ValidationError
+from ..errors import ValidationError
 from ..models import ActivityType, AttendanceRole, MilestoneDefinition, Module, Programme
 from ..services import catalogue
 from ..services.base import Context
 from .bus import data_bus
-from .errors import report_unexpected
 from .tasks import Task, run_task
-from .widgets import FieldError, GuardedDialog, StatusNote, grow_to_fit, heading
+from .widgets import FieldError, GuardedDialog, StatusNote, grow_to_fit, heading, show_service_error
 
 LABELS = {Programme: "programme", Module: "module", ActivityType: "activity type",
           MilestoneDefinition: "ladder level"}
@@ -180,16 +179,7 @@ class FormDialog(GuardedDialog):
         self.general_error.clear_error()
 
     def show_error(self, error: BaseException) -> None:
-        if isinstance(error, ValidationError) and error.field in self.errors:
-            self.errors[error.field].show_error(str(error))
-            field = self.errors[error.field].field
-            if field is not None:
-                field.setFocus()
-        elif isinstance(error, SrcdeskError):
-            self.general_error.show_error(str(error))
-        else:
-            self.general_error.show_error("That could not be saved because of an unexpected problem.")
-            report_unexpected(error)
+        show_service_error(error, self.general_error, self.errors)
         grow_to_fit(self)
 
     def submit(self) -> None:

@@ -38,7 +38,7 @@ from ..services.estate import establishments
 from .bus import data_bus
 from .errors import report_unexpected
 from .tasks import Task, run_task
-from .widgets import FieldError, GuardedDialog, StatusNote, confirm, grow_to_fit, heading
+from .widgets import FieldError, GuardedDialog, StatusNote, confirm, grow_to_fit, heading, show_service_error
 
 CONSENT_SUGGESTIONS = ("Attendance, milestones and certificates", "Attendance only")
 DATE_HINT = "e.g. 31/03/2026"
@@ -348,17 +348,7 @@ class PersonDialog(GuardedDialog):
         self._show_error(error)
 
     def _show_error(self, error: BaseException) -> None:
-        if not isinstance(error, SrcdeskError):
-            report_unexpected(error)
-            return
-        field = getattr(error, "field", None) if isinstance(error, ValidationError) else None
-        target = self.errors.get(field or "")
-        if target is not None:
-            target.show_error(str(error))
-            if target.field is not None:
-                target.field.setFocus()
-        else:
-            self.general_error.show_error(str(error))
+        show_service_error(error, self.general_error, self.errors)
         grow_to_fit(self)
 
     # -- closing ---------------------------------------------------------------------------

@@ -44,7 +44,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..errors import SrcdeskError, ValidationError
+from ..errors import ValidationError
 from ..models import ActivityType, Module, Programme
 from ..services import catalogue, estate
 from ..services import sessions as session_service
@@ -52,10 +52,9 @@ from ..services.base import Context
 from ..services.people import PersonRow, search_people
 from ..services.sessions import PersonChoice, SaveOutcome, SessionDetails
 from .bus import data_bus
-from .errors import report_unexpected
 from .table_model import Column, PagedTableModel, RowsTableModel
 from .tasks import Task, run_task
-from .widgets import FieldError, StatusNote, confirm, grow_to_fit, heading
+from .widgets import FieldError, StatusNote, confirm, describe_error, grow_to_fit, heading
 
 KIND_ROLE = Qt.ItemDataRole.UserRole + 10  # ("module", id, programme code) | ("activity", id) | ("programme", id)
 LEVEL_ROLE = Qt.ItemDataRole.UserRole + 11  # indentation level in a grouped combo
@@ -82,14 +81,6 @@ def pydate(value: QDate) -> dt.date:
 
 def long_date(day: dt.date) -> str:
     return f"{day:%A} {day.day} {day:%B %Y}"
-
-
-def describe_error(error: BaseException) -> str:
-    """The message for a failed service call (unexpected errors also go to the error dialog)."""
-    if isinstance(error, SrcdeskError):
-        return str(error)
-    report_unexpected(error)
-    return "Something unexpected went wrong; the details are in the error window."
 
 
 # -- what a session can be: modules grouped by programme, then activity types -------------------

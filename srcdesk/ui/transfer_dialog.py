@@ -24,14 +24,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..errors import SrcdeskError, ValidationError
 from ..services.base import Context
 from ..services.estate import establishments
 from ..services.people import transfer_person
 from .bus import data_bus
-from .errors import report_unexpected
 from .tasks import Task, run_task
-from .widgets import FieldError, StatusNote, grow_to_fit, heading
+from .widgets import FieldError, StatusNote, grow_to_fit, heading, show_service_error
 
 LEFT_CUSTODY = "left custody"
 
@@ -185,12 +183,7 @@ class TransferDialog(QDialog):
         self._show_error(error)
 
     def _show_error(self, error: BaseException) -> None:
-        if not isinstance(error, SrcdeskError):
-            report_unexpected(error)
-            return
-        field = error.field if isinstance(error, ValidationError) else None
-        target = self.errors.get(field or "")
-        (target or self.general_error).show_error(str(error))
+        show_service_error(error, self.general_error, self.errors)
         grow_to_fit(self)
 
     def reject(self) -> None:

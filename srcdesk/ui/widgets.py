@@ -9,6 +9,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QMessageBox, QPushButton, QWidget
 
+from ..errors import SrcdeskError, ValidationError
+from .errors import report_unexpected
+
 
 def heading(text: str, *, scale: float = 1.35, parent: QWidget | None = None) -> QLabel:
     label = QLabel(text, parent)
@@ -180,3 +183,26 @@ def push_button(text: str, name: str, slot: Callable[..., Any] | None = None, *,
     if slot is not None:
         widget.clicked.connect(slot)
     return widget
+
+
+def describe_error(error: BaseException) -> str:
+    """The message for a failed service call; an unexpected error also opens the error dialog."""
+    if isinstance(error, SrcdeskError):
+        return str(error)
+    report_unexpected(error)
+    return "Something unexpected went wrong; the details are in the error window."
+
+
+def show_service_error(error: BaseException, general: FieldError,
+                       fields: dict[str, FieldError] | None = None) -> None:
+    """A service's refusal next to what caused it: under the field a ``ValidationError`` names
+    (which gets the focus), else in ``general``."""
+    target = None
+    if isinstance(error, ValidationError) and fields:
+        target = fields.get(error.field or "")
+    if target is None:
+        general.show_error(describe_error(error))
+        return
+    target.show_error(str(error))
+    if target.field is not None:
+        target.field.setFocus()

@@ -31,7 +31,6 @@ from ..session_dialog import (
     CancelSessionDialog,
     IndentDelegate,
     SessionDialog,
-    describe_error,
     fill_what_model,
     find_kind,
     load_catalogue,
@@ -40,7 +39,7 @@ from ..session_dialog import (
 )
 from ..table_model import CENTRE, RIGHT, Column, PagedTableModel
 from ..tasks import run_task
-from ..widgets import FieldError, StatusNote, heading, push_button
+from ..widgets import FieldError, StatusNote, describe_error, heading, push_button
 from . import Page
 from . import today as today_page
 from .today import CancelledLook, open_register, status_text, time_span

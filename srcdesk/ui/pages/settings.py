@@ -31,16 +31,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...errors import SrcdeskError
 from ...paths import backups_dir
 from ...services.backup import BackupFile, backup_now, backup_to, human_size, list_backups
 from ...services.base import ROLE_RANK, Context
 from ..bus import data_bus
-from ..errors import report_unexpected
 from ..lock import IDLE_LOCK_KEY, MAX_IDLE_MINUTES, MIN_IDLE_MINUTES, idle_lock_minutes
 from ..progress import run_with_progress
 from ..table_model import RIGHT, Column, PagedTableModel
-from ..widgets import FieldError, StatusNote, heading
+from ..widgets import FieldError, StatusNote, heading, show_service_error
 from . import Page
 from .installation import InstallationSummary
 
@@ -241,11 +239,7 @@ class SettingsPage(Page):
 
     @staticmethod
     def _show(where: FieldError, error: BaseException) -> None:
-        if isinstance(error, SrcdeskError):
-            where.show_error(str(error))
-        else:
-            where.show_error("That didn't work because of an unexpected problem.")
-            report_unexpected(error)
+        show_service_error(error, where)
 
     # -- the idle lock --------------------------------------------------------------------------------
 

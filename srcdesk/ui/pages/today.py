@@ -22,10 +22,10 @@ from PySide6.QtWidgets import (
 from ...services import ladder
 from ...services import sessions as session_service
 from ...services.base import Context
-from ..session_dialog import SessionDialog, describe_error
+from ..session_dialog import SessionDialog
 from ..table_model import CENTRE, RIGHT, Column, RowsTableModel
 from ..tasks import run_task
-from ..widgets import FieldError, StatusNote, heading, push_button
+from ..widgets import FieldError, StatusNote, describe_error, heading, push_button
 from . import Page
 
 ELIGIBLE_LIMIT = 50

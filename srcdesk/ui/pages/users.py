@@ -16,16 +16,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...errors import SrcdeskError
 from ...services import users
 from ...services.base import Context, UserInfo
 from ..bus import data_bus
 from ..catalogue_dialogs import open_dialog
-from ..errors import report_unexpected
 from ..table_model import Column, PagedTableModel, record_view
 from ..tasks import run_task
 from ..user_dialogs import AddUserDialog, ChangeRoleDialog, ResetPasswordDialog
-from ..widgets import FieldError, StatusNote, confirm, heading, push_button
+from ..widgets import FieldError, StatusNote, confirm, heading, push_button, show_service_error
 from . import Page
 from .installation import ROLE_DESCRIPTIONS, role_title
 
@@ -131,11 +129,7 @@ class UsersPage(Page):
         self.active_button.setToolTip("You can't disable the account you are signed in with." if mine else "")
 
     def _show_error(self, error: BaseException) -> None:
-        if isinstance(error, SrcdeskError):
-            self.error.show_error(str(error))
-        else:
-            self.error.show_error("That didn't work because of an unexpected problem.")
-            report_unexpected(error)
+        show_service_error(error, self.error)
 
     # -- actions ----------------------------------------------------------------------------------
 

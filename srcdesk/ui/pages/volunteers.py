@@ -24,15 +24,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...errors import SrcdeskError
 from ...services import ladder
 from ...services.base import Context
 from ...services.estate import establishments
-from ..errors import report_unexpected
 from ..signoff_dialog import SignOffDialog, SupersedeDialog, WithdrawDialog, fit_rows
 from ..table_model import RIGHT, Column, PagedTableModel, RowsTableModel, record_view
 from ..tasks import Task, run_task
-from ..widgets import FieldError, StatusNote, heading, push_button
+from ..widgets import FieldError, StatusNote, heading, push_button, show_service_error
 from . import Page
 
 BOARD_COLUMNS = [
@@ -303,10 +301,7 @@ class VolunteersPage(Page):
         self._show_error(error)
 
     def _show_error(self, error: BaseException) -> None:
-        if isinstance(error, SrcdeskError):
-            self.error.show_error(str(error))
-        else:
-            report_unexpected(error)
+        show_service_error(error, self.error)
 
     def _level_chosen(self, current: QModelIndex, _previous: QModelIndex = QModelIndex()) -> None:  # noqa: B008
         level = self.board_model.row(current)

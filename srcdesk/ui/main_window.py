@@ -317,8 +317,20 @@ class MainWindow(QMainWindow):
         if splitter is None or not self.splitter.restoreState(splitter):
             nav = max(self.nav.sizeHintForColumn(0) + 40, self.nav.minimumWidth())
             self.splitter.setSizes([nav, max(self.width() - nav, 1)])
+        for key, page_splitter in self._page_splitters():
+            state = self.settings.value(key)
+            if state is not None:
+                page_splitter.restoreState(state)
 
     def _save_geometry(self) -> None:
         self.settings.setValue(GEOMETRY_KEY, self.saveGeometry())
         self.settings.setValue(STATE_KEY, self.saveState())
         self.settings.setValue(SPLITTER_KEY, self.splitter.saveState())
+        for key, splitter in self._page_splitters():
+            self.settings.setValue(key, splitter.saveState())
+
+    def _page_splitters(self) -> list[tuple[str, QSplitter]]:
+        """The named splitters inside the pages (their layout is remembered too)."""
+        return [(f"pages/{page.key}/{splitter.objectName()}", splitter)
+                for page in self.pages.values() for splitter in page.findChildren(QSplitter)
+                if splitter.objectName()]

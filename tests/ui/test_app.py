@@ -431,3 +431,19 @@ def test_srcdesk_with_no_command_opens_the_app_and_escape_quits(qtbot, tmp_path,
                 logging.getLogger("srcdesk").removeHandler(h)
                 h.close()
     assert seen
+
+
+def test_page_splitters_are_remembered(qtbot, start_app, perth_data, settings):
+    controller, window = signed_in(qtbot, start_app, perth_data)
+    page = window.show_page("volunteers")
+    page.splitter.setSizes([200, 800])  # far from the default 2 : 3
+    sizes = page.splitter.sizes()
+    window.sign_out_action.trigger()
+    assert settings.value("pages/volunteers/volunteersSplitter") is not None
+    sign_in(qtbot, login_dialog(qtbot, controller), "admin", PASSWORD)
+    again = main_window(qtbot, controller)
+    again.show_page("volunteers")
+    restored = again.pages["volunteers"].splitter.sizes()
+    # the same share of the width (the page is laid out at its new size after the state is restored)
+    assert abs(restored[0] / sum(restored) - sizes[0] / sum(sizes)) < 0.02
+    assert abs(sizes[0] / sum(sizes) - 0.4) > 0.1  # and not the default share

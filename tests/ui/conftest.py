@@ -7,6 +7,7 @@ no background task running behind it.
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import os
 from collections.abc import Callable, Iterator
@@ -24,6 +25,15 @@ from srcdesk.ui.tasks import pending_tasks  # noqa: E402
 
 PASSWORD = "password123"
 WAIT_MS = 10_000
+SHOTS = Path(os.environ["SRCDESK_SHOTS"]) if os.environ.get("SRCDESK_SHOTS") else None
+
+
+def shot(widget, name: str) -> None:  # noqa: ANN001
+    """Save a picture of the widget when $SRCDESK_SHOTS names a folder (to look at the screens)."""
+    if SHOTS is not None:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        QCoreApplication.processEvents()  # let the layout and the column widths settle
+        widget.grab().save(str(SHOTS / f"{name}.png"))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -149,3 +159,15 @@ def open_demo(demo_data: Path) -> Iterator[Callable[[str], object]]:
     QCoreApplication.processEvents()
     for ctx in opened:
         ctx.db.close()
+
+
+DEMO_TODAY = dt.date(2026, 10, 28)  # a Wednesday near the end of the demo data (it ends 31 Oct 2026)
+
+
+@pytest.fixture
+def demo_today(monkeypatch: pytest.MonkeyPatch) -> dt.date:
+    """Pages that show "this week" see :data:`DEMO_TODAY`, inside the demo data."""
+    from srcdesk.ui.pages import today as today_page
+
+    monkeypatch.setattr(today_page, "today", lambda: DEMO_TODAY)
+    return DEMO_TODAY

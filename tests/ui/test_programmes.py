@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -16,37 +12,12 @@ from srcdesk.models import ActivityType, MilestoneDefinition, Module, Programme
 from srcdesk.services import catalogue
 from srcdesk.ui.pages.programmes import ProgrammesPage
 
-from .conftest import WAIT_MS
-
-SHOTS = Path(os.environ.get("SRCDESK_SHOTS", "")) if os.environ.get("SRCDESK_SHOTS") else None
-
-
-def shot(widget: QWidget, name: str) -> None:
-    """Save a picture of the widget when SRCDESK_SHOTS names a folder (to look at the screens)."""
-    if SHOTS is not None:
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        widget.grab().save(str(SHOTS / f"{name}.png"))
-
-
-_made: list[QWidget] = []
-
-
-@pytest.fixture(autouse=True)
-def _delete_pages() -> Iterator[None]:
-    """Delete each page's widgets here, not whenever the garbage collector reaches them: a
-    parentless widget freed by the collector destroys its C++ children from inside the collection."""
-    yield
-    while _made:
-        widget = _made.pop()
-        if shiboken6.isValid(widget):
-            widget.close()
-            shiboken6.delete(widget)
+from .conftest import WAIT_MS, shot
 
 
 def open_page(qtbot, ctx) -> ProgrammesPage:  # noqa: ANN001
     page = ProgrammesPage(ctx)
     qtbot.addWidget(page)
-    _made.append(page)
     page.resize(1000, 680)
     page.show()
     page.activate()

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 import shiboken6
@@ -20,9 +18,9 @@ from srcdesk.ui.bus import data_bus
 from srcdesk.ui.register_dialog import RegisterDialog
 from srcdesk.ui.register_model import CODE_ROLE, COL_ROLE, COL_STATUS, RegisterModel
 
-WAIT = 5000
-SHOTS = Path(os.environ.get("SRCDESK_SHOTS", "/tmp/shots"))
+from .conftest import shot
 
+WAIT = 5000
 
 def _session(ctx, day: str = "2026-11-03", **kw):  # noqa: ANN001, ANN202
     values = {"start_time": "10:00", "end_time": "11:30", "activity_type_id": "act-cafe", "location": "Dining hall"}
@@ -65,12 +63,6 @@ def _type_and_add(qtbot, dialog: RegisterDialog, text: str) -> None:  # noqa: AN
     qtbot.waitUntil(lambda: dialog.find.text() == "" or dialog.find_note.text() != "", timeout=WAIT)
 
 
-def _shot(widget, name: str) -> None:  # noqa: ANN001
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    QCoreApplication.processEvents()  # let the layout and the column widths settle
-    widget.grab().save(str(SHOTS / f"{name}.png"))
-
-
 def _codes(lines) -> list[tuple[str, str, str]]:  # noqa: ANN001
     return sorted((line.display_name, line.status, line.role) for line in lines)
 
@@ -101,7 +93,7 @@ def test_take_a_register_by_keyboard_alone(qtbot, open_demo, open_register) -> N
     qtbot.keyClick(dialog.table, Qt.Key.Key_Up)
     qtbot.keyClick(dialog.table, "R")  # Cal's role: participant -> helper
     assert dialog.counts.text() == "3 present of 4 on the register — not saved"  # late counts, absent not
-    _shot(dialog, "register-filled")
+    shot(dialog, "register-filled")
 
     with qtbot.waitSignal(dialog.saved, timeout=WAIT) as saved, \
             qtbot.waitSignal(data_bus().changed, timeout=WAIT) as announced:
@@ -267,7 +259,7 @@ def test_new_person_inline(qtbot, open_demo, open_register) -> None:  # noqa: AN
     assert (dialog.given.text(), dialog.family.text()) == ("Isla", "Brand-New")
     dialog.reference.setFocus()
     qtbot.keyClicks(dialog.reference, "ZZ777")
-    _shot(dialog, "register-new-person")
+    shot(dialog, "register-new-person")
     with qtbot.waitSignal(data_bus().changed, timeout=WAIT) as announced:
         qtbot.keyClick(dialog.reference, Qt.Key.Key_Return)
     assert "people" in announced.args[0]
@@ -311,7 +303,7 @@ def test_add_everyone_from_the_last_session_of_the_series(qtbot, open_demo, open
         cal.id: ("present", "participant"), dee.id: ("present", "participant"),
         amy.id: (None, "participant"), ben.id: (None, "helper")}  # roles carry over, statuses don't
     assert dialog.counts.text().startswith("2 present of 4 on the register (2 not marked)")
-    _shot(dialog, "register-from-last-session")
+    shot(dialog, "register-from-last-session")
 
     qtbot.keyClick(dialog.table, Qt.Key.Key_Return)  # Save refused: two not marked
     assert "2 people have no status yet" in dialog.error.message
@@ -440,7 +432,7 @@ def test_cancelled_session_is_read_only(qtbot, open_demo, open_register) -> None
     assert (dialog.model.row(0).status, dialog.model.row(0).role) == ("present", "participant")
     assert not dialog.model.dirty and "read-only" in dialog.status.text()
     assert not dialog.model.flags(dialog.model.index(0, COL_STATUS)) & Qt.ItemFlag.ItemIsEditable
-    _shot(dialog, "register-cancelled")
+    shot(dialog, "register-cancelled")
 
 
 def test_a_session_that_no_longer_exists(qtbot, open_demo) -> None:  # noqa: ANN001
@@ -476,7 +468,7 @@ def test_screenshot_of_a_full_register(qtbot, open_demo, open_register) -> None:
     assert dialog.counts.text() == f"{biggest.attended} present of {biggest.on_register} on the register"
     dialog.resize(980, 760)
     qtbot.wait(50)
-    _shot(dialog, "register-demo")
+    shot(dialog, "register-demo")
 
 
 # -- the model -----------------------------------------------------------------------------------------

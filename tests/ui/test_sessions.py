@@ -10,17 +10,15 @@ from PySide6.QtWidgets import QApplication
 
 from srcdesk.services import sessions as session_service
 from srcdesk.ui import session_dialog as session_dialog_module
-from srcdesk.ui.pages import today as today_page
 from srcdesk.ui.pages.sessions import ANY_DATE, SessionsPage
 from srcdesk.ui.session_dialog import KIND_ROLE, CancelSessionDialog, SessionDialog, qdate
 
+from .conftest import DEMO_TODAY
+
 WAIT = 5000
-DEMO_TODAY = dt.date(2026, 10, 28)  # a Wednesday inside the demo data
 
 
-@pytest.fixture(autouse=True)
-def _demo_today(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(today_page, "today", lambda: DEMO_TODAY)
+pytestmark = pytest.mark.usefixtures("demo_today")
 
 
 @pytest.fixture

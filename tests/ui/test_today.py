@@ -10,18 +10,16 @@ from PySide6.QtCore import Qt
 
 from srcdesk.services import ladder
 from srcdesk.services import sessions as session_service
-from srcdesk.ui.pages import today as today_page
 from srcdesk.ui.pages.today import TodayPage
 from srcdesk.ui.session_dialog import SessionDialog, pydate
 
+from .conftest import DEMO_TODAY
+
 WAIT = 5000
-DEMO_TODAY = dt.date(2026, 10, 28)  # a Wednesday near the end of the demo data
 MONDAY = dt.date(2026, 10, 26)
 
 
-@pytest.fixture(autouse=True)
-def _demo_today(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(today_page, "today", lambda: DEMO_TODAY)
+pytestmark = pytest.mark.usefixtures("demo_today")
 
 
 @pytest.fixture

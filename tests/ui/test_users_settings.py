@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
@@ -20,30 +17,7 @@ from srcdesk.ui.pages import settings as settings_module
 from srcdesk.ui.pages.settings import IDLE_LOCK_KEY, SettingsPage, idle_lock_minutes
 from srcdesk.ui.pages.users import UsersPage
 
-from .conftest import PASSWORD, WAIT_MS
-
-SHOTS = Path(os.environ["SRCDESK_SHOTS"]) if os.environ.get("SRCDESK_SHOTS") else None
-
-
-def shot(widget: QWidget, name: str) -> None:
-    if SHOTS is not None:
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        widget.grab().save(str(SHOTS / f"{name}.png"))
-
-
-_made: list[QWidget] = []
-
-
-@pytest.fixture(autouse=True)
-def _delete_pages() -> Iterator[None]:
-    """Delete each page's widgets here, not whenever the garbage collector reaches them: a
-    parentless widget freed by the collector destroys its C++ children from inside the collection."""
-    yield
-    while _made:
-        widget = _made.pop()
-        if shiboken6.isValid(widget):
-            widget.close()
-            shiboken6.delete(widget)
+from .conftest import PASSWORD, WAIT_MS, shot
 
 
 def type_into(qtbot, field, text: str) -> None:  # noqa: ANN001
@@ -55,7 +29,6 @@ def type_into(qtbot, field, text: str) -> None:  # noqa: ANN001
 def users_page(qtbot, ctx) -> UsersPage:  # noqa: ANN001
     page = UsersPage(ctx)
     qtbot.addWidget(page)
-    _made.append(page)
     page.resize(820, 520)
     page.show()
     page.activate()
@@ -218,7 +191,6 @@ def test_disabling_yourself_is_refused_with_the_reason(qtbot, open_demo) -> None
 def settings_page(qtbot, ctx, settings) -> SettingsPage:  # noqa: ANN001
     page = SettingsPage(ctx, settings=settings)
     qtbot.addWidget(page)
-    _made.append(page)
     page.resize(820, 760)
     page.show()
     page.activate()

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import Qt
 
@@ -13,9 +10,9 @@ from srcdesk.services import ladder
 from srcdesk.ui.pages.volunteers import VolunteersPage
 from srcdesk.ui.signoff_dialog import SignOffDialog, SupersedeDialog, WithdrawDialog
 
-WAIT = 5000
-SHOTS = Path(os.environ.get("SRCDESK_SHOTS", "/tmp/shots"))
+from .conftest import shot
 
+WAIT = 5000
 
 def _open_page(qtbot, ctx) -> VolunteersPage:  # noqa: ANN001
     page = VolunteersPage(ctx)
@@ -39,11 +36,6 @@ def _wait_person(qtbot, page: VolunteersPage, person_id: str) -> None:  # noqa: 
                     timeout=WAIT)
 
 
-def _shot(widget, name: str) -> None:  # noqa: ANN001
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    widget.grab().save(str(SHOTS / f"{name}.png"))
-
-
 def test_board_counts_match_the_service(qtbot, qtmodeltester, open_demo) -> None:  # noqa: ANN001
     ctx = open_demo("colin")
     page = _open_page(qtbot, ctx)
@@ -62,7 +54,7 @@ def test_board_counts_match_the_service(qtbot, qtmodeltester, open_demo) -> None
     assert f"({level.holders})" in page.holders_label.text()
     for model in (page.board_model, page.holders_model, page.eligible_model):
         qtmodeltester.check(model)
-    _shot(page, "volunteers-board")
+    shot(page, "volunteers-board")
 
 
 def test_eligible_list_for_each_level(qtbot, qtmodeltester, open_demo) -> None:  # noqa: ANN001
@@ -99,7 +91,7 @@ def test_choosing_a_person_shows_progress_and_evidence(qtbot, qtmodeltester, ope
     assert "of" in progress_text  # e.g. "Has 2 of 4 sessions in the role of helper, …"
     for model in (page.levels_model, page.achievements_model, page.evidence_model):
         qtmodeltester.check(model)
-    _shot(page, "volunteers-person")
+    shot(page, "volunteers-person")
 
 
 def test_sign_off_as_coordinator_by_keyboard(qtbot, qtmodeltester, open_demo) -> None:  # noqa: ANN001
@@ -123,7 +115,7 @@ def test_sign_off_as_coordinator_by_keyboard(qtbot, qtmodeltester, open_demo) ->
     assert dialog.accept_button.isEnabled() and not dialog.role_note.isVisible()
     assert dialog.evidence_model.rowCount() >= 1
     qtmodeltester.check(dialog.evidence_model)
-    _shot(dialog, "signoff-coordinator")
+    shot(dialog, "signoff-coordinator")
     qtbot.keyClicks(dialog.note, "Led the cafe well")
     with qtbot.waitSignal(dialog.saved, timeout=WAIT):
         qtbot.keyClick(dialog.achieved_on, Qt.Key.Key_Return)
@@ -153,7 +145,7 @@ def test_recorder_sees_why_not_and_cannot_sign_off(qtbot, open_demo) -> None:  #
     assert dialog.role_note.text() == ("Only a coordinator can sign off milestones; "
                                        "you are signed in as a recorder.")
     assert not dialog.accept_button.isEnabled()
-    _shot(dialog, "signoff-recorder")
+    shot(dialog, "signoff-recorder")
     qtbot.keyClick(dialog.achieved_on, Qt.Key.Key_Return)  # Enter does nothing
     dialog.submit()
     qtbot.wait(100)
@@ -187,7 +179,7 @@ def test_withdraw_needs_a_reason_and_keeps_the_achievement(qtbot, open_demo) -> 
     qtbot.waitUntil(lambda: dialog.reason_error.isVisible(), timeout=WAIT)
     assert dialog.reason_error.message == "Reason is required."
     assert dialog.isVisible()
-    _shot(dialog, "withdraw-no-reason")
+    shot(dialog, "withdraw-no-reason")
     qtbot.keyClicks(dialog.reason, "Signed off for the wrong person")
     assert not dialog.reason_error.isVisible()
     with qtbot.waitSignal(dialog.saved, timeout=WAIT):
@@ -214,7 +206,7 @@ def test_supersede_keeps_the_old_and_adds_the_corrected(qtbot, open_demo) -> Non
     qtbot.keyClicks(dialog.reason, "Wrong date")
     new_date = chosen.achieved_on.replace(day=1) if chosen.achieved_on.day != 1 else chosen.achieved_on
     dialog.achieved_on.setDate(new_date)
-    _shot(dialog, "supersede")
+    shot(dialog, "supersede")
     with qtbot.waitSignal(dialog.saved, timeout=WAIT) as saved:
         qtbot.keyClick(dialog.reason, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
         if dialog.isVisible():  # Ctrl+Enter in the reason box may not submit on every style

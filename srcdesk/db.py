@@ -249,7 +249,21 @@ def _upgrade(engine: Engine) -> None:
     from alembic import command
 
     cfg = alembic_config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    # SQLite's procedure for schema changes that recreate a table others refer to: foreign keys
+    # off (only possible outside a transaction), migrate, check every reference, commit.
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection  # a PRAGMA through SQLAlchemy would begin a transaction
+        raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise DatabaseError(
+                        f"Updating the database would break {len(broken)} reference(s) "
+                        f"(first in {broken[0][0]}); nothing was changed."
+                    )
+        finally:
+            raw.execute("PRAGMA foreign_keys=ON")
 

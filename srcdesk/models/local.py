@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -21,6 +21,22 @@ class Installation(Base):
     name: Mapped[str] = mapped_column(String(120))
     is_self: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # Public identity (enrolment card): minisign key line, age recipient, the office's recovery
+    # recipient, and the fingerprint people compare. Private keys live in the data folder only.
+    signing_key: Mapped[str | None] = mapped_column(String(80))
+    age_recipient: Mapped[str | None] = mapped_column(String(100))
+    recovery_recipient: Mapped[str | None] = mapped_column(String(100))
+    fingerprint: Mapped[str | None] = mapped_column(String(100))
+    enrolled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    enrolled_by: Mapped[str | None] = mapped_column(String(36))
+    # Revoked: bundles it signs with a seq above ``revoked_after_seq`` or made after
+    # ``revoked_at`` are refused. ``revoked_by`` is the installation that revoked it.
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    revoked_after_seq: Mapped[int | None] = mapped_column(Integer)
+    revoked_reason: Mapped[str | None] = mapped_column(Text)
+    revoked_by: Mapped[str | None] = mapped_column(String(36))
+    # Outgoing: the change-log seq up to which this installation has been sent changes.
+    sent_watermark: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ChangeLog(Base):
@@ -45,6 +61,9 @@ class ChangeLog(Base):
     row_id: Mapped[str] = mapped_column(String(36))
     op: Mapped[str] = mapped_column(String(6))  # insert | update | delete
     fields: Mapped[str] = mapped_column(Text)
+    # What the change overwrote, for telling sequential edits from concurrent ones: canonical
+    # JSON {field: [[hlc, origin], ...]} of the versions the writer had (None for an insert).
+    base: Mapped[str | None] = mapped_column(Text)
 
 
 class LocalState(Base):
@@ -54,3 +73,60 @@ class LocalState(Base):
 
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class BundleRecord(Base):
+    """A bundle this installation wrote (``sent``) or imported (``received``).
+
+    ``seq`` counts per origin; a gap in the received sequence of an origin is a bundle not (yet)
+    imported. ``counts`` and ``summary`` are JSON (records per table; new/updated/unchanged/conflicts).
+    """
+
+    __tablename__ = "bundle_record"
+    __table_args__ = (UniqueConstraint("origin_id", "seq"),)
+
+    bundle_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    direction: Mapped[str] = mapped_column(String(8))  # sent | received
+    origin_id: Mapped[str] = mapped_column(String(36))
+    recipient_id: Mapped[str] = mapped_column(String(36))
+    seq: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    file_name: Mapped[str] = mapped_column(String(200))
+    full: Mapped[bool] = mapped_column(Boolean, default=False)
+    schema: Mapped[str] = mapped_column(String(20))
+    changes: Mapped[int] = mapped_column(Integer, default=0)
+    watermark: Mapped[int | None] = mapped_column(Integer)  # sent: change_log seq covered up to
+    counts: Mapped[str] = mapped_column(Text, default="{}")
+    summary: Mapped[str] = mapped_column(Text, default="{}")
+    user_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class SyncConflict(Base):
+    """A concurrent value that lost the merge (per-field last writer wins) and waits for a person.
+
+    Derived from the change log by the merge: for a field, every concurrent head other than the
+    winner whose value differs (``field`` is a column), or an edit that raced the deletion of its
+    row (``field`` = ``"*deleted*"``). Resolving writes an ordinary change naming both versions,
+    which syncs; every installation then drops the conflict.
+    """
+
+    __tablename__ = "sync_conflict"
+    __table_args__ = (
+        UniqueConstraint("table_name", "row_id", "field", "loser_hlc", "loser_origin"),
+        Index("ix_sync_conflict_detected", "detected_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    table_name: Mapped[str] = mapped_column(String(40))
+    row_id: Mapped[str] = mapped_column(String(36))
+    field: Mapped[str] = mapped_column(String(60))
+    winner_hlc: Mapped[int] = mapped_column(BigInteger)
+    winner_origin: Mapped[str] = mapped_column(String(36))
+    winner_user: Mapped[str | None] = mapped_column(String(36))
+    winner_value: Mapped[str] = mapped_column(Text)  # canonical JSON
+    loser_hlc: Mapped[int] = mapped_column(BigInteger)
+    loser_origin: Mapped[str] = mapped_column(String(36))
+    loser_user: Mapped[str | None] = mapped_column(String(36))
+    loser_value: Mapped[str] = mapped_column(Text)
+    detected_at: Mapped[dt.datetime] = mapped_column(DateTime)

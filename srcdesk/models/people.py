@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, Index, String, Text
+from sqlalchemy import Boolean, Date, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, Syncable, ref
@@ -52,12 +52,17 @@ USER_ROLES = ("recorder", "coordinator", "administrator")
 
 
 class User(Syncable, Base):
-    """An app account. The password hash never leaves this installation."""
+    """An app account. The password hash never leaves this installation.
+
+    Accounts travel in bundles (names on certificates and sign-offs) but sign in only where they
+    were made, so a username is unique per installation (``origin_id``), not across the estate.
+    """
 
     __tablename__ = "app_user"
     __sync_exclude__ = frozenset({"password_hash"})
+    __table_args__ = (UniqueConstraint("origin_id", "username"),)
 
-    username: Mapped[str] = mapped_column(String(60), unique=True)
+    username: Mapped[str] = mapped_column(String(60))
     display_name: Mapped[str] = mapped_column(String(120))
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str | None] = mapped_column(String(200))

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from ..db import Database
 from ..errors import AuthenticationFailed, NotFound, ValidationError
-from ..models import USER_ROLES, User
+from ..models import USER_ROLES, Installation, User
 from ..sync.capture import Actor
 from .base import Context, UserInfo, choice, get_live, text
 
@@ -44,6 +44,12 @@ def _username(value: str) -> str:
     return value
 
 
+def local_user():  # noqa: ANN201
+    """Accounts made on this installation: the only ones that sign in or are managed here
+    (accounts from other installations arrive in bundles for the names they carry)."""
+    return User.origin_id == select(Installation.id).where(Installation.is_self.is_(True)).scalar_subquery()
+
+
 def _info(u: User) -> UserInfo:
     return UserInfo(u.id, u.username, u.display_name, u.role, u.active)
 
@@ -53,7 +59,7 @@ def authenticate(db: Database, username: str, password: str) -> UserInfo:
     failure = AuthenticationFailed("That username and password don't match an active account.")
     with db.read() as s:
         user = s.execute(
-            select(User).where(User.username == (username or "").strip().lower(), User.deleted_hlc.is_(None))
+            select(User).where(User.username == (username or "").strip().lower(), User.deleted_hlc.is_(None), local_user())
         ).scalar_one_or_none()
         if user is None or not user.password_hash:
             try:
@@ -86,7 +92,7 @@ def create_user_unchecked(s, username: str, display_name: str, role: str, passwo
     username = _username(username)
     display_name = text(display_name, "Name", "display_name", max_len=120)
     choice(role, USER_ROLES, "Role", "role")
-    taken = s.execute(select(func.count()).select_from(User).where(User.username == username)).scalar_one()
+    taken = s.execute(select(func.count()).select_from(User).where(User.username == username, local_user())).scalar_one()
     if taken:
         raise ValidationError(f"The username '{username}' is already taken.", "username")
     user = User(username=username, display_name=display_name, role=role, password_hash=hash_password(password))
@@ -103,7 +109,7 @@ def add_user(ctx: Context, username: str, display_name: str, role: str, password
 def list_users(ctx: Context, *, include_disabled: bool = True) -> list[UserInfo]:
     ctx.require("administrator", "see the list of users")
     with ctx.read() as s:
-        q = select(User).where(User.deleted_hlc.is_(None)).order_by(User.username)
+        q = select(User).where(User.deleted_hlc.is_(None), local_user()).order_by(User.username)
         if not include_disabled:
             q = q.where(User.active.is_(True))
         return [_info(u) for u in s.execute(q).scalars()]
@@ -111,7 +117,7 @@ def list_users(ctx: Context, *, include_disabled: bool = True) -> list[UserInfo]
 
 def _find(s, username: str) -> User:  # noqa: ANN001
     user = s.execute(
-        select(User).where(User.username == (username or "").strip().lower(), User.deleted_hlc.is_(None))
+        select(User).where(User.username == (username or "").strip().lower(), User.deleted_hlc.is_(None), local_user())
     ).scalar_one_or_none()
     if user is None:
         raise NotFound(f"There is no user called '{username}'.")
@@ -152,6 +158,7 @@ def set_active(ctx: Context, username: str, active: bool) -> UserInfo:
 def _refuse_last_admin(s, user: User) -> None:  # noqa: ANN001
     others = s.execute(
         select(func.count()).select_from(User).where(
+            local_user(),
             User.role == "administrator", User.active.is_(True), User.id != user.id, User.deleted_hlc.is_(None)
         )
     ).scalar_one()

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from ..ids import new_id
 from ..models import SYNC_META_COLUMNS, SYNCABLE_TABLES, Syncable
+from .fold import Change, encode_base, fold, parse_base
 from .hlc import HybridClock
 
 # The origin that shipped reference data is "nobody": every installation seeds the same
@@ -130,8 +131,8 @@ def _before_flush(session: OrmSession, flush_context: Any, instances: Any) -> No
         obj.created_hlc = obj.updated_hlc = hlc
         obj.created_by = obj.updated_by = actor.user_id
         fields = {k: encode_value(getattr(obj, k)) for k in _content(type(obj))}
-        op = "delete" if obj.deleted_hlc is not None else "insert"
-        changes.append((hlc, actor.installation_id, actor.user_id, obj.__tablename__, obj.id, op, fields))
+        changes.append((hlc, actor.installation_id, actor.user_id, obj.__tablename__, obj.id, "insert", fields, None))
+    dbapi = session.connection().connection.driver_connection if dirty else None
     for obj in dirty:
         state = inspect(obj)
         fields = {}
@@ -141,16 +142,20 @@ def _before_flush(session: OrmSession, flush_context: Any, instances: Any) -> No
                 fields[key] = encode_value(getattr(obj, key))
         if not fields:
             continue
+        known = fold(logged_changes(dbapi, obj.__tablename__, obj.id)) if dbapi is not None else None
         if "deleted_hlc" in fields and obj.deleted_hlc is not None:
             obj.deleted_hlc = hlc
             obj.deleted_by = actor.user_id
             fields.update(deleted_hlc=hlc, deleted_by=actor.user_id)
             op = "delete"
+            # A delete overwrites the whole row as this installation holds it: every head.
+            base = dict(known.heads) if known else None
         else:
             op = "update"
+            base = {f: [known.versions[f]] for f in fields if f in known.versions} if known else None
         obj.updated_hlc = hlc
         obj.updated_by = actor.user_id
-        changes.append((hlc, actor.installation_id, actor.user_id, obj.__tablename__, obj.id, op, fields))
+        changes.append((hlc, actor.installation_id, actor.user_id, obj.__tablename__, obj.id, op, fields, base))
     session.connection().info[CAPTURE_FLAG] = True
 
 
@@ -171,13 +176,28 @@ def _after_rollback(session: OrmSession) -> None:
     session.info.pop("pending_changes", None)
 
 
+LOG_INSERT = (
+    "INSERT INTO change_log (hlc, origin_id, user_id, table_name, row_id, op, fields, base) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
 def _write_log(dbapi_conn: Any, changes: Sequence[tuple], clock: HybridClock) -> None:
     dbapi_conn.executemany(
-        "INSERT INTO change_log (hlc, origin_id, user_id, table_name, row_id, op, fields) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(c[0], c[1], c[2], c[3], c[4], c[5], canonical_json(c[6])) for c in changes],
+        LOG_INSERT,
+        [(c[0], c[1], c[2], c[3], c[4], c[5], canonical_json(c[6]),
+          None if c[7] is None else canonical_json(encode_base(c[7]))) for c in changes],
     )
     save_clock(dbapi_conn, clock)
+
+
+def logged_changes(dbapi_conn: Any, table: str, row_id: str) -> list[Change]:
+    """Every change this installation has logged for one row (any order)."""
+    rows = dbapi_conn.execute(
+        "SELECT hlc, origin_id, user_id, op, fields, base FROM change_log WHERE table_name = ? AND row_id = ?",
+        (table, row_id),
+    ).fetchall()
+    return [Change(h, o, u, op, json.loads(f), parse_base(b)) for h, o, u, op, f, b in rows]
 
 
 def save_clock(dbapi_conn: Any, clock: HybridClock) -> None:

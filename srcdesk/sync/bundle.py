@@ -1,0 +1,553 @@
+"""The bundle file: writing one, and reading an untrusted one until every check has passed.
+
+See ``docs/bundle-format.md``. In short: ``<CODE>-<origin>-<seq>.srcbundle`` is a zip holding
+exactly ``payload.age`` (binary age, to the recipient and the office's recovery key) and
+``payload.age.minisig`` (prehashed minisign ``ED`` signature by the origin; its trusted comment
+names the format, origin, seq and bundle id). The decrypted payload is a zip of
+``manifest.json``, ``manifest.json.minisig`` and ``data/*.jsonl``.
+
+Nothing here touches the database: :mod:`srcdesk.services.sync` decides whom to trust and what
+to apply. Nothing is ever extracted to disk; the payload is decrypted into memory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import re
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyrage
+from sqlalchemy import BigInteger, Boolean, Date, Integer, String, Text
+
+from .. import __version__
+from ..models import SYNCABLE_MODELS
+from . import minisign, strictjson
+from .capture import content_columns
+from .errors import BundleRefused
+from .fold import Change
+from .safezip import Limits, StrictZip
+
+FORMAT = "srcdesk-bundle/1"
+SUFFIX = ".srcbundle"
+PAYLOAD = "payload.age"
+PAYLOAD_SIG = "payload.age.minisig"
+MANIFEST = "manifest.json"
+MANIFEST_SIG = "manifest.json.minisig"
+CHANGES = "data/changes.jsonl"
+REVOCATIONS = "data/revocations.jsonl"
+DATA_FILES = (CHANGES, REVOCATIONS)
+
+MAX_BUNDLE_BYTES = 1 << 30  # the file on the stick
+MAX_PAYLOAD_BYTES = 1 << 30  # decrypted payload zip, held in memory
+MAX_MANIFEST_BYTES = 1 << 20
+MAX_SIG_BYTES = 4096
+MAX_CHANGES = 20_000_000
+MAX_REVOCATIONS = 10_000
+MAX_TEXT = 100_000  # characters in a Text field
+MAX_BASE_VERSIONS = 64
+MAX_SEQ = 10**12
+FUTURE_SLACK = dt.timedelta(days=1)  # PCs' clocks disagree; more than a day ahead is refused
+
+_UUIDISH = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_ROW_ID = re.compile(r"^[A-Za-z0-9._:-]{1,36}$")
+_COMMENT = re.compile(
+    r"^srcdesk-bundle/(?P<version>[0-9]{1,4}) origin=(?P<origin>[0-9a-f-]{36}) seq=(?P<seq>[0-9]{1,13}) "
+    r"bundle=(?P<bundle>[0-9a-f-]{36})$"
+)
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+def trusted_comment(origin_id: str, seq: int, bundle_id: str) -> str:
+    return f"{FORMAT} origin={origin_id} seq={seq} bundle={bundle_id}"
+
+
+def file_name(code: str | None, origin_id: str, seq: int) -> str:
+    """``PER-1a2b3c4d-00000012.srcbundle``: establishment code (``SRC`` for the office), the end of
+    the origin's id (its random part) and the seq."""
+    return f"{code or 'SRC'}-{origin_id.replace('-', '')[-8:]}-{seq:08d}{SUFFIX}"
+
+
+@dataclass(frozen=True)
+class Header:
+    """What the outer signature's trusted comment says (signed, checked against the manifest)."""
+
+    format: str
+    origin_id: str
+    seq: int
+    bundle_id: str
+
+
+def parse_trusted_comment(text: str) -> Header:
+    m = _COMMENT.match(text)
+    if m is None:
+        raise BundleRefused("The bundle's signature does not describe a srcdesk bundle (unexpected trusted comment).")
+    if m["version"] != "1":
+        raise BundleRefused(
+            f"This bundle is in format srcdesk-bundle/{m['version']}, which this srcdesk does not read; "
+            "update srcdesk."
+        )
+    for value in (m["origin"], m["bundle"]):
+        if not _UUIDISH.match(value):
+            raise BundleRefused("The bundle's signature names an origin or bundle id that is not an id.")
+    return Header(FORMAT, m["origin"], int(m["seq"]), m["bundle"])
+
+
+# -- writing ------------------------------------------------------------------------------
+
+
+def _info(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+    info.external_attr = 0o600 << 16
+    info.create_system = 3
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info
+
+
+class _HashingWriter:
+    """Counts and hashes what goes into a zip entry."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.sha = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self.sha.update(data)
+        self.size += len(data)
+        self.stream.write(data)
+
+
+@dataclass(frozen=True)
+class Written:
+    path: Path
+    bundle_id: str
+    seq: int
+    created: dt.datetime
+    changes: int
+    counts: dict[str, int]
+    size: int
+
+
+def write_bundle(
+    target_dir: Path, *, name: str, key: minisign.SigningKey, origin: Mapping[str, Any], seq: int, bundle_id: str,
+    created: dt.datetime, schema: str, full: bool, recipients: list[dict[str, str]],
+    change_lines: Iterable[tuple[str, bytes]], revocations: list[dict[str, Any]],
+) -> Written:
+    """Write a bundle to ``target_dir / name`` (never overwriting), atomically.
+
+    ``change_lines`` yields (table, one JSON line without newline) in (table, row, hlc, origin)
+    order; ``recipients`` are {"installation_id", "age_recipient", "kind"} (kind: installation |
+    recovery). The payload is built and encrypted in memory: nothing unencrypted touches the disk.
+    """
+    target = target_dir / name
+    if target.exists():
+        raise BundleRefused(f"{target} already exists; srcdesk never overwrites a bundle.")
+    counts: dict[str, int] = {}
+    inner = io.BytesIO()
+    files = []
+    with zipfile.ZipFile(inner, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        with z.open(_info(CHANGES), "w") as raw:
+            out = _HashingWriter(raw)
+            buf: list[bytes] = []
+            pending = 0
+            for table, line in change_lines:
+                counts[table] = counts.get(table, 0) + 1
+                buf.append(line)
+                pending += 1
+                if pending >= 2000:
+                    buf.append(b"")
+                    out.write(b"\n".join(buf))
+                    buf, pending = [], 0
+            if buf:
+                buf.append(b"")
+                out.write(b"\n".join(buf))
+        files.append({"name": CHANGES, "size": out.size, "sha256": out.sha.hexdigest()})
+        rev = b"".join(_json_line(r) + b"\n" for r in revocations)
+        z.writestr(_info(REVOCATIONS), rev)
+        files.append({"name": REVOCATIONS, "size": len(rev), "sha256": hashlib.sha256(rev).hexdigest()})
+        total = sum(counts.values())
+        manifest = {
+            "format": FORMAT, "schema": schema, "app_version": __version__, "bundle_id": bundle_id,
+            "origin": dict(origin), "seq": seq, "created": _iso(created), "full": full,
+            "recipients": recipients,
+            "records": {"changes": total, "revocations": len(revocations), "tables": dict(sorted(counts.items()))},
+            "files": files,
+        }
+        manifest_bytes = json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False).encode() + b"\n"
+        comment = trusted_comment(origin["installation_id"], seq, bundle_id)
+        z.writestr(_info(MANIFEST), manifest_bytes)
+        z.writestr(_info(MANIFEST_SIG), key.sign_bytes(manifest_bytes, comment, "srcdesk bundle manifest"))
+    payload = inner.getvalue()
+    del inner
+    try:
+        encrypted = pyrage.encrypt(payload, [pyrage.x25519.Recipient.from_str(r["age_recipient"]) for r in recipients])
+    except (pyrage.RecipientError, pyrage.EncryptError) as exc:
+        raise BundleRefused(f"Couldn't encrypt the bundle: {exc}.") from exc
+    del payload
+    signature = key.sign_bytes(encrypted, comment, "srcdesk bundle: verify with minisign -Vm payload.age")
+    fd, tmp = tempfile.mkstemp(dir=target_dir, prefix=".srcdesk-", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as z:
+                info = _info(PAYLOAD)
+                info.compress_type = zipfile.ZIP_STORED
+                z.writestr(info, encrypted)
+                info = _info(PAYLOAD_SIG)
+                info.compress_type = zipfile.ZIP_STORED
+                z.writestr(info, signature)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if target.exists():
+            raise BundleRefused(f"{target} already exists; srcdesk never overwrites a bundle.")
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Written(target, bundle_id, seq, created, total, counts, target.stat().st_size)
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.replace(tzinfo=None, microsecond=0).isoformat() + "Z"
+
+
+_LINE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _json_line(record: Mapping[str, Any]) -> bytes:
+    return _LINE.encode(record).encode()
+
+
+def change_line(table: str, row_id: str, hlc: int, origin: str, user: str | None, op: str,
+                fields_json: str, base_json: str | None) -> bytes:
+    """One record of ``data/changes.jsonl`` from a change-log row, its JSON reused as it is."""
+    enc = _LINE.encode
+    return (
+        f'{{"b":{base_json or "null"},"f":{fields_json},"h":{hlc},"o":{enc(origin)},"p":{enc(op)},'
+        f'"r":{enc(row_id)},"t":{enc(table)},"u":{enc(user)}}}'
+    ).encode()
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outer:
+    header: Header
+    signature: bytes  # payload.age.minisig as read
+    key_id: bytes
+    zip: StrictZip
+
+
+def open_outer(path: Path) -> Outer:
+    """Open the bundle file and read its signature's trusted comment (not yet verified)."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise BundleRefused(f"Can't read {path.name}: {exc.strerror or exc}.") from exc
+    if size > MAX_BUNDLE_BYTES:
+        raise BundleRefused(f"{path.name} is {size // 2**20} MB, larger than any bundle srcdesk writes.")
+    outer = StrictZip(path, what="the bundle file", allowed={PAYLOAD, PAYLOAD_SIG}.__contains__,
+                      required=(PAYLOAD, PAYLOAD_SIG), limits=Limits(max_entries=2, max_ratio=1000))
+    try:
+        raw_sig = outer.read(PAYLOAD_SIG, MAX_SIG_BYTES)
+        sig = minisign.parse_signature(raw_sig)
+        header = parse_trusted_comment(sig.trusted_comment)
+    except BaseException:
+        outer.close()
+        raise
+    return Outer(header, raw_sig, sig.key_id, outer)
+
+
+def verify_and_decrypt(outer: Outer, public: minisign.PublicKey, identity: Any) -> bytes:
+    """Check the outer signature over ``payload.age`` (streamed), then decrypt it into memory."""
+    digest = hashlib.blake2b(digest_size=64)
+    for chunk in outer.zip.iter_chunks(PAYLOAD):
+        digest.update(chunk)
+    minisign.verify_digest(public, outer.signature, digest.digest())
+    out = _CappedBuffer(MAX_PAYLOAD_BYTES)
+    try:
+        with outer.zip.open(PAYLOAD) as src:
+            pyrage.decrypt_io(src, out, [identity])
+    except pyrage.DecryptError as exc:
+        raise BundleRefused(
+            "The bundle can't be decrypted with this PC's key: it was made for another installation, "
+            f"or payload.age is damaged or truncated ({exc})."
+        ) from exc
+    except (ValueError, OSError) as exc:
+        if isinstance(exc.__cause__, BundleRefused) or isinstance(exc.__context__, BundleRefused):
+            raise (exc.__cause__ or exc.__context__) from None
+        raise BundleRefused(f"The bundle's payload can't be decrypted ({exc}).") from exc
+    return out.getvalue()
+
+
+class _CappedBuffer(io.BytesIO):
+    def __init__(self, cap: int) -> None:
+        super().__init__()
+        self.cap = cap
+
+    def write(self, data: Any) -> int:
+        if self.tell() + len(data) > self.cap:
+            raise BundleRefused("The bundle's decrypted payload is larger than any bundle srcdesk writes.")
+        return super().write(data)
+
+
+_MANIFEST_KEYS = {"format", "schema", "app_version", "bundle_id", "origin", "seq", "created", "full",
+                  "recipients", "records", "files"}
+
+
+@dataclass
+class Payload:
+    manifest: dict[str, Any]
+    zip: StrictZip
+    created: dt.datetime
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return dict(self.manifest["records"]["tables"])
+
+    @property
+    def total(self) -> int:
+        return int(self.manifest["records"]["changes"])
+
+    def close(self) -> None:
+        self.zip.close()
+
+
+def open_payload(payload: bytes, public: minisign.PublicKey, header: Header, *, now: dt.datetime) -> Payload:
+    """Check the inner zip, the manifest's signature and the manifest itself (not the data files:
+    :meth:`verify_files`)."""
+    inner = StrictZip(payload, what="the bundle's payload",
+                      allowed={MANIFEST, MANIFEST_SIG, *DATA_FILES}.__contains__,
+                      required=(MANIFEST, MANIFEST_SIG, *DATA_FILES),
+                      limits=Limits(max_entries=8, max_entry_size=4 << 30, max_total_size=8 << 30, max_ratio=1000))
+    try:
+        raw = inner.read(MANIFEST, MAX_MANIFEST_BYTES)
+        comment = minisign.verify_bytes(public, inner.read(MANIFEST_SIG, MAX_SIG_BYTES), raw)
+        if parse_trusted_comment(comment) != header:
+            raise BundleRefused("The manifest's signature and the bundle's signature describe different bundles.")
+        manifest = strictjson.loads(raw, what="The bundle's manifest", max_depth=5)
+        created = _check_manifest(manifest, header, inner, now)
+    except BaseException:
+        inner.close()
+        raise
+    return Payload(manifest, inner, created)
+
+
+def _fail(reason: str) -> BundleRefused:
+    return BundleRefused(f"The bundle's manifest is not valid: {reason}.")
+
+
+def _check_manifest(m: Any, header: Header, inner: StrictZip, now: dt.datetime) -> dt.datetime:
+    if not isinstance(m, dict):
+        raise _fail("it is not an object")
+    if m.get("format") != FORMAT:
+        raise BundleRefused(f"This bundle is in an unknown format ({str(m.get('format'))[:40]!r}); update srcdesk.")
+    if set(m) != _MANIFEST_KEYS:
+        extra, missing = set(m) - _MANIFEST_KEYS, _MANIFEST_KEYS - set(m)
+        raise _fail(f"unexpected {sorted(extra)}" if extra else f"missing {sorted(missing)}")
+    origin = m["origin"]
+    if not isinstance(origin, dict) or origin.get("installation_id") != header.origin_id:
+        raise BundleRefused("The manifest names a different origin than the bundle's signature.")
+    if m["bundle_id"] != header.bundle_id:
+        raise BundleRefused("The manifest names a different bundle id than the bundle's signature.")
+    if type(m["seq"]) is not int or m["seq"] != header.seq:
+        raise BundleRefused("The manifest names a different sequence number than the bundle's signature.")
+    for key in ("schema", "app_version", "created"):
+        if not isinstance(m[key], str) or len(m[key]) > 40:
+            raise _fail(f"{key} is not short text")
+    if not isinstance(m["full"], bool):
+        raise _fail("full is not true or false")
+    try:
+        created = dt.datetime.fromisoformat(m["created"].removesuffix("Z"))
+    except ValueError:
+        raise _fail("created is not a date and time") from None
+    if created.tzinfo is not None:
+        created = created.astimezone(dt.UTC).replace(tzinfo=None)
+    if created > now + FUTURE_SLACK:
+        raise BundleRefused(
+            f"The bundle says it was made on {created:%d %B %Y at %H:%M} UTC, in the future: check the clock of "
+            "the PC that made it, then export again."
+        )
+    recipients = m["recipients"]
+    if (not isinstance(recipients, list) or not 1 <= len(recipients) <= 8 or not all(
+            isinstance(r, dict) and set(r) == {"installation_id", "age_recipient", "kind"}
+            and all(isinstance(v, str) and len(v) <= 120 for v in r.values()) for r in recipients)):
+        raise _fail("recipients are not a list of installations")
+    records = m["records"]
+    if not isinstance(records, dict) or set(records) != {"changes", "revocations", "tables"}:
+        raise _fail("records are not counts")
+    tables = records["tables"]
+    if (type(records["changes"]) is not int or type(records["revocations"]) is not int
+            or not isinstance(tables, dict)
+            or not all(isinstance(k, str) and type(v) is int and v >= 0 for k, v in tables.items())):
+        raise _fail("records are not counts")
+    if not 0 <= records["changes"] <= MAX_CHANGES or sum(tables.values()) != records["changes"]:
+        raise _fail("the record counts don't add up")
+    if not 0 <= records["revocations"] <= MAX_REVOCATIONS:
+        raise _fail("too many revocations")
+    unknown = set(tables) - set(SCHEMA)
+    if unknown:
+        raise BundleRefused(f"The bundle holds kinds of records this srcdesk doesn't know ({', '.join(sorted(unknown))[:80]}).")
+    files = m["files"]
+    if (not isinstance(files, list) or not all(
+            isinstance(f, dict) and set(f) == {"name", "size", "sha256"} and isinstance(f["name"], str)
+            and type(f["size"]) is int and isinstance(f["sha256"], str) for f in files)):
+        raise _fail("files are not a list of names, sizes and hashes")
+    names = [f["name"] for f in files]
+    if sorted(names) != sorted(DATA_FILES):
+        raise BundleRefused("The bundle's files don't match its manifest (a file is missing or extra).")
+    for f in files:
+        if inner.size(f["name"]) != f["size"]:
+            raise BundleRefused(f"{f['name']} is not the size the manifest gives; the bundle was altered.")
+    return created
+
+
+def verify_files(payload: Payload) -> None:
+    """Hash every data file against the signed manifest (streamed)."""
+    for f in payload.manifest["files"]:
+        sha = hashlib.sha256()
+        for chunk in payload.zip.iter_chunks(f["name"]):
+            sha.update(chunk)
+        if sha.hexdigest() != f["sha256"]:
+            raise BundleRefused(f"{f['name']} does not match the manifest's hash; the bundle was altered.")
+
+
+# -- validating records -------------------------------------------------------------------
+
+
+def _checker(column: Any) -> Callable[[Any], bool]:
+    nullable = column.nullable
+    kind = column.type
+    if isinstance(kind, Boolean):
+        def ok(v: Any) -> bool:
+            return isinstance(v, bool)
+    elif isinstance(kind, (Integer, BigInteger)):
+        def ok(v: Any) -> bool:
+            return type(v) is int and -(2**63) <= v < 2**63
+    elif isinstance(kind, Date):
+        def ok(v: Any) -> bool:
+            if not isinstance(v, str) or len(v) != 10:
+                return False
+            try:
+                dt.date.fromisoformat(v)
+            except ValueError:
+                return False
+            return True
+    elif isinstance(kind, String) and kind.length and not isinstance(kind, Text):
+        limit = kind.length
+
+        def ok(v: Any) -> bool:
+            return isinstance(v, str) and len(v) <= limit
+    elif isinstance(kind, (Text, String)):
+        def ok(v: Any) -> bool:
+            return isinstance(v, str) and len(v) <= MAX_TEXT
+    else:  # pragma: no cover - a new column type must be taught here
+        raise TypeError(f"no bundle check for {kind!r}")
+    if nullable:
+        return lambda v: v is None or ok(v)
+    return ok
+
+
+SCHEMA: dict[str, dict[str, Callable[[Any], bool]]] = {
+    m.__tablename__: {c: _checker(m.__table__.columns[c]) for c in content_columns(m)} for m in SYNCABLE_MODELS
+}
+_RECORD_KEYS = frozenset({"b", "f", "h", "o", "p", "r", "t", "u"})
+_OPS = frozenset({"insert", "update", "delete"})
+
+
+def _bad(n: int, reason: str) -> BundleRefused:
+    return BundleRefused(f"Record {n} of {CHANGES} is not valid: {reason}.")
+
+
+def _check_record(n: int, rec: Any) -> tuple[str, str, Change]:
+    if not isinstance(rec, dict) or rec.keys() != _RECORD_KEYS:
+        raise _bad(n, "it does not have exactly the fields b, f, h, o, p, r, t, u")
+    table, row_id, hlc, origin, user, op, fields, base = (
+        rec["t"], rec["r"], rec["h"], rec["o"], rec["u"], rec["p"], rec["f"], rec["b"])
+    columns = SCHEMA.get(table) if isinstance(table, str) else None
+    if columns is None:
+        raise _bad(n, f"unknown kind of record {str(table)[:40]!r}")
+    if not isinstance(row_id, str) or not _ROW_ID.match(row_id):
+        raise _bad(n, "the record id is not an id")
+    if type(hlc) is not int or not 0 < hlc < 2**63:
+        raise _bad(n, "the clock is not a timestamp")
+    if not isinstance(origin, str) or not _UUIDISH.match(origin) and origin != "00000000-0000-0000-0000-000000000000":
+        raise _bad(n, "the origin is not an installation id")
+    if user is not None and (not isinstance(user, str) or not _ROW_ID.match(user)):
+        raise _bad(n, "the user is not an id")
+    if op not in _OPS:
+        raise _bad(n, "unknown operation")
+    if not isinstance(fields, dict) or not fields:
+        raise _bad(n, "no fields")
+    if op == "insert" and fields.keys() != columns.keys():
+        raise _bad(n, f"a new {table} record must give every field")
+    for key, value in fields.items():
+        check = columns.get(key)
+        if check is None:
+            raise _bad(n, f"{table} has no field {str(key)[:40]!r}")
+        if not check(value):
+            raise _bad(n, f"{table}.{key} has a value of the wrong type or size")
+    parsed_base = None
+    if base is not None:
+        if not isinstance(base, dict) or op == "insert":
+            raise _bad(n, "the versions it overwrote are not valid")
+        parsed_base = {}
+        for key, versions in base.items():
+            if key not in columns or not isinstance(versions, list) or len(versions) > MAX_BASE_VERSIONS:
+                raise _bad(n, "the versions it overwrote are not valid")
+            out = []
+            for v in versions:
+                if (not isinstance(v, list) or len(v) != 2 or type(v[0]) is not int or not 0 < v[0] < 2**63
+                        or not isinstance(v[1], str) or len(v[1]) > 36):
+                    raise _bad(n, "the versions it overwrote are not valid")
+                out.append((v[0], v[1]))
+            parsed_base[key] = out
+    return table, row_id, Change(hlc, origin, user, op, fields, parsed_base)
+
+
+def iter_groups(payload: Payload, *, max_hlc: int) -> Iterator[tuple[str, str, list[Change]]]:
+    """Each row's changes, validated, in the bundle's (table, row, hlc, origin) order. The counts
+    per table are checked against the manifest at the end (a refusal then rolls back the apply)."""
+    counts: dict[str, int] = {}
+    last: tuple | None = None
+    group: list[Change] = []
+    key: tuple[str, str] | None = None
+    n = 0
+    records = strictjson.iter_jsonl(payload.zip.iter_chunks(CHANGES), what=CHANGES, max_depth=5,
+                                    max_records=payload.total)
+    for rec in records:
+        n += 1
+        table, row_id, change = _check_record(n, rec)
+        if change.hlc > max_hlc:
+            raise _bad(n, "its clock is in the future")
+        order = (table, row_id, change.hlc, change.origin)
+        if last is not None and order <= last:
+            raise _bad(n, "records are out of order or repeated")
+        last = order
+        counts[table] = counts.get(table, 0) + 1
+        if key != (table, row_id):
+            if group:
+                yield key[0], key[1], group  # type: ignore[index]
+            key, group = (table, row_id), []
+        group.append(change)
+    if group:
+        yield key[0], key[1], group  # type: ignore[index]
+    if {t: c for t, c in counts.items() if c} != {t: c for t, c in payload.counts.items() if c}:
+        raise BundleRefused("The bundle holds different numbers of records than its manifest says.")
+
+
+def read_revocations(payload: Payload) -> list[dict[str, Any]]:
+    out = list(strictjson.iter_jsonl(payload.zip.iter_chunks(REVOCATIONS), what=REVOCATIONS, max_depth=2,
+                                     max_records=MAX_REVOCATIONS))
+    if len(out) != payload.manifest["records"]["revocations"]:
+        raise BundleRefused("The bundle holds a different number of revocations than its manifest says.")
+    return out

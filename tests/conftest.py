@@ -59,3 +59,107 @@ def recorder(ctx: Context) -> Context:
 @pytest.fixture
 def coordinator(ctx: Context) -> Context:
     return as_role(ctx, "coordinator", "colin")
+
+
+# -- several installations that exchange bundles ----------------------------------------------
+
+
+class World:
+    """The SRC office and some establishments, each enrolled with the other (fingerprints checked),
+    exchanging bundles through a folder standing in for the USB stick."""
+
+    def __init__(self, root: Path, codes: tuple[str, ...] = ("PER", "BAR")) -> None:
+        from srcdesk.services import trust
+
+        self.root = root
+        self.stick = root / "stick"
+        self.stick.mkdir(parents=True, exist_ok=True)
+        self.office = init_installation(root / "office", establishment=None, office=True, admin_username="phr",
+                                        admin_name="PHR Officer", admin_password=PASSWORD,
+                                        recovery_key_out=root / "recovery.key")
+        self.sites: dict[str, Context] = {}
+        office_card = root / "office.card"
+        trust.export_card(self.office, office_card)
+        office_fp = trust.my_identity(self.office).fingerprint
+        for code in codes:
+            site = init_installation(root / code.lower(), establishment=code, office=False,
+                                     admin_username=f"{code.lower()}admin", admin_name=f"{code} Admin",
+                                     admin_password=PASSWORD)
+            card = root / f"{code.lower()}.card"
+            trust.export_card(site, card)
+            trust.enrol(site, office_card.read_bytes(), office_fp)
+            trust.enrol(self.office, card.read_bytes(), trust.my_identity(site).fingerprint)
+            self.sites[code] = site
+
+    def __getitem__(self, code: str) -> Context:
+        return self.office if code == "office" else self.sites[code]
+
+    @property
+    def all(self) -> list[Context]:
+        return [self.office, *self.sites.values()]
+
+    def export(self, source: Context, to: Context | None = None, *, full: bool = False) -> Path:
+        """Write a bundle from ``source`` (for the office, or for ``to`` at the office)."""
+        from srcdesk.services import sync
+
+        folder = self.stick / f"{len(list(self.stick.rglob('*.srcbundle'))):05d}"
+        folder.mkdir()
+        results = sync.export_bundles(source, folder, for_installation=to.installation.id if to else None,
+                                      full=full)
+        assert len(results) == 1
+        return results[0].path
+
+    def send(self, source: Context, target: Context, *, full: bool = False):  # noqa: ANN201
+        """Export from ``source`` for ``target`` and import it there; returns the ImportResult."""
+        from srcdesk.services import sync
+
+        path = self.export(source, target if source.installation.is_office else None, full=full)
+        return sync.import_bundle(target, path, backup=False)
+
+    def close(self) -> None:
+        for c in self.all:
+            c.db.close()
+
+
+def _table_hash(ctx: Context) -> str:
+    """SHA-256 over every row of every table (sorted), to prove a refusal changed nothing."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with ctx.db.engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        tables = [r[0] for r in raw.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        for t in tables:
+            h.update(t.encode())
+            for row in sorted(raw.execute(f"SELECT * FROM {t}").fetchall(), key=repr):
+                h.update(repr(row).encode())
+    return h.hexdigest()
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    w = World(tmp_path / "world")
+    yield w
+    w.close()
+
+
+@pytest.fixture
+def table_hash():
+    """``table_hash(ctx)``: SHA-256 over every row of every table."""
+    return _table_hash
+
+
+@pytest.fixture
+def make_world(tmp_path: Path):
+    """``make_world(codes=("PER", "BAR"), name="world")``: a fresh World (closed after the test)."""
+    made: list[World] = []
+
+    def make(codes: tuple[str, ...] = ("PER", "BAR"), name: str = "world") -> World:
+        w = World(tmp_path / name, codes)
+        made.append(w)
+        return w
+
+    yield make
+    for w in made:
+        w.close()

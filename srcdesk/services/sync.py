@@ -124,7 +124,8 @@ def _export_one(ctx: Context, me: Any, recipient: trust.TrustedInstallation, tar
             top = raw.execute("SELECT coalesce(max(seq), 0) FROM change_log").fetchone()[0]
             lines = _change_lines(raw, inst, recipient, watermark, top, full)
             written = fmt.write_bundle(
-                target_dir, name=fmt.file_name(inst.establishment_code, inst.id, seq), key=me.signing_key,
+                target_dir, name=fmt.file_name(inst.establishment_code or recipient.establishment_code, inst.id, seq),
+                key=me.signing_key,
                 origin={"installation_id": inst.id, "role": inst.role, "establishment": inst.establishment_code,
                         "name": inst.name},
                 seq=seq, bundle_id=bundle_id, created=created, schema=head_revision(), full=full,

@@ -71,8 +71,8 @@ def trusted_comment(origin_id: str, seq: int, bundle_id: str) -> str:
 
 
 def file_name(code: str | None, origin_id: str, seq: int) -> str:
-    """``PER-1a2b3c4d-00000012.srcbundle``: establishment code (``SRC`` for the office), the end of
-    the origin's id (its random part) and the seq."""
+    """``PER-1a2b3c4d-00000012.srcbundle``: the code of the establishment the bundle comes from or
+    (from the office) goes to, the end of the origin's id (its random part) and the origin's seq."""
     return f"{code or 'SRC'}-{origin_id.replace('-', '')[-8:]}-{seq:08d}{SUFFIX}"
 
 

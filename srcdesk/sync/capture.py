@@ -33,6 +33,8 @@ from .hlc import HybridClock
 # rows with the same stamps, so they never conflict.
 REFERENCE_ORIGIN = "00000000-0000-0000-0000-000000000000"
 CAPTURE_FLAG = "srcdesk_capture"
+# session.info key: {(table, row_id): {field: [versions]}} a change also overwrites (conflict resolution)
+RESOLVES = "srcdesk_resolves"
 
 
 class UncapturedWriteError(RuntimeError):
@@ -153,6 +155,12 @@ def _before_flush(session: OrmSession, flush_context: Any, instances: Any) -> No
         else:
             op = "update"
             base = {f: [known.versions[f]] for f in fields if f in known.versions} if known else None
+        # Resolving a conflict: the change overwrites every head it names, not just the winner.
+        extra = session.info.get(RESOLVES, {}).get((obj.__tablename__, obj.id))
+        if extra:
+            base = dict(base or {})
+            for f, versions in extra.items():
+                base[f] = sorted({*base.get(f, ()), *versions})
         obj.updated_hlc = hlc
         obj.updated_by = actor.user_id
         changes.append((hlc, actor.installation_id, actor.user_id, obj.__tablename__, obj.id, op, fields, base))

@@ -78,12 +78,12 @@ class LocalState(Base):
 class BundleRecord(Base):
     """A bundle this installation wrote (``sent``) or imported (``received``).
 
-    ``seq`` counts per origin; a gap in the received sequence of an origin is a bundle not (yet)
-    imported. ``counts`` and ``summary`` are JSON (records per table; new/updated/unchanged/conflicts).
+    ``seq`` counts per origin and recipient (the office numbers each establishment's bundles
+    1, 2, 3…), so a gap in what this PC received from an origin is a bundle not (yet) imported. ``counts`` and ``summary`` are JSON (records per table; new/updated/unchanged/conflicts).
     """
 
     __tablename__ = "bundle_record"
-    __table_args__ = (UniqueConstraint("origin_id", "seq"),)
+    __table_args__ = (UniqueConstraint("origin_id", "recipient_id", "seq"),)
 
     bundle_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     direction: Mapped[str] = mapped_column(String(8))  # sent | received

@@ -107,8 +107,10 @@ def _export_one(ctx: Context, me: Any, recipient: trust.TrustedInstallation, tar
     with ctx.read() as s:
         row = s.get(Installation, recipient.installation_id)
         watermark = 0 if full else row.sent_watermark
+        # Numbered per recipient, so each recipient sees 1, 2, 3… and any gap is a bundle it lacks.
         seq = (s.execute(select(func.max(BundleRecord.seq)).where(
-            BundleRecord.origin_id == inst.id, BundleRecord.direction == "sent")).scalar_one() or 0) + 1
+            BundleRecord.origin_id == inst.id, BundleRecord.recipient_id == recipient.installation_id,
+            BundleRecord.direction == "sent")).scalar_one() or 0) + 1
         revocations = trust.revocations_for_bundle(s) if inst.is_office else []
     recipients = [{"installation_id": recipient.installation_id, "age_recipient": recipient.age_recipient,
                    "kind": "installation"}]
@@ -243,12 +245,13 @@ def _open(ctx: Context, path: Path) -> _Opened:
             if public.key_id != outer.key_id:
                 raise BundleRefused(
                     f"The bundle claims to come from {origin.name} but is signed with a different key "
-                    f"(key id {outer.key_id[::-1].hex().upper()}); it was refused."
+                    f"(key id {_key_id_hex(outer.key_id)}); it was refused."
                 )
             _check_revoked(origin, header.seq, None)
             already = s.execute(select(BundleRecord).where(BundleRecord.bundle_id == header.bundle_id)).scalar_one_or_none()
             same_seq = s.execute(select(BundleRecord).where(
-                BundleRecord.origin_id == header.origin_id, BundleRecord.seq == header.seq)).scalar_one_or_none()
+                BundleRecord.origin_id == header.origin_id, BundleRecord.recipient_id == inst.id,
+                BundleRecord.seq == header.seq)).scalar_one_or_none()
             seqs = set(s.execute(select(BundleRecord.seq).where(
                 BundleRecord.origin_id == header.origin_id, BundleRecord.direction == "received")).scalars())
         identity = trust.local_identity(ctx).age_identity
@@ -288,6 +291,12 @@ def _open(ctx: Context, path: Path) -> _Opened:
         payload.close()
         raise
     return _Opened(verified, payload, public)
+
+
+def _key_id_hex(key_id: bytes) -> str:
+    from ..sync.minisign import _key_id_hex as as_minisign_prints
+
+    return as_minisign_prints(key_id)
 
 
 def _check_revoked(origin: trust.TrustedInstallation, seq: int, created: dt.datetime | None) -> None:

@@ -64,6 +64,7 @@ _COMMENT = re.compile(
     r"bundle=(?P<bundle>[0-9a-f-]{36})$"
 )
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 def trusted_comment(origin_id: str, seq: int, bundle_id: str) -> str:
@@ -255,7 +256,11 @@ def open_outer(path: Path) -> Outer:
         raise BundleRefused(f"Can't read {path.name}: {exc.strerror or exc}.") from exc
     if size > MAX_BUNDLE_BYTES:
         raise BundleRefused(f"{path.name} is {size // 2**20} MB, larger than any bundle srcdesk writes.")
-    outer = StrictZip(path, what="the bundle file", allowed={PAYLOAD, PAYLOAD_SIG}.__contains__,
+    try:
+        data = path.read_bytes()  # read once: what is verified is what is decrypted
+    except OSError as exc:
+        raise BundleRefused(f"Can't read {path.name}: {exc.strerror or exc}.") from exc
+    outer = StrictZip(data, what="the bundle file", allowed={PAYLOAD, PAYLOAD_SIG}.__contains__,
                       required=(PAYLOAD, PAYLOAD_SIG), limits=Limits(max_entries=2, max_ratio=1000))
     try:
         raw_sig = outer.read(PAYLOAD_SIG, MAX_SIG_BYTES)
@@ -435,7 +440,7 @@ def _checker(column: Any) -> Callable[[Any], bool]:
             return type(v) is int and -(2**63) <= v < 2**63
     elif isinstance(kind, Date):
         def ok(v: Any) -> bool:
-            if not isinstance(v, str) or len(v) != 10:
+            if not isinstance(v, str) or not _DATE.match(v):
                 return False
             try:
                 dt.date.fromisoformat(v)

@@ -5,7 +5,7 @@
   change-log watermark of what it has been sent.
 - ``change_log.base``: the versions a change overwrote, so the merge tells a sequential edit from
   a concurrent one.
-- ``bundle_record``: bundles written and imported (seq per origin: gaps and replays).
+- ``bundle_record``: bundles written and imported (seq per origin and recipient: gaps, replays).
 - ``sync_conflict``: concurrent values that lost the merge, waiting for a person.
 - ``app_user``: usernames are unique per installation (accounts from other installations travel
   in bundles but sign in only where they were made).
@@ -65,7 +65,7 @@ def upgrade() -> None:
         sa.Column('summary', sa.Text(), nullable=False),
         sa.Column('user_id', sa.String(length=36), nullable=True),
         sa.PrimaryKeyConstraint('bundle_id', name=op.f('pk_bundle_record')),
-        sa.UniqueConstraint('origin_id', 'seq', name=op.f('uq_bundle_record_origin_id_seq')),
+        sa.UniqueConstraint('origin_id', 'recipient_id', 'seq', name=op.f('uq_bundle_record_origin_id_recipient_id_seq')),
     )
     op.create_table(
         'sync_conflict',

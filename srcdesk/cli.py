@@ -42,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--office", action="store_true", help="the SRC office installation")
     init.add_argument("--admin", required=True, metavar="USERNAME", help="first administrator's username")
     init.add_argument("--admin-name", metavar="NAME", help="their full name (default: the username)")
+    init.add_argument("--recovery-key-out", type=Path, metavar="FILE",
+                      help="office only: write the recovery key to this new file (0600) instead of showing it")
 
     demo = sub.add_parser("demo", help="fill a new installation with realistic sample data")
     demo.add_argument("--scale", choices=("small", "national", "decade"), default="small")
@@ -68,6 +70,46 @@ def _parser() -> argparse.ArgumentParser:
     role = usub.add_parser("role", help="change a user's role")
     role.add_argument("username")
     role.add_argument("role", choices=("recorder", "coordinator", "administrator"))
+
+    keys = sub.add_parser("keys", help="this PC's keys; enrol or revoke other installations")
+    ksub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    kshow = ksub.add_parser("show", help="this installation's public keys and fingerprint")
+    kshow.add_argument("--format", choices=("text", "json"), default="text")
+    kexport = ksub.add_parser("export", help="write this installation's enrolment card (administrators)")
+    kexport.add_argument("--to", required=True, type=Path, metavar="FILE")
+    kenrol = ksub.add_parser("enrol", help="trust another installation's enrolment card (administrators)")
+    kenrol.add_argument("card", type=Path, metavar="FILE")
+    kenrol.add_argument("--fingerprint", required=True, metavar="FP",
+                        help="the fingerprint the other side read out to you (spaces optional)")
+    krevoke = ksub.add_parser("revoke", help="stop trusting an installation for good (administrators)")
+    krevoke.add_argument("installation_id", metavar="INSTALLATION_ID")
+    krevoke.add_argument("--reason", help='why (default: "revoked by <you>")')
+    ksub.add_parser("list", help="installations this PC knows, enrolled or revoked")
+
+    bundle = sub.add_parser("bundle", help="exchange signed, encrypted bundles with the office")
+    bsub = bundle.add_subparsers(dest="bundle_command", metavar="ACTION", required=True)
+    bexport = bsub.add_parser("export", help="write a bundle of the changes the recipient has not had yet")
+    bexport.add_argument("--to", required=True, type=Path, metavar="PATH", help="folder or USB drive")
+    bfor = bexport.add_mutually_exclusive_group()
+    bfor.add_argument("--for", dest="for_installation", metavar="INSTALLATION_ID",
+                      help="at the office: the establishment installation it is for")
+    bfor.add_argument("--all", action="store_true", help="at the office: one bundle for each establishment")
+    bexport.add_argument("--full", action="store_true", help="resend everything, not just what is new")
+    bverify = bsub.add_parser("verify", help="check a bundle without applying it")
+    bverify.add_argument("file", type=Path, metavar="FILE")
+    bimport = bsub.add_parser("import", help="check, back up, then apply bundles")
+    bimport.add_argument("files", type=Path, nargs="+", metavar="FILE")
+    bsub.add_parser("history", help="bundles sent and received, with gaps")
+
+    conflicts = sub.add_parser("conflicts", help="concurrent edits waiting for a person")
+    csub = conflicts.add_subparsers(dest="conflicts_command", metavar="ACTION", required=True)
+    csub.add_parser("list", help="list open conflicts")
+    cres = csub.add_parser("resolve", help="settle one conflict (coordinators)")
+    cres.add_argument("conflict_id", type=int, metavar="ID")
+    cres_how = cres.add_mutually_exclusive_group(required=True)
+    cres_how.add_argument("--keep", action="store_true", help="keep the current value")
+    cres_how.add_argument("--other", action="store_true", help="take the value it overwrote")
+    cres_how.add_argument("--value", help="set this value instead")
     return p
 
 
@@ -113,11 +155,15 @@ def cmd_init(args: argparse.Namespace) -> int:
     ctx = init_installation(
         data_dir, establishment=args.establishment, office=args.office,
         admin_username=args.admin, admin_name=args.admin_name, admin_password=password,
+        recovery_key_out=args.recovery_key_out,
     )
     try:
         inst = ctx.installation
         where = "the SRC office" if inst.is_office else f"{inst.name} ({inst.establishment_code})"
         print(f"Set up {where} in {data_dir}; administrator '{ctx.user.username}'.")
+        if args.recovery_key_out is not None:
+            print(f"The office recovery key is in {args.recovery_key_out}. {_recovery_warning()}")
+        _print_recovery_key(ctx.recovery_key)
     finally:
         ctx.db.close()
     return 0
@@ -199,7 +245,182 @@ def cmd_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def _recovery_warning() -> str:
+    from .services.setup import RECOVERY_WARNING
+
+    return RECOVERY_WARNING
+
+
+def _print_recovery_key(recovery_key: str | None) -> None:
+    """Show the office recovery key once, with the warning (it is not kept anywhere)."""
+    if not recovery_key:
+        return
+    print()
+    print("OFFICE RECOVERY KEY - shown only this once. " + _recovery_warning())
+    print("If the office PC is lost, 'age -d -i <this key saved to a file>' still opens the bundles.")
+    print(recovery_key, end="" if recovery_key.endswith("\n") else "\n")
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    import json
+
+    from .services import trust
+    from .services.setup import ensure_identity
+    from .sync.identity import MAX_CARD_BYTES
+
+    ctx = _signed_in(args)
+    try:
+        _print_recovery_key(ensure_identity(ctx))  # installations set up before keys existed
+        match args.keys_command:
+            case "show":
+                me = trust.my_identity(ctx)
+                if args.format == "json":
+                    shown = {"installation_id": me.installation_id, "role": me.role,
+                             "establishment": me.establishment_code, "minisign_public_key": me.signing_key,
+                             "age_recipient": me.age_recipient, "fingerprint": me.fingerprint}
+                    if me.role == "office":
+                        shown["recovery_recipient"] = me.recovery_recipient
+                    print(json.dumps(shown, indent=2))
+                else:
+                    where = me.establishment_code or "-"
+                    print(f"Installation:        {me.installation_id}")
+                    print(f"Role:                {me.role} ({me.name})")
+                    print(f"Establishment:       {where}")
+                    print(f"minisign public key: {me.signing_key}")
+                    print(f"age recipient:       {me.age_recipient}")
+                    if me.recovery_recipient:
+                        print(f"Recovery recipient:  {me.recovery_recipient}")
+                    print(f"Fingerprint:         {me.fingerprint}")
+            case "export":
+                path = trust.export_card(ctx, args.to)
+                me = trust.my_identity(ctx)
+                print(f"Wrote the enrolment card to {path}.")
+                print(f"Read this fingerprint to the other side by phone or on paper: {me.fingerprint}")
+            case "enrol":
+                try:
+                    with args.card.open("rb") as fh:
+                        card = fh.read(MAX_CARD_BYTES + 1)  # a larger file is refused as too large
+                except OSError as exc:
+                    raise Refused(f"Can't read {args.card}: {exc.strerror or exc}.") from exc
+                known = {t.installation_id for t in trust.trusted_installations(ctx) if t.enrolled_at}
+                t = trust.enrol(ctx, card, args.fingerprint)
+                where = f" ({t.establishment_code})" if t.establishment_code else ""
+                done = "Already enrolled" if t.installation_id in known else "Enrolled"
+                print(f"{done}: {t.name}{where}, installation {t.installation_id}.")
+            case "revoke":
+                reason = args.reason or f"revoked by {ctx.user.username}"
+                t = trust.revoke(ctx, args.installation_id, reason)
+                print(f"Revoked {t.name}, installation {t.installation_id}: bundles it signs after "
+                      f"seq {t.revoked_after_seq} are refused.")
+            case "list":
+                items = trust.trusted_installations(ctx)
+                if not items:
+                    print("This PC does not trust any other installation yet.")
+                for t in items:
+                    where = t.establishment_code or "office"
+                    state = (f"revoked {t.revoked_at:%Y-%m-%d} after seq {t.revoked_after_seq}"
+                             if t.revoked_at else "enrolled")
+                    print(f"{t.installation_id}  {where:<6} {t.name:<28} {state:<32} "
+                          f"last seq {t.last_received_seq}  {t.fingerprint or ''}")
+    finally:
+        ctx.db.close()
+    return 0
+
+
+def cmd_bundle(args: argparse.Namespace) -> int:
+    from .services import sync
+
+    ctx = _signed_in(args)
+    try:
+        match args.bundle_command:
+            case "export":
+                for r in sync.export_bundles(ctx, args.to, for_installation=args.for_installation,
+                                             all_=args.all, full=args.full):
+                    kind = "full bundle" if r.full else "bundle"
+                    print(f"Wrote {kind} {r.seq} for {r.recipient_name}: {r.path} "
+                          f"({r.changes} change(s), {r.size // 1024 + 1} KB).")
+            case "verify":
+                v = sync.verify_bundle(ctx, args.file)
+                print(f"OK: {v.describe()}")
+                print(f"origin {v.origin_id}  seq {v.seq}  created {v.created:%Y-%m-%dT%H:%M:%SZ}  "
+                      f"schema {v.schema}{'  full' if v.full else ''}")
+                for table, count in sorted(v.counts.items()):
+                    print(f"  {table:<24}{count:>10}")
+                if v.missing_before:
+                    print(f"Not yet imported from this origin: {_seq_ranges(v.missing_before)}.")
+            case "import":
+                failed = 0
+                for path in args.files:
+                    try:
+                        r = sync.import_bundle(ctx, path, preview=_print_preview)
+                    except SrcdeskError as exc:
+                        failed += 1
+                        print(f"srcdesk: {path.name}: {exc}", file=sys.stderr)
+                        continue
+                    print(r.describe())
+                    if r.verified.missing_before and not r.already_imported:
+                        print(f"  Still missing from {r.verified.origin_name}: "
+                              f"{_seq_ranges(r.verified.missing_before)}.")
+                return 1 if failed else 0
+            case "history":
+                for h in sync.bundle_history(ctx):
+                    gaps = f"  GAPS: {_seq_ranges(h.gaps)}" if h.gaps else ""
+                    print(f"{h.origin_name} ({h.origin_id}){gaps}")
+                    for e in h.entries:
+                        print(f"  {e.direction:<8} seq {e.seq:>6}  {e.created_at:%Y-%m-%d %H:%M}  "
+                              f"{e.changes:>8} change(s)  {e.file_name}")
+    finally:
+        ctx.db.close()
+    return 0
+
+
+def _print_preview(v) -> bool:  # noqa: ANN001
+    print(f"Checked: {v.describe()} Backing up, then applying.")
+    return True
+
+
+def _seq_ranges(seqs: list[int]) -> str:
+    out: list[str] = []
+    start = prev = None
+    for n in [*seqs, None]:
+        if start is not None and (n is None or n != prev + 1):
+            out.append(str(start) if start == prev else f"{start}-{prev}")
+            start = None
+        if n is not None and start is None:
+            start = n
+        prev = n
+    return ", ".join(out)
+
+
+def cmd_conflicts(args: argparse.Namespace) -> int:
+    from .services import conflicts
+
+    ctx = _signed_in(args)
+    try:
+        match args.conflicts_command:
+            case "list":
+                items = conflicts.list_conflicts(ctx)
+                if not items:
+                    print("No conflicts.")
+                for c in items:
+                    print(f"#{c.id}  {c.record} — {c.field_label}")
+                    print(f"    current: {c.current.show()}  ({c.current.origin_name}, "
+                          f"{c.current.user_name or 'system'}, {c.current.when:%Y-%m-%d %H:%M} UTC)")
+                    print(f"    other:   {c.other.show()}  ({c.other.origin_name}, "
+                          f"{c.other.user_name or 'system'}, {c.other.when:%Y-%m-%d %H:%M} UTC)")
+            case "resolve":
+                choice = "keep" if args.keep else "other" if args.other else "edit"
+                conflicts.resolve_conflict(ctx, args.conflict_id, choice, args.value)
+                print(f"Conflict #{args.conflict_id} settled; the decision travels in the next bundle.")
+    finally:
+        ctx.db.close()
+    return 0
+
+
 COMMANDS = {"init": cmd_init, "demo": cmd_demo, "check": cmd_check, "backup": cmd_backup, "user": cmd_user}
+COMMANDS["keys"] = cmd_keys
+COMMANDS["bundle"] = cmd_bundle
+COMMANDS["conflicts"] = cmd_conflicts
 
 
 def _log_unexpected(args: argparse.Namespace | None) -> Path | None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
@@ -12,7 +14,19 @@ from ..db import Database
 from ..errors import DatabaseError, ValidationError
 from ..ids import new_id
 from ..models import Establishment, Installation, LocalState
+from ..paths import database_path
 from ..sync.capture import Actor
+from ..sync.identity import (
+    AGE_KEY_FILE,
+    SIGNING_KEY_FILE,
+    PublicIdentity,
+    create_keys,
+    keys_dir,
+    keys_exist,
+    load_keys,
+    make_recovery_identity,
+    write_private_file,
+)
 from .base import SAMPLE_KEY, Context, InstallationInfo, UserInfo, load_installation
 from .reference_data import load_reference, seed_reference
 from .users import check_password_strength, create_user_unchecked
@@ -24,6 +38,51 @@ def establishment_codes() -> list[tuple[str, str]]:
     return [(e["code"], e["name"]) for e in data["establishment"] if not e.get("closed")]
 
 
+@dataclass
+class NewInstallation(Context):
+    """What :func:`init_installation` returns: the new installation, its administrator signed in.
+
+    For the office, ``recovery_key`` is the recovery identity (age-keygen format) to show once
+    for safe keeping, unless it was written to the ``recovery_key_out`` file (then it is None).
+    srcdesk keeps no copy of it.
+    """
+
+    recovery_key: str | None = None
+
+
+RECOVERY_WARNING = (
+    "Anyone with this key can read every bundle sent to the office. Store it offline (printed, "
+    "or on a USB stick in the safe), never on this PC; srcdesk keeps no copy."
+)
+
+
+def _check_recovery_out(path: Path, data_dir: Path, office: bool) -> Path:
+    if not office:
+        raise ValidationError("Only the office has a recovery key.", "recovery_key_out")
+    path = Path(path).expanduser()
+    if path.exists() or path.is_symlink():
+        raise ValidationError(f"{path} already exists; choose a new file for the recovery key.", "recovery_key_out")
+    if not path.parent.is_dir():
+        raise ValidationError(f"The folder {path.parent} does not exist.", "recovery_key_out")
+    if path.resolve().is_relative_to(Path(data_dir).expanduser().resolve()):
+        raise ValidationError(
+            "Keep the recovery key out of the data folder: anyone with a copy of the folder could "
+            "read every bundle sent to the office.",
+            "recovery_key_out",
+        )
+    return path
+
+
+def _remove_keys(data_dir: Path, *, folder_was_there: bool) -> None:
+    """Undo :func:`create_keys` after a failure."""
+    folder = keys_dir(data_dir)
+    if folder_was_there:
+        for name in (SIGNING_KEY_FILE, AGE_KEY_FILE):
+            (folder / name).unlink(missing_ok=True)
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def init_installation(
     data_dir: Path,
     *,
@@ -32,10 +91,14 @@ def init_installation(
     admin_username: str,
     admin_name: str | None,
     admin_password: str,
-) -> Context:
-    """Create the data folder, database, installation record and first administrator.
+    recovery_key_out: Path | None = None,
+) -> NewInstallation:
+    """Create the data folder, database, keys, installation record and first administrator.
 
-    Everything is checked before anything is written; a failure leaves no database behind.
+    The installation gets a signing key and an age identity in ``<data_dir>/keys/``; the office
+    also gets a recovery identity, written to ``recovery_key_out`` if given, otherwise returned
+    as ``recovery_key`` to be shown once. Everything is checked before anything is written; a
+    failure leaves no database or keys behind.
     """
     if office == bool(establishment):
         raise ValidationError("Choose either an establishment or the office.", "establishment")
@@ -48,33 +111,115 @@ def init_installation(
                 "establishment",
             )
     check_password_strength(admin_password)
+    if recovery_key_out is not None:
+        recovery_key_out = _check_recovery_out(recovery_key_out, data_dir, office)
+    if keys_exist(data_dir) and not database_path(data_dir).exists():  # with a database: "already data"
+        raise DatabaseError(
+            f"There are already keys in {keys_dir(data_dir)} but no database; move that keys folder "
+            "away before setting this PC up again."
+        )
     db = Database.create(data_dir)
+    keys_folder_was_there = keys_dir(data_dir).exists()
+    made_keys = wrote_recovery = False
     try:
+        signing, age_identity = create_keys(data_dir)
+        made_keys = True
+        recovery_key, recovery_recipient = make_recovery_identity() if office else (None, None)
         installation_id = new_id()
         with db.session(Actor(installation_id, None)) as s:
             seed_reference(s, Actor(installation_id, None))
             est = None
             if not office:
                 est = s.execute(select(Establishment).where(Establishment.code == code)).scalar_one()
+            role = "office" if office else "establishment"
+            name = "SRC office" if office else est.name
+            public = PublicIdentity(installation_id, role, est.code if est else None, name,
+                                    signing.public().line(), str(age_identity.to_public()), recovery_recipient)
             s.add(
                 Installation(
                     id=installation_id,
-                    role="office" if office else "establishment",
+                    role=role,
                     establishment_id=est.id if est else None,
-                    name="SRC office" if office else est.name,
+                    name=name,
                     is_self=True,
                     created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                    signing_key=public.signing_key,
+                    age_recipient=public.age_recipient,
+                    recovery_recipient=public.recovery_recipient,
+                    fingerprint=public.fingerprint,
                 )
             )
             s.flush()
             admin = create_user_unchecked(s, admin_username, admin_name or admin_username, "administrator", admin_password)
             admin_info = UserInfo(admin.id, admin.username, admin.display_name, admin.role, True)
+        info = load_installation(db)
+        if recovery_key_out is not None and recovery_key is not None:
+            write_private_file(recovery_key_out, recovery_key)
+            wrote_recovery = True
+            recovery_key = None
     except BaseException:
         db.close()
         for suffix in ("", "-wal", "-shm"):
             Path(str(db.path) + suffix).unlink(missing_ok=True)
+        if made_keys:
+            _remove_keys(data_dir, folder_was_there=keys_folder_was_there)
+        if wrote_recovery and recovery_key_out is not None:
+            recovery_key_out.unlink(missing_ok=True)
         raise
-    return Context(db, load_installation(db), admin_info)
+    return NewInstallation(db, info, admin_info, recovery_key=recovery_key)
+
+
+def ensure_identity(ctx: Context, *, recovery_key_out: Path | None = None) -> str | None:
+    """Give an installation made before keys existed its keys and public identity.
+
+    Creates whatever is missing (the signing key and age identity in the data folder, adopting
+    key files already there; the office's recovery identity) and fills this installation's row.
+    Returns the new recovery identity to show once, unless it was written to ``recovery_key_out``
+    (or none was needed). Does nothing when the identity is complete.
+    """
+    data_dir = ctx.db.data_dir
+    with ctx.read() as s:
+        row = s.execute(select(Installation).where(Installation.is_self.is_(True))).scalar_one()
+        role, has_keys, has_recovery = row.role, bool(row.signing_key and row.age_recipient), bool(row.recovery_recipient)
+    office = role == "office"
+    need_recovery = office and not has_recovery
+    if recovery_key_out is not None:
+        recovery_key_out = _check_recovery_out(recovery_key_out, data_dir, office)
+    if has_keys and not need_recovery:
+        return None
+    ctx.require("administrator", "create this installation's keys")
+    keys_folder_was_there = keys_dir(data_dir).exists()
+    made_keys = wrote_recovery = False
+    try:
+        if has_keys:
+            signing, age_identity = None, None
+        elif keys_exist(data_dir):
+            signing, age_identity = load_keys(data_dir)  # made by an earlier attempt that did not finish
+        else:
+            signing, age_identity = create_keys(data_dir)
+            made_keys = True
+        recovery_key, recovery_recipient = make_recovery_identity() if need_recovery else (None, None)
+        if recovery_key_out is not None and recovery_key is not None:
+            write_private_file(recovery_key_out, recovery_key)
+            wrote_recovery = True
+            recovery_key = None
+        with ctx.db.session(ctx.actor) as s:
+            row = s.execute(select(Installation).where(Installation.is_self.is_(True))).scalar_one()
+            if signing is not None and age_identity is not None:
+                row.signing_key = signing.public().line()
+                row.age_recipient = str(age_identity.to_public())
+            if recovery_recipient is not None:
+                row.recovery_recipient = recovery_recipient
+            public = PublicIdentity(row.id, row.role, ctx.installation.establishment_code, row.name,
+                                    row.signing_key, row.age_recipient, row.recovery_recipient)
+            row.fingerprint = public.fingerprint
+    except BaseException:
+        if made_keys:
+            _remove_keys(data_dir, folder_was_there=keys_folder_was_there)
+        if wrote_recovery and recovery_key_out is not None:
+            recovery_key_out.unlink(missing_ok=True)
+        raise
+    return recovery_key
 
 
 def open_installation(data_dir: Path) -> Context:
@@ -100,14 +245,13 @@ def create_sample_installation(
     admin_name: str | None,
     admin_password: str,
     progress: Callable[[int, int, str], None] | None = None,
-) -> Context:
+) -> NewInstallation:
     """A separate installation in ``data_dir`` filled with made-up sample data to explore.
 
     It is what ``srcdesk init`` then ``srcdesk demo --scale national`` make, marked as sample
     data so every window says so. ``data_dir`` must not be the real data folder (the caller
     passes :func:`srcdesk.paths.sample_data_dir`); a failure leaves no database behind.
     """
-    from ..paths import database_path
     from .demo import generate_demo
 
     if database_path(data_dir).exists():
@@ -122,5 +266,6 @@ def create_sample_installation(
         ctx.db.close()
         for suffix in ("", "-wal", "-shm"):
             Path(str(database_path(data_dir)) + suffix).unlink(missing_ok=True)
+        shutil.rmtree(keys_dir(data_dir), ignore_errors=True)
         raise
-    return Context(ctx.db, load_installation(ctx.db), ctx.user)
+    return NewInstallation(ctx.db, load_installation(ctx.db), ctx.user, recovery_key=ctx.recovery_key)

@@ -5,16 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtGui import QFontDatabase, QGuiApplication, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QGridLayout,
     QGroupBox,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QProgressBar,
     QRadioButton,
     QVBoxLayout,
@@ -24,10 +27,16 @@ from PySide6.QtWidgets import (
 from ..errors import SrcdeskError, ValidationError
 from ..paths import database_path, sample_data_dir
 from ..services.base import Context
-from ..services.setup import create_sample_installation, establishment_codes, init_installation
+from ..services.setup import (
+    RECOVERY_WARNING,
+    create_sample_installation,
+    establishment_codes,
+    init_installation,
+)
+from ..sync.identity import write_private_file
 from .errors import report_unexpected
 from .tasks import run_task
-from .widgets import FieldError, StatusNote, accept_quit_buttons, heading
+from .widgets import FieldError, StatusNote, accept_quit_buttons, heading, push_button
 
 SEARCH_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -360,6 +369,15 @@ class FirstRunDialog(QDialog):
         self.progress.hide()
         self._set_busy(False)
         self.context = ctx
+        key = getattr(ctx, "recovery_key", None)
+        if key:  # the office: its recovery key is shown once, before anything else
+            self.recovery_dialog = RecoveryKeyDialog(key, ctx.db.data_dir, self)
+            self.recovery_dialog.accepted.connect(lambda: self._finish(ctx))
+            self.recovery_dialog.open()
+            return
+        self._finish(ctx)
+
+    def _finish(self, ctx: Context) -> None:
         self.installationCreated.emit(ctx)
         self.accept()
 
@@ -379,3 +397,81 @@ class FirstRunDialog(QDialog):
         if self._busy:  # the installation is being written; let it finish (it takes a second)
             return
         super().reject()
+
+
+class RecoveryKeyDialog(QDialog):
+    """The office's recovery key, shown once: every bundle for the office is also encrypted to it,
+    so a dead office PC loses nothing. srcdesk keeps no copy; the dialog only closes once the
+    officer says the key is stored safely."""
+
+    def __init__(self, key: str, data_dir: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.key = key
+        self.data_dir = data_dir
+        self.setWindowTitle("srcdesk — the office recovery key")
+        self.setModal(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading("Store the office recovery key"))
+        intro = QLabel(
+            "Every bundle the establishments send to the office is also encrypted to this key, so if this "
+            "PC fails the bundles can still be read. " + RECOVERY_WARNING
+        )
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        self.text = QPlainTextEdit(key)
+        self.text.setReadOnly(True)
+        self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.text.setAccessibleName("Recovery key")
+        self.text.setMinimumWidth(620)
+        self.text.setFixedHeight(self.text.fontMetrics().lineSpacing() * 5)
+        layout.addWidget(self.text)
+        self.status = StatusNote()
+        layout.addWidget(self.status)
+        self.stored = QCheckBox("I have &stored the recovery key safely, away from this PC")
+        layout.addWidget(self.stored)
+        buttons = QDialogButtonBox()
+        self.save_button = push_button("Save to &file…", "save_recovery_key", self.choose_file,
+                                       accessible="Save the recovery key to a file")
+        self.copy_button = push_button("&Copy", "copy_recovery_key", self.copy, accessible="Copy the recovery key")
+        self.continue_button = push_button("C&ontinue", "continue", self.accept, auto_default=True)
+        self.continue_button.setEnabled(False)
+        for b in (self.save_button, self.copy_button):
+            buttons.addButton(b, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.addButton(self.continue_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        layout.addWidget(buttons)
+        self.stored.toggled.connect(self.continue_button.setEnabled)
+
+    @classmethod
+    def ask_file(cls, parent: QWidget, on_chosen) -> QFileDialog:  # noqa: ANN001
+        """Where to save the key (tests replace this)."""
+        dialog = QFileDialog(parent, "Save the recovery key", str(Path.home() / "srcdesk-office-recovery.key"))
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.fileSelected.connect(lambda name: on_chosen(Path(name)))
+        dialog.open()
+        return dialog
+
+    def choose_file(self) -> None:
+        self.ask_file(self, self.save_to)
+
+    def save_to(self, path: Path) -> None:
+        try:
+            inside = path.resolve().is_relative_to(self.data_dir.resolve())
+        except OSError:
+            inside = False
+        if inside:
+            self.status.say("Not in the data folder: the point is to keep the key away from this PC.")
+            return
+        self.status.say("Saving…")
+        run_task(write_private_file, path, self.key, owner=self,
+                 on_result=lambda p: self.status.say(f"Saved to {p}. Keep that copy away from this PC."),
+                 on_error=lambda e: self.status.say(str(e) if isinstance(e, SrcdeskError) else
+                                                    "Couldn't save the key; try another place."),
+                 name="save recovery key")
+
+    def copy(self) -> None:
+        QGuiApplication.clipboard().setText(self.key)
+        self.status.say("Copied. Paste it somewhere safe, away from this PC, then clear the clipboard.")
+
+    def reject(self) -> None:
+        """Escape does not dismiss the key unseen."""
+        self.status.say("Store the key first, then tick the box and continue.")

@@ -134,6 +134,20 @@ def test_first_run_for_the_office_with_clicks(qtbot, start_app, tmp_path):
     type_into(qtbot, dialog.confirm, PASSWORD)
     click(qtbot, dialog.setup_button)
 
+    # The recovery key is shown once; the app goes on only when the officer says it is stored.
+    qtbot.waitUntil(lambda: getattr(dialog, "recovery_dialog", None) is not None, timeout=WAIT_MS)
+    recovery = dialog.recovery_dialog
+    assert recovery.text.toPlainText().strip().splitlines()[-1].startswith("AGE-SECRET-KEY-1")
+    assert not recovery.continue_button.isEnabled()
+    saved = tmp_path / "recovery.key"
+    recovery.save_to(saved)
+    qtbot.waitUntil(lambda: saved.exists(), timeout=WAIT_MS)
+    assert saved.read_text() == recovery.key and (saved.stat().st_mode & 0o777) == 0o600
+    recovery.reject()  # Escape does nothing
+    assert recovery.isVisible()
+    click(qtbot, recovery.stored)
+    click(qtbot, recovery.continue_button)
+
     window = main_window(qtbot, controller)
     assert window.windowTitle() == "srcdesk — SRC office"
     assert window.pages["settings"].installation_value.text() == "SRC office"

@@ -282,15 +282,22 @@ def verify_and_decrypt(outer: Outer, public: minisign.PublicKey, identity: Any) 
     try:
         with outer.zip.open(PAYLOAD) as src:
             pyrage.decrypt_io(src, out, [identity])
+    except BundleRefused:
+        raise
     except pyrage.DecryptError as exc:
-        raise BundleRefused(
-            "The bundle can't be decrypted with this PC's key: it was made for another installation, "
-            f"or payload.age is damaged or truncated ({exc})."
-        ) from exc
+        if "no matching keys" in str(exc).lower():
+            raise BundleRefused(
+                "The bundle can't be decrypted with this PC's key: it was encrypted for another installation."
+            ) from exc
+        raise BundleRefused(f"payload.age is not a valid age file ({exc}).") from exc
     except (ValueError, OSError) as exc:
-        if isinstance(exc.__cause__, BundleRefused) or isinstance(exc.__context__, BundleRefused):
-            raise (exc.__cause__ or exc.__context__) from None
-        raise BundleRefused(f"The bundle's payload can't be decrypted ({exc}).") from exc
+        inner = exc.__cause__ or exc.__context__
+        if isinstance(inner, BundleRefused):
+            raise inner from None
+        raise BundleRefused(
+            "payload.age is damaged or truncated: its encrypted data does not check out, so the bundle can't "
+            "be decrypted."
+        ) from exc
     return out.getvalue()
 
 

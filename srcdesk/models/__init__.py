@@ -12,7 +12,7 @@ from .community import (
     Referral,
     ReferralStage,
 )
-from .local import BundleRecord, ChangeLog, Installation, LocalState, SyncConflict
+from .local import BundleRecord, ChangeLog, Installation, LocalState, SyncConflict, SyncWaiting
 from .people import PERSON_KINDS, USER_ROLES, Person, PersonTransfer, User
 from .plans import PlanFocus, PlanTarget, PlanYear
 from .recognition import (
@@ -47,7 +47,7 @@ __all__ = [
     "INITIATIVE_STATUSES", "NAMING_CONVENTION", "PERSON_KINDS", "REFERRAL_STAGES",
     "REFERRAL_STATUSES", "SYNCABLE_MODELS", "SYNCABLE_TABLES", "SYNC_META_COLUMNS",
     "TOMBSTONE_COLUMNS", "USER_ROLES",
-    "ActivityType", "Attendance", "BundleRecord", "SyncConflict", "AttendanceRole", "AttendanceStatus", "Base", "Certificate",
+    "ActivityType", "Attendance", "BundleRecord", "SyncConflict", "SyncWaiting", "AttendanceRole", "AttendanceStatus", "Base", "Certificate",
     "ChangeLog", "CommunityOrganisation", "Establishment", "Initiative", "Installation",
     "LocalState", "MilestoneAchievement", "MilestoneDefinition", "MilestoneEvidence", "Module",
     "OrganisationLink", "PersonTransfer", "Person", "PlanFocus", "PlanTarget", "PlanYear",

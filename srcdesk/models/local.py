@@ -130,3 +130,15 @@ class SyncConflict(Base):
     loser_user: Mapped[str | None] = mapped_column(String(36))
     loser_value: Mapped[str] = mapped_column(Text)
     detected_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class SyncWaiting(Base):
+    """A record a bundle created whose references are not here yet (its establishment, person or
+    session comes in a bundle not imported yet). Its changes wait in the change log; every
+    import tries again to make it."""
+
+    __tablename__ = "sync_waiting"
+
+    table_name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    row_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    since: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -44,6 +44,10 @@ def _run(db: Database, report: CheckReport) -> None:
         selves = conn.exec_driver_sql("SELECT count(*) FROM installation WHERE is_self").scalar_one()
         if selves != 1:
             report.problems.append(f"Expected one installation record for this PC, found {selves}.")
+        has_waiting = conn.exec_driver_sql(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sync_waiting'").scalar_one()
+        not_waiting = ("AND NOT EXISTS (SELECT 1 FROM sync_waiting AS w WHERE w.table_name = :t AND w.row_id = c.row_id)"
+                       if has_waiting else "")
         total = 0
         for model in SYNCABLE_MODELS:
             t = model.__tablename__
@@ -66,7 +70,7 @@ def _run(db: Database, report: CheckReport) -> None:
                 text(
                     "SELECT count(DISTINCT CASE WHEN c.op = 'insert' THEN row_id END), count(DISTINCT row_id) "
                     "FROM change_log AS c WHERE table_name = :t "
-                    f"AND NOT EXISTS (SELECT 1 FROM {t} AS r WHERE r.id = c.row_id)"
+                    f"AND NOT EXISTS (SELECT 1 FROM {t} AS r WHERE r.id = c.row_id) {not_waiting}"
                 ),
                 {"t": t},
             ).one()
@@ -81,5 +85,8 @@ def _run(db: Database, report: CheckReport) -> None:
         ]
         if strays:
             report.problems.append(f"Change log names unknown tables: {', '.join(sorted(strays))}.")
+        waiting = conn.exec_driver_sql("SELECT count(*) FROM sync_waiting").scalar_one() if has_waiting else 0
+        if waiting:
+            report.notes.append(f"{waiting} record(s) wait for a bundle with the records they refer to.")
         changes = conn.exec_driver_sql("SELECT count(*) FROM change_log").scalar_one()
         report.notes.append(f"{total} records, {changes} logged changes, schema {current}.")

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ..db import _script_revisions, head_revision, timestamped_backup
 from ..errors import NotFound, ValidationError
@@ -161,13 +163,11 @@ _ORDER = " ORDER BY c.table_name, c.row_id, c.hlc, c.origin_id"
 def _change_lines(raw: Any, inst: Any, recipient: trust.TrustedInstallation, watermark: int, top: int,
                   full: bool) -> Iterator[tuple[str, bytes]]:
     if not inst.is_office:
-        # To the office: what this PC made since the last bundle (the office has the rest);
-        # everything it holds with --full (e.g. to rebuild an office restored from an old backup).
-        if full:
-            sql = f"SELECT {_COLUMNS} FROM change_log c WHERE c.seq <= :top" + _ORDER
-        else:
-            sql = (f"SELECT {_COLUMNS} FROM change_log c WHERE c.seq > :wm AND c.seq <= :top "
-                   "AND c.origin_id = :me" + _ORDER)
+        # To the office: what this PC made since the last bundle (the office has the rest), or
+        # with --full all it ever made (e.g. for an office restored from an old backup). An
+        # establishment speaks only for itself: the office refuses changes it says others made.
+        since = "" if full else "c.seq > :wm AND "
+        sql = f"SELECT {_COLUMNS} FROM change_log c WHERE {since}c.seq <= :top AND c.origin_id = :me" + _ORDER
     else:
         est = _establishment_of(raw, recipient)
         build_scope(raw, est, fresh_since=None if full else watermark, recipient_id=recipient.installation_id,
@@ -369,7 +369,52 @@ def import_bundle(ctx: Context, path: Path, *, preview: Callable[[Verified], boo
                         summary.waiting, revoked, saved)
 
 
+def _establishment_policy(v: Verified, dbapi: Any, *, scoped: bool) -> Callable[..., None]:
+    """What a bundle from an establishment PC may change: only what it made itself (no change it
+    says another installation made), user accounts only its own, and at the office only records
+    in its scope (its people and sessions, people transferred in, shared reference data)."""
+    origin = v.origin_id
+
+    def check(table: str, row_id: str, changes: Any, existing_origin: str | None) -> None:
+        for c in changes:
+            if c.origin != origin:
+                raise BundleRefused(
+                    f"The bundle from {v.origin_name} carries changes it says another installation made; "
+                    "it was refused."
+                )
+        if table == "app_user" and existing_origin is not None and existing_origin != origin:
+            raise BundleRefused(
+                f"The bundle from {v.origin_name} changes another installation's user accounts; it was refused."
+            )
+        if scoped and existing_origin is not None and existing_origin != origin and not _in_scope(table, row_id):
+            raise BundleRefused(
+                f"The bundle from {v.origin_name} changes a {table.replace('_', ' ')} record that belongs to "
+                "another establishment; it was refused."
+            )
+
+    _scope_cache: dict[tuple[str, str], bool] = {}
+
+    def _in_scope(table: str, row_id: str) -> bool:
+        key = (table, row_id)
+        if key not in _scope_cache:
+            _scope_cache[key] = dbapi.execute(
+                "SELECT 1 FROM temp.sync_scope WHERE table_name = ? AND row_id = ?", key).fetchone() is not None
+        return _scope_cache[key]
+
+    return check
+
+
 def _apply(ctx: Context, opened: _Opened, progress: Progress | None) -> tuple[Any, int]:
+    try:
+        return _apply_in_transaction(ctx, opened, progress)
+    except (sqlite3.IntegrityError, IntegrityError) as exc:
+        detail = str(getattr(exc, "orig", exc)).split("\n")[0]
+        raise BundleRefused(
+            f"The bundle's records clash with records on this PC ({detail}); nothing was changed."
+        ) from exc
+
+
+def _apply_in_transaction(ctx: Context, opened: _Opened, progress: Progress | None) -> tuple[Any, int]:
     v = opened.verified
     now = _now()
     max_hlc = pack(int((now + fmt.FUTURE_SLACK).replace(tzinfo=dt.UTC).timestamp() * 1000), 0xFFFF)
@@ -380,7 +425,13 @@ def _apply(ctx: Context, opened: _Opened, progress: Progress | None) -> tuple[An
         # Checked again inside the transaction: another import may have landed meanwhile.
         if s.execute(select(BundleRecord).where(BundleRecord.bundle_id == v.bundle_id)).first() is not None:
             raise BundleRefused("This bundle was imported a moment ago by someone else; nothing changed.")
-        merger = Merger(dbapi, now=now)
+        policy = None
+        if v.origin_role != "office":
+            est = s.get(Installation, v.origin_id).establishment_id if ctx.installation.is_office else None
+            if est:
+                build_scope(dbapi, est)
+            policy = _establishment_policy(v, dbapi, scoped=est is not None)
+        merger = Merger(dbapi, now=now, policy=policy)
         done = 0
         for table, row_id, changes in fmt.iter_groups(opened.payload, max_hlc=max_hlc):
             merger.add(table, row_id, changes)
@@ -388,6 +439,8 @@ def _apply(ctx: Context, opened: _Opened, progress: Progress | None) -> tuple[An
             if progress and done % 20_000 < len(changes):
                 progress(done, v.total, "Applying changes")
         summary = merger.finish()
+        if policy is not None:
+            drop_scope(dbapi)
         revoked = 0
         if v.origin_role == "office":
             revoked = trust.apply_revocations(s, fmt.read_revocations(opened.payload), from_installation=v.origin_id)

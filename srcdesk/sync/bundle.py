@@ -29,7 +29,18 @@ import pyrage
 from sqlalchemy import BigInteger, Boolean, Date, Integer, String, Text
 
 from .. import __version__
-from ..models import SYNCABLE_MODELS
+from ..models import (
+    ACHIEVEMENT_STATUSES,
+    CERTIFICATE_KINDS,
+    CERTIFICATE_STATUSES,
+    INITIATIVE_KINDS,
+    INITIATIVE_STATUSES,
+    PERSON_KINDS,
+    REFERRAL_STAGES,
+    REFERRAL_STATUSES,
+    SYNCABLE_MODELS,
+    USER_ROLES,
+)
 from . import minisign, strictjson
 from .capture import content_columns
 from .errors import BundleRefused
@@ -65,6 +76,8 @@ _COMMENT = re.compile(
 )
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_CREATED = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")
+AGE_MAGIC = b"age-encryption.org/v1\n"
 
 
 def trusted_comment(origin_id: str, seq: int, bundle_id: str) -> str:
@@ -264,7 +277,7 @@ def open_outer(path: Path) -> Outer:
                       required=(PAYLOAD, PAYLOAD_SIG), limits=Limits(max_entries=2, max_ratio=1000))
     try:
         raw_sig = outer.read(PAYLOAD_SIG, MAX_SIG_BYTES)
-        sig = minisign.parse_signature(raw_sig)
+        sig = _signature_check(PAYLOAD_SIG, lambda: minisign.parse_signature(raw_sig))
         header = parse_trusted_comment(sig.trusted_comment)
     except BaseException:
         outer.close()
@@ -275,9 +288,14 @@ def open_outer(path: Path) -> Outer:
 def verify_and_decrypt(outer: Outer, public: minisign.PublicKey, identity: Any) -> bytes:
     """Check the outer signature over ``payload.age`` (streamed), then decrypt it into memory."""
     digest = hashlib.blake2b(digest_size=64)
+    first = b""
     for chunk in outer.zip.iter_chunks(PAYLOAD):
+        if len(first) < len(AGE_MAGIC):
+            first += chunk[:len(AGE_MAGIC)]
         digest.update(chunk)
-    minisign.verify_digest(public, outer.signature, digest.digest())
+    _signature_check(PAYLOAD_SIG, lambda: minisign.verify_digest(public, outer.signature, digest.digest()))
+    if not first.startswith(AGE_MAGIC):
+        raise BundleRefused("payload.age is not a binary age file (the format allows no other).")
     out = _CappedBuffer(MAX_PAYLOAD_BYTES)
     try:
         with outer.zip.open(PAYLOAD) as src:
@@ -299,6 +317,15 @@ def verify_and_decrypt(outer: Outer, public: minisign.PublicKey, identity: Any) 
             "be decrypted."
         ) from exc
     return out.getvalue()
+
+
+def _signature_check(name: str, check: Callable[[], Any]) -> Any:
+    """Run a minisign check, saying which signature file a refusal is about."""
+    try:
+        return check()
+    except BundleRefused as exc:
+        reason = str(exc).rstrip(".")
+        raise BundleRefused(f"{name} is refused: {reason}.") from exc
 
 
 class _CappedBuffer(io.BytesIO):
@@ -343,7 +370,8 @@ def open_payload(payload: bytes, public: minisign.PublicKey, header: Header, *, 
                       limits=Limits(max_entries=8, max_entry_size=4 << 30, max_total_size=8 << 30, max_ratio=1000))
     try:
         raw = inner.read(MANIFEST, MAX_MANIFEST_BYTES)
-        comment = minisign.verify_bytes(public, inner.read(MANIFEST_SIG, MAX_SIG_BYTES), raw)
+        raw_sig = inner.read(MANIFEST_SIG, MAX_SIG_BYTES)
+        comment = _signature_check(MANIFEST_SIG, lambda: minisign.verify_bytes(public, raw_sig, raw))
         if parse_trusted_comment(comment) != header:
             raise BundleRefused("The manifest's signature and the bundle's signature describe different bundles.")
         manifest = strictjson.loads(raw, what="The bundle's manifest", max_depth=5)
@@ -378,12 +406,12 @@ def _check_manifest(m: Any, header: Header, inner: StrictZip, now: dt.datetime) 
             raise _fail(f"{key} is not short text")
     if not isinstance(m["full"], bool):
         raise _fail("full is not true or false")
+    if not _CREATED.match(m["created"]):
+        raise _fail("created is not a date and time like 2026-11-27T14:30:00Z")
     try:
-        created = dt.datetime.fromisoformat(m["created"].removesuffix("Z"))
+        created = dt.datetime.fromisoformat(m["created"][:-1])
     except ValueError:
         raise _fail("created is not a date and time") from None
-    if created.tzinfo is not None:
-        created = created.astimezone(dt.UTC).replace(tzinfo=None)
     if created > now + FUTURE_SLACK:
         raise BundleRefused(
             f"The bundle says it was made on {created:%d %B %Y at %H:%M} UTC, in the future: check the clock of "
@@ -469,8 +497,31 @@ def _checker(column: Any) -> Callable[[Any], bool]:
     return ok
 
 
+# Columns whose values come from a fixed list (the screens show them by name).
+ENUMS: dict[tuple[str, str], frozenset[str]] = {
+    ("person", "kind"): frozenset(PERSON_KINDS),
+    ("app_user", "role"): frozenset(USER_ROLES),
+    ("milestone_achievement", "status"): frozenset(ACHIEVEMENT_STATUSES),
+    ("certificate", "status"): frozenset(CERTIFICATE_STATUSES),
+    ("certificate", "kind"): frozenset(CERTIFICATE_KINDS),
+    ("initiative", "kind"): frozenset(INITIATIVE_KINDS),
+    ("initiative", "status"): frozenset(INITIATIVE_STATUSES),
+    ("referral", "status"): frozenset(REFERRAL_STATUSES),
+    ("referral_stage", "stage"): frozenset(REFERRAL_STAGES),
+}
+
+
+def _column_check(table: str, column: Any) -> Callable[[Any], bool]:
+    base = _checker(column)
+    allowed = ENUMS.get((table, column.key))
+    if allowed is None:
+        return base
+    return lambda v: base(v) and (v is None or v in allowed)
+
+
 SCHEMA: dict[str, dict[str, Callable[[Any], bool]]] = {
-    m.__tablename__: {c: _checker(m.__table__.columns[c]) for c in content_columns(m)} for m in SYNCABLE_MODELS
+    m.__tablename__: {c: _column_check(m.__tablename__, m.__table__.columns[c]) for c in content_columns(m)}
+    for m in SYNCABLE_MODELS
 }
 _RECORD_KEYS = frozenset({"b", "f", "h", "o", "p", "r", "t", "u"})
 _OPS = frozenset({"insert", "update", "delete"})

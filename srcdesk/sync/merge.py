@@ -15,12 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..models import SYNCABLE_MODELS
-from .capture import LOG_INSERT, canonical_json, content_columns
+from .capture import LOG_INSERT, canonical_json, content_columns, logged_changes
 from .conflicts import store_conflicts
 from .errors import BundleRefused
 from .fold import Change, encode_base, fold, parse_base
@@ -54,6 +54,7 @@ class _Table:
     content: tuple[str, ...]
     insert_sql: str
     update_sql: str
+    references: tuple[tuple[str, str], ...]  # (column, referenced table)
 
 
 def _tables() -> dict[str, _Table]:
@@ -66,6 +67,7 @@ def _tables() -> dict[str, _Table]:
             name, content,
             f"INSERT INTO {name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
             f"UPDATE {name} SET {', '.join(f'{c} = ?' for c in ('updated_hlc', 'updated_by', *content))} WHERE id = ?",
+            tuple(sorted((fk.parent.key, fk.column.table.name) for fk in model.__table__.foreign_keys)),
         )
     return out
 
@@ -73,15 +75,23 @@ def _tables() -> dict[str, _Table]:
 TABLES = _tables()
 
 
+# policy(table, row_id, changes, existing_origin) raises BundleRefused for changes the bundle's
+# origin may not make; existing_origin is the row's origin here (None: the row is new here).
+Policy = Callable[[str, str, Sequence[Change], str | None], None]
+
+
 class Merger:
     """Feed it each row's changes (grouped by row) with :meth:`add`; call :meth:`finish`."""
 
-    def __init__(self, dbapi: Any, *, now: dt.datetime | None = None) -> None:
+    def __init__(self, dbapi: Any, *, now: dt.datetime | None = None, policy: Policy | None = None) -> None:
         self.db = dbapi
         self.summary = MergeSummary()
         self.now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        self.policy = policy
         self._batch: dict[str, list[tuple[str, list[Change]]]] = defaultdict(list)
         self._pending = 0
+        self._inserted: dict[str, list[str]] = defaultdict(list)  # rows made by this import
+        self._updated: dict[str, list[str]] = defaultdict(list)
 
     def add(self, table: str, row_id: str, changes: list[Change]) -> None:
         if table not in TABLES:
@@ -94,7 +104,82 @@ class Merger:
 
     def finish(self) -> MergeSummary:
         self._flush()
+        self._retry_waiting()
+        self._settle_references()
         return self.summary
+
+    # -- references that have not arrived yet ---------------------------------------------
+
+    def _retry_waiting(self) -> None:
+        """Make the records that waited for their references, now that more has arrived."""
+        waiting = self.db.execute("SELECT table_name, row_id FROM sync_waiting").fetchall()
+        for table, row_id in waiting:
+            t = TABLES.get(table)
+            changes = logged_changes(self.db, table, row_id)
+            if t is None or not changes:
+                continue
+            folded = fold(changes)
+            if folded.insert is None:
+                continue
+            ins = folded.insert
+            self.db.execute(t.insert_sql, (row_id, ins.origin, ins.hlc, ins.user, folded.last.hlc, folded.last.user,
+                                           *[folded.values.get(c) for c in t.content]))
+            self.db.execute("DELETE FROM sync_waiting WHERE table_name = ? AND row_id = ?", (table, row_id))
+            self._inserted[table].append(row_id)
+            self.summary.waiting -= 1
+            self.summary.new += 1
+            if folded.conflicts:
+                self.summary.conflicts += store_conflicts(self.db, table, row_id, folded.conflicts, self.now)
+
+    def _settle_references(self) -> None:
+        """A record this import made whose references are missing waits (it is taken out of its
+        table, its changes stay logged); one it changed to point at a missing record is refused."""
+        for table, ids in self._updated.items():
+            for row_id in self._dangling(TABLES[table], ids):
+                raise BundleRefused(
+                    f"The bundle changes a {table.replace('_', ' ')} record to refer to a record this PC doesn't "
+                    f"have ({row_id}); import the missing bundles first."
+                )
+        pending = dict(self._inserted)
+        while pending:
+            moved: dict[str, list[str]] = defaultdict(list)
+            for table, ids in pending.items():
+                dangling = self._dangling(TABLES[table], ids)
+                if not dangling:
+                    continue
+                self.db.executemany(f"DELETE FROM {table} WHERE id = ?", [(i,) for i in dangling])
+                self.db.executemany(
+                    "INSERT OR IGNORE INTO sync_waiting (table_name, row_id, since) VALUES (?, ?, ?)",
+                    [(table, i, self.now.isoformat(sep=" ")) for i in dangling])
+                self.db.executemany("DELETE FROM sync_conflict WHERE table_name = ? AND row_id = ?",
+                                    [(table, i) for i in dangling])
+                self.summary.new -= len(dangling)
+                self.summary.waiting += len(dangling)
+                gone = set(dangling)
+                self._inserted[table] = [i for i in self._inserted[table] if i not in gone]
+                # Records made by this import that refer to these must wait too.
+                for child in TABLES.values():
+                    if any(ref == table for _, ref in child.references) and self._inserted.get(child.name):
+                        moved[child.name] = self._inserted[child.name]
+            pending = moved
+        for table, ids in self._inserted.items():  # made at last: no longer waiting
+            self.db.executemany("DELETE FROM sync_waiting WHERE table_name = ? AND row_id = ?",
+                                [(table, i) for i in ids])
+
+    def _dangling(self, t: _Table, ids: Sequence[str]) -> list[str]:
+        if not t.references or not ids:
+            return []
+        found: list[str] = []
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), MAX_VARIABLES):
+            part = unique[start:start + MAX_VARIABLES]
+            marks = ", ".join("?" * len(part))
+            missing = " OR ".join(
+                f"(r.{col} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {ref} p WHERE p.id = r.{col}))"
+                for col, ref in t.references)
+            found += [r[0] for r in self.db.execute(
+                f"SELECT r.id FROM {t.name} r WHERE r.id IN ({marks}) AND ({missing})", part)]
+        return found
 
     # -- one batch ------------------------------------------------------------------------
 
@@ -108,10 +193,13 @@ class Merger:
     def _merge(self, t: _Table, groups: Sequence[tuple[str, list[Change]]]) -> None:
         ids = [g[0] for g in groups]
         marks = ", ".join("?" * len(ids))
-        existing = {
-            r[0]: r[1:] for r in self.db.execute(
-                f"SELECT id, {', '.join(t.content)} FROM {t.name} WHERE id IN ({marks})", ids)
-        }
+        found = self.db.execute(
+            f"SELECT id, origin_id, {', '.join(t.content)} FROM {t.name} WHERE id IN ({marks})", ids).fetchall()
+        existing = {r[0]: r[2:] for r in found}
+        if self.policy is not None:
+            origins = {r[0]: r[1] for r in found}
+            for row_id, incoming in groups:
+                self.policy(t.name, row_id, incoming, origins.get(row_id))
         logged: dict[str, list[Change]] = defaultdict(list)
         for row_id, h, o, u, op, f, b in self.db.execute(
             "SELECT row_id, hlc, origin_id, user_id, op, fields, base FROM change_log "
@@ -142,6 +230,7 @@ class Merger:
                 c = fresh[0]  # the common case: a record new here, never changed since
                 inserts.append((row_id, c.origin, c.hlc, c.user, c.hlc, c.user,
                                 *[c.fields.get(col) for col in t.content]))
+                self._inserted[t.name].append(row_id)
                 summary.new += 1
                 continue
             folded = fold([*local, *fresh])
@@ -150,6 +239,7 @@ class Merger:
                 summary.waiting += 1
             elif row_id in existing:
                 updates.append((folded.last.hlc, folded.last.user, *values, row_id))
+                self._updated[t.name].append(row_id)
                 if _same(existing[row_id], values):
                     summary.unchanged += 1
                 else:
@@ -157,6 +247,7 @@ class Merger:
             else:
                 ins = folded.insert
                 inserts.append((row_id, ins.origin, ins.hlc, ins.user, folded.last.hlc, folded.last.user, *values))
+                self._inserted[t.name].append(row_id)
                 summary.new += 1
             if folded.insert is not None and (folded.conflicts or local):
                 summary.conflicts += store_conflicts(self.db, t.name, row_id, folded.conflicts, self.now)

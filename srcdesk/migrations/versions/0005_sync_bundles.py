@@ -7,6 +7,7 @@
   a concurrent one.
 - ``bundle_record``: bundles written and imported (seq per origin and recipient: gaps, replays).
 - ``sync_conflict``: concurrent values that lost the merge, waiting for a person.
+- ``sync_waiting``: records whose references have not arrived yet (bundles imported out of order).
 - ``app_user``: usernames are unique per installation (accounts from other installations travel
   in bundles but sign in only where they were made).
 
@@ -87,6 +88,13 @@ def upgrade() -> None:
                             name=op.f('uq_sync_conflict_table_name_row_id_field_loser_hlc_loser_origin')),
     )
     op.create_index('ix_sync_conflict_detected', 'sync_conflict', ['detected_at'])
+    op.create_table(
+        'sync_waiting',
+        sa.Column('table_name', sa.String(length=40), nullable=False),
+        sa.Column('row_id', sa.String(length=36), nullable=False),
+        sa.Column('since', sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint('table_name', 'row_id', name=op.f('pk_sync_waiting')),
+    )
     # Recreated by batch mode: srcdesk.db runs migrations with foreign keys off and checks them
     # all before committing, as SQLite's ALTER TABLE procedure asks.
     with op.batch_alter_table('app_user') as batch:
@@ -98,6 +106,7 @@ def downgrade() -> None:
     with op.batch_alter_table('app_user') as batch:
         batch.drop_constraint('uq_app_user_origin_id_username', type_='unique')
         batch.create_unique_constraint('uq_app_user_username', ['username'])
+    op.drop_table('sync_waiting')
     op.drop_index('ix_sync_conflict_detected', table_name='sync_conflict')
     op.drop_table('sync_conflict')
     op.drop_table('bundle_record')

@@ -169,8 +169,19 @@ def resolve_conflict(ctx: Context, conflict_id: int, choice: str, value: Any = N
 
 
 def _python_value(column: Any, value: Any) -> Any:
+    """The typed value for ``column``, checked as a bundle's value would be."""
     from sqlalchemy import Date
 
+    from ..sync.bundle import SCHEMA
+
+    label = column.key.replace("_", " ").capitalize()
+    if isinstance(value, str):
+        value = value.strip() or None
+    check = SCHEMA[column.table.name][column.key]
+    if not check(value.isoformat() if isinstance(value, dt.date) else value):
+        if isinstance(column.type, Date):
+            raise ValidationError(f"{label} must be a date like 2024-03-31.", "value")
+        raise ValidationError(f"{label} can't take that value (wrong kind, or too long).", "value")
     if isinstance(column.type, Date) and isinstance(value, str):
         return dt.date.fromisoformat(value)
     return value

@@ -24,6 +24,7 @@ TOPICS = frozenset({
     "catalogue",    # programmes, modules, activity types, statuses, roles, ladder rules
     "users",        # user accounts
     "settings",     # local settings (idle lock)
+    "sync",         # bundles written or imported, trusted installations, sync conflicts
 })
 
 

@@ -112,6 +112,9 @@ class MainWindow(QMainWindow):
         item.setData(Qt.ItemDataRole.UserRole, page.key)
         item.setData(Qt.ItemDataRole.AccessibleTextRole, page.title)
         self.nav.addItem(item)
+        counted = getattr(page, "conflictsChanged", None)  # e.g. "Sync (2)": conflicts waiting for a person
+        if counted is not None:
+            counted.connect(lambda n, item=item, title=page.title: item.setText(f"{title} ({n})" if n else title))
         # Each page scrolls if the window is smaller than the page's minimum (a small screen at
         # 150 % or 200 % scaling) instead of forcing the window to be bigger than the screen.
         area = QScrollArea()

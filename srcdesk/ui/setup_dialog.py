@@ -370,7 +370,7 @@ class FirstRunDialog(QDialog):
         self._set_busy(False)
         self.context = ctx
         key = getattr(ctx, "recovery_key", None)
-        if key:  # the office: its recovery key is shown once, before anything else
+        if key and not ctx.installation.sample:  # the office: its recovery key is shown once, first
             self.recovery_dialog = RecoveryKeyDialog(key, ctx.db.data_dir, self)
             self.recovery_dialog.accepted.connect(lambda: self._finish(ctx))
             self.recovery_dialog.open()

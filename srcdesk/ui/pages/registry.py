@@ -12,6 +12,7 @@ from .people import PeoplePage
 from .programmes import ProgrammesPage
 from .sessions import SessionsPage
 from .settings import SettingsPage
+from .sync import SyncPage
 from .today import TodayPage
 from .users import UsersPage
 from .volunteers import VolunteersPage
@@ -22,6 +23,7 @@ PAGES: list[type[Page]] = [
     PeoplePage,
     VolunteersPage,
     ProgrammesPage,
+    SyncPage,
     UsersPage,
     SettingsPage,
 ]

@@ -18,9 +18,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="run only this benchmark (repeatable); --list shows the names")
     p.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     p.add_argument("--data", metavar="DIR",
-                   help="reuse this decade-scale office data folder for the UI benchmark")
-    p.add_argument("--user", help="who signs in to --data (default: ann)")
+                   help="reuse this decade-scale office data folder for the UI benchmark; for the sync "
+                        "benchmark, a folder (not srcdesk data) caching its establishment and office")
+    p.add_argument("--office", metavar="DIR",
+                   help="sync benchmark: also import a week into a copy of this decade-scale office data folder "
+                        "(never modified; prepared once and cached)")
+    p.add_argument("--user", help="who signs in to --data or --office (default: ann)")
     p.add_argument("--password", help="their password (default: password123)")
+    p.add_argument("--runs", type=int, metavar="N",
+                   help="runs per sync measurement, medians printed (default: 3)")
     p.add_argument("--keep", action="store_true", help="keep the temporary data folders and print where")
     return p.parse_args(argv)
 

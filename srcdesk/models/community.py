@@ -71,7 +71,7 @@ class Referral(Syncable, Base):
 
     person_id: Mapped[str] = mapped_column(ref("person.id"), index=True)
     establishment_id: Mapped[str] = mapped_column(ref("establishment.id"))
-    organisation_id: Mapped[str | None] = mapped_column(ref("community_organisation.id"))
+    organisation_id: Mapped[str | None] = mapped_column(ref("community_organisation.id"), index=True)
     status: Mapped[str] = mapped_column(String(12), default="open")
     handover_on: Mapped[dt.date | None] = mapped_column(Date)
     notes: Mapped[str | None] = mapped_column(Text)

@@ -67,7 +67,7 @@ class User(Syncable, Base):
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    person_id: Mapped[str | None] = mapped_column(ref("person.id"))
+    person_id: Mapped[str | None] = mapped_column(ref("person.id"), index=True)
 
 
 class PersonSearchWord(Base):

@@ -27,7 +27,7 @@ class MilestoneAchievement(Syncable, Base):
     signed_off_by: Mapped[str] = mapped_column(ref("app_user.id"))
     status: Mapped[str] = mapped_column(String(12), default="active")
     status_reason: Mapped[str | None] = mapped_column(Text)
-    superseded_by_id: Mapped[str | None] = mapped_column(ref("milestone_achievement.id"))
+    superseded_by_id: Mapped[str | None] = mapped_column(ref("milestone_achievement.id"), index=True)
     notes: Mapped[str | None] = mapped_column(Text)
 
 
@@ -38,7 +38,7 @@ class MilestoneEvidence(Syncable, Base):
     __table_args__ = (UniqueConstraint("achievement_id", "session_id"),)
 
     achievement_id: Mapped[str] = mapped_column(ref("milestone_achievement.id"))
-    session_id: Mapped[str] = mapped_column(ref("session.id"))
+    session_id: Mapped[str] = mapped_column(ref("session.id"), index=True)
 
 
 class Certificate(Syncable, Base):
@@ -51,9 +51,9 @@ class Certificate(Syncable, Base):
     title: Mapped[str] = mapped_column(String(250))  # what it certifies, as printed
     programme_id: Mapped[str | None] = mapped_column(ref("programme.id"), index=True)
     module_id: Mapped[str | None] = mapped_column(ref("module.id"), index=True)
-    achievement_id: Mapped[str | None] = mapped_column(ref("milestone_achievement.id"))
+    achievement_id: Mapped[str | None] = mapped_column(ref("milestone_achievement.id"), index=True)
     issued_on: Mapped[dt.date] = mapped_column(Date)
     issued_by: Mapped[str] = mapped_column(ref("app_user.id"))
     status: Mapped[str] = mapped_column(String(12), default="valid")
     status_reason: Mapped[str | None] = mapped_column(Text)
-    supersedes_id: Mapped[str | None] = mapped_column(ref("certificate.id"))
+    supersedes_id: Mapped[str | None] = mapped_column(ref("certificate.id"), index=True)

@@ -40,7 +40,7 @@ class Session(Syncable, Base):
     end_time: Mapped[str] = mapped_column(String(5))
     module_id: Mapped[str | None] = mapped_column(ref("module.id"), index=True)
     activity_type_id: Mapped[str | None] = mapped_column(ref("activity_type.id"), index=True)
-    recruit_cohort_id: Mapped[str | None] = mapped_column(ref("recruit_cohort.id"))
+    recruit_cohort_id: Mapped[str | None] = mapped_column(ref("recruit_cohort.id"), index=True)
     title: Mapped[str | None] = mapped_column(String(200))
     location: Mapped[str | None] = mapped_column(String(120))
     notes: Mapped[str | None] = mapped_column(Text)

@@ -369,7 +369,7 @@ def import_bundle(ctx: Context, path: Path, *, preview: Callable[[Verified], boo
                         summary.waiting, revoked, saved)
 
 
-def _establishment_policy(v: Verified, dbapi: Any, *, scoped: bool) -> Callable[..., None]:
+def _establishment_policy(v: Verified, dbapi: Any, *, scope_of: str | None) -> Callable[..., None]:
     """What a bundle from an establishment PC may change: only what it made itself (no change it
     says another installation made), user accounts only its own, and at the office only records
     in its scope (its people and sessions, people transferred in, shared reference data)."""
@@ -386,7 +386,7 @@ def _establishment_policy(v: Verified, dbapi: Any, *, scoped: bool) -> Callable[
             raise BundleRefused(
                 f"The bundle from {v.origin_name} changes another installation's user accounts; it was refused."
             )
-        if scoped and existing_origin is not None and existing_origin != origin and not _in_scope(table, row_id):
+        if scope_of and existing_origin is not None and existing_origin != origin and not _in_scope(table, row_id):
             raise BundleRefused(
                 f"The bundle from {v.origin_name} changes a {table.replace('_', ' ')} record that belongs to "
                 "another establishment; it was refused."
@@ -395,6 +395,9 @@ def _establishment_policy(v: Verified, dbapi: Any, *, scoped: bool) -> Callable[
     _scope_cache: dict[tuple[str, str], bool] = {}
 
     def _in_scope(table: str, row_id: str) -> bool:
+        if not _scope_cache:  # built when first needed: a usual week changes only its own records
+            build_scope(dbapi, scope_of)
+            _scope_cache[("", "")] = True
         key = (table, row_id)
         if key not in _scope_cache:
             _scope_cache[key] = dbapi.execute(
@@ -428,9 +431,7 @@ def _apply_in_transaction(ctx: Context, opened: _Opened, progress: Progress | No
         policy = None
         if v.origin_role != "office":
             est = s.get(Installation, v.origin_id).establishment_id if ctx.installation.is_office else None
-            if est:
-                build_scope(dbapi, est)
-            policy = _establishment_policy(v, dbapi, scoped=est is not None)
+            policy = _establishment_policy(v, dbapi, scope_of=est)
         merger = Merger(dbapi, now=now, policy=policy)
         done = 0
         for table, row_id, changes in fmt.iter_groups(opened.payload, max_hlc=max_hlc):

@@ -42,6 +42,17 @@ INSTALLATION_COLUMNS = (
 )
 
 
+REFERENCE_INDEXES = (
+    ('milestone_evidence', 'session_id'),
+    ('certificate', 'achievement_id'),
+    ('certificate', 'supersedes_id'),
+    ('milestone_achievement', 'superseded_by_id'),
+    ('app_user', 'person_id'),
+    ('session', 'recruit_cohort_id'),
+    ('referral', 'organisation_id'),
+)
+
+
 def upgrade() -> None:
     with op.batch_alter_table('installation') as batch:
         for name, type_ in INSTALLATION_COLUMNS:
@@ -95,6 +106,10 @@ def upgrade() -> None:
         sa.Column('since', sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint('table_name', 'row_id', name=op.f('pk_sync_waiting')),
     )
+    # A merge inserts a bundle's rows in any order with foreign keys checked at commit; while a
+    # reference is pending, SQLite looks up children by these columns on every parent insert.
+    for table, column in REFERENCE_INDEXES:
+        op.create_index(f'ix_{table}_{column}', table, [column])
     # Recreated by batch mode: srcdesk.db runs migrations with foreign keys off and checks them
     # all before committing, as SQLite's ALTER TABLE procedure asks.
     with op.batch_alter_table('app_user') as batch:
@@ -106,6 +121,8 @@ def downgrade() -> None:
     with op.batch_alter_table('app_user') as batch:
         batch.drop_constraint('uq_app_user_origin_id_username', type_='unique')
         batch.create_unique_constraint('uq_app_user_username', ['username'])
+    for table, column in REFERENCE_INDEXES:
+        op.drop_index(f'ix_{table}_{column}', table_name=table)
     op.drop_table('sync_waiting')
     op.drop_index('ix_sync_conflict_detected', table_name='sync_conflict')
     op.drop_table('sync_conflict')

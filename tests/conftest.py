@@ -122,19 +122,9 @@ class World:
 
 
 def _table_hash(ctx: Context) -> str:
-    """SHA-256 over every row of every table (sorted), to prove a refusal changed nothing."""
-    import hashlib
+    from srcdesk.services.check import database_digest
 
-    h = hashlib.sha256()
-    with ctx.db.engine.connect() as conn:
-        raw = conn.connection.driver_connection
-        tables = [r[0] for r in raw.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
-        for t in tables:
-            h.update(t.encode())
-            for row in sorted(raw.execute(f"SELECT * FROM {t}").fetchall(), key=repr):
-                h.update(repr(row).encode())
-    return h.hexdigest()
+    return database_digest(ctx.db)
 
 
 @pytest.fixture

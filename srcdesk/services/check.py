@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from sqlalchemy import text
@@ -90,3 +91,18 @@ def _run(db: Database, report: CheckReport) -> None:
             report.notes.append(f"{waiting} record(s) wait for a bundle with the records they refer to.")
         changes = conn.exec_driver_sql("SELECT count(*) FROM change_log").scalar_one()
         report.notes.append(f"{total} records, {changes} logged changes, schema {current}.")
+
+
+def database_digest(db: Database) -> str:
+    """SHA-256 over every row of every table, in a stable order: two digests are equal only if
+    the data is. Proves that a refused import changed nothing, and compares installations."""
+    digest = hashlib.sha256()
+    with db.engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        tables = [r[0] for r in raw.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        for table in tables:
+            digest.update(table.encode())
+            for row in sorted(raw.execute(f"SELECT * FROM {table}").fetchall(), key=repr):
+                digest.update(repr(row).encode())
+    return digest.hexdigest()

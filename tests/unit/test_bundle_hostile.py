@@ -49,7 +49,7 @@ from srcdesk.cli import main
 from srcdesk.paths import database_path
 from srcdesk.services import people, sync, trust
 from srcdesk.services.base import Context
-from srcdesk.services.check import run_check
+from srcdesk.services.check import database_digest, run_check
 from srcdesk.services.setup import init_installation, open_installation
 from srcdesk.sync import bundle as fmt
 from srcdesk.sync.errors import BundleRefused
@@ -145,17 +145,7 @@ def scratch_office(w: Hostile, tmp_path: Path) -> Any:
 
 
 def _table_hash(ctx: Context) -> str:
-    """SHA-256 over every row of every table (as tests/conftest.py's ``table_hash``)."""
-    h = hashlib.sha256()
-    with ctx.db.engine.connect() as conn:
-        raw = conn.connection.driver_connection
-        tables = [r[0] for r in raw.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
-        for t in tables:
-            h.update(t.encode())
-            for row in sorted(raw.execute(f"SELECT * FROM {t}").fetchall(), key=repr):
-                h.update(repr(row).encode())
-    return h.hexdigest()
+    return database_digest(ctx.db)
 
 
 def refused(ctx: Context, path: Path, match: str, *, backup: bool = False) -> BundleRefused:

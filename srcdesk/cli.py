@@ -350,9 +350,11 @@ def cmd_bundle(args: argparse.Namespace) -> int:
                     print(f"Not yet imported from this origin: {_seq_ranges(v.missing_before)}.")
             case "import":
                 failed = 0
+                backed_up = False  # one backup before the first bundle applied covers them all
                 for path in args.files:
                     try:
-                        r = sync.import_bundle(ctx, path, preview=_print_preview)
+                        r = sync.import_bundle(ctx, path, preview=_print_preview, backup=not backed_up)
+                        backed_up = backed_up or r.backup is not None
                     except SrcdeskError as exc:
                         failed += 1
                         print(f"srcdesk: {path.name}: {exc}", file=sys.stderr)

@@ -172,7 +172,24 @@ def _after_flush(session: OrmSession, flush_context: Any) -> None:
     if not changes:
         return
     conn = session.connection()
-    _write_log(conn.connection.driver_connection, changes, _clock_of(session))
+    dbapi = conn.connection.driver_connection
+    _write_log(dbapi, changes, _clock_of(session))
+    _refresh_conflicts(dbapi, changes)
+
+
+def _refresh_conflicts(dbapi: Any, changes: Sequence[tuple]) -> None:
+    """A local edit or delete of a record in the conflict queue may settle (a delete overwrites
+    every value) or change what the queue shows: fold the record again, as a merge would."""
+    touched = {(c[3], c[4]) for c in changes if c[5] != "insert"}
+    if not touched or dbapi.execute("SELECT 1 FROM sync_conflict LIMIT 1").fetchone() is None:
+        return
+    from .conflicts import store_conflicts
+
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    for table, row_id in touched:
+        if dbapi.execute("SELECT 1 FROM sync_conflict WHERE table_name = ? AND row_id = ?",
+                         (table, row_id)).fetchone():
+            store_conflicts(dbapi, table, row_id, fold(logged_changes(dbapi, table, row_id)).conflicts, now)
 
 
 def _after_flush_postexec(session: OrmSession, flush_context: Any) -> None:

@@ -115,8 +115,12 @@ class Merger:
         waiting = self.db.execute("SELECT table_name, row_id FROM sync_waiting").fetchall()
         for table, row_id in waiting:
             t = TABLES.get(table)
+            if t is None:
+                continue
+            if self.db.execute(f"SELECT 1 FROM {table} WHERE id = ?", (row_id,)).fetchone():
+                continue  # made again by this import's merge (its references are checked below)
             changes = logged_changes(self.db, table, row_id)
-            if t is None or not changes:
+            if not changes:
                 continue
             folded = fold(changes)
             if folded.insert is None:
@@ -126,8 +130,7 @@ class Merger:
                                            *[folded.values.get(c) for c in t.content]))
             self.db.execute("DELETE FROM sync_waiting WHERE table_name = ? AND row_id = ?", (table, row_id))
             self._inserted[table].append(row_id)
-            self.summary.waiting -= 1
-            self.summary.new += 1
+            self.summary.new += 1  # made now (it waited since an earlier import)
             if folded.conflicts:
                 self.summary.conflicts += store_conflicts(self.db, table, row_id, folded.conflicts, self.now)
 

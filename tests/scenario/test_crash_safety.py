@@ -87,6 +87,7 @@ def db_hash(data_dir: Path, *, ignore: dict[str, set[str]] | None = None) -> str
 class Run:
     started: float
     preview_at: float | None  # when the child said it had checked the bundle (backup and apply follow)
+    result_at: float | None  # when it said what the import did (after the commit)
     ended: float
     returncode: int
     killed: bool
@@ -102,16 +103,14 @@ def run_import(data_dir: Path, bundle: Path, *, kill_after: float | None = None,
     child = subprocess.Popen(
         [sys.executable, "-m", "srcdesk.cli", "--data-dir", str(data_dir), "bundle", "import", str(bundle)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    lines: list[str] = []
+    lines: list[tuple[float, str]] = []
     previewed = threading.Event()
-    preview_at: list[float] = []
 
     def read() -> None:
         for line in child.stdout:
-            if line.startswith("Checked:") and not previewed.is_set():
-                preview_at.append(time.monotonic())
+            lines.append((time.monotonic(), line))
+            if line.startswith("Checked:"):
                 previewed.set()
-            lines.append(line)
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
@@ -130,7 +129,10 @@ def run_import(data_dir: Path, bundle: Path, *, kill_after: float | None = None,
     returncode = child.wait(timeout=300)
     ended = time.monotonic()
     reader.join(timeout=10)
-    return Run(started, preview_at[0] if preview_at else None, ended, returncode, killed, "".join(lines))
+    preview = [i for i, (_, line) in enumerate(lines) if line.startswith("Checked:")]
+    preview_at = lines[preview[0]][0] if preview else None
+    result_at = lines[preview[0] + 1][0] if preview and len(lines) > preview[0] + 1 else None
+    return Run(started, preview_at, result_at, ended, returncode, killed, "".join(line for _, line in lines))
 
 
 def logged(data_dir: Path) -> int:
@@ -156,12 +158,12 @@ def test_an_import_killed_at_any_moment_leaves_all_of_the_bundle_or_none(setup: 
     complete = tmp_path / "complete"
     shutil.copytree(setup.office, complete)
     ref = run_import(complete, setup.bundle)
-    assert ref.returncode == 0 and ref.preview_at is not None, ref.output
+    assert ref.returncode == 0 and ref.preview_at is not None and ref.result_at is not None, ref.output
     assert logged(complete) == logged(setup.office) + setup.changes, ref.output
     after = db_hash(complete, ignore=WALL_CLOCK_COLUMNS)
     assert after != db_hash(setup.office, ignore=WALL_CLOCK_COLUMNS)
     checking = ref.preview_at - ref.started  # start-up, sign-in, verify and decrypt
-    applying = ref.ended - ref.preview_at  # backup, apply in one transaction, commit
+    applying = ref.result_at - ref.preview_at  # backup, apply in one transaction, commit
 
     seed = random.randrange(2**32)
     rng = random.Random(seed)

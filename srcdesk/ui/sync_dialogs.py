@@ -151,34 +151,33 @@ def one_line(text: str, limit: int = 120) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-class ColouredModel(RowsTableModel):
+class _Coloured:
+    """Rows drawn in the colour ``colour(row)`` names (None: the usual colour)."""
+
+    _colour: Callable[[Any], str | None]
+
+    def data(self, index: Any, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.ForegroundRole and index.isValid():
+            row = self.row(index)  # type: ignore[attr-defined]
+            colour = self._colour(row) if row is not None else None
+            return QColor(colour) if colour else None
+        return super().data(index, role)  # type: ignore[misc]
+
+
+class ColouredModel(_Coloured, RowsTableModel):
     """A table whose rows may be drawn in a colour (a refusal, a missing bundle)."""
 
     def __init__(self, columns: Sequence[Column], colour: Callable[[Any], str | None], parent: Any = None) -> None:
         super().__init__(columns, parent)
         self._colour = colour
 
-    def data(self, index: Any, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.ForegroundRole and index.isValid():
-            row = self.row(index)
-            colour = self._colour(row) if row is not None else None
-            return QColor(colour) if colour else None
-        return super().data(index, role)
 
-
-class ColouredPagedModel(PagedTableModel):
+class ColouredPagedModel(_Coloured, PagedTableModel):
     """A list loaded in the background whose rows may be drawn in a colour."""
 
     def __init__(self, columns: Sequence[Column], colour: Callable[[Any], str | None], parent: Any = None) -> None:
         super().__init__(columns, parent=parent)
         self._colour = colour
-
-    def data(self, index: Any, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.ForegroundRole and index.isValid():
-            row = self.row(index)
-            colour = self._colour(row) if row is not None else None
-            return QColor(colour) if colour else None
-        return super().data(index, role)
 
 
 def fit_columns(view: QTableView, max_chars: int = 40) -> None:

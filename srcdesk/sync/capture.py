@@ -181,15 +181,20 @@ def _refresh_conflicts(dbapi: Any, changes: Sequence[tuple]) -> None:
     """A local edit or delete of a record in the conflict queue may settle (a delete overwrites
     every value) or change what the queue shows: fold the record again, as a merge would."""
     touched = {(c[3], c[4]) for c in changes if c[5] != "insert"}
-    if not touched or dbapi.execute("SELECT 1 FROM sync_conflict LIMIT 1").fetchone() is None:
+    if not touched:
+        return
+    cur = dbapi.execute("SELECT DISTINCT table_name, row_id FROM sync_conflict")
+    try:
+        held = set(cur.fetchall())
+    finally:
+        cur.close()
+    if not held & touched:
         return
     from .conflicts import store_conflicts
 
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    for table, row_id in touched:
-        if dbapi.execute("SELECT 1 FROM sync_conflict WHERE table_name = ? AND row_id = ?",
-                         (table, row_id)).fetchone():
-            store_conflicts(dbapi, table, row_id, fold(logged_changes(dbapi, table, row_id)).conflicts, now)
+    for table, row_id in held & touched:
+        store_conflicts(dbapi, table, row_id, fold(logged_changes(dbapi, table, row_id)).conflicts, now)
 
 
 def _after_flush_postexec(session: OrmSession, flush_context: Any) -> None:
@@ -218,10 +223,14 @@ def _write_log(dbapi_conn: Any, changes: Sequence[tuple], clock: HybridClock) ->
 
 def logged_changes(dbapi_conn: Any, table: str, row_id: str) -> list[Change]:
     """Every change this installation has logged for one row (any order)."""
-    rows = dbapi_conn.execute(
+    cur = dbapi_conn.execute(
         "SELECT hlc, origin_id, user_id, op, fields, base FROM change_log WHERE table_name = ? AND row_id = ?",
         (table, row_id),
-    ).fetchall()
+    )
+    try:
+        rows = cur.fetchall()
+    finally:
+        cur.close()  # closed here, on this thread: never finalised later by the garbage collector
     return [Change(h, o, u, op, json.loads(f), parse_base(b)) for h, o, u, op, f, b in rows]
 
 

@@ -471,9 +471,9 @@ def assert_converged(sim: Simulation) -> None:
             with raw(sim.ctx[where]) as db:
                 assert db.execute("SELECT deleted_hlc FROM person WHERE id = ?", (p,)).fetchone()[0] is not None, (
                     f"{where}: person {p} was deleted but is back")
-        for e in edits:
-            if e.person_id == p and e.version not in winner.seen:
-                expected.append((e, True))  # an edit racing the delete
+        for e in edits:  # an edit racing the delete, unless someone overwrote it knowingly first
+            if e.person_id == p and e.version not in winner.seen and not knowingly_overwritten(e):
+                expected.append((e, True))
     for made, raced in expected:
         for where in holders[made.person_id]:
             with raw(sim.ctx[where]) as db:
@@ -660,3 +660,20 @@ def test_a_register_line_waiting_for_its_session_can_change_again_before_the_ses
     _, rows_o, _ = entitled(office, per.installation.establishment_id)
     _, rows_p, _ = entitled(per, per.installation.establishment_id)
     assert rows_o == rows_p
+
+
+@pytest.mark.xfail(strict=True, reason="bug: fold._raced_delete walks only same-field parents from the delete's base; "
+                   "an edit covered by an earlier delete is no head when the row is deleted again after a restore, "
+                   "so it is reported as racing the second delete")
+def test_taking_someone_off_a_register_twice_is_no_conflict(world, tmp_path) -> None:  # noqa: ANN001
+    """Perth marks someone absent, takes them off the register, puts them back, takes them off
+    again: all one PC's own sequential edits, so nothing for the conflict queue anywhere."""
+    office, per = world[OFFICE], world["PER"]
+    p = people.create_person(per, given_name="Jo", family_name="Bloggs")
+    s = sessions.save_session(per, date=TODAY, start_time="10:00", end_time="11:00", activity_type_id="act-cafe")
+    for entries in ([attendance.RegisterEntry(p.id)], [attendance.RegisterEntry(p.id, status="absent")], [],
+                    [attendance.RegisterEntry(p.id, status="absent")], []):
+        attendance.save_register(per, s.session.id, entries)
+    send(per, office, tmp_path / "1")
+    assert queue(office) == []
+    assert queue(per) == []

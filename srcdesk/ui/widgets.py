@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QPalette
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QMessageBox, QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QWidget,
+)
 
 from ..errors import SrcdeskError, ValidationError
 from .errors import report_unexpected
@@ -206,3 +215,18 @@ def show_service_error(error: BaseException, general: FieldError,
     target.show_error(str(error))
     if target.field is not None:
         target.field.setFocus()
+
+
+def choose_folder(parent: QWidget, title: str, start: str, accept: str, name: str,
+                  on_chosen: Callable[[Path], Any]) -> QFileDialog:
+    """Ask for a folder (or USB drive) without blocking; ``on_chosen(folder)`` if one is chosen."""
+    dialog = QFileDialog(parent, title, start)
+    dialog.setObjectName(name)
+    dialog.setFileMode(QFileDialog.FileMode.Directory)
+    dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+    dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
+    dialog.setLabelText(QFileDialog.DialogLabel.Accept, accept)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.fileSelected.connect(lambda chosen: on_chosen(Path(chosen)))
+    dialog.open()
+    return dialog

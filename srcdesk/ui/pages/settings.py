@@ -38,7 +38,7 @@ from ..bus import data_bus
 from ..lock import IDLE_LOCK_KEY, MAX_IDLE_MINUTES, MIN_IDLE_MINUTES, idle_lock_minutes
 from ..progress import run_with_progress
 from ..table_model import RIGHT, Column, PagedTableModel
-from ..widgets import FieldError, StatusNote, heading, show_service_error
+from ..widgets import FieldError, StatusNote, choose_folder, heading, show_service_error
 from . import Page
 from .installation import InstallationSummary
 
@@ -54,16 +54,8 @@ def open_folder(path: Path) -> bool:
 def choose_backup_folder(parent: QWidget, start: Path, on_chosen: Callable[[Path], Any]) -> QFileDialog:
     """Ask for a folder to back up to, without blocking; ``on_chosen(folder)`` if one is chosen.
     (Tests replace this.)"""
-    dialog = QFileDialog(parent, "Back up to which folder?", str(start))
-    dialog.setObjectName("backupFolderDialog")
-    dialog.setFileMode(QFileDialog.FileMode.Directory)
-    dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
-    dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
-    dialog.setLabelText(QFileDialog.DialogLabel.Accept, "&Back up here")
-    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    dialog.fileSelected.connect(lambda chosen: on_chosen(Path(chosen)))
-    dialog.open()
-    return dialog
+    return choose_folder(parent, "Back up to which folder?", str(start), "&Back up here", "backupFolderDialog",
+                         on_chosen)
 
 
 BACKUP_COLUMNS = [

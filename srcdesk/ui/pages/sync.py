@@ -82,7 +82,7 @@ from ..sync_dialogs import (
 )
 from ..table_model import RIGHT, Column, PagedTableModel, record_view
 from ..tasks import run_task
-from ..widgets import FieldError, StatusNote, describe_error, heading, push_button
+from ..widgets import FieldError, StatusNote, choose_folder, describe_error, heading, push_button
 from . import Page
 from . import settings as settings_page
 
@@ -1054,16 +1054,8 @@ class SyncPage(Page):
     @classmethod
     def ask_folder(cls, parent: QWidget, start: str, on_chosen: Callable[[Path], Any]) -> QFileDialog | None:
         """Ask which folder (or USB drive) to write bundles into, without blocking."""
-        dialog = QFileDialog(parent, "Write the bundle into which folder or USB drive?", start)
-        dialog.setObjectName("bundleFolderDialog")
-        dialog.setFileMode(QFileDialog.FileMode.Directory)
-        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
-        dialog.setLabelText(QFileDialog.DialogLabel.Accept, "&Write here")
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.fileSelected.connect(lambda chosen: on_chosen(Path(chosen)))
-        dialog.open()
-        return dialog
+        return choose_folder(parent, "Write the bundle into which folder or USB drive?", start, "&Write here",
+                             "bundleFolderDialog", on_chosen)
 
     @classmethod
     def ask_files(cls, parent: QWidget, start: str, on_chosen: Callable[[list[Path]], Any]) -> QFileDialog | None:

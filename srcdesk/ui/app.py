@@ -25,6 +25,7 @@ from ..errors import SrcdeskError
 from ..paths import database_path
 from ..services.base import Context
 from ..services.setup import open_installation
+from .collector import UiThreadCollector
 from .errors import configure_logging, install_excepthook, report_unexpected
 from .login_dialog import LoginDialog
 from .main_window import MainWindow
@@ -212,6 +213,7 @@ def run_app(data_dir: Path) -> int:
     configure_application(app)
     configure_logging(data_dir)
     install_excepthook(data_dir)
+    collector = UiThreadCollector(app)  # Python's garbage collector never runs on a worker
     controller = AppController(data_dir)
     controller.finished.connect(app.exit)
     controller.start()
@@ -219,3 +221,4 @@ def run_app(data_dir: Path) -> int:
         return app.exec()
     finally:
         controller.shutdown()
+        collector.stop()

@@ -12,10 +12,13 @@ or Picard-style with one callback that receives ``(result, error)``::
     run_task(open_installation, data_dir, on_done=self._opened)
 
 How it works: the function runs in a ``QRunnable`` on ``QThreadPool.globalInstance()``. When it
-returns (or raises), the runnable emits a private signal on the task, a ``QObject`` that lives
-in the UI thread; that signal is connected *queued* to a slot of the task, so the public
+returns (or raises), the worker leaves the outcome with the task's job and sends only the task's
+number, through one courier ``QObject`` of the UI thread (a *queued* signal), so the public
 signals (``finished``, ``failed``, ``done``) are always emitted on the UI thread, whatever the
-callbacks connected to them are (plain functions, lambdas, bound methods).
+callbacks connected to them are (plain functions, lambdas, bound methods). The worker drops its
+references before the UI thread can drop its own, so nothing a task holds (its function may be
+a widget's bound method) is ever released, let alone destroyed, on a worker thread; with
+:mod:`srcdesk.ui.collector`, neither is anything the garbage collector frees.
 
 A task whose ``owner`` is destroyed (a dialog closed while the work was running), or that was
 :meth:`Task.discard`-ed, delivers nothing. If it produced a result that holds resources, give
@@ -28,43 +31,120 @@ argument ``progress(done, total, what)`` (the services' progress convention); ea
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
 log = logging.getLogger(__name__)
 
-# Tasks not yet delivered. Holding them here keeps the QObject (and its signals) alive until
-# the outcome has reached the UI thread, even if the caller dropped its reference.
-_pending: set[Task] = set()
+# Tasks not yet delivered, by number. Holding them here keeps the QObject (and its signals) alive
+# until the outcome has reached the UI thread, even if the caller dropped its reference.
+_pending: dict[int, Task] = {}
 _pending_lock = threading.Lock()
+_numbers = itertools.count(1)
+
+
+class _Courier(QObject):
+    """Carries outcomes from workers to the UI thread by task number.
+
+    A worker never holds a reference to a :class:`Task` (or anything else the UI thread made)
+    when it finishes: had it the last one, the QObject would be destroyed on the worker, which Qt
+    forbids (a deadlock or a crash). It hands over the task's number only; the UI thread looks the
+    task up, and every reference to the task, its function and its arguments is dropped there.
+    """
+
+    report = Signal(int)  # worker -> UI thread (queued): the task's outcome is ready
+    progress = Signal(int, int, int, str)  # worker -> UI thread (queued)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.report.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+        self.progress.connect(self._deliver_progress, Qt.ConnectionType.QueuedConnection)
+
+    @Slot(int)
+    def _deliver(self, number: int) -> None:
+        with _pending_lock:
+            task = _pending.pop(number, None)
+        if task is not None:
+            task._deliver()
+
+    @Slot(int, int, int, str)
+    def _deliver_progress(self, number: int, done: int, total: int, what: str) -> None:
+        with _pending_lock:
+            task = _pending.get(number)
+        if task is not None:
+            task._deliver_progress(done, total, what)
+
+
+_courier: _Courier | None = None
+
+
+def _the_courier() -> _Courier:
+    """Made on the UI thread (by the first :meth:`Task.start`), and never deleted."""
+    global _courier
+    if _courier is None:
+        _courier = _Courier()
+    return _courier
+
+
+@dataclass
+class _Job:
+    """What a worker needs, and where it leaves the outcome. Only plain data: the number of the
+    task, never the task."""
+
+    number: int
+    fn: Callable[..., Any] | None
+    args: tuple
+    kwargs: dict[str, Any]
+    with_progress: bool
+    courier: _Courier
+    result: Any = None
+    error: BaseException | None = None
+
+
+def _progress_reporter(courier: _Courier, number: int) -> Callable[..., None]:
+    def report(done: int, total: int, what: str = "") -> None:
+        with _pending_lock:
+            wanted = number in _pending and not _pending[number]._discarded
+        if wanted:
+            try:
+                courier.progress.emit(number, int(done), int(total), str(what))
+            except RuntimeError:
+                pass
+    return report
 
 
 class _Runnable(QRunnable):
-    def __init__(self, task: Task) -> None:
+    def __init__(self, job: _Job) -> None:
         super().__init__()
-        self._task = task
+        self._job = job
         self.setAutoDelete(True)
 
     def run(self) -> None:  # worker thread
-        task = self._task
-        self._task = None  # the runnable is deleted by the pool; don't keep the task from it
-        result: Any = None
-        error: BaseException | None = None
+        job, self._job = self._job, None
+        fn, args, kwargs = job.fn, job.args, dict(job.kwargs)
+        if job.with_progress:
+            kwargs["progress"] = _progress_reporter(job.courier, job.number)
         try:
-            kwargs = dict(task._kwargs)
-            if task._with_progress:
-                kwargs["progress"] = task._report_progress
-            result = task._fn(*task._args, **kwargs)
+            result = fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - handed to the UI thread, which decides
-            error = exc
+            job.error = exc
+            result = None
+        job.result = result
+        # Drop this thread's references before the UI thread can drop its own: whatever the
+        # function, its arguments or its outcome hold is released on the UI thread, not here.
+        del fn, args, kwargs, result
+        courier, number = job.courier, job.number
+        del job
         try:
-            task._report.emit(result, error)
-        except RuntimeError:  # the QObject was deleted under us (application shutting down)
-            log.debug("task %s finished after its QObject was deleted", task.name)
+            courier.report.emit(number)
+        except RuntimeError:  # the application is shutting down
+            log.debug("task %s finished after the application ended", number)
 
 
 class Task(QObject):
@@ -74,9 +154,6 @@ class Task(QObject):
     failed = Signal(object)  # the exception it raised (an Exception instance, with __traceback__)
     done = Signal(object, object)  # (result, error): exactly one of them is meaningful
     progress = Signal(int, int, str)  # done, total, what
-
-    _report = Signal(object, object)  # worker -> UI thread (queued)
-    _progress = Signal(int, int, str)  # worker -> UI thread (queued)
 
     def __init__(
         self,
@@ -88,8 +165,8 @@ class Task(QObject):
         name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        # Never parented to ``owner``: deleting the owner must not delete the QObject the
-        # worker thread is about to emit on. We only watch the owner's destruction instead.
+        # Never parented to ``owner``: deleting the owner must not delete the task before its
+        # outcome arrives. We only watch the owner's destruction instead.
         super().__init__()
         self._fn = fn
         self._args = args
@@ -99,9 +176,8 @@ class Task(QObject):
         self.name = name or getattr(fn, "__qualname__", repr(fn))
         self._discarded = False
         self._started = False
+        self._job: _Job | None = None
         self.is_running = False
-        self._report.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
-        self._progress.connect(self._deliver_progress, Qt.ConnectionType.QueuedConnection)
         if owner is not None:
             owner.destroyed.connect(self.discard)
 
@@ -112,9 +188,11 @@ class Task(QObject):
             raise RuntimeError(f"task {self.name} was already started")
         self._started = True
         self.is_running = True
+        number = next(_numbers)
+        self._job = _Job(number, self._fn, self._args, self._kwargs, self._with_progress, _the_courier())
         with _pending_lock:
-            _pending.add(self)
-        (pool or QThreadPool.globalInstance()).start(_Runnable(self))
+            _pending[number] = self
+        (pool or QThreadPool.globalInstance()).start(_Runnable(self._job))
         return self
 
     @Slot()
@@ -126,27 +204,18 @@ class Task(QObject):
     def discarded(self) -> bool:
         return self._discarded
 
-    # -- worker side -----------------------------------------------------------------------
+    # -- UI thread side (called by the courier) ---------------------------------------------
 
-    def _report_progress(self, done: int, total: int, what: str = "") -> None:
-        if not self._discarded:
-            try:
-                self._progress.emit(int(done), int(total), str(what))
-            except RuntimeError:
-                pass
-
-    # -- UI thread side --------------------------------------------------------------------
-
-    @Slot(int, int, str)
     def _deliver_progress(self, done: int, total: int, what: str) -> None:
         if not self._discarded:
             self.progress.emit(done, total, what)
 
-    @Slot(object, object)
-    def _deliver(self, result: Any, error: BaseException | None) -> None:
+    def _deliver(self) -> None:
+        job, self._job = self._job, None
+        result, error = job.result, job.error
+        job.result = job.error = job.fn = None
+        self._fn = self._args = self._kwargs = None  # released here, on the UI thread
         self.is_running = False
-        with _pending_lock:
-            _pending.discard(self)
         if self._discarded:
             if error is None and self._dispose is not None and result is not None:
                 Task(self._dispose, result, name=f"dispose of {self.name}").start()

@@ -8,7 +8,6 @@ no background task running behind it.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from PySide6.QtCore import QCoreApplication, QSettings, QThreadPool  # noqa: E40
 
 from srcdesk.services.setup import init_installation  # noqa: E402
 from srcdesk.ui.app import AppController, configure_application  # noqa: E402
+from srcdesk.ui.collector import UiThreadCollector  # noqa: E402
 from srcdesk.ui.tasks import pending_tasks  # noqa: E402
 
 PASSWORD = "password123"
@@ -48,24 +48,29 @@ def _isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> None:
 @pytest.fixture(autouse=True)
 def _app_configured(qapp) -> Iterator[None]:  # noqa: ANN001
     configure_application(qapp)
-    yield
-    # Let background work finish and deliver inside this test, not in the next one.
-    assert QThreadPool.globalInstance().waitForDone(WAIT_MS), "a background task is still running"
-    QCoreApplication.processEvents()
-    QThreadPool.globalInstance().waitForDone(WAIT_MS)
-    QCoreApplication.processEvents()
-    assert pending_tasks() == 0, "a background task never delivered its outcome"
-    # Delete what the test left open now, in order, rather than when the garbage collector gets
-    # to a parentless page (it can free the Python side before Qt's children: a rare segfault).
-    from PySide6.QtCore import QEvent
-    from PySide6.QtWidgets import QApplication
+    collector = UiThreadCollector()  # as in the app: the garbage collector runs on this thread only
+    try:
+        yield
+        # Let background work finish and deliver inside this test, not in the next one.
+        assert QThreadPool.globalInstance().waitForDone(WAIT_MS), "a background task is still running"
+        QCoreApplication.processEvents()
+        QThreadPool.globalInstance().waitForDone(WAIT_MS)
+        QCoreApplication.processEvents()
+        assert pending_tasks() == 0, "a background task never delivered its outcome"
+        # Delete what the test left open now, in order, rather than when the garbage collector gets
+        # to a parentless page (it can free the Python side before Qt's children: a rare segfault).
+        from PySide6.QtCore import QEvent
+        from PySide6.QtWidgets import QApplication
 
-    for widget in QApplication.topLevelWidgets():
-        widget.hide()
-        widget.deleteLater()
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
-    QCoreApplication.processEvents()
-    gc.collect()
+        for widget in QApplication.topLevelWidgets():
+            widget.hide()
+            widget.deleteLater()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+        QCoreApplication.processEvents()
+    finally:
+        QThreadPool.globalInstance().waitForDone(WAIT_MS)
+        collector.stop()  # collects on this thread, then gives collection back to Python
+        collector.deleteLater()
 
 
 @pytest.fixture

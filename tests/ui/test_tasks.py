@@ -112,3 +112,74 @@ def test_many_tasks_all_deliver(qtbot):
         run_task(lambda i=i: i * i, on_result=results.append)
     qtbot.waitUntil(lambda: len(results) == 50, timeout=WAIT_MS)
     assert sorted(results) == [i * i for i in range(50)]
+
+
+# -- nothing made on the UI thread is released on a worker -----------------------------------
+
+
+class _Tracked:
+    """Records the thread its last reference was dropped on."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    def __del__(self) -> None:
+        self.log.append(threading.current_thread().name)
+
+
+def test_a_tasks_function_arguments_and_result_are_released_on_the_ui_thread(qtbot):
+    """The caller drops every reference while the work runs: the last ones (the function, its
+    arguments, the result) must still go on the UI thread. Released on a worker, a QObject would be
+    destroyed there (a deadlock or a crash; see srcdesk.ui.tasks)."""
+    released: list[str] = []
+    gate = threading.Event()
+
+    class Holder(QObject):
+        def work(self, arg: _Tracked) -> _Tracked:
+            gate.wait(WAIT_MS / 1000)
+            return _Tracked(released)
+
+    holder = Holder()
+    delivered = []
+    run_task(holder.work, _Tracked(released), on_result=lambda r: delivered.append(type(r).__name__))
+    del holder
+    gate.set()
+    qtbot.waitUntil(lambda: delivered == ["_Tracked"] and pending_tasks() == 0, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: len(released) == 2, timeout=WAIT_MS)
+    assert released == [threading.main_thread().name] * 2
+
+
+def test_a_failed_tasks_traceback_is_released_on_the_ui_thread(qtbot):
+    released: list[str] = []
+
+    def work(arg: _Tracked) -> None:
+        local = _Tracked(released)  # noqa: F841 - kept alive by the traceback's frame
+        raise ValidationError("No.", "x")
+
+    errors = []
+    run_task(work, _Tracked(released), on_error=lambda e: errors.append(str(e)))
+    qtbot.waitUntil(lambda: errors == ["No."] and pending_tasks() == 0, timeout=WAIT_MS)
+    errors.clear()  # the last reference to the exception: its traceback's frames go now, or in a collection
+    qtbot.waitUntil(lambda: len(released) == 2, timeout=WAIT_MS)
+    assert set(released) == {threading.main_thread().name}
+
+
+def test_the_garbage_collector_runs_on_the_ui_thread_only(qtbot):
+    """Cycles made on a worker are collected on the UI thread (the conftest installs the
+    collector, as run_app does)."""
+    import gc
+
+    assert not gc.isenabled()  # no worker ever starts a collection
+    released: list[str] = []
+
+    def make_cycles() -> None:
+        for _ in range(5000):  # enough allocations to pass generation 0's threshold
+            a, b = {}, {}
+            a["b"], b["a"] = b, a
+        cycle = {"tracked": _Tracked(released)}
+        cycle["self"] = cycle
+
+    done = []
+    run_task(make_cycles, on_done=lambda *a: done.append(1))
+    qtbot.waitUntil(lambda: bool(done and released), timeout=WAIT_MS)
+    assert released == [threading.main_thread().name]

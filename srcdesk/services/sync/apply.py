@@ -1,0 +1,119 @@
+"""Apply a verified bundle in one transaction: who may change what, the merge, the record."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ...models import BundleRecord, Installation
+from ...sync import bundle as fmt
+from ...sync.capture import CAPTURE_FLAG, save_clock
+from ...sync.errors import BundleRefused
+from ...sync.hlc import pack
+from ...sync.merge import Merger
+from ...sync.scope import build_scope, drop_scope
+from .. import trust
+from ..base import Context
+from .common import Progress
+from .common import now as _now
+from .verify import Opened, Verified
+
+
+def _establishment_policy(v: Verified, dbapi: Any, *, scope_of: str | None) -> Callable[..., None]:
+    """What a bundle from an establishment PC may change: only what it made itself (no change it
+    says another installation made), user accounts only its own, and at the office only records
+    in its scope (its people and sessions, people transferred in, shared reference data)."""
+    origin = v.origin_id
+
+    def check(table: str, row_id: str, changes: Any, existing_origin: str | None) -> None:
+        for c in changes:
+            if c.origin != origin:
+                raise BundleRefused(
+                    f"The bundle from {v.origin_name} carries changes it says another installation made; "
+                    "it was refused."
+                )
+        if table == "app_user" and existing_origin is not None and existing_origin != origin:
+            raise BundleRefused(
+                f"The bundle from {v.origin_name} changes another installation's user accounts; it was refused."
+            )
+        if scope_of and existing_origin is not None and existing_origin != origin and not _in_scope(table, row_id):
+            raise BundleRefused(
+                f"The bundle from {v.origin_name} changes a {table.replace('_', ' ')} record that belongs to "
+                "another establishment; it was refused."
+            )
+
+    _scope_cache: dict[tuple[str, str], bool] = {}
+
+    def _in_scope(table: str, row_id: str) -> bool:
+        if not _scope_cache:  # built when first needed: a usual week changes only its own records
+            build_scope(dbapi, scope_of)
+            _scope_cache[("", "")] = True
+        key = (table, row_id)
+        if key not in _scope_cache:
+            _scope_cache[key] = dbapi.execute(
+                "SELECT 1 FROM temp.sync_scope WHERE table_name = ? AND row_id = ?", key).fetchone() is not None
+        return _scope_cache[key]
+
+    return check
+
+
+def apply(ctx: Context, opened: Opened, progress: Progress | None) -> tuple[Any, int]:
+    try:
+        return _apply_in_transaction(ctx, opened, progress)
+    except (sqlite3.IntegrityError, IntegrityError) as exc:
+        detail = str(getattr(exc, "orig", exc)).split("\n")[0]
+        raise BundleRefused(
+            f"The bundle's records clash with records on this PC ({detail}); nothing was changed."
+        ) from exc
+
+
+def _apply_in_transaction(ctx: Context, opened: Opened, progress: Progress | None) -> tuple[Any, int]:
+    v = opened.verified
+    now = _now()
+    max_hlc = pack(int((now + fmt.FUTURE_SLACK).replace(tzinfo=dt.UTC).timestamp() * 1000), 0xFFFF)
+    with ctx.db.session(ctx.actor) as s:
+        conn = s.connection()
+        conn.info[CAPTURE_FLAG] = True
+        dbapi = conn.connection.driver_connection
+        # Checked again inside the transaction: another import may have landed meanwhile.
+        if s.execute(select(BundleRecord).where(BundleRecord.bundle_id == v.bundle_id)).first() is not None:
+            raise BundleRefused("This bundle was imported a moment ago by someone else; nothing changed.")
+        policy = None
+        if v.origin_role != "office":
+            est = s.get(Installation, v.origin_id).establishment_id if ctx.installation.is_office else None
+            policy = _establishment_policy(v, dbapi, scope_of=est)
+        merger = Merger(dbapi, now=now, policy=policy)
+        done = 0
+        for table, row_id, changes in fmt.iter_groups(opened.payload, max_hlc=max_hlc):
+            merger.add(table, row_id, changes)
+            done += len(changes)
+            if progress and done % 20_000 < len(changes):
+                progress(done, v.total, "Applying changes")
+        summary = merger.finish()
+        if policy is not None:
+            drop_scope(dbapi)
+        revoked = 0
+        if v.origin_role == "office":
+            revoked = trust.apply_revocations(s, fmt.read_revocations(opened.payload), from_installation=v.origin_id)
+        elif v.revocations:
+            raise BundleRefused("Only the SRC office passes revocations on; this bundle was refused.")
+        if summary.max_hlc:
+            ctx.db.clock.observe(summary.max_hlc)
+            save_clock(dbapi, ctx.db.clock)
+        s.add(BundleRecord(
+            bundle_id=v.bundle_id, direction="received", origin_id=v.origin_id, recipient_id=ctx.installation.id,
+            seq=v.seq, created_at=v.created, recorded_at=_now(), file_name=v.path.name[:200], full=v.full,
+            schema=v.schema, changes=v.total, watermark=None, counts=json.dumps(v.counts, sort_keys=True),
+            summary=json.dumps(summary.as_dict(), sort_keys=True), user_id=ctx.user.id if ctx.user else None,
+        ))
+        s.flush()
+        conn.info.pop(CAPTURE_FLAG, None)
+    if progress:
+        progress(v.total, v.total, "Done")
+    return summary, revoked

@@ -1,0 +1,164 @@
+"""Export: bundles for the office (from an establishment) or for establishments (from the office)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from ...db import head_revision
+from ...errors import NotFound, ValidationError
+from ...ids import new_id
+from ...models import BundleRecord, Installation
+from ...sync import bundle as fmt
+from ...sync.scope import build_scope, drop_scope
+from .. import trust
+from ..base import Context
+from .common import SYNC_ROLE, Progress
+from .common import now as _now
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    recipient_id: str
+    recipient_name: str
+    seq: int
+    changes: int
+    counts: dict[str, int]
+    size: int
+    full: bool
+
+
+def export_targets(ctx: Context) -> list[trust.TrustedInstallation]:
+    """Who this installation can write bundles for: the office (from an establishment), or every
+    enrolled establishment (from the office). Revoked installations are left out."""
+    return [t for t in trust.trusted_installations(ctx)
+            if not t.is_revoked and t.signing_key and t.role != ctx.installation.role
+            and (ctx.installation.is_office or t.role == "office")]
+
+
+def export_bundles(ctx: Context, target_dir: Path, *, for_installation: str | None = None, all_: bool = False,
+                   full: bool = False, progress: Progress | None = None) -> list[ExportResult]:
+    """Write one bundle per recipient into ``target_dir``. An establishment writes for the office;
+    the office names an establishment installation or ``all_``."""
+    ctx.require(SYNC_ROLE, "export bundles")
+    target_dir = Path(target_dir)
+    if not target_dir.is_dir():
+        raise ValidationError(f"{target_dir} is not a folder; choose a folder or a USB drive.", "target")
+    targets = export_targets(ctx)
+    if ctx.installation.is_office:
+        if all_:
+            chosen = [t for t in targets if t.role == "establishment"]
+            if not chosen:
+                raise NotFound("No establishment is enrolled yet: enrol their PCs first (Sync → Trust).")
+        elif for_installation:
+            chosen = [t for t in targets if t.installation_id == for_installation]
+            if not chosen:
+                raise NotFound(f"Installation {for_installation} is not an enrolled establishment PC.")
+        else:
+            raise ValidationError("Say which establishment the bundle is for, or export for all of them.", "for")
+    else:
+        if for_installation or all_:
+            raise ValidationError("An establishment's bundles always go to the SRC office.", "for")
+        chosen = [t for t in targets if t.role == "office"]
+        if not chosen:
+            raise NotFound("The SRC office is not enrolled on this PC yet: enrol its card first (Sync → Trust).")
+    me = trust.local_identity(ctx)
+    results = []
+    for i, recipient in enumerate(chosen):
+        if progress:
+            progress(i, len(chosen), f"Writing the bundle for {recipient.name}")
+        results.append(_export_one(ctx, me, recipient, target_dir, full))
+    if progress:
+        progress(len(chosen), len(chosen), "Done")
+    return results
+
+
+def _export_one(ctx: Context, me: Any, recipient: trust.TrustedInstallation, target_dir: Path,
+                full: bool) -> ExportResult:
+    inst = ctx.installation
+    with ctx.read() as s:
+        row = s.get(Installation, recipient.installation_id)
+        watermark = 0 if full else row.sent_watermark
+        # Numbered per recipient, so each recipient sees 1, 2, 3… and any gap is a bundle it lacks.
+        seq = (s.execute(select(func.max(BundleRecord.seq)).where(
+            BundleRecord.origin_id == inst.id, BundleRecord.recipient_id == recipient.installation_id,
+            BundleRecord.direction == "sent")).scalar_one() or 0) + 1
+        revocations = trust.revocations_for_bundle(s) if inst.is_office else []
+    recipients = [{"installation_id": recipient.installation_id, "age_recipient": recipient.age_recipient,
+                   "kind": "installation"}]
+    if recipient.recovery_recipient:
+        recipients.append({"installation_id": recipient.installation_id,
+                           "age_recipient": recipient.recovery_recipient, "kind": "recovery"})
+    bundle_id = new_id()
+    created = _now()
+    with ctx.db.engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        raw.execute("BEGIN")  # one snapshot for everything the bundle reads
+        try:
+            top = raw.execute("SELECT coalesce(max(seq), 0) FROM change_log").fetchone()[0]
+            lines = _change_lines(raw, inst, recipient, watermark, top, full)
+            written = fmt.write_bundle(
+                target_dir, name=fmt.file_name(inst.establishment_code or recipient.establishment_code, inst.id, seq),
+                key=me.signing_key,
+                origin={"installation_id": inst.id, "role": inst.role, "establishment": inst.establishment_code,
+                        "name": inst.name},
+                seq=seq, bundle_id=bundle_id, created=created, schema=head_revision(), full=full,
+                recipients=recipients, change_lines=lines, revocations=revocations,
+            )
+        finally:
+            drop_scope(raw)
+            raw.execute("ROLLBACK")
+    try:
+        with ctx.db.session(ctx.actor) as s:
+            s.add(BundleRecord(
+                bundle_id=bundle_id, direction="sent", origin_id=inst.id, recipient_id=recipient.installation_id,
+                seq=seq, created_at=created, recorded_at=_now(), file_name=written.path.name, full=full,
+                schema=head_revision(), changes=written.changes, watermark=top,
+                counts=json.dumps(written.counts, sort_keys=True), summary="{}",
+                user_id=ctx.user.id if ctx.user else None,
+            ))
+            row = s.get(Installation, recipient.installation_id)
+            row.sent_watermark = max(row.sent_watermark or 0, top)
+    except BaseException:
+        written.path.unlink(missing_ok=True)  # not recorded: the file must not travel
+        raise
+    return ExportResult(written.path, recipient.installation_id, recipient.name, seq, written.changes,
+                        written.counts, written.size, full)
+
+
+_COLUMNS = "c.table_name, c.row_id, c.hlc, c.origin_id, c.user_id, c.op, c.fields, c.base"
+_ORDER = " ORDER BY c.table_name, c.row_id, c.hlc, c.origin_id"
+
+
+def _change_lines(raw: Any, inst: Any, recipient: trust.TrustedInstallation, watermark: int, top: int,
+                  full: bool) -> Iterator[tuple[str, bytes]]:
+    if not inst.is_office:
+        # To the office: what this PC made since the last bundle (the office has the rest), or
+        # with --full all it ever made (e.g. for an office restored from an old backup). An
+        # establishment speaks only for itself: the office refuses changes it says others made.
+        since = "" if full else "c.seq > :wm AND "
+        sql = f"SELECT {_COLUMNS} FROM change_log c WHERE {since}c.seq <= :top AND c.origin_id = :me" + _ORDER
+    else:
+        est = _establishment_of(raw, recipient)
+        build_scope(raw, est, fresh_since=None if full else watermark, recipient_id=recipient.installation_id,
+                    top=top)
+        join = (f"SELECT {_COLUMNS} FROM change_log c JOIN temp.sync_scope s "
+                "ON s.table_name = c.table_name AND s.row_id = c.row_id WHERE c.seq <= :top")
+        sql = join + ("" if full else " AND ((c.seq > :wm AND c.origin_id != :r) OR s.fresh = 1)") + _ORDER
+    params = {"top": top, "wm": watermark, "me": inst.id, "r": recipient.installation_id}
+    line = fmt.change_line
+    for t, r, h, o, u, op, f, b in raw.execute(sql, params):
+        yield t, line(t, r, h, o, u, op, f, b)
+
+
+def _establishment_of(raw: Any, recipient: trust.TrustedInstallation) -> str:
+    row = raw.execute("SELECT establishment_id FROM installation WHERE id = ?", (recipient.installation_id,)).fetchone()
+    if row is None or row[0] is None:
+        raise NotFound(f"{recipient.name} is not linked to an establishment.")
+    return row[0]

@@ -11,7 +11,7 @@ import datetime as dt
 import os
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -248,16 +248,28 @@ def schema_revision(engine: Engine) -> str | None:
 def _upgrade(engine: Engine) -> None:
     from alembic import command
 
+    _migrate(engine, lambda cfg: command.upgrade(cfg, "head"))
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to ``revision`` (for tests and developers: srcdesk never does)."""
+    from alembic import command
+
+    _migrate(engine, lambda cfg: command.downgrade(cfg, revision))
+
+
+def _migrate(engine: Engine, step: Callable[[Config], None]) -> None:
     cfg = alembic_config()
     # SQLite's procedure for schema changes that recreate a table others refer to: foreign keys
-    # off (only possible outside a transaction), migrate, check every reference, commit.
+    # off (only possible outside a transaction), migrate, check every reference, commit. With
+    # them on, copying a parent table would delete (or, deferred, refuse) its children.
     with engine.connect() as conn:
         raw = conn.connection.driver_connection  # a PRAGMA through SQLAlchemy would begin a transaction
         raw.execute("PRAGMA foreign_keys=OFF")
         try:
             with conn.begin():
                 cfg.attributes["connection"] = conn
-                command.upgrade(cfg, "head")
+                step(cfg)
                 broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                 if broken:
                     raise DatabaseError(
@@ -266,4 +278,3 @@ def _upgrade(engine: Engine) -> None:
                     )
         finally:
             raw.execute("PRAGMA foreign_keys=ON")
-

@@ -1,6 +1,15 @@
 """The srcdesk data model: tables only, no logic."""
 
-from .base import NAMING_CONVENTION, SYNC_META_COLUMNS, TOMBSTONE_COLUMNS, Base, Syncable, is_syncable
+from .base import (
+    MERGED_INTO,
+    NAMING_CONVENTION,
+    SYNC_META_COLUMNS,
+    TOMBSTONE_COLUMNS,
+    Base,
+    Mergeable,
+    Syncable,
+    is_syncable,
+)
 from .community import (
     INITIATIVE_KINDS,
     INITIATIVE_STATUSES,
@@ -41,15 +50,19 @@ SYNCABLE_MODELS: tuple[type[Syncable], ...] = tuple(
     )
 )
 SYNCABLE_TABLES: frozenset[str] = frozenset(m.__tablename__ for m in SYNCABLE_MODELS)
+# Tables with a natural key (see Mergeable), by name: their key columns.
+NATURAL_KEYS: dict[str, tuple[str, ...]] = {
+    m.__tablename__: m.__natural_key__ for m in SYNCABLE_MODELS if issubclass(m, Mergeable)
+}
 
 __all__ = [
     "ACHIEVEMENT_STATUSES", "CERTIFICATE_KINDS", "CERTIFICATE_STATUSES", "INITIATIVE_KINDS",
-    "INITIATIVE_STATUSES", "NAMING_CONVENTION", "PERSON_KINDS", "REFERRAL_STAGES",
+    "INITIATIVE_STATUSES", "MERGED_INTO", "NATURAL_KEYS", "NAMING_CONVENTION", "PERSON_KINDS", "REFERRAL_STAGES",
     "REFERRAL_STATUSES", "SYNCABLE_MODELS", "SYNCABLE_TABLES", "SYNC_META_COLUMNS",
     "TOMBSTONE_COLUMNS", "USER_ROLES",
     "ActivityType", "Attendance", "BundleRecord", "SyncConflict", "SyncWaiting", "AttendanceRole", "AttendanceStatus", "Base", "Certificate",
     "ChangeLog", "CommunityOrganisation", "Establishment", "Initiative", "Installation",
-    "LocalState", "MilestoneAchievement", "MilestoneDefinition", "MilestoneEvidence", "Module",
+    "LocalState", "Mergeable", "MilestoneAchievement", "MilestoneDefinition", "MilestoneEvidence", "Module",
     "OrganisationLink", "PersonTransfer", "Person", "PlanFocus", "PlanTarget", "PlanYear",
     "Programme", "RecruitCohort", "Referral", "ReferralStage", "Session", "SessionFacilitator",
     "Syncable", "User", "is_syncable",

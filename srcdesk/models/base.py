@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, ForeignKey, MetaData, String, Text
+from typing import ClassVar
+
+from sqlalchemy import BigInteger, ForeignKey, Index, MetaData, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -30,6 +32,8 @@ SYNC_META_COLUMNS = frozenset(
     }
 )
 TOMBSTONE_COLUMNS = frozenset({"deleted_hlc", "deleted_by", "deleted_reason"})
+# Set by a merge: the row is one record with the row it names (see Mergeable).
+MERGED_INTO = "merged_into"
 
 
 class Syncable:
@@ -74,3 +78,31 @@ def ref(target: str, **kw) -> ForeignKey:
     SQLite still refuses a commit that leaves a dangling reference.
     """
     return ForeignKey(target, deferrable=True, initially="DEFERRED", **kw)
+
+
+class Mergeable:
+    """Mixin for a table with a **natural key**: content that names one thing, e.g. one register
+    line per person and session, one programme per code.
+
+    Two PCs that have not heard of each other can both make the same key (the office and Perth
+    both put someone on a register). Sync folds such rows into one record, the one with the lower
+    id; the other stays as a tombstone whose ``merged_into`` names it, and its changes count as
+    edits of that record (:mod:`srcdesk.sync.history`). So the key is unique among the rows not
+    merged into another, and a deleted row still holds its key (a service brings it back rather
+    than making a second one).
+    """
+
+    __natural_key__: ClassVar[tuple[str, ...]] = ()
+
+    merged_into: Mapped[str | None] = mapped_column(String(36))
+
+
+def natural_key(table: str, *columns: str) -> tuple[Index, Index]:
+    """The indexes of a :class:`Mergeable` table: its key, unique among rows not merged into
+    another, and the (few) merged rows by the record they were merged into."""
+    return (
+        Index(f"uq_{table}_{'_'.join(columns)}", *columns, unique=True,
+              sqlite_where=text("merged_into IS NULL"), postgresql_where=text("merged_into IS NULL")),
+        Index(f"ix_{table}_merged_into", "merged_into",
+              sqlite_where=text("merged_into IS NOT NULL"), postgresql_where=text("merged_into IS NOT NULL")),
+    )

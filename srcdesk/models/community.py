@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, Syncable, ref
+from .base import Base, Mergeable, Syncable, natural_key, ref
 
 INITIATIVE_KINDS = {
     "recovery_cafe": "Recovery café",
@@ -54,11 +54,12 @@ class CommunityOrganisation(Syncable, Base):
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class OrganisationLink(Syncable, Base):
+class OrganisationLink(Mergeable, Syncable, Base):
     """Which establishments a community organisation connects to."""
 
     __tablename__ = "organisation_link"
-    __table_args__ = (UniqueConstraint("organisation_id", "establishment_id"),)
+    __natural_key__ = ("organisation_id", "establishment_id")
+    __table_args__ = natural_key(__tablename__, *__natural_key__)
 
     organisation_id: Mapped[str] = mapped_column(ref("community_organisation.id"))
     establishment_id: Mapped[str] = mapped_column(ref("establishment.id"))
@@ -77,9 +78,10 @@ class Referral(Syncable, Base):
     notes: Mapped[str | None] = mapped_column(Text)
 
 
-class ReferralStage(Syncable, Base):
+class ReferralStage(Mergeable, Syncable, Base):
     __tablename__ = "referral_stage"
-    __table_args__ = (UniqueConstraint("referral_id", "stage"),)
+    __natural_key__ = ("referral_id", "stage")
+    __table_args__ = natural_key(__tablename__, *__natural_key__)
 
     referral_id: Mapped[str] = mapped_column(ref("referral.id"))
     stage: Mapped[str] = mapped_column(String(24))

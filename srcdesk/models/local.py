@@ -42,16 +42,14 @@ class Installation(Base):
 class ChangeLog(Base):
     """Every change to a syncable row: who, where, when (HLC) and the fields it set.
 
-    ``fields`` is canonical JSON of the column values the change set (for an insert,
-    all of them; for a delete, the tombstone). Bundles are made from this table and
-    merged field by field by (hlc, origin_id).
+    ``fields`` is canonical JSON of the column values the change set (for an insert, all of
+    them; for a delete, the tombstone), or NULL for an insert whose values are still the row's
+    own (see :mod:`srcdesk.sync.changelog`). Bundles are made from this table and merged field
+    by field by (hlc, origin_id).
     """
 
     __tablename__ = "change_log"
-    __table_args__ = (
-        Index("ix_change_log_row", "table_name", "row_id", "hlc"),
-        Index("ix_change_log_origin", "origin_id", "hlc"),
-    )
+    __table_args__ = (Index("ix_change_log_row", "table_name", "row_id", "hlc"),)
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     hlc: Mapped[int] = mapped_column(BigInteger)
@@ -60,7 +58,7 @@ class ChangeLog(Base):
     table_name: Mapped[str] = mapped_column(String(40))
     row_id: Mapped[str] = mapped_column(String(36))
     op: Mapped[str] = mapped_column(String(6))  # insert | update | delete
-    fields: Mapped[str] = mapped_column(Text)
+    fields: Mapped[str | None] = mapped_column(Text)
     # What the change overwrote, for telling sequential edits from concurrent ones: canonical
     # JSON {field: [[hlc, origin], ...]} of the versions the writer had (None for an insert).
     base: Mapped[str | None] = mapped_column(Text)
@@ -133,12 +131,19 @@ class SyncConflict(Base):
 
 
 class SyncWaiting(Base):
-    """A record a bundle created whose references are not here yet (its establishment, person or
-    session comes in a bundle not imported yet). Its changes wait in the change log; every
-    import tries again to make it."""
+    """A record whose changes arrived but can't be written yet, and why (``reason``).
+
+    Most often its references are not here yet (its person or session comes in a bundle not
+    imported yet): a new record is left out of its table until they come. Or its new state
+    breaks a rule of the database (e.g. edits made on two PCs that make a session end before it
+    starts): the record keeps its last good state. Either way its changes wait in the change log,
+    nothing is lost, and every import (and every edit of the record here) tries again.
+    ``bundle_id`` is the bundle whose changes could not be applied (NULL: this PC's own)."""
 
     __tablename__ = "sync_waiting"
 
     table_name: Mapped[str] = mapped_column(String(40), primary_key=True)
     row_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     since: Mapped[dt.datetime] = mapped_column(DateTime)
+    reason: Mapped[str | None] = mapped_column(Text)
+    bundle_id: Mapped[str | None] = mapped_column(String(36))

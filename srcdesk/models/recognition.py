@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, String, Text, UniqueConstraint
+from sqlalchemy import Date, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, Syncable, ref
+from .base import Base, Mergeable, Syncable, natural_key, ref
 
 ACHIEVEMENT_STATUSES = ("active", "superseded", "withdrawn")
 CERTIFICATE_STATUSES = ("valid", "revoked", "superseded")
@@ -31,11 +31,12 @@ class MilestoneAchievement(Syncable, Base):
     notes: Mapped[str | None] = mapped_column(Text)
 
 
-class MilestoneEvidence(Syncable, Base):
+class MilestoneEvidence(Mergeable, Syncable, Base):
     """A session that counts as evidence for an achievement."""
 
     __tablename__ = "milestone_evidence"
-    __table_args__ = (UniqueConstraint("achievement_id", "session_id"),)
+    __natural_key__ = ("achievement_id", "session_id")
+    __table_args__ = natural_key(__tablename__, *__natural_key__)
 
     achievement_id: Mapped[str] = mapped_column(ref("milestone_achievement.id"))
     session_id: Mapped[str] = mapped_column(ref("session.id"), index=True)
@@ -44,7 +45,9 @@ class MilestoneEvidence(Syncable, Base):
 class Certificate(Syncable, Base):
     __tablename__ = "certificate"
 
-    serial: Mapped[str] = mapped_column(String(40), unique=True)
+    # Minted with the installation in it, so two PCs never make the same one; serials from before
+    # that (one counter per establishment) may repeat across PCs, so they are not unique here.
+    serial: Mapped[str] = mapped_column(String(40), index=True)
     person_id: Mapped[str] = mapped_column(ref("person.id"), index=True)
     recipient_name: Mapped[str] = mapped_column(String(170))  # as printed
     kind: Mapped[str] = mapped_column(String(12))

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, Syncable, ref
+from .base import Base, Mergeable, Syncable, natural_key, ref
 
 
-class Establishment(Syncable, Base):
+class Establishment(Mergeable, Syncable, Base):
     __tablename__ = "establishment"
+    __natural_key__ = ("code",)
+    __table_args__ = natural_key(__tablename__, *__natural_key__)
 
-    code: Mapped[str] = mapped_column(String(8), unique=True)
+    code: Mapped[str] = mapped_column(String(8))
     name: Mapped[str] = mapped_column(String(120))
     kind: Mapped[str] = mapped_column(String(20), default="prison")  # prison | ccu
     opened: Mapped[dt.date | None] = mapped_column(Date)
@@ -25,19 +27,22 @@ class Establishment(Syncable, Base):
     replaced_by_id: Mapped[str | None] = mapped_column(ref("establishment.id"))
 
 
-class Programme(Syncable, Base):
+class Programme(Mergeable, Syncable, Base):
     __tablename__ = "programme"
+    __natural_key__ = ("code",)
+    __table_args__ = natural_key(__tablename__, *__natural_key__)
 
-    code: Mapped[str] = mapped_column(String(20), unique=True)
+    code: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(20), default="programme")  # programme | award
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class Module(Syncable, Base):
+class Module(Mergeable, Syncable, Base):
     __tablename__ = "module"
-    __table_args__ = (UniqueConstraint("programme_id", "code"),)
+    __natural_key__ = ("programme_id", "code")
+    __table_args__ = natural_key(__tablename__, *__natural_key__)
 
     programme_id: Mapped[str] = mapped_column(ref("programme.id"), index=True)
     code: Mapped[str] = mapped_column(String(20))
@@ -47,19 +52,23 @@ class Module(Syncable, Base):
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class ActivityType(Syncable, Base):
+class ActivityType(Mergeable, Syncable, Base):
     __tablename__ = "activity_type"
+    __natural_key__ = ("code",)
+    __table_args__ = natural_key(__tablename__, *__natural_key__)
 
-    code: Mapped[str] = mapped_column(String(20), unique=True)
+    code: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class AttendanceStatus(Syncable, Base):
+class AttendanceStatus(Mergeable, Syncable, Base):
     __tablename__ = "attendance_status"
+    __natural_key__ = ("code",)
+    __table_args__ = natural_key(__tablename__, *__natural_key__)
 
-    code: Mapped[str] = mapped_column(String(20), unique=True)
+    code: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(60))
     key: Mapped[str] = mapped_column(String(1))  # keyboard shortcut on the register
     counts_as_attended: Mapped[bool] = mapped_column(Boolean)
@@ -67,16 +76,18 @@ class AttendanceStatus(Syncable, Base):
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class AttendanceRole(Syncable, Base):
+class AttendanceRole(Mergeable, Syncable, Base):
     __tablename__ = "attendance_role"
+    __natural_key__ = ("code",)
+    __table_args__ = natural_key(__tablename__, *__natural_key__)
 
-    code: Mapped[str] = mapped_column(String(20), unique=True)
+    code: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(60))
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class MilestoneDefinition(Syncable, Base):
+class MilestoneDefinition(Mergeable, Syncable, Base):
     """One rung of the peer-volunteer ladder.
 
     ``rules`` is JSON, e.g. ``{"attended_sessions": 6, "within_days": 90,
@@ -85,8 +96,10 @@ class MilestoneDefinition(Syncable, Base):
     """
 
     __tablename__ = "milestone_definition"
+    __natural_key__ = ("code",)
+    __table_args__ = natural_key(__tablename__, *__natural_key__)
 
-    code: Mapped[str] = mapped_column(String(30), unique=True)
+    code: Mapped[str] = mapped_column(String(30))
     name: Mapped[str] = mapped_column(String(120))
     level: Mapped[int] = mapped_column(Integer)
     description: Mapped[str | None] = mapped_column(Text)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, CheckConstraint, Date, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, Syncable, ref
+from .base import Base, Mergeable, Syncable, natural_key, ref
 
 
 class RecruitCohort(Syncable, Base):
@@ -49,20 +49,22 @@ class Session(Syncable, Base):
     cancelled_reason: Mapped[str | None] = mapped_column(Text)
 
 
-class SessionFacilitator(Syncable, Base):
+class SessionFacilitator(Mergeable, Syncable, Base):
     __tablename__ = "session_facilitator"
-    __table_args__ = (UniqueConstraint("session_id", "person_id"),)
+    __natural_key__ = ("session_id", "person_id")
+    __table_args__ = natural_key(__tablename__, *__natural_key__)
 
     session_id: Mapped[str] = mapped_column(ref("session.id"))
     person_id: Mapped[str] = mapped_column(ref("person.id"), index=True)
 
 
-class Attendance(Syncable, Base):
+class Attendance(Mergeable, Syncable, Base):
     """A person on a session's register, with a status and a role."""
 
     __tablename__ = "attendance"
+    __natural_key__ = ("session_id", "person_id")
     __table_args__ = (
-        UniqueConstraint("session_id", "person_id"),
+        *natural_key(__tablename__, *__natural_key__),
         # Covers what a person's history and the ladder read, so neither visits the table rows.
         Index("ix_attendance_person", "person_id", "session_id", "status_id", "role_id", "deleted_hlc"),
     )

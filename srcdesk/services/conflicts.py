@@ -16,7 +16,8 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from ..errors import NotFound, ValidationError
 from ..models import SYNCABLE_MODELS, Installation, SyncConflict, User
-from ..sync.capture import RESOLVES, logged_changes
+from ..sync.capture import RESOLVES
+from ..sync.changelog import history
 from ..sync.conflicts import store_conflicts
 from ..sync.fold import DELETED_FIELD, fold
 from ..sync.hlc import to_datetime
@@ -133,7 +134,7 @@ def resolve_conflict(ctx: Context, conflict_id: int, choice: str, value: Any = N
         if obj is None:
             raise NotFound("The record in conflict is not here any more.")
         dbapi = s.connection().connection.driver_connection
-        known = fold(logged_changes(dbapi, c.table_name, c.row_id))
+        known = fold(history(dbapi, c.table_name, c.row_id))
         if c.field == DELETED_FIELD:
             loser = json.loads(c.loser_value)["v"] or {}
             if choice == "edit":
@@ -162,7 +163,7 @@ def resolve_conflict(ctx: Context, conflict_id: int, choice: str, value: Any = N
             flag_modified(obj, c.field)
             s.info[RESOLVES] = {(c.table_name, c.row_id): {c.field: known.heads.get(c.field, [])}}
         s.flush()
-        after = fold(logged_changes(dbapi, c.table_name, c.row_id))
+        after = fold(history(dbapi, c.table_name, c.row_id))
         store_conflicts(dbapi, c.table_name, c.row_id, after.conflicts,
                         dt.datetime.now(dt.UTC).replace(tzinfo=None))
         s.expire_all()

@@ -35,6 +35,7 @@ from ..models import (
     CERTIFICATE_STATUSES,
     INITIATIVE_KINDS,
     INITIATIVE_STATUSES,
+    MERGED_INTO,
     PERSON_KINDS,
     REFERRAL_STAGES,
     REFERRAL_STATUSES,
@@ -42,7 +43,7 @@ from ..models import (
     USER_ROLES,
 )
 from . import minisign, strictjson
-from .capture import content_columns
+from .changelog import content_columns
 from .errors import BundleRefused
 from .fold import Change
 from .safezip import Limits, StrictZip
@@ -524,6 +525,8 @@ SCHEMA: dict[str, dict[str, Callable[[Any], bool]]] = {
     for m in SYNCABLE_MODELS
 }
 _RECORD_KEYS = frozenset({"b", "f", "h", "o", "p", "r", "t", "u"})
+# Columns an insert may leave out: added since srcdesk-bundle/1 was first written (schema 0005).
+OPTIONAL_ON_INSERT = frozenset({MERGED_INTO})
 _OPS = frozenset({"insert", "update", "delete"})
 
 
@@ -552,7 +555,12 @@ def _check_record(n: int, rec: Any) -> tuple[str, str, Change]:
     if not isinstance(fields, dict) or not fields:
         raise _bad(n, "no fields")
     if op == "insert" and fields.keys() != columns.keys():
-        raise _bad(n, f"a new {table} record must give every field")
+        if not (fields.keys() <= columns.keys() and columns.keys() - fields.keys() <= OPTIONAL_ON_INSERT):
+            raise _bad(n, f"a new {table} record must give every field")
+        fields = {**dict.fromkeys(columns.keys() - fields.keys()), **fields}  # written by an older srcdesk
+    merged = fields.get(MERGED_INTO)
+    if merged is not None and (not _ROW_ID.match(merged) or merged >= row_id):
+        raise _bad(n, "a record can only be merged into an older record (one with a lower id)")
     for key, value in fields.items():
         check = columns.get(key)
         if check is None:

@@ -14,7 +14,6 @@ Three pieces make this a property of the storage rather than a matter of discipl
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,8 +24,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as OrmSession
 
 from ..ids import new_id
-from ..models import SYNC_META_COLUMNS, SYNCABLE_TABLES, Syncable
-from .fold import Change, encode_base, fold, parse_base
+from ..models import SYNCABLE_TABLES, Syncable
+from .changelog import content_columns, history, log, materialize
+from .fold import fold
 from .hlc import HybridClock
 
 # The origin that shipped reference data is "nobody": every installation seeds the same
@@ -55,21 +55,6 @@ def encode_value(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
     return value
-
-
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-def canonical_json(fields: Mapping[str, Any]) -> str:
-    """Sorted keys, no spaces, UTF-8 as is, NaN refused: the same bytes on every installation."""
-    return _CANONICAL.encode(fields)  # one shared encoder: json.dumps(**options) builds one per call
-
-
-def content_columns(model: type[Syncable]) -> list[str]:
-    """Columns whose values travel in changes (everything but the stamps and exclusions)."""
-    table = model.__table__
-    excluded = SYNC_META_COLUMNS | model.__sync_exclude__
-    return [c.key for c in table.columns if c.key not in excluded]
 
 
 _content_cache: dict[type, tuple[str, ...]] = {}
@@ -132,8 +117,8 @@ def _before_flush(session: OrmSession, flush_context: Any, instances: Any) -> No
             obj.origin_id = actor.installation_id
         obj.created_hlc = obj.updated_hlc = hlc
         obj.created_by = obj.updated_by = actor.user_id
-        fields = {k: encode_value(getattr(obj, k)) for k in _content(type(obj))}
-        changes.append((hlc, actor.installation_id, actor.user_id, obj.__tablename__, obj.id, "insert", fields, None))
+        # Logged without its values: they are the row's own until it changes (see sync.changelog).
+        changes.append((hlc, actor.installation_id, actor.user_id, obj.__tablename__, obj.id, "insert", None, None))
     dbapi = session.connection().connection.driver_connection if dirty else None
     for obj in dirty:
         state = inspect(obj)
@@ -144,7 +129,10 @@ def _before_flush(session: OrmSession, flush_context: Any, instances: Any) -> No
                 fields[key] = encode_value(getattr(obj, key))
         if not fields:
             continue
-        known = fold(logged_changes(dbapi, obj.__tablename__, obj.id)) if dbapi is not None else None
+        # The row is about to change: its insert's values go into the log first (they are still
+        # the row's, in the database, until this flush writes).
+        materialize(dbapi, obj.__tablename__, [obj.id])
+        known = fold(history(dbapi, obj.__tablename__, obj.id))
         if "deleted_hlc" in fields and obj.deleted_hlc is not None:
             obj.deleted_hlc = hlc
             obj.deleted_by = actor.user_id
@@ -194,7 +182,7 @@ def _refresh_conflicts(dbapi: Any, changes: Sequence[tuple]) -> None:
 
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     for table, row_id in held & touched:
-        store_conflicts(dbapi, table, row_id, fold(logged_changes(dbapi, table, row_id)).conflicts, now)
+        store_conflicts(dbapi, table, row_id, fold(history(dbapi, table, row_id)).conflicts, now)
 
 
 def _after_flush_postexec(session: OrmSession, flush_context: Any) -> None:
@@ -206,32 +194,9 @@ def _after_rollback(session: OrmSession) -> None:
     session.info.pop("pending_changes", None)
 
 
-LOG_INSERT = (
-    "INSERT INTO change_log (hlc, origin_id, user_id, table_name, row_id, op, fields, base) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
-
-
 def _write_log(dbapi_conn: Any, changes: Sequence[tuple], clock: HybridClock) -> None:
-    dbapi_conn.executemany(
-        LOG_INSERT,
-        [(c[0], c[1], c[2], c[3], c[4], c[5], canonical_json(c[6]),
-          None if c[7] is None else canonical_json(encode_base(c[7]))) for c in changes],
-    )
+    log(dbapi_conn, changes)
     save_clock(dbapi_conn, clock)
-
-
-def logged_changes(dbapi_conn: Any, table: str, row_id: str) -> list[Change]:
-    """Every change this installation has logged for one row (any order)."""
-    cur = dbapi_conn.execute(
-        "SELECT hlc, origin_id, user_id, op, fields, base FROM change_log WHERE table_name = ? AND row_id = ?",
-        (table, row_id),
-    )
-    try:
-        rows = cur.fetchall()
-    finally:
-        cur.close()  # closed here, on this thread: never finalised later by the garbage collector
-    return [Change(h, o, u, op, json.loads(f), parse_base(b)) for h, o, u, op, f, b in rows]
 
 
 def save_clock(dbapi_conn: Any, clock: HybridClock) -> None:
@@ -292,19 +257,17 @@ def bulk_insert(
     all_cols = ("id", "origin_id", "created_hlc", "created_by", "updated_hlc", "updated_by", *cols)
     data_rows = []
     log_rows = []
-    dumps = canonical_json
     for i, row in enumerate(rows):
         stamp = first if hlc is not None else first + i
         row_id = row.get("id") or new_id()
         values = [encode_value(row.get(c, defaults.get(c))) for c in cols]
         data_rows.append((row_id, origin, stamp, user, stamp, user, *values))
-        log_rows.append((stamp, origin, user, table, row_id, "insert", dumps(dict(zip(cols, values, strict=True)))))
+        log_rows.append((stamp, origin, user, table, row_id))  # the values are the row's (sync.changelog)
     dbapi = session.connection().connection.driver_connection
     placeholders = ", ".join("?" * len(all_cols))
     dbapi.executemany(f"INSERT INTO {table} ({', '.join(all_cols)}) VALUES ({placeholders})", data_rows)
     dbapi.executemany(
-        "INSERT INTO change_log (hlc, origin_id, user_id, table_name, row_id, op, fields) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO change_log (hlc, origin_id, user_id, table_name, row_id, op) VALUES (?, ?, ?, ?, ?, 'insert')",
         log_rows,
     )
     save_clock(dbapi, clock)

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from .capture import canonical_json
+from .changelog import canonical_json
 from .fold import Conflict
 
 
@@ -14,17 +14,19 @@ def store_conflicts(dbapi: Any, table: str, row_id: str, conflicts: Sequence[Con
     """Make the queue hold exactly ``conflicts`` for this row (keeping when each was first seen).
     Returns how many are new."""
     wanted = {(c.field, c.loser.hlc, c.loser.origin): c for c in conflicts}
-    held = {
-        (f, h, o) for f, h, o in dbapi.execute(
-            "SELECT field, loser_hlc, loser_origin FROM sync_conflict WHERE table_name = ? AND row_id = ?",
-            (table, row_id),
-        )
-    }
+    cur = dbapi.execute(
+        "SELECT field, loser_hlc, loser_origin FROM sync_conflict WHERE table_name = ? AND row_id = ?", (table, row_id))
+    try:
+        held = {(f, h, o) for f, h, o in cur.fetchall()}
+    finally:
+        cur.close()  # on this thread, now: never finalised later by the garbage collector
+    if not held and not wanted:
+        return 0
     gone = held - wanted.keys()
     if gone:
         dbapi.executemany(
             "DELETE FROM sync_conflict WHERE table_name = ? AND row_id = ? AND field = ? AND loser_hlc = ? "
-            "AND loser_origin = ?", [(table, row_id, *key) for key in gone])
+            "AND loser_origin = ?", [(table, row_id, *key) for key in gone]).close()
     added = [c for key, c in wanted.items() if key not in held]
     if added:
         dbapi.executemany(
@@ -34,7 +36,7 @@ def store_conflicts(dbapi: Any, table: str, row_id: str, conflicts: Sequence[Con
             [(table, row_id, c.field, c.winner.hlc, c.winner.origin, c.winner.user,
               canonical_json({"v": c.winner_value}), c.loser.hlc, c.loser.origin, c.loser.user,
               canonical_json({"v": c.loser_value}), now.isoformat(sep=" ")) for c in added],
-        )
+        ).close()
     # Another winner may have taken over for a conflict still held: keep the winner current.
     for key in held & wanted.keys():
         c = wanted[key]
@@ -43,5 +45,5 @@ def store_conflicts(dbapi: Any, table: str, row_id: str, conflicts: Sequence[Con
             "WHERE table_name = ? AND row_id = ? AND field = ? AND loser_hlc = ? AND loser_origin = ?",
             (c.winner.hlc, c.winner.origin, c.winner.user, canonical_json({"v": c.winner_value}),
              table, row_id, *key),
-        )
+        ).close()
     return len(added)

@@ -1,17 +1,22 @@
 """Folding a row's changes into its state: per-field last writer wins, heads and conflicts.
 
-A row is the fold of every change logged for it, in (hlc, origin) order: each field takes the
-value of the highest version (hlc, origin id) that wrote it, whatever order the changes arrived
-in. So installations that hold the same changes hold the same row.
+A row is the fold of every change logged for it, whatever order the changes arrived in, so
+installations that hold the same changes hold the same row.
 
-Each change also names the versions it overwrote (``base``: {field: [[hlc, origin], ...]}).
-A version nobody names as overwritten is a **head**; a field with two heads of different values
-had concurrent edits: the highest wins and the other goes to the conflict queue. Because heads
-come from the changes alone, every installation finds the same conflicts.
+Each change names the versions it overwrote (``base``: {field: [[hlc, origin], ...]}). A version
+nobody names as overwritten is a **head**. Each field takes the value of its highest head, by
+(hlc, origin id): a change made after seeing another always wins over it, whatever the clocks
+said (clocks are advisory: a PC whose clock ran ahead cannot overwrite what others did after
+it), and clocks only order edits made without seeing each other. A field with two heads of
+different values had concurrent edits: the highest wins and the other goes to the conflict
+queue. Because heads come from the changes alone, every installation finds the same conflicts.
 
-A delete names every head of the row (it overwrote all of them). An edit the delete did not
-see is an edit racing the delete: the row stays deleted (no silent resurrection) and the edit
-goes to the conflict queue. Resolving a conflict writes a change naming all the heads.
+A delete names every head of the row (it overwrote all of them). An edit the delete did not see
+(not reachable from the delete's bases through the bases of the changes they name) is an edit
+racing the delete: the row stays deleted (no silent resurrection) and the edit goes to the
+conflict queue. Resolving a conflict writes a change naming all the heads.
+
+The cost is linear in the number of changes (and of the versions their bases name).
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from typing import Any
 
 Version = tuple[int, str]  # (hlc, origin installation id)
 
-TOMBSTONE_FIELDS = frozenset({"deleted_hlc", "deleted_by", "deleted_reason"})
+# Fields that never make conflicts: the tombstone, and the record a row was merged into.
+TOMBSTONE_FIELDS = frozenset({"deleted_hlc", "deleted_by", "deleted_reason", "merged_into"})
 DELETED_FIELD = "*deleted*"  # the conflict queue's name for "edited while deleted"
 
 
@@ -36,6 +42,9 @@ class Change:
     op: str  # insert | update | delete
     fields: Mapping[str, Any]
     base: Mapping[str, Sequence[Version]] | None = None
+    # Set on a change of another row that was merged into this one (see sync.history): the id of
+    # the row it was made for. Such a change counts as an edit of this record.
+    alias: str | None = None
 
     @property
     def version(self) -> Version:
@@ -80,81 +89,97 @@ def encode_base(base: Mapping[str, Iterable[Version]] | None) -> Any:
 
 def fold(changes: Iterable[Change]) -> Fold:
     """The row the changes make, its per-field heads, and its conflicts. ``changes`` may be in
-    any order and contain repeats (the same version twice is one change)."""
+    any order and contain repeats (the same version twice is one change: the first seen)."""
     unique: dict[Version, Change] = {}
     for c in changes:
         unique.setdefault(c.version, c)
     if not unique:
         raise ValueError("fold() needs at least one change")
     ordered = [unique[v] for v in sorted(unique)]
+    writers: dict[str, list[Change]] = defaultdict(list)
+    covered: dict[str, set[Version]] = defaultdict(set)
+    # Every version a change names in its base, whatever the field: who it had seen.
+    parents: dict[Version, list[Version]] = {}
+    # The heads so far, in version order: what a change logged without a base (before bases
+    # existed) overwrote. Kept as we go, so such a history costs no more than any other.
+    running: dict[str, set[Version]] = defaultdict(set)
+    insert: Change | None = None
+    for c in ordered:
+        version = c.version
+        if c.op == "insert" and insert is None and c.alias is None:
+            insert = c
+        base = c.base
+        if base is None and c.op != "insert" and c.alias is None:
+            # Logged before changes named what they overwrote: it followed everything before it.
+            fields = running.keys() if c.op == "delete" else [f for f in c.fields if f in running]
+            base = {f: list(running[f]) for f in fields}
+        if base:
+            named: list[Version] = []
+            for f, vs in base.items():
+                covered[f].update(vs)
+                named.extend(vs)
+                r = running.get(f)
+                if r:
+                    r.difference_update(vs)
+            parents[version] = named
+        for f in c.fields:
+            writers[f].append(c)
+            running[f].add(version)
     values: dict[str, Any] = {}
     versions: dict[str, Version] = {}
     winners: dict[str, Change] = {}
-    writers: dict[str, list[Change]] = defaultdict(list)
-    parents: dict[str, dict[Version, Sequence[Version]]] = defaultdict(dict)
-    covered: dict[str, set[Version]] = defaultdict(set)
-    insert: Change | None = None
-    for c in ordered:
-        if c.op == "insert" and insert is None:
-            insert = c
-        base = c.base
-        if base is None and c.op != "insert":
-            # Logged before changes named what they overwrote: it followed everything before it.
-            base = {f: [w.version for w in ws] for f, ws in writers.items()
-                    if c.op == "delete" or f in c.fields}
-        if base:
-            for f, vs in base.items():
-                covered[f].update(vs)
-                if f in c.fields:
-                    parents[f][c.version] = vs
-        for f, v in c.fields.items():
-            values[f] = v
-            versions[f] = c.version
-            winners[f] = c
-            writers[f].append(c)
-    heads = {f: [w.version for w in ws if w.version not in covered[f]] for f, ws in writers.items()}
+    heads: dict[str, list[Version]] = {}
     conflicts: list[Conflict] = []
     for f, ws in writers.items():
-        if f in TOMBSTONE_FIELDS or len(heads[f]) < 2:
+        cov = covered.get(f, ())
+        head_changes = [w for w in ws if w.version not in cov]
+        heads[f] = [w.version for w in head_changes]
+        # The highest head wins; were every writer covered (a loop only a forged bundle makes),
+        # the highest writer.
+        winner = head_changes[-1] if head_changes else ws[-1]
+        winners[f] = winner
+        values[f] = winner.fields[f]
+        versions[f] = winner.version
+        if f in TOMBSTONE_FIELDS or len(head_changes) < 2:
             continue
-        winner = winners[f]
-        head_set = set(heads[f])
-        for w in ws:
-            if w is not winner and w.version in head_set and w.fields[f] != values[f]:
+        for w in head_changes:
+            if w is not winner and w.fields[f] != values[f]:
                 conflicts.append(Conflict(f, winner, values[f], w, w.fields[f]))
     if values.get("deleted_hlc") is not None:
         conflicts.extend(_raced_delete(winners["deleted_hlc"], writers, parents, values, ordered))
     return Fold(values, versions, heads, insert, ordered[-1], conflicts)
 
 
-def _raced_delete(delete: Change, writers: Mapping[str, list[Change]],
-                  parents: Mapping[str, Mapping[Version, Sequence[Version]]], values: Mapping[str, Any],
-                  ordered: Sequence[Change]) -> list[Conflict]:
-    """Edits the winning delete did not see (neither its bases nor their ancestors)."""
+def _raced_delete(delete: Change, writers: Mapping[str, list[Change]], parents: Mapping[Version, Sequence[Version]],
+                  values: Mapping[str, Any], ordered: Sequence[Change]) -> list[Conflict]:
+    """Edits the winning delete did not see: neither named in its base nor reachable from it
+    through the bases of the changes it names (in any field: a delete, then a restore, then a
+    delete again has seen the edits the first delete overwrote)."""
     if delete.base is None:
-        base = {f: [w.version for w in ws if w.version < delete.version] for f, ws in writers.items()}
+        start = [w.version for ws in writers.values() for w in ws if w.version < delete.version]
     else:
-        base = delete.base
+        start = [v for vs in delete.base.values() for v in vs]
+    seen: set[Version] = set()
+    stack = list(start)
+    while stack:
+        version = stack.pop()
+        if version not in seen:
+            seen.add(version)
+            stack.extend(parents.get(version, ()))
     raced: dict[Version, dict[str, Any]] = {}
     for f, ws in writers.items():
         if f in TOMBSTONE_FIELDS:
             continue
-        seen: set[Version] = set()
-        stack = list(base.get(f, ()))
-        while stack:
-            v = stack.pop()
-            if v not in seen:
-                seen.add(v)
-                stack.extend(parents[f].get(v, ()))
         for w in ws:
-            if w.op != "insert" and w.version not in seen:
+            # A row's own creation is never "racing" its own deletion: a delete always saw the
+            # row it deletes. A merged row's creation, or a delete made for a merged row, is
+            # another matter: those two PCs had not seen each other's record.
+            if w.op == "insert" and w.alias == delete.alias:
+                continue
+            if w.version not in seen and w.version != delete.version:
                 raced.setdefault(w.version, {})[f] = w.fields[f]
     by_version = {c.version: c for c in ordered}
     return [
         Conflict(DELETED_FIELD, delete, values.get("deleted_reason"), by_version[v], changed)
         for v, changed in sorted(raced.items())
     ]
-
-
-def row_values(f: Fold, columns: Sequence[str]) -> list[Any]:
-    return [f.values.get(c) for c in columns]

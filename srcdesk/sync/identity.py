@@ -36,7 +36,7 @@ from pyrage import x25519
 
 from ..errors import SrcdeskError
 from . import strictjson
-from .capture import canonical_json
+from .changelog import canonical_json
 from .errors import BundleRefused
 from .minisign import PublicKey, SigningKey, verify_bytes
 

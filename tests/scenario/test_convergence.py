@@ -35,7 +35,7 @@ from srcdesk.services.base import Context, UserInfo
 from srcdesk.services.check import run_check
 from srcdesk.services.setup import init_installation, open_installation
 from srcdesk.services.users import authenticate
-from srcdesk.sync.capture import content_columns
+from srcdesk.sync.changelog import content_columns
 from srcdesk.sync.fold import DELETED_FIELD
 from srcdesk.sync.scope import build_scope, drop_scope
 
@@ -662,9 +662,6 @@ def test_a_register_line_waiting_for_its_session_can_change_again_before_the_ses
     assert rows_o == rows_p
 
 
-@pytest.mark.xfail(strict=True, reason="bug: fold._raced_delete walks only same-field parents from the delete's base; "
-                   "an edit covered by an earlier delete is no head when the row is deleted again after a restore, "
-                   "so it is reported as racing the second delete")
 def test_taking_someone_off_a_register_twice_is_no_conflict(world, tmp_path) -> None:  # noqa: ANN001
     """Perth marks someone absent, takes them off the register, puts them back, takes them off
     again: all one PC's own sequential edits, so nothing for the conflict queue anywhere."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from alembic import command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -171,10 +170,7 @@ def test_every_way_of_searching_finds_the_same_people(ctx, folk, monkeypatch, qu
 
 def test_migration_indexes_people_already_recorded(ctx, data_dir) -> None:  # noqa: ANN001
     create_person(ctx, given_name="Early", family_name="Bird", external_ref="E1")
-    cfg = dbmod.alembic_config()
-    with ctx.db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0001")
+    dbmod.downgrade(ctx.db.engine, "0001")
     ctx.db.close()
     con = sqlite3.connect(database_path(data_dir))
     assert con.execute("SELECT count(*) FROM sqlite_master WHERE name = 'person_search_word'").fetchone() == (0,)

@@ -29,7 +29,7 @@ from srcdesk.services import trust
 from srcdesk.services.base import Context
 from srcdesk.services.setup import NewInstallation, ensure_identity, init_installation, open_installation
 from srcdesk.sync import strictjson
-from srcdesk.sync.capture import canonical_json
+from srcdesk.sync.changelog import canonical_json
 from srcdesk.sync.errors import BundleRefused
 from srcdesk.sync.identity import (
     AGE_KEY_FILE,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -16,7 +15,7 @@ from ...sync import bundle as fmt
 from ...sync.capture import CAPTURE_FLAG, save_clock
 from ...sync.errors import BundleRefused
 from ...sync.hlc import pack
-from ...sync.merge import Merger
+from ...sync.merge import Author, Merger, RowEffect
 from ...sync.scope import build_scope, drop_scope
 from .. import trust
 from ..base import Context
@@ -25,42 +24,48 @@ from .common import now as _now
 from .verify import Opened, Verified
 
 
-def _establishment_policy(v: Verified, dbapi: Any, *, scope_of: str | None) -> Callable[..., None]:
+class _EstablishmentPolicy:
     """What a bundle from an establishment PC may change: only what it made itself (no change it
     says another installation made), user accounts only its own, and at the office only records
     in its scope (its people and sessions, people transferred in, shared reference data)."""
-    origin = v.origin_id
 
-    def check(table: str, row_id: str, changes: Any, existing_origin: str | None) -> None:
-        for c in changes:
-            if c.origin != origin:
+    def __init__(self, v: Verified, dbapi: Any, *, scope_of: str | None) -> None:
+        self.v, self.dbapi, self.scope_of = v, dbapi, scope_of
+        self._scope_cache: dict[tuple[str, str], bool] = {}
+
+    def check(self, effect: RowEffect) -> None:
+        v, table = self.v, effect.table
+        for c in effect.changes:
+            if c.origin != v.origin_id:
                 raise BundleRefused(
                     f"The bundle from {v.origin_name} carries changes it says another installation made; "
                     "it was refused."
                 )
-        if table == "app_user" and existing_origin is not None and existing_origin != origin:
+        existing_origin = effect.origin if effect.before is not None else None
+        if table == "app_user" and existing_origin is not None and existing_origin != v.origin_id:
             raise BundleRefused(
                 f"The bundle from {v.origin_name} changes another installation's user accounts; it was refused."
             )
-        if scope_of and existing_origin is not None and existing_origin != origin and not _in_scope(table, row_id):
+        if (self.scope_of and existing_origin is not None and existing_origin != v.origin_id and effect.changes
+                and not self._in_scope(table, effect.row_id)):
             raise BundleRefused(
                 f"The bundle from {v.origin_name} changes a {table.replace('_', ' ')} record that belongs to "
                 "another establishment; it was refused."
             )
 
-    _scope_cache: dict[tuple[str, str], bool] = {}
+    def finish(self) -> None:
+        if self._scope_cache:
+            drop_scope(self.dbapi)
 
-    def _in_scope(table: str, row_id: str) -> bool:
-        if not _scope_cache:  # built when first needed: a usual week changes only its own records
-            build_scope(dbapi, scope_of)
-            _scope_cache[("", "")] = True
+    def _in_scope(self, table: str, row_id: str) -> bool:
+        if not self._scope_cache:  # built when first needed: a usual week changes only its own records
+            build_scope(self.dbapi, self.scope_of)
+            self._scope_cache[("", "")] = True
         key = (table, row_id)
-        if key not in _scope_cache:
-            _scope_cache[key] = dbapi.execute(
+        if key not in self._scope_cache:
+            self._scope_cache[key] = self.dbapi.execute(
                 "SELECT 1 FROM temp.sync_scope WHERE table_name = ? AND row_id = ?", key).fetchone() is not None
-        return _scope_cache[key]
-
-    return check
+        return self._scope_cache[key]
 
 
 def apply(ctx: Context, opened: Opened, progress: Progress | None) -> tuple[Any, int]:
@@ -87,8 +92,9 @@ def _apply_in_transaction(ctx: Context, opened: Opened, progress: Progress | Non
         policy = None
         if v.origin_role != "office":
             est = s.get(Installation, v.origin_id).establishment_id if ctx.installation.is_office else None
-            policy = _establishment_policy(v, dbapi, scope_of=est)
-        merger = Merger(dbapi, now=now, policy=policy)
+            policy = _EstablishmentPolicy(v, dbapi, scope_of=est)
+        author = Author(ctx.installation.id, ctx.user.id if ctx.user else None, ctx.db.clock)
+        merger = Merger(dbapi, now=now, authority=policy, author=author, bundle_id=v.bundle_id)
         done = 0
         for table, row_id, changes in fmt.iter_groups(opened.payload, max_hlc=max_hlc):
             merger.add(table, row_id, changes)
@@ -96,8 +102,6 @@ def _apply_in_transaction(ctx: Context, opened: Opened, progress: Progress | Non
             if progress and done % 20_000 < len(changes):
                 progress(done, v.total, "Applying changes")
         summary = merger.finish()
-        if policy is not None:
-            drop_scope(dbapi)
         revoked = 0
         if v.origin_role == "office":
             revoked = trust.apply_revocations(s, fmt.read_revocations(opened.payload), from_installation=v.origin_id)

@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ...db import head_revision
-from ...errors import NotFound, ValidationError
+from ...errors import DatabaseError, NotFound, ValidationError
 from ...ids import new_id
 from ...models import BundleRecord, Installation
 from ...sync import bundle as fmt
+from ...sync.changelog import CONTENT, canonical_json, row_fields
 from ...sync.scope import build_scope, drop_scope
 from .. import trust
 from ..base import Context
@@ -132,29 +133,41 @@ def _export_one(ctx: Context, me: Any, recipient: trust.TrustedInstallation, tar
                         written.counts, written.size, full)
 
 
-_COLUMNS = "c.table_name, c.row_id, c.hlc, c.origin_id, c.user_id, c.op, c.fields, c.base"
-_ORDER = " ORDER BY c.table_name, c.row_id, c.hlc, c.origin_id"
-
-
 def _change_lines(raw: Any, inst: Any, recipient: trust.TrustedInstallation, watermark: int, top: int,
                   full: bool) -> Iterator[tuple[str, bytes]]:
+    """The bundle's changes in (table, row, hlc, origin) order. An insert logged without its values
+    (they are the row's own: sync.changelog) takes them from its row."""
     if not inst.is_office:
         # To the office: what this PC made since the last bundle (the office has the rest), or
         # with --full all it ever made (e.g. for an office restored from an old backup). An
         # establishment speaks only for itself: the office refuses changes it says others made.
-        since = "" if full else "c.seq > :wm AND "
-        sql = f"SELECT {_COLUMNS} FROM change_log c WHERE {since}c.seq <= :top AND c.origin_id = :me" + _ORDER
+        join = ""
+        where = ("" if full else "c.seq > :wm AND ") + "c.seq <= :top AND c.origin_id = :me"
     else:
         est = _establishment_of(raw, recipient)
         build_scope(raw, est, fresh_since=None if full else watermark, recipient_id=recipient.installation_id,
                     top=top)
-        join = (f"SELECT {_COLUMNS} FROM change_log c JOIN temp.sync_scope s "
-                "ON s.table_name = c.table_name AND s.row_id = c.row_id WHERE c.seq <= :top")
-        sql = join + ("" if full else " AND ((c.seq > :wm AND c.origin_id != :r) OR s.fresh = 1)") + _ORDER
+        join = "JOIN temp.sync_scope s ON s.table_name = c.table_name AND s.row_id = c.row_id "
+        where = "c.seq <= :top" + ("" if full else " AND ((c.seq > :wm AND c.origin_id != :r) OR s.fresh = 1)")
     params = {"top": top, "wm": watermark, "me": inst.id, "r": recipient.installation_id}
     line = fmt.change_line
-    for t, r, h, o, u, op, f, b in raw.execute(sql, params):
-        yield t, line(t, r, h, o, u, op, f, b)
+    for table in sorted(CONTENT):
+        columns = ", ".join(f"r.{c}" for c in CONTENT[table])
+        sql = (f"SELECT c.row_id, c.hlc, c.origin_id, c.user_id, c.op, c.fields, c.base, r.id, {columns} "
+               f"FROM change_log c {join}LEFT JOIN {table} r ON c.fields IS NULL AND r.id = c.row_id "
+               f"WHERE c.table_name = :t AND {where} ORDER BY c.row_id, c.hlc, c.origin_id")
+        cur = raw.execute(sql, {**params, "t": table})
+        try:
+            for r, h, o, u, op, f, b, here, *values in cur:
+                if f is None:
+                    if here is None:
+                        raise DatabaseError(
+                            f"The change log names a {table} record that is not in its table ({r}); run "
+                            "'srcdesk check' and restore the last good backup.")
+                    f = canonical_json(row_fields(table, values))
+                yield table, line(table, r, h, o, u, op, f, b)
+        finally:
+            cur.close()
 
 
 def _establishment_of(raw: Any, recipient: trust.TrustedInstallation) -> str:

@@ -1,6 +1,6 @@
 """The bundle file: writing one, and reading an untrusted one until every check has passed.
 
-See ``docs/bundle-format.md``. In short: ``<CODE>-<origin>-<seq>.srcbundle`` is a zip holding
+See ``docs/bundle-format.md``. In short: ``PER-to-office-<pc>-<seq>.srcbundle`` is a zip holding
 exactly ``payload.age`` (binary age, to the recipient and the office's recovery key) and
 ``payload.age.minisig`` (prehashed minisign ``ED`` signature by the origin; its trusted comment
 names the format, origin, seq and bundle id). The decrypted payload is a zip of
@@ -68,6 +68,9 @@ MAX_TEXT = 100_000  # characters in a Text field
 MAX_BASE_VERSIONS = 64
 MAX_SEQ = 10**12
 FUTURE_SLACK = dt.timedelta(days=1)  # PCs' clocks disagree; more than a day ahead is refused
+# What a PC whose clock was wrong does about it (said wherever its bundles are refused for it).
+CLOCK_REPAIR_ADVICE = ("On that PC, correct the clock, then run 'srcdesk clock repair' (or Settings → This PC's "
+                       "clock → Repair) and export again: its changes are kept.")
 
 _UUIDISH = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _ROW_ID = re.compile(r"^[A-Za-z0-9._:-]{1,36}$")
@@ -85,10 +88,21 @@ def trusted_comment(origin_id: str, seq: int, bundle_id: str) -> str:
     return f"{FORMAT} origin={origin_id} seq={seq} bundle={bundle_id}"
 
 
-def file_name(code: str | None, origin_id: str, seq: int) -> str:
-    """``PER-1a2b3c4d-00000012.srcbundle``: the code of the establishment the bundle comes from or
-    (from the office) goes to, the end of the origin's id (its random part) and the origin's seq."""
-    return f"{code or 'SRC'}-{origin_id.replace('-', '')[-8:]}-{seq:08d}{SUFFIX}"
+def short_id(installation_id: str) -> str:
+    """The last 8 hex digits of an installation id (its random part): tells PCs apart."""
+    return installation_id.replace("-", "")[-8:]
+
+
+def file_name(*, origin_code: str | None, recipient_code: str | None, origin_id: str, recipient_id: str,
+              to_office: bool, seq: int) -> str:
+    """The name says which way the bundle goes and which PC it is from or for, so bundles from two
+    PCs of one establishment, or for them, never have the same name:
+    ``PER-to-office-1a2b3c4d-00000012.srcbundle`` (from that Perth PC) and
+    ``office-to-PER-5e6f7a8b-00000003.srcbundle`` (for that Perth PC). ``seq`` is the origin's
+    number for this recipient."""
+    if to_office:
+        return f"{origin_code or 'SRC'}-to-office-{short_id(origin_id)}-{seq:08d}{SUFFIX}"
+    return f"office-to-{recipient_code or 'SRC'}-{short_id(recipient_id)}-{seq:08d}{SUFFIX}"
 
 
 @dataclass(frozen=True)
@@ -228,6 +242,10 @@ def write_bundle(
         Path(tmp).unlink(missing_ok=True)
         raise
     return Written(target, bundle_id, seq, created, total, counts, target.stat().st_size)
+
+
+def _when(hlc: int) -> str:
+    return f"{dt.datetime.fromtimestamp((hlc >> 16) / 1000, tz=dt.UTC):%d %B %Y at %H:%M}"
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -415,8 +433,8 @@ def _check_manifest(m: Any, header: Header, inner: StrictZip, now: dt.datetime) 
         raise _fail("created is not a date and time") from None
     if created > now + FUTURE_SLACK:
         raise BundleRefused(
-            f"The bundle says it was made on {created:%d %B %Y at %H:%M} UTC, in the future: check the clock of "
-            "the PC that made it, then export again."
+            f"The bundle says it was made on {created:%d %B %Y at %H:%M} UTC, in the future: the clock of the "
+            f"PC that made it is wrong. {CLOCK_REPAIR_ADVICE}"
         )
     recipients = m["recipients"]
     if (not isinstance(recipients, list) or not 1 <= len(recipients) <= 8 or not all(
@@ -599,7 +617,9 @@ def iter_groups(payload: Payload, *, max_hlc: int) -> Iterator[tuple[str, str, l
         n += 1
         table, row_id, change = _check_record(n, rec)
         if change.hlc > max_hlc:
-            raise _bad(n, "its clock is in the future")
+            raise BundleRefused(
+                f"Record {n} of {CHANGES} was stamped {_when(change.hlc)} UTC, more than a day in the future: the PC "
+                f"that made it had its clock set ahead. {CLOCK_REPAIR_ADVICE}")
         order = (table, row_id, change.hlc, change.origin)
         if last is not None and order <= last:
             raise _bad(n, "records are out of order or repeated")

@@ -79,7 +79,7 @@ def test_two_establishments_and_the_office_converge_with_the_cli_alone(tmp_path,
     code, out, err = run(capsys, office, "bundle", "export", "--to", str(back), "--all", user="phr")
     assert code == 0, err
     for site in (per, bar):
-        mine = [p for p in back.iterdir() if p.name.startswith(site.name.upper())]
+        mine = [p for p in back.iterdir() if p.name.startswith(f"office-to-{site.name.upper()}-")]
         assert len(mine) == 1
         code, out, err = run(capsys, site, "bundle", "import", str(mine[0]), user="admin")
         assert code == 0, err

@@ -43,7 +43,8 @@ CARD_VERIFY = 'minisign -Vm card.json -P "$(jq -r .minisign_public_key card.json
 NO_RECIPIENT = "age: error: no identity matched any of the recipients"
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_FILE_NAME = re.compile(r"^(?P<code>[A-Z0-9]{2,8})-(?P<short>[0-9a-f]{8})-(?P<seq>[0-9]{8})\.srcbundle$")
+_FILE_NAME = re.compile(r"^(?:(?P<from>[A-Z0-9]{2,8})-to-office|office-to-(?P<to>[A-Z0-9]{2,8}))-(?P<short>[0-9a-f]{8})"
+                        r"-(?P<seq>[0-9]{8})\.srcbundle$")
 _COMMENT = re.compile(r"^srcdesk-bundle/1 origin=(?P<origin>\S+) seq=(?P<seq>[0-9]+) bundle=(?P<bundle>\S+)$")
 
 
@@ -148,7 +149,10 @@ def follow_the_document(bundle: Path, work: Path, *, key: str, code: str, origin
     # 1. The file name.
     name = _FILE_NAME.match(bundle.name)
     assert name is not None, bundle.name
-    assert name["code"] == code and name["short"] == origin_id.replace("-", "")[-8:]
+    if name["from"]:  # from an establishment PC: its code and its id
+        assert name["from"] == code and name["short"] == origin_id.replace("-", "")[-8:]
+    else:  # from the office: the code and id of the PC it is for
+        assert name["to"] == code and name["short"] == recipient_id.replace("-", "")[-8:]
 
     # 2. The outer zip: exactly two entries, stored.
     outer = work / "outer"

@@ -1274,9 +1274,10 @@ RECORD_CASES: dict[str, tuple[Callable[[Bundle], None], str]] = {
         _too_few_records, "The bundle holds different numbers of records than its manifest says"),
     "a manifest claiming more than MAX_CHANGES": (_over_max_changes, "the record counts don't add up"),
     "counts that don't add up": (_counts_dont_add_up, "the record counts don't add up"),
-    "created 2 days in the future": (_future_created, "in the future: check the clock of the PC that made it"),
-    "a change whose clock is in the future": (_future_hlc, "Record 5 of data/changes.jsonl is not valid: its clock "
-                                                           "is in the future"),
+    "created 2 days in the future": (_future_created, "in the future: the clock of the PC that made it is wrong. "
+                                                      "On that PC, correct the clock, then run 'srcdesk clock repair'"),
+    "a change whose clock is in the future": (_future_hlc, "Record 5 of data/changes.jsonl was stamped .* more than a "
+                                                           "day in the future.*'srcdesk clock repair'"),
     "records out of order": (_out_of_order, "records are out of order or repeated"),
     "a repeated record": (_repeated, "records are out of order or repeated"),
     "revocations from an establishment": (_revocations_from_an_establishment,

@@ -105,7 +105,9 @@ def _export_one(ctx: Context, me: Any, recipient: trust.TrustedInstallation, tar
             top = raw.execute("SELECT coalesce(max(seq), 0) FROM change_log").fetchone()[0]
             lines = _change_lines(raw, inst, recipient, watermark, top, full)
             written = fmt.write_bundle(
-                target_dir, name=fmt.file_name(inst.establishment_code or recipient.establishment_code, inst.id, seq),
+                target_dir, name=fmt.file_name(origin_code=inst.establishment_code, recipient_code=recipient.establishment_code,
+                                   origin_id=inst.id, recipient_id=recipient.installation_id,
+                                   to_office=not inst.is_office, seq=seq),
                 key=me.signing_key,
                 origin={"installation_id": inst.id, "role": inst.role, "establishment": inst.establishment_code,
                         "name": inst.name},

@@ -111,7 +111,10 @@ class RowEffect:
 
 
 class Authority(Protocol):
-    """Who may change what: raises :class:`BundleRefused` for what the bundle's origin may not do."""
+    """Who may change what: :meth:`check` raises :class:`BundleRefused` for what the bundle's origin
+    may not do (the whole bundle is refused), and :meth:`finish` for what it may not do taken as a
+    whole, at the end. A record made now from changes an earlier import left waiting
+    (``effect.retried``) that it refuses is held with the reason instead."""
 
     def check(self, effect: RowEffect) -> None: ...
 
@@ -385,7 +388,15 @@ class Merger:
             return False
         state = folded.values
         if self.authority is not None:
-            self.authority.check(RowEffect(t.name, row_id, folded.insert.origin, fresh, before, state, retried))
+            effect = RowEffect(t.name, row_id, folded.insert.origin, fresh, before, state, retried)
+            if not retried:
+                self.authority.check(effect)
+            else:  # from an earlier bundle: not this one's fault, so the record is held, not the bundle refused
+                try:
+                    self.authority.check(effect)
+                except BundleRefused as exc:
+                    self._hold(t.name, row_id, str(exc), new=before is None)
+                    return False
         alias = bool(t.key and mine.values.get(MERGED_INTO))
         if t.key:
             into, was = mine.values.get(MERGED_INTO), (before or {}).get(MERGED_INTO)

@@ -77,7 +77,8 @@ def add_to_register(ctx: Context, session_id: str, entry: RegisterEntry) -> None
         statuses, roles = _codes(s)
         status_id, role_id = _resolve(entry, statuses, roles)
         existing = s.execute(
-            select(Attendance).where(Attendance.session_id == session.id, Attendance.person_id == entry.person_id)
+            select(Attendance).where(Attendance.session_id == session.id, Attendance.person_id == entry.person_id,
+                                     Attendance.merged_into.is_(None))
         ).scalar_one_or_none()
         note = text(entry.note, "Note", "note", required=False, max_len=1000)
         if existing is not None and existing.deleted_hlc is None:
@@ -107,7 +108,8 @@ def save_register(ctx: Context, session_id: str, entries: Sequence[RegisterEntry
             raise ValidationError("This session was cancelled; its register can't be taken.", "session_id")
         statuses, roles = _codes(s)
         current = {
-            a.person_id: a for a in s.execute(select(Attendance).where(Attendance.session_id == session.id)).scalars()
+            a.person_id: a for a in s.execute(select(Attendance).where(
+                Attendance.session_id == session.id, Attendance.merged_into.is_(None))).scalars()
         }
         people = set(s.execute(
             select(Person.id).where(Person.id.in_(seen), Person.deleted_hlc.is_(None))

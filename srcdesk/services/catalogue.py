@@ -115,7 +115,8 @@ def _values(model: type, values: dict[str, Any], partial: bool) -> dict[str, Any
 def _refuse_duplicate_code(s, model: type, values: dict[str, Any], row_id: str | None) -> None:  # noqa: ANN001
     if "code" not in values:
         return
-    q = select(func.count()).select_from(model).where(func.lower(model.code) == values["code"].lower())
+    q = select(func.count()).select_from(model).where(func.lower(model.code) == values["code"].lower(),
+                                                     model.merged_into.is_(None))
     if model is Module:
         programme_id = values.get("programme_id") or s.get(Module, row_id).programme_id
         q = q.where(Module.programme_id == programme_id)

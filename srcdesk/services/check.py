@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError as SADatabaseError
 
 from ..db import Database, head_revision, schema_revision
-from ..models import SYNCABLE_MODELS
+from ..models import NATURAL_KEYS, SYNCABLE_MODELS
 
 
 @dataclass
@@ -49,22 +49,29 @@ def _run(db: Database, report: CheckReport) -> None:
             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sync_waiting'").scalar_one()
         not_waiting = ("AND NOT EXISTS (SELECT 1 FROM sync_waiting AS w WHERE w.table_name = :t AND w.row_id = c.row_id)"
                        if has_waiting else "")
+        row_not_waiting = ("AND NOT EXISTS (SELECT 1 FROM sync_waiting AS w WHERE w.table_name = :t AND w.row_id = r.id)"
+                           if has_waiting else "")
+        raw = conn.connection.driver_connection
         total = 0
         for model in SYNCABLE_MODELS:
             t = model.__tablename__
             count = conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar_one()
             total += count
-            # Every row's latest stamp must be the latest change logged for it.
-            unlogged = conn.execute(
+            # Every row's latest stamp must be the latest change of its record: its own, and those of
+            # the rows merged into it. A record held back (its new state can't be written yet) keeps
+            # its last good state, so it is left out.
+            stale = [r[0] for r in conn.execute(
                 text(
-                    f"SELECT count(*) FROM {t} AS r LEFT JOIN ("
+                    f"SELECT r.id FROM {t} AS r LEFT JOIN ("
                     "  SELECT row_id, max(hlc) AS last FROM change_log WHERE table_name = :t GROUP BY row_id"
-                    ") AS c ON c.row_id = r.id WHERE c.last IS NULL OR c.last <> r.updated_hlc"
+                    f") AS c ON c.row_id = r.id WHERE (c.last IS NULL OR c.last <> r.updated_hlc) {row_not_waiting}"
                 ),
                 {"t": t},
-            ).scalar_one()
-            if unlogged:
-                report.problems.append(f"Change log: {unlogged} {t} row(s) changed without a matching log entry.")
+            )]
+            if stale and t in NATURAL_KEYS:
+                stale = [row_id for row_id in stale if not _stamped_by_merged_rows(raw, t, row_id)]
+            if stale:
+                report.problems.append(f"Change log: {len(stale)} {t} row(s) changed without a matching log entry.")
             # A row whose creation is logged must exist. Changes to a row whose creation has not
             # arrived yet (a later bundle imported before an earlier one) wait in the log.
             orphans, waiting = conn.execute(
@@ -79,6 +86,24 @@ def _run(db: Database, report: CheckReport) -> None:
                 report.problems.append(f"Change log: {orphans} {t} row(s) logged but missing from the table.")
             elif waiting:
                 report.notes.append(f"{waiting} {t} change(s) wait for a bundle that creates their record.")
+            # An insert logged without its values (sync.changelog) is the only change of a row that
+            # still holds them: stamped by that insert, with no record merged into it.
+            merged = (f"OR EXISTS (SELECT 1 FROM {t} AS a WHERE a.merged_into = c.row_id)"
+                      if t in NATURAL_KEYS else "")
+            unvalued = conn.execute(
+                text(
+                    "SELECT count(*) FROM change_log AS c WHERE c.table_name = :t AND c.fields IS NULL AND ("
+                    f"c.op <> 'insert' OR NOT EXISTS (SELECT 1 FROM {t} AS r WHERE r.id = c.row_id "
+                    "AND r.created_hlc = c.hlc AND r.updated_hlc = c.hlc AND r.origin_id = c.origin_id) "
+                    "OR EXISTS (SELECT 1 FROM change_log AS d WHERE d.table_name = c.table_name "
+                    f"AND d.row_id = c.row_id AND d.seq <> c.seq) {merged})"
+                ),
+                {"t": t},
+            ).scalar_one()
+            if unvalued:
+                report.problems.append(
+                    f"Change log: {unvalued} {t} change(s) logged without their values while their row "
+                    "does not hold them.")
         known = {m.__tablename__ for m in SYNCABLE_MODELS}
         strays = [
             r[0] for r in conn.exec_driver_sql("SELECT DISTINCT table_name FROM change_log").fetchall()
@@ -86,9 +111,19 @@ def _run(db: Database, report: CheckReport) -> None:
         ]
         if strays:
             report.problems.append(f"Change log names unknown tables: {', '.join(sorted(strays))}.")
-        waiting = conn.exec_driver_sql("SELECT count(*) FROM sync_waiting").scalar_one() if has_waiting else 0
-        if waiting:
-            report.notes.append(f"{waiting} record(s) wait for a bundle with the records they refer to.")
+        if has_waiting:
+            waiting, held = conn.exec_driver_sql(
+                "SELECT count(*) FILTER (WHERE NOT here), count(*) FILTER (WHERE here) FROM ("
+                + " UNION ALL ".join(
+                    f"SELECT w.row_id, EXISTS (SELECT 1 FROM {m.__tablename__} AS r WHERE r.id = w.row_id) AS here "
+                    f"FROM sync_waiting AS w WHERE w.table_name = '{m.__tablename__}'" for m in SYNCABLE_MODELS)
+                + ")").one()
+            if waiting:
+                report.notes.append(f"{waiting} record(s) wait for a bundle with the records they refer to.")
+            if held:
+                report.notes.append(
+                    f"{held} record(s) keep their last good state: changes that arrived for them can't be applied "
+                    "yet (see the bundle history); each import tries again.")
         changes = conn.exec_driver_sql("SELECT count(*) FROM change_log").scalar_one()
         report.notes.append(f"{total} records, {changes} logged changes, schema {current}.")
 
@@ -106,3 +141,16 @@ def database_digest(db: Database) -> str:
             for row in sorted(raw.execute(f"SELECT * FROM {table}").fetchall(), key=repr):
                 digest.update(repr(row).encode())
     return digest.hexdigest()
+
+
+def _stamped_by_merged_rows(raw: object, table: str, row_id: str) -> bool:
+    """Whether a record's stamp is the latest change of its history, counting the rows merged
+    into it (their changes are its edits)."""
+    from ..sync.changelog import history
+    from ..sync.fold import fold
+
+    changes = history(raw, table, row_id)
+    if not changes:
+        return False
+    stamp = raw.execute(f"SELECT updated_hlc FROM {table} WHERE id = ?", (row_id,)).fetchone()
+    return stamp is not None and fold(changes).last.hlc == stamp[0]

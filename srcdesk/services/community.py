@@ -110,7 +110,8 @@ def link_organisation(ctx: Context, organisation_id: str, establishment_id: str)
         get_live(s, CommunityOrganisation, organisation_id, "organisation")
         get_live(s, Establishment, establishment_id, "establishment")
         link = s.execute(select(OrganisationLink).where(
-            OrganisationLink.organisation_id == organisation_id, OrganisationLink.establishment_id == establishment_id
+            OrganisationLink.organisation_id == organisation_id, OrganisationLink.establishment_id == establishment_id,
+            OrganisationLink.merged_into.is_(None),
         )).scalar_one_or_none()
         if link is None:
             s.add(OrganisationLink(organisation_id=organisation_id, establishment_id=establishment_id))
@@ -124,7 +125,7 @@ def unlink_organisation(ctx: Context, organisation_id: str, establishment_id: st
     with ctx.write("coordinator", "disconnect organisations from establishments") as s:
         link = s.execute(select(OrganisationLink).where(
             OrganisationLink.organisation_id == organisation_id, OrganisationLink.establishment_id == establishment_id,
-            OrganisationLink.deleted_hlc.is_(None),
+            OrganisationLink.deleted_hlc.is_(None), OrganisationLink.merged_into.is_(None),
         )).scalar_one_or_none()
         if link is None:
             raise ValidationError("That organisation is not connected to that establishment.")

@@ -48,7 +48,7 @@ def _check(s, est: Establishment) -> None:  # noqa: ANN001
             raise ValidationError("An establishment can't replace itself.", "replaced_by_id")
         get_live(s, Establishment, est.replaced_by_id, "establishment")
     clash = s.execute(select(func.count()).select_from(Establishment).where(
-        Establishment.code == est.code, Establishment.id != est.id)).scalar_one()
+        Establishment.code == est.code, Establishment.id != est.id, Establishment.merged_into.is_(None))).scalar_one()
     if clash:
         raise ValidationError(f"The code {est.code} is already used.", "code")
 

@@ -116,7 +116,7 @@ def _evaluate(s, person_id: str, definition: MilestoneDefinition, ladder: Sequen
             unmet.append(f"Has {len(got)} of {need} sessions in the role of {_role_words(s, roles)}.")
     if "programme_completed" in rules:
         code = rules["programme_completed"]
-        programme = s.execute(select(Programme).where(Programme.code == code)).scalar_one_or_none()
+        programme = s.execute(select(Programme).where(Programme.code == code, Programme.merged_into.is_(None))).scalar_one_or_none()
         if programme is None:
             unmet.append(f"The ladder refers to an unknown programme '{code}'.")
         else:
@@ -387,7 +387,7 @@ def describe_rules(s, rules_json: str | None) -> str:  # noqa: ANN001
         parts.append(f"{n} session{'s' if n != 1 else ''} as {_role_words(s, rules['role_sessions']['roles'])}")
     if "programme_completed" in rules:
         code = rules["programme_completed"]
-        name = s.execute(select(Programme.name).where(Programme.code == code)).scalar_one_or_none()
+        name = s.execute(select(Programme.name).where(Programme.code == code, Programme.merged_into.is_(None))).scalar_one_or_none()
         parts.append(f"completed {name or code}")
     if not parts:
         return "No conditions"
@@ -584,7 +584,7 @@ def _eligible_map(s, people: dict[str, _Facts],  # noqa: ANN001
     for r in rules.values():
         code = r.get("programme_completed")
         if code is not None and code not in programmes:
-            programme = s.execute(select(Programme).where(Programme.code == code)).scalar_one_or_none()
+            programme = s.execute(select(Programme).where(Programme.code == code, Programme.merged_into.is_(None))).scalar_one_or_none()
             programmes[code] = None if programme is None else (programme.id, set(s.execute(select(Module.id).where(
                 Module.programme_id == programme.id, Module.retired.is_(False), Module.deleted_hlc.is_(None)
             )).scalars()))

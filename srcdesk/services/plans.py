@@ -22,7 +22,7 @@ def create_plan_year(ctx: Context, code: str, *, name: str | None = None, notes:
         raise ValidationError("A plan year is written like 2024-25.", "code")
     start = int(m.group(1))
     with ctx.write("coordinator", "add plan years") as s:
-        if s.execute(select(PlanYear.id).where(PlanYear.code == code)).first():
+        if s.execute(select(PlanYear.id).where(PlanYear.code == code, PlanYear.merged_into.is_(None))).first():
             raise ValidationError(f"The plan year {code} already exists.", "code")
         row = PlanYear(code=code, name=text(name or f"Plan year {code}", "Name", "name", max_len=60),
                        starts_on=dt.date(start, 4, 1), ends_on=dt.date(start + 1, 3, 31),
@@ -41,7 +41,7 @@ def set_focus(ctx: Context, plan_year_id: str, establishment_ids: list[str]) -> 
         for est_id in establishment_ids:
             get_live(s, Establishment, est_id, "establishment")
         current = {f.establishment_id: f for f in s.execute(
-            select(PlanFocus).where(PlanFocus.plan_year_id == plan_year_id)).scalars()}
+            select(PlanFocus).where(PlanFocus.plan_year_id == plan_year_id, PlanFocus.merged_into.is_(None))).scalars()}
         for est_id in establishment_ids:
             row = current.get(est_id)
             if row is None:

@@ -132,7 +132,8 @@ def _set_facilitators(s, session: Session, person_ids: list[str]) -> None:  # no
         raise ValidationError("A facilitator is listed twice.", "facilitator_ids")
     current = {
         f.person_id: f for f in s.execute(
-            select(SessionFacilitator).where(SessionFacilitator.session_id == session.id)
+            select(SessionFacilitator).where(SessionFacilitator.session_id == session.id,
+                                             SessionFacilitator.merged_into.is_(None))
         ).scalars()
     }
     for pid in person_ids:

@@ -130,7 +130,8 @@ def init_installation(
             seed_reference(s, Actor(installation_id, None))
             est = None
             if not office:
-                est = s.execute(select(Establishment).where(Establishment.code == code)).scalar_one()
+                est = s.execute(select(Establishment).where(Establishment.code == code,
+                                                            Establishment.merged_into.is_(None))).scalar_one()
             role = "office" if office else "establishment"
             name = "SRC office" if office else est.name
             public = PublicIdentity(installation_id, role, est.code if est else None, name,

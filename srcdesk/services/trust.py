@@ -279,7 +279,8 @@ def _check_role(s: OrmSession, me: Installation, card: PublicIdentity) -> str | 
         return None
     if card.role != "establishment":
         raise BundleRefused("The office only enrols establishments; this card is from another office installation.")
-    est = s.execute(select(Establishment).where(Establishment.code == card.establishment_code)).scalar_one_or_none()
+    est = s.execute(select(Establishment).where(Establishment.code == card.establishment_code,
+                                                Establishment.merged_into.is_(None))).scalar_one_or_none()
     if est is None or est.deleted_hlc is not None:
         raise BundleRefused(f"The card names establishment {card.establishment_code!r}, which this PC does not know.")
     return est.id

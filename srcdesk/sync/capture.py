@@ -163,6 +163,7 @@ def _after_flush(session: OrmSession, flush_context: Any) -> None:
     dbapi = conn.connection.driver_connection
     _write_log(dbapi, changes, _clock_of(session))
     _refresh_conflicts(dbapi, changes)
+    _release_held(dbapi, changes)
 
 
 def _refresh_conflicts(dbapi: Any, changes: Sequence[tuple]) -> None:
@@ -183,6 +184,27 @@ def _refresh_conflicts(dbapi: Any, changes: Sequence[tuple]) -> None:
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     for table, row_id in held & touched:
         store_conflicts(dbapi, table, row_id, fold(history(dbapi, table, row_id)).conflicts, now)
+
+
+def _release_held(dbapi: Any, changes: Sequence[tuple]) -> None:
+    """A record held back by a merge (changes from elsewhere that can't be written yet) that was
+    just edited here: the edit may have fixed what held it, so try to write its fold. If it still
+    can't be written, the record keeps waiting (the edit is logged; the next import tries again)."""
+    touched = {(c[3], c[4]) for c in changes if c[5] != "insert"}
+    if not touched:
+        return
+    cur = dbapi.execute("SELECT table_name, row_id FROM sync_waiting")
+    try:
+        held = set(cur.fetchall())
+    finally:
+        cur.close()
+    if not held & touched:
+        return
+    from .merge import try_release
+
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    for table, row_id in sorted(held & touched):
+        try_release(dbapi, table, row_id, now)
 
 
 def _after_flush_postexec(session: OrmSession, flush_context: Any) -> None:

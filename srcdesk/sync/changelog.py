@@ -217,8 +217,14 @@ def aliases(dbapi: Any, table: str, roots: Sequence[str]) -> dict[str, list[str]
 
 
 def history(dbapi: Any, table: str, row_id: str, own: Sequence[Change] | None = None) -> list[Change]:
-    """The changes that make a record: its own, and those of the rows merged into it."""
+    """The changes that make a record: its own, and those of the rows merged into it. A row merged
+    into another is only its own changes (a tombstone naming the record that took its changes)."""
     changes = list(own) if own is not None else logged_changes(dbapi, table, row_id)
+    if table not in NATURAL_KEYS:
+        return changes
+    into = _fetch(dbapi, f"SELECT merged_into FROM {table} WHERE id = ?", (row_id,))
+    if into and into[0][0]:
+        return changes
     merged = aliases(dbapi, table, [row_id]).get(row_id)
     if merged:
         logged = load(dbapi, table, merged)

@@ -125,6 +125,7 @@ def fold(changes: Iterable[Change]) -> Fold:
         for f in c.fields:
             writers[f].append(c)
             running[f].add(version)
+    _same_creation(ordered, covered)
     values: dict[str, Any] = {}
     versions: dict[str, Version] = {}
     winners: dict[str, Change] = {}
@@ -148,6 +149,22 @@ def fold(changes: Iterable[Change]) -> Fold:
     if values.get("deleted_hlc") is not None:
         conflicts.extend(_raced_delete(winners["deleted_hlc"], writers, parents, values, ordered))
     return Fold(values, versions, heads, insert, ordered[-1], conflicts)
+
+
+def _same_creation(ordered: Sequence[Change], covered: dict[str, set[Version]]) -> None:
+    """A record made on two PCs (rows merged into one: sync.changelog) was created twice; where the
+    two creations gave a field the same value, overwriting one overwrote that value, so it
+    overwrote the other too (PCs that put the same person on a register as present, then one of
+    them marks them late: no conflict)."""
+    creations = [c for c in ordered if c.op == "insert"]
+    if len(creations) < 2:
+        return
+    for f, cov in covered.items():
+        gone = [c.fields[f] for c in creations if f in c.fields and c.version in cov]
+        if gone:
+            for c in creations:
+                if f in c.fields and c.version not in cov and c.fields[f] in gone:
+                    cov.add(c.version)
 
 
 def _raced_delete(delete: Change, writers: Mapping[str, list[Change]], parents: Mapping[Version, Sequence[Version]],

@@ -640,3 +640,37 @@ def _same(stored: Mapping[str, Any], values: Mapping[str, Any], columns: Iterabl
         if a != b and not (isinstance(b, bool) and a == int(b)):
             return False
     return True
+
+
+def try_release(dbapi: Any, table: str, row_id: str, now: dt.datetime) -> bool:
+    """Write a held record's fold now, if it can be written (a local edit may have fixed what held
+    it): True when it was, and the record no longer waits. Used after an edit made on this PC."""
+    t = TABLES[table]
+    here = read_rows(dbapi, table, [row_id])
+    if row_id not in here:
+        return False
+    own = load(dbapi, table, [row_id], here).get(row_id, [])
+    if not own:
+        return False
+    merger = Merger(dbapi, now=now)
+    mine, folded = merger._state(t, row_id, own)
+    if folded.insert is None:
+        return False
+    state = folded.values
+    for col, ref in t.references:
+        value = state.get(col)
+        if value is not None and not _fetch(dbapi, f"SELECT 1 FROM {ref} WHERE id = ?", (value,)):
+            return False
+    materialize(dbapi, table, [row_id], here)
+    dbapi.execute("SAVEPOINT srcdesk_release").close()
+    try:
+        dbapi.execute(t.update_sql, (folded.last.hlc, folded.last.user, *_values(t, state), row_id)).close()
+    except sqlite3.IntegrityError:
+        dbapi.execute("ROLLBACK TO srcdesk_release").close()
+        dbapi.execute("RELEASE srcdesk_release").close()
+        return False
+    dbapi.execute("RELEASE srcdesk_release").close()
+    dbapi.execute("DELETE FROM sync_waiting WHERE table_name = ? AND row_id = ?", (table, row_id)).close()
+    alias = bool(t.key and mine.values.get(MERGED_INTO))
+    store_conflicts(dbapi, table, row_id, [] if alias else folded.conflicts, now)
+    return True

@@ -364,3 +364,48 @@ def test_a_legacy_delete_after_a_long_history_sees_it_all() -> None:
     d = delete(100_000, A, None)
     f = fold([*changes, d])
     assert f.deleted and f.conflicts == []
+
+
+# -- a record made on two PCs (rows merged into one) ---------------------------------------------
+
+
+def made_elsewhere(c: Change, alias: str = "row-b") -> Change:
+    """``c`` as a change of another row merged into this record."""
+    from srcdesk.sync.changelog import translate
+
+    [out] = translate(alias, [c])
+    return out
+
+
+def test_two_creations_with_different_values_conflict_and_the_later_wins() -> None:
+    mine = insert(100, A, notes="office says")
+    theirs = made_elsewhere(insert(120, B, notes="perth says"))
+    f = fold([theirs, mine])
+    assert f.insert is mine and f.values["notes"] == "perth says"
+    assert conflicts(f) == [("notes", v(theirs), v(mine), "office says")]
+
+
+def test_overwriting_one_of_two_equal_creations_overwrote_the_value() -> None:
+    """Both PCs put Jo on the register as present; one, not knowing of the other's line, marks Jo
+    late on its own: it overwrote "present", which is what both said."""
+    mine = insert(100, A, notes="present")
+    theirs = made_elsewhere(insert(120, B, notes="present"))
+    late = made_elsewhere(update(130, B, {"notes": [v(theirs)]}, notes="late"))
+    for order in ([mine, theirs, late], [late, theirs, mine]):
+        f = fold(order)
+        assert f.values["notes"] == "late" and f.conflicts == [] and f.heads["notes"] == [v(late)]
+
+
+def test_a_delete_made_for_either_row_races_the_other_rows_creation() -> None:
+    """Whichever row keeps the record, the outcome is the same: the office deleted its line, Perth
+    (not knowing) made the same line; the record stays deleted and Perth's line waits in the
+    queue as an edit racing the delete."""
+    office_line = insert(100, A, notes="present")
+    office_delete = delete(150, A, all_heads(office_line))
+    perth_line = insert(120, B, notes="present")
+    # the office's line keeps the record: Perth's creation is an edit the delete did not see
+    f = fold([office_line, office_delete, made_elsewhere(perth_line)])
+    assert f.deleted and [(c.field, c.loser.version) for c in f.conflicts] == [("*deleted*", v(perth_line))]
+    # Perth's line keeps the record: the office's delete (of its own row) did not see it either
+    f = fold([perth_line, made_elsewhere(office_line), made_elsewhere(office_delete)])
+    assert f.deleted and [(c.field, c.loser.version) for c in f.conflicts] == [("*deleted*", v(perth_line))]

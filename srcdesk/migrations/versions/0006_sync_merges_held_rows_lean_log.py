@@ -100,7 +100,8 @@ def _lean_log(db) -> None:  # noqa: ANN001
                 row = {name: (bool(v) if name in booleans and v is not None else v)
                        for name, v in zip(content, values, strict=True)}
                 logged = json.loads(fields)
-                logged.setdefault('merged_into', None)  # a column new in this revision
+                if 'merged_into' in row:
+                    logged.setdefault('merged_into', None)  # a column new in this revision
                 if logged == row:
                     same.append((seq,))
         rows.close()

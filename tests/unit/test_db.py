@@ -141,7 +141,22 @@ def test_check_finds_a_broken_foreign_key(ctx, data_dir) -> None:  # noqa: ANN00
 
 def test_check_finds_writes_that_missed_the_change_log(ctx, data_dir) -> None:  # noqa: ANN001
     problems = _check_after_tampering(ctx, data_dir, "UPDATE person SET notes = 'x', updated_hlc = updated_hlc + 1")
-    assert problems == ["Change log: 1 person row(s) changed without a matching log entry."]
+    assert problems == [
+        "Change log: 1 person row(s) changed without a matching log entry.",
+        # its creation was logged without values (they were the row's): the row no longer holds them
+        "Change log: 1 person change(s) logged without their values while their row does not hold them.",
+    ]
+
+
+def test_check_finds_a_row_changed_under_an_insert_logged_without_values(ctx, data_dir) -> None:  # noqa: ANN001
+    """Even with the stamp left alone: the row no longer holds what its only change made, and
+    the log has no copy of it. (An edit through srcdesk writes the values into the log first.)"""
+    from srcdesk.services.people import create_person
+
+    create_person(ctx, given_name="Jo", family_name="Bloggs")
+    problems = _check_after_tampering(ctx, data_dir, "UPDATE change_log SET hlc = hlc - 1 WHERE table_name = 'person' "
+                                                     "AND fields IS NULL")
+    assert any("logged without their values" in p for p in problems), problems
 
 
 def test_backup_is_a_consistent_copy(ctx, tmp_path) -> None:  # noqa: ANN001

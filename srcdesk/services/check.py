@@ -10,6 +10,7 @@ from sqlalchemy.exc import DatabaseError as SADatabaseError
 
 from ..db import Database, head_revision, schema_revision
 from ..models import NATURAL_KEYS, SYNCABLE_MODELS
+from .certificates import serial_clashes
 
 
 @dataclass
@@ -124,6 +125,7 @@ def _run(db: Database, report: CheckReport) -> None:
                 report.notes.append(
                     f"{held} record(s) keep their last good state: changes that arrived for them can't be applied "
                     "yet (see the bundle history); each import tries again.")
+        report.notes += [clash.note for clash in serial_clashes(conn)]
         changes = conn.exec_driver_sql("SELECT count(*) FROM change_log").scalar_one()
         report.notes.append(f"{total} records, {changes} logged changes, schema {current}.")
 

@@ -246,7 +246,9 @@ class Merger:
         self._retry_waiting()
         if self.author is not None and self.summary.max_hlc:
             self.author.clock.observe(self.summary.max_hlc)  # what this PC writes now comes after
+        checked: set[tuple[str, str]] = set()
         for _ in range(100):  # each round settles what the last one moved; a forged loop stops here
+            self._late_references(checked)
             if not (self._clashes or self._repoint or any(self._refold.values())):
                 break
             self._merge_clashes()
@@ -423,7 +425,7 @@ class Merger:
                 self.db.execute(t.update_sql, (last.hlc, last.user, *values, row_id)).close()
         except (sqlite3.IntegrityError, _Unwritable) as exc:
             problem = exc if isinstance(exc, _Unwritable) else _why(exc, t)
-            if problem.clash and before is None:
+            if problem.clash and (before is None or self.author is not None):
                 self._clashes.append((t.name, row_id))
             else:
                 self._hold(t.name, row_id, "its natural key is another record's" if problem.clash else problem.reason,
@@ -488,19 +490,23 @@ class Merger:
             key = [mine.values.get(k) for k in t.key]
             other = _fetch(self.db, f"SELECT id FROM {table} WHERE {' AND '.join(f'{k} = ?' for k in t.key)} "
                                     "AND merged_into IS NULL AND id != ?", [*key, row_id])
+            mine_here = read_rows(self.db, table, [row_id]).get(row_id)  # a row here whose new key clashed
             if not other:  # the other record was merged away meanwhile: this one can be made now
-                self._settle(t, row_id, own, (), None)
+                self._settle(t, row_id, own, (), mine_here)
                 continue
             existing = other[0][0]
             if self.author is None:
                 self._hold(table, row_id, f"another {LABELS[table]} already has the same "
-                                          f"{', '.join(t.key)}", new=True)
+                                          f"{', '.join(t.key)}", new=mine_here is None)
                 continue
             winner, loser = sorted((row_id, existing))
             self.summary.merged += 1
             if loser == row_id:  # the new row is merged into the record here
+                if mine_here is not None:
+                    materialize(self.db, table, [row_id], {row_id: mine_here})
+                    own = load(self.db, table, [row_id]).get(row_id, [])
                 self._write_merge(t, row_id, own, winner)
-                self._settle(t, row_id, [*load(self.db, table, [row_id]).get(row_id, [])], (), None)
+                self._settle(t, row_id, [*load(self.db, table, [row_id]).get(row_id, [])], (), mine_here)
                 self._refold[table].add(winner)
             else:  # the record here is merged into the new row
                 here = read_rows(self.db, table, [existing])
@@ -509,7 +515,7 @@ class Merger:
                 self._write_merge(t, existing, theirs, winner)
                 if self._settle(t, existing, load(self.db, table, [existing]).get(existing, []), (),
                                 here.get(existing)):
-                    self._settle(t, row_id, own, (), None)
+                    self._settle(t, row_id, own, (), mine_here)
             self._repoint.append((table, loser, winner))
 
     def _write_merge(self, t: _Table, row_id: str, own: Sequence[Change], winner: str) -> None:
@@ -549,6 +555,27 @@ class Merger:
                     materialize(self.db, child, [row_id], rows)
                     log(self.db, [(h, change.origin, change.user, child, row_id, "update", change.fields, base)])
                     self._settle(c, row_id, [*own, change], (), row)
+
+    def _late_references(self, checked: set[tuple[str, str]]) -> None:
+        """Rows this import wrote that point at a record merged into another (made where the merge
+        was not known yet): their references move to the record that stays, as at the merge."""
+        if self.author is None:
+            return
+        for table, ids in [*self._inserted.items(), *self._updated.items()]:
+            todo = [i for i in dict.fromkeys(ids) if (table, i) not in checked]
+            checked.update((table, i) for i in todo)
+            t = TABLES[table]
+            for col, ref in t.references:
+                if not TABLES[ref].key:
+                    continue
+                for start in range(0, len(todo), MAX_VARIABLES):
+                    part = todo[start:start + MAX_VARIABLES]
+                    marks = ", ".join("?" * len(part))
+                    for loser, winner in _fetch(
+                            self.db, f"SELECT DISTINCT p.id, p.merged_into FROM {table} r JOIN {ref} p ON p.id = r.{col} "
+                                     f"WHERE p.merged_into IS NOT NULL AND r.id IN ({marks})", part):
+                        if (ref, loser, winner) not in self._repoint:
+                            self._repoint.append((ref, loser, winner))
 
     def _fold_again(self) -> None:
         """Records whose merged rows changed (merged now, or edited on a PC that had not heard)."""

@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import re
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -119,6 +120,11 @@ def sqlite_backup(source: Path, target: Path) -> Path:
     return target
 
 
+def system_wall_ms() -> int:
+    """This PC's clock: milliseconds since 1970-01-01 UTC."""
+    return time.time_ns() // 1_000_000
+
+
 def timestamped_backup(data_dir: Path, reason: str) -> Path:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     return sqlite_backup(database_path(data_dir), backups_dir(data_dir) / f"srcdesk-{stamp}-{reason}.sqlite3")
@@ -127,19 +133,33 @@ def timestamped_backup(data_dir: Path, reason: str) -> Path:
 class Database:
     """An open srcdesk database. Thread-safe: each unit of work gets its own session."""
 
-    def __init__(self, data_dir: Path, engine: Engine) -> None:
+    def __init__(self, data_dir: Path, engine: Engine, *, wall_ms: Callable[[], int] | None = None) -> None:
         self.data_dir = data_dir
         self.path = database_path(data_dir)
         self.engine = engine
+        # This PC's clock, in milliseconds since 1970 (UTC). The hybrid clock stamps changes from
+        # it and the clock check compares with it; a test gives a PC a wrong clock by setting it
+        # (here or later: the clock reads whatever it is now).
+        self.wall_ms: Callable[[], int] = wall_ms or system_wall_ms
         self._sessions = sessionmaker(engine, class_=CapturingSession, expire_on_commit=False)
         with self._sessions() as s:
             row = s.get(LocalState, "hlc")
-            self.clock = HybridClock(int(row.value) if row else 0)
+            self.clock = HybridClock(int(row.value) if row else 0, wall_ms=self._wall)
+
+    def _wall(self) -> int:
+        return self.wall_ms()
+
+    def rewind_clock(self, last: int) -> None:
+        """Start the clock again from ``last``, even below where it was. The clock never goes back
+        otherwise: only a clock repair (:mod:`srcdesk.services.clock`) does this, once it has
+        re-stamped this PC's changes that were ahead and saved ``last``. Sessions opened from now
+        on use it, and so do those open now."""
+        self.clock.rewind(last)
 
     # -- opening -----------------------------------------------------------------------
 
     @classmethod
-    def create(cls, data_dir: Path) -> Database:
+    def create(cls, data_dir: Path, *, wall_ms: Callable[[], int] | None = None) -> Database:
         """Create a new, empty, fully migrated database in ``data_dir``."""
         path = database_path(data_dir)
         if path.exists():
@@ -158,10 +178,10 @@ class Database:
             engine.dispose()
             path.unlink(missing_ok=True)
             raise DatabaseError(f"Couldn't create the database in {data_dir}: {exc.orig}.") from exc
-        return cls(data_dir, engine)
+        return cls(data_dir, engine, wall_ms=wall_ms)
 
     @classmethod
-    def open(cls, data_dir: Path, *, migrate: bool = True) -> Database:
+    def open(cls, data_dir: Path, *, migrate: bool = True, wall_ms: Callable[[], int] | None = None) -> Database:
         """Open existing data, migrating it (after a backup) if it is from an older srcdesk."""
         path = database_path(data_dir)
         if not path.exists():
@@ -190,7 +210,7 @@ class Database:
                 if migrate:
                     timestamped_backup(data_dir, f"before-{head}")
                     _upgrade(engine)
-            return cls(data_dir, engine)
+            return cls(data_dir, engine, wall_ms=wall_ms)
         except (OperationalError, SADatabaseError) as exc:
             engine.dispose()
             raise DatabaseError(f"Can't open {path}: {exc.orig}. The file was left untouched.") from exc

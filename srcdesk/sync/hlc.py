@@ -59,6 +59,13 @@ class HybridClock:
             self._last = first + count - 1
             return first
 
+    def rewind(self, to: int) -> None:
+        """Start again from ``to``, even below where it was: only a clock repair does this, after
+        re-stamping this PC's changes that were ahead (srcdesk.sync.restamp). In place, so every
+        session holding this clock follows."""
+        with self._lock:
+            self._last = to
+
     def observe(self, remote: int) -> None:
         """Take a timestamp seen in another installation's change into account."""
         with self._lock:

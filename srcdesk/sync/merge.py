@@ -50,6 +50,7 @@ from .conflicts import store_conflicts
 from .errors import BundleRefused
 from .fold import Change, fold
 from .hlc import HybridClock
+from .restamp import retired_versions
 
 BATCH_ROWS = 1000
 MAX_HELD_LISTED = 200  # held records listed by name in a bundle's summary (all are counted)
@@ -229,6 +230,8 @@ class Merger:
         self._held: dict[tuple[str, str], str] = {}  # held by this import, with the reason
         self._stamps: dict[tuple[str, str], tuple] = {}  # changed rows' stamps as they were
         self._touched: set[tuple[str, str]] = set()  # records this import folded and wrote
+        # Stamps a clock repair here replaced: never taken again (they would put the clock ahead).
+        self._retired = retired_versions(dbapi)
 
     # -- feeding --------------------------------------------------------------------------------
 
@@ -285,7 +288,7 @@ class Merger:
         for row_id, incoming in groups:
             local = logged.get(row_id, ())
             known = {c.version for c in local}
-            fresh = [c for c in incoming if c.version not in known]
+            fresh = [c for c in incoming if c.version not in known and c.version not in self._retired]
             if not fresh:
                 summary.unchanged += 1
                 continue

@@ -1,4 +1,9 @@
-"""The main window: a navigation list of pages, menus, and a status bar saying where and who."""
+"""The main window: a navigation list of pages, menus, and a status bar saying where and who.
+
+When the app starts it checks srcdesk's clock against this PC's in the background; if it is more
+than an hour ahead (the PC's clock was wrong) a banner above the pages says so once and leads to
+Settings → This PC's clock (:class:`srcdesk.ui.pages.clock.ClockWarning`).
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSplitter,
     QStackedWidget,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -29,6 +35,7 @@ from .bus import data_bus
 from .lock import IdleWatcher, LockScreen, idle_lock_minutes
 from .login_dialog import describe_installation
 from .pages import Page
+from .pages.clock import ClockWarning
 from .pages.installation import role_title
 from .pages.registry import PAGES
 
@@ -80,7 +87,15 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.nav)
         self.splitter.addWidget(self.stack)
         self.splitter.setStretchFactor(1, 1)
-        self.setCentralWidget(self.splitter)
+        self.clock_warning = ClockWarning(ctx)
+        self.clock_warning.showRequested.connect(self.show_clock)
+        central = QWidget()
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.setSpacing(0)
+        central_layout.addWidget(self.clock_warning)
+        central_layout.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
         self.nav.currentRowChanged.connect(self._page_chosen)
 
         self._build_menus()
@@ -100,6 +115,7 @@ class MainWindow(QMainWindow):
         self.idle_watcher.idle.connect(self.lock)
         self.idle_watcher.start()
         data_bus().changed.connect(self._data_changed)
+        self.clock_warning.check()  # once per start, in the background
 
     # -- pages -----------------------------------------------------------------------------
 
@@ -141,6 +157,13 @@ class MainWindow(QMainWindow):
         if page is not None and hasattr(page, "show_person"):
             self.show_page(page.key)
             page.show_person(person_id)
+
+    def show_clock(self) -> None:
+        """Settings → This PC's clock (from the clock warning)."""
+        page = self.pages.get("settings")
+        if page is not None:
+            self.show_page("settings")
+            page.show_clock()
 
     @property
     def current_page(self) -> Page | None:
@@ -278,6 +301,8 @@ class MainWindow(QMainWindow):
     def _data_changed(self, topics: frozenset[str]) -> None:
         if "settings" in topics:
             self.idle_watcher.set_timeout_ms(idle_lock_minutes(self.settings) * 60_000)
+            if not self.clock_warning.isHidden():
+                self.clock_warning.check(show=False)  # hidden once the clock is repaired, never shown again
 
     def _close_own_windows(self) -> bool:
         """Close the dialogs this window opened (a register asks about unsaved changes).

@@ -1,4 +1,4 @@
-"""Settings: this installation (where, who), the idle lock, the data folder, and backups.
+"""Settings: this installation (where, who), the idle lock, this PC's clock, the data folder, and backups.
 
 * The idle lock is a setting of this PC (``QSettings`` key :data:`IDLE_LOCK_KEY`, minutes,
   read with :func:`idle_lock_minutes`); changing it announces ``"settings"`` on the data bus.
@@ -6,6 +6,8 @@
 * "Back up now" writes a consistent copy of the data into the data folder's ``backups`` folder
   (anyone signed in); "Back up to…" writes one to a chosen folder (administrators: the copy holds
   every record). Both run in the background with a progress dialog.
+* "This PC's clock" (:class:`srcdesk.ui.pages.clock.ClockSection`): srcdesk's clock against this
+  PC's, and the repair after the PC's clock was ahead (administrators).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from ..progress import run_with_progress
 from ..table_model import RIGHT, Column, PagedTableModel
 from ..widgets import FieldError, StatusNote, choose_folder, heading, show_service_error
 from . import Page
+from .clock import ClockSection
 from .installation import InstallationSummary
 
 SETTINGS_ROLE = "administrator"  # who may change this PC's settings
@@ -120,6 +123,9 @@ class SettingsPage(Page):
         security_layout.addLayout(lock_row)
         security_layout.addWidget(lock_note)
 
+        # -- this PC's clock ------------------------------------------------------------------------
+        self.clock = ClockSection(ctx)
+
         # -- backups --------------------------------------------------------------------------------
         backups = QGroupBox("Backups")
         self.backup_button = QPushButton("&Back up now")
@@ -192,8 +198,10 @@ class SettingsPage(Page):
         layout.addWidget(self.summary)
         layout.addWidget(self.folder_error)
         layout.addWidget(security)
+        layout.addWidget(self.clock)
         layout.addWidget(backups, 1)
         scroll = QScrollArea()
+        self.scroll = scroll
         scroll.setObjectName("settingsScroll")
         scroll.setAccessibleName("Settings")
         scroll.setWidgetResizable(True)
@@ -203,8 +211,8 @@ class SettingsPage(Page):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
 
-        chain = [self.open_folder_button, self.idle_lock, self.backup_button, self.backup_to_button,
-                 self.backups_view]
+        chain = [self.open_folder_button, self.idle_lock, self.clock.repair_button, self.clock.check_button,
+                 self.backup_button, self.backup_to_button, self.backups_view]
         for first, second in zip(chain, chain[1:], strict=False):
             QWidget.setTabOrder(first, second)
 
@@ -216,10 +224,17 @@ class SettingsPage(Page):
         self.idle_lock.blockSignals(True)
         self.idle_lock.setValue(idle_lock_minutes(self.settings))
         self.idle_lock.blockSignals(False)
+        self.clock.refresh()
 
     @property
     def loaded(self) -> bool:
-        return self.backups_model.loaded_once and not self.backups_model.loading
+        return self.backups_model.loaded_once and not self.backups_model.loading and self.clock.loaded
+
+    def show_clock(self) -> None:
+        """Bring "This PC's clock" into view (the warning when the app starts leads here)."""
+        self.scroll.ensureWidgetVisible(self.clock)
+        target = self.clock.repair_button if self.clock.repair_button.isEnabled() else self.clock.check_button
+        target.setFocus()
 
     def _backups_listed(self) -> None:
         count = self.backups_model.rowCount()

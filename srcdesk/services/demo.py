@@ -53,6 +53,7 @@ from ..models import (
 )
 from ..sync.capture import bulk_insert
 from .base import Context
+from .certificates import installation_tag
 
 ProgressFn = Callable[[int, int, str], None]
 
@@ -462,7 +463,9 @@ class _Demo:
         for _day, _n, code, row in ready:
             year = int(row["issued_on"][:4])
             n = self.serials[(code, year)] = self.serials.get((code, year), 0) + 1
-            row["serial"] = f"SRC-{code}-{year}-{n:06d}"
+            # Minted as this PC mints them (its tag: services.certificates), so two sample
+            # installations' serials never clash in one office.
+            row["serial"] = f"SRC-{code}-{year}-{installation_tag(self.ctx.installation.id)}-{n:06d}"
             rows.append(row)
 
     def flush(self, code: str = "", before_day: int | None = 0) -> None:

@@ -152,7 +152,7 @@ def test_recruit_training_and_ladder(demo: tuple[Context, DemoSummary]) -> None:
     # Certificates: unique, well-formed serials for completed programmes.
     serials = [r[0] for r in _rows(ctx, "SELECT serial FROM certificate")]
     assert len(serials) == len(set(serials))
-    assert all(re.fullmatch(r"SRC-PER-20\d\d-\d{6}", s) for s in serials)
+    assert all(re.fullmatch(r"SRC-PER-20\d\d-[0-9A-F]{4}-\d{6}", s) for s in serials)
 
 
 def test_office_small_uses_one_establishment(tmp_path: Path) -> None:

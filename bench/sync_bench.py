@@ -1,16 +1,30 @@
 """Sync bundles at decade scale: export and import against raw ``sqlite3`` baselines, in one run.
 
-Goals (issue 4), each measured in this run against its baseline, printed as ratios:
+Goals (issues 4 and 9), each measured in this run against its baseline, printed as ratios:
 
 * exporting a decade-scale establishment for the office with ``--full`` <= 2x a raw pipeline over
-  the same rows: the exporter's own ``SELECT`` on ``change_log`` (same rows, same order) ->
-  ``json.dumps`` of each row -> SHA-256 of the bytes (no compression, no encryption, no signature);
+  the same rows: the exporter's own ``SELECT`` on ``change_log`` (table by table, same rows, same
+  order), the values of each insert logged without them (``fields`` NULL: its row has not changed
+  since, :mod:`srcdesk.sync.changelog`) read from its row by the same ``LEFT JOIN`` and
+  ``json.dumps``-ed -> ``json.dumps`` of each change -> SHA-256 of the bytes (no compression, no
+  encryption, no signature);
 * importing that bundle into an empty office <= 2x a raw upsert of the same rows into a copy of
   the same empty office: every syncable table's row values as the establishment holds them
   (``INSERT ... ON CONFLICT(id) DO UPDATE``, parents first), plus the change-log rows srcdesk
-  must write too, with srcdesk's connection pragmas, in one transaction. The import runs with
-  ``backup=False``; the automatic backup it would make first is timed on its own;
+  must write too, with srcdesk's connection pragmas, in one transaction. The log rows are copied
+  as the establishment stores them, inserts unchanged since made *without* their values: what
+  srcdesk's import writes for a record new to the office, and the cheapest honest equivalent
+  (copying them with their values would make the baseline do more than srcdesk does). The
+  import runs with ``backup=False``; the automatic backup it would make first is timed on its own;
 * peak memory of the export and of the import <= 300 MB (the child process's peak resident set);
+* a bundle of 200,000 updates to one row (item 7 of issue 9; :mod:`bench.sync_linear`) imports
+  into an empty office in <= 300 MB, in each legal form (``b: null``, each edit following all
+  before it, and each edit naming the one before), and in time linear in its changes: against
+  the same bundle with a tenth of the edits, <= 20x the time (linear is ~10x, quadratic ~100x);
+* a database is <= 1.4x its size without the change log (item 9; :mod:`bench.sync_size`):
+  measured in place with SQLite's ``dbstat`` (the pages of ``change_log`` and its index) on an
+  office filled by ``srcdesk demo --scale SCALE`` (every establishment; made once and cached),
+  on the establishment, and on the office that imported it (the merge path);
 * and, with no goal: a week's work at the establishment (sessions with registers and
   facilitators, a few new people, all made through the services after the decade) exported and
   imported into the office that now holds the establishment's decade, apply and backup+apply.
@@ -22,10 +36,11 @@ Goals (issue 4), each measured in this run against its baseline, printed as rati
 The establishment (HMP Perth, ``generate_demo`` on an establishment installation) and an empty
 office, enrolled with each other through :mod:`srcdesk.services.trust`, are made once and
 cached: in ``--data DIR`` (a folder of its own, not a srcdesk data folder), else in a folder
-under the system's temporary folder; every run works on copies. Each measurement runs in a
-fresh child process (``python -m bench.sync_bench OP ...``) that reports the seconds spent in
-the operation alone (opening the data and the deliberately slow password check are left out)
-and its peak resident memory; srcdesk and baseline runs alternate and medians are printed.
+under the system's temporary folder; every run works on copies. So are the long-history bundles
+and the ``demo`` office, beside them. Each measurement runs in a fresh child process
+(``python -m bench.sync_bench OP ...``) that reports the seconds spent in the operation alone
+(opening the data and the deliberately slow password check are left out) and its peak resident
+memory; srcdesk and baseline runs alternate and medians are printed.
 """
 
 from __future__ import annotations
@@ -46,10 +61,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import benchmark
+from . import benchmark, sync_linear, sync_size
 
 GOAL_RATIO = 2.0
 GOAL_PEAK_MB = 300.0
+GOAL_LINEAR = 20.0  # 10x the changes to one row: linear is ~10x the time, quadratic ~100x
+# Updates to one row in the long-history bundles (item 7): the goal's size, and a tenth of it to
+# compare with; at small scale (the smoke test) less.
+LINEAR_SIZES = {"small": (400, 4_000)}
+LINEAR_DEFAULT = (20_000, 200_000)
 RUNS = 3  # per measurement, unless --runs says otherwise
 LONG_RUN_S = 60.0  # a measurement whose first run takes longer than this runs once
 BATCH = 50_000  # rows read per fetchmany in the raw import baseline
@@ -60,11 +80,13 @@ OFFICE_USER = "phr"
 CACHE_FORMAT = 1
 ROOT = Path(__file__).resolve().parents[1]
 
-# The exporter's query for an establishment's full bundle (srcdesk.services.sync): every change
-# this installation made, up to the top of the log when the export began.
+# The exporter's query for an establishment's full bundle (srcdesk.services.sync.export), one per
+# table in name order: every change this installation made, up to the top of the log when the
+# export began, with the row's values beside each insert logged without them (sync.changelog).
 EXPORT_SQL = (
-    "SELECT c.table_name, c.row_id, c.hlc, c.origin_id, c.user_id, c.op, c.fields, c.base "
-    "FROM change_log c WHERE c.seq <= ? AND c.origin_id = ? ORDER BY c.table_name, c.row_id, c.hlc, c.origin_id"
+    "SELECT c.row_id, c.hlc, c.origin_id, c.user_id, c.op, c.fields, c.base, {columns} "
+    "FROM change_log c LEFT JOIN {table} r ON c.fields IS NULL AND r.id = c.row_id "
+    "WHERE c.table_name = ? AND c.seq <= ? AND c.origin_id = ? ORDER BY c.row_id, c.hlc, c.origin_id"
 )
 SELF_SQL = "SELECT id FROM installation WHERE is_self"
 LOG_COLUMNS = ("hlc", "origin_id", "user_id", "table_name", "row_id", "op", "fields", "base")
@@ -136,7 +158,11 @@ def child_export(data: str, out: str, full: str) -> dict[str, Any]:
 
 
 def child_export_raw(db: str) -> dict[str, Any]:
-    """``export-raw DB``: the same rows selected with sqlite3 -> json.dumps each -> SHA-256."""
+    """``export-raw DB``: the same rows selected with sqlite3, table by table, the values of an
+    insert logged without them taken from its row, each change ``json.dumps``-ed (with those
+    values as an object) -> SHA-256 of the lines."""
+    from srcdesk.sync.changelog import CONTENT  # which columns a change carries: names, not work
+
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, isolation_level=None)
     try:
         start_mb = _start_peak()
@@ -144,20 +170,26 @@ def child_export_raw(db: str) -> dict[str, Any]:
         con.execute("BEGIN")
         top = con.execute("SELECT coalesce(max(seq), 0) FROM change_log").fetchone()[0]
         me = con.execute(SELF_SQL).fetchone()[0]
-        sha, rows, size = hashlib.sha256(), 0, 0
+        sha, rows, size, from_rows = hashlib.sha256(), 0, 0, 0
         dumps = json.dumps
-        for row in con.execute(EXPORT_SQL, (top, me)):
-            line = dumps(row).encode() + b"\n"
-            sha.update(line)
-            size += len(line)
-            rows += 1
+        for table in sorted(CONTENT):
+            cols = CONTENT[table]
+            sql = EXPORT_SQL.format(table=table, columns=", ".join(f"r.{c}" for c in cols))
+            for r, h, o, u, op, f, b, *values in con.execute(sql, (table, top, me)):
+                if f is None:  # the row's values, encoded with the line (one pass, like the exporter's)
+                    f = dict(zip(cols, values, strict=True))
+                    from_rows += 1
+                line = dumps((table, r, h, o, u, op, f, b)).encode() + b"\n"
+                sha.update(line)
+                size += len(line)
+                rows += 1
         digest = sha.hexdigest()
         con.execute("ROLLBACK")
         seconds = time.perf_counter() - t0
     finally:
         con.close()
     return {"seconds": seconds, "peak_mb": _peak_mb(), "start_mb": start_mb, "changes": rows, "bytes": size,
-            "sha256": digest}
+            "from_rows": from_rows, "sha256": digest}
 
 
 def child_import(data: str, bundle: str, user: str = OFFICE_USER, password: str = PASSWORD) -> dict[str, Any]:
@@ -193,8 +225,10 @@ def _syncable_tables() -> list[str]:
 def child_import_raw(source: str, target: str) -> dict[str, Any]:
     """``import-raw SOURCE_DB TARGET_DB``: upsert every syncable row SOURCE made, and insert the
     change-log rows it made, into TARGET (a copy of an empty office), in one transaction: what its
-    full bundle holds. Rows are read outside the clock in bounded batches; only the writes and the
-    commit are timed."""
+    full bundle holds. The log rows are copied as SOURCE stores them: an insert whose row has not
+    changed since without its values (``fields`` NULL), as srcdesk's import logs a record new to
+    the office; the cheapest honest equivalent of what srcdesk must write. Rows are read outside
+    the clock in bounded batches; only the writes and the commit are timed."""
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     dst = sqlite3.connect(target, isolation_level=None)
     try:
@@ -217,12 +251,14 @@ def child_import_raw(source: str, target: str) -> dict[str, Any]:
                 rows += len(batch)
         cur = src.execute(f"SELECT {', '.join(LOG_COLUMNS)} FROM change_log WHERE origin_id = ? ORDER BY seq", (me,))
         sql = f"INSERT INTO change_log ({', '.join(LOG_COLUMNS)}) VALUES ({', '.join('?' * len(LOG_COLUMNS))})"
-        changes = 0
+        changes = without_values = 0
+        fields = LOG_COLUMNS.index("fields")
         while batch := cur.fetchmany(BATCH):
             t0 = time.perf_counter()
             dst.executemany(sql, batch)
             log_s += time.perf_counter() - t0
             changes += len(batch)
+            without_values += sum(1 for row in batch if row[fields] is None)
         t0 = time.perf_counter()
         dst.execute("COMMIT")
         commit_s = time.perf_counter() - t0
@@ -230,7 +266,8 @@ def child_import_raw(source: str, target: str) -> dict[str, Any]:
         src.close()
         dst.close()
     return {"seconds": tables_s + log_s + commit_s, "tables": tables_s, "log": log_s, "commit": commit_s,
-            "peak_mb": _peak_mb(), "start_mb": start_mb, "rows": rows, "changes": changes}
+            "peak_mb": _peak_mb(), "start_mb": start_mb, "rows": rows, "changes": changes,
+            "without_values": without_values}
 
 
 CHILDREN = {"export": child_export, "export-raw": child_export_raw, "import": child_import,
@@ -519,10 +556,11 @@ def print_table(rows: list[tuple[str, ...]]) -> None:
         print(line.format(*r))
 
 
-def _ratio_row(name: str, ours: float, base: float, peak: float | None, base_peak: float | None) -> tuple[str, ...]:
+def _ratio_row(name: str, ours: float, base: float, peak: float | None, base_peak: float | None, *,
+               goal: float = GOAL_RATIO) -> tuple[str, ...]:
     ratio = ours / base if base else float("inf")
-    verdict = "met" if ratio <= GOAL_RATIO else "MISSED"
-    return (name, _s(ours), _s(base), f"{ratio:.2f}x", f"<= {GOAL_RATIO:g}x", verdict,
+    verdict = "met" if ratio <= goal else "MISSED"
+    return (name, _s(ours), _s(base), f"{ratio:.2f}x", f"<= {goal:g}x", verdict,
             f"{_mb(peak)} / {_mb(base_peak)}")
 
 
@@ -587,6 +625,7 @@ def bench_sync(opts: argparse.Namespace) -> None:
             shutil.rmtree(root / f"raw-{i}", ignore_errors=True)
         shutil.rmtree(root / "raw-0", ignore_errors=True)
         decade_office = root / "office-0"
+        sizes = {"est": sync_size.log_size(est_db), "office": sync_size.log_size(database_path(decade_office))}
 
         # 3. a week's work, exported and imported into the office holding the decade
         print("recording a week at the establishment through the services…", flush=True)
@@ -607,7 +646,10 @@ def bench_sync(opts: argparse.Namespace) -> None:
             "import", _copy(decade_office, root / f"week-office-{i}"), week_bundles[0]))
 
         nat = _national_week(national, root, runs, _office_login(opts)) if national else None
-        _report(opts, marker, exp, imp, wexp, wimp, week, nat)
+        linear = _long_histories(opts, cache.parent, root, runs)
+        demo_db, demo_marker = _demo_office(opts, cache.parent)
+        sizes["demo"] = sync_size.log_size(demo_db)
+        _report(opts, marker, exp, imp, wexp, wimp, week, nat, linear, sizes, demo_marker)
     finally:
         if opts.keep:
             print(f"kept: {root} (cached data: {cache})")
@@ -649,6 +691,79 @@ def _national_week(cache: Path, root: Path, runs: int, login: tuple[str, str]) -
     return National(json.loads((cache / "bench.json").read_text()), week, exported, imports)
 
 
+@dataclass
+class LongHistory:
+    """Imports of the bundles holding one row's long history in one form (item 7): ``measure.ours``
+    the large bundle's, ``measure.base`` the small one's (a tenth of the changes)."""
+
+    form: str
+    small: int
+    large: int
+    measure: Measure
+
+
+def _long_histories(opts: argparse.Namespace, base: Path, root: Path, runs: int) -> list[LongHistory]:
+    small, large = LINEAR_SIZES.get(opts.scale, LINEAR_DEFAULT)
+    folder = base / f"long-history-{small}-{large}"
+    print(f"importing bundles of {large:,} and {small:,} updates to one row into an empty office ({runs} run(s) "
+          f"each; the bundles are made once, in {folder})…", flush=True)
+    world, bundles = sync_linear.cached_bundles(folder, (small, large), schema=_schema())
+
+    def importing(form: str, n: int) -> Any:
+        def one(i: int) -> dict:
+            target = root / "long-history-office"
+            shutil.rmtree(target, ignore_errors=True)
+            try:
+                return run_child("import", _copy(world.office, target), bundles[(form, n)])
+            finally:
+                shutil.rmtree(target, ignore_errors=True)
+        return one
+
+    out = []
+    for form in sync_linear.FORMS:
+        m = Measure(f"{large:,} updates to one row ({form})")
+        m.ours, m.base = _pair(runs, importing(form, large), importing(form, small))
+        out.append(LongHistory(form, small, large, m))
+    return out
+
+
+def _demo_office(opts: argparse.Namespace, base: Path) -> tuple[Path, dict[str, Any]]:
+    from srcdesk.paths import database_path
+
+    folder = base / f"demo-office-{opts.scale}-seed{opts.seed}"
+    print(f"measuring the change log in an office filled by 'srcdesk demo --scale {opts.scale}' (made once, in "
+          f"{folder})…", flush=True)
+    data, marker = sync_size.demo_office(folder, scale=opts.scale, seed=opts.seed, schema=_schema())
+    return database_path(data), marker
+
+
+def _linear_rows(linear: list[LongHistory]) -> list[tuple[str, ...]]:
+    rows = []
+    for h in linear:
+        m = h.measure
+        rows += [
+            _ratio_row(f"{h.large:,} updates to one row ({h.form}) vs {h.small:,}", m.median(m.ours), m.median(m.base),
+                       m.peak(m.ours), m.peak(m.base), goal=GOAL_LINEAR),
+            _peak_row(f"  peak memory, {h.large:,} updates ({h.form})", m.peak(m.ours), m.peak(m.base)),
+        ]
+    return rows
+
+
+def _gb(n: int) -> str:
+    return f"{n / 2**30:.2f} GB" if n >= 2**30 else f"{n / 2**20:.1f} MB"
+
+
+def _size_row(name: str, size: sync_size.LogSize) -> tuple[str, ...]:
+    verdict = "met" if size.ratio <= sync_size.GOAL_LOG_RATIO else "MISSED"
+    return (name, _gb(size.used), _gb(size.without_log), f"{size.ratio:.2f}x", f"<= {sync_size.GOAL_LOG_RATIO:g}x",
+            verdict, "")
+
+
+def _size_line(label: str, size: sync_size.LogSize) -> str:
+    return (f"  {label}: {size.changes:,} changes, {size.without_values:,} of them inserts stored without their "
+            f"values; the log {_gb(size.log)} of {_gb(size.used)} in use ({_gb(size.file)} on disk)")
+
+
 def _week_rows(label: str, exported: Measure, imports: Measure) -> list[tuple[str, ...]]:
     return [
         (f"weekly export ({exported.ours[0]['changes']:,} changes)", _s(exported.median(exported.ours)), "", "", "—",
@@ -668,7 +783,8 @@ def _week_line(label: str, week: dict[str, int], result: dict[str, Any]) -> str:
 
 
 def _report(opts: argparse.Namespace, marker: dict, exp: Measure, imp: Measure, wexp: Measure, wimp: Measure,
-            week: dict[str, int], nat: National | None) -> None:
+            week: dict[str, int], nat: National | None, linear: list[LongHistory],
+            sizes: dict[str, sync_size.LogSize], demo: dict[str, Any]) -> None:
     e0, i0, w0 = exp.ours[0], imp.ours[0], wimp.ours[0]
     if e0["changes"] != exp.base[0]["changes"]:
         print(f"WARNING: the bundle holds {e0['changes']:,} changes but the baseline selected "
@@ -685,6 +801,12 @@ def _report(opts: argparse.Namespace, marker: dict, exp: Measure, imp: Measure, 
     ]
     if nat is not None:
         rows += _week_rows(f"a decade office ({nat.marker['office_changes']:,} changes)", nat.export, nat.imports)
+    rows += _linear_rows(linear)
+    rows += [
+        _size_row(f"database / without its change log: demo --scale {opts.scale}", sizes["demo"]),
+        _size_row("  the establishment above", sizes["est"]),
+        _size_row("  the office that imported it", sizes["office"]),
+    ]
     print()
     print_table(rows)
     b = imp.base[0]
@@ -703,8 +825,25 @@ def _report(opts: argparse.Namespace, marker: dict, exp: Measure, imp: Measure, 
         print(_week_line("week at a Perth PC set up from the decade office", nat.week, nat.imports.ours[0])
               + f" (setting that PC up, once: the office's --full bundle for Perth, {m['scope_changes']:,} changes, "
               f"exported in {m['office_export_s']:.0f} s and imported in {m['establishment_import_s']:.0f} s)")
+    office = sizes["office"]
+    print(f"logged: the office {office.changes:,} changes, {office.without_values:,} without their values (its "
+          f"own included); the baseline copied {b['changes']:,}, {b['without_values']:,} without")
+    for h in linear:
+        r = h.measure.ours[0]
+        print(f"{h.large:,} updates to one row ({h.form}): {r['changes']:,} changes -> {r['new']:,} new, "
+              f"{r['updated']:,} updated, {r['conflicts']:,} conflicts, {r['waiting']:,} waiting")
+    print("  each bundle: one person made at Perth, then N edits of their notes, logged without a base (b: null: "
+          "each followed all before it, as PCs logged edits before bases) or chained (each names the edit before "
+          "it, as PCs log them now), written by Perth's exporter; baseline: the same bundle with a tenth of the "
+          "edits (linear ~10x, quadratic ~100x)")
+    print("change log, measured in place with SQLite's dbstat (pages of change_log and its index; free pages left "
+          "out of both):")
+    print(_size_line(f"demo --scale {opts.scale} ({demo['records']:,} records)", sizes["demo"]))
+    print(_size_line("the establishment", sizes["est"]))
+    print(_size_line("the office that imported it", office))
     print(f"runs (medians printed): export {len(exp.ours)}, import {len(imp.ours)}, weekly import {len(wimp.ours)}"
           + (f", weekly import into the decade office {len(nat.imports.ours)}" if nat else "")
+          + f", long histories {len(linear[0].measure.ours) if linear else 0}"
           + "; each in a fresh process, srcdesk and baseline alternating; peak MB: srcdesk / baseline")
 
 

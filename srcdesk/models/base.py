@@ -97,12 +97,20 @@ class Mergeable:
     merged_into: Mapped[str | None] = mapped_column(String(36))
 
 
-def natural_key(table: str, *columns: str) -> tuple[Index, Index]:
+def natural_key(table: str, *columns: str, reference_first: bool = False) -> tuple[Index, ...]:
     """The indexes of a :class:`Mergeable` table: its key, unique among rows not merged into
-    another, and the (few) merged rows by the record they were merged into."""
-    return (
+    another, and the (few) merged rows by the record they were merged into.
+
+    ``reference_first``: the key starts with a reference (a register line's session). SQLite can't
+    use a partial index to find a parent's children, as it must for every foreign key checked at
+    commit (a bundle adds register lines before their sessions): that column gets an index of its
+    own, or each session added scans every register line."""
+    indexes = (
         Index(f"uq_{table}_{'_'.join(columns)}", *columns, unique=True,
               sqlite_where=text("merged_into IS NULL"), postgresql_where=text("merged_into IS NULL")),
         Index(f"ix_{table}_merged_into", "merged_into",
               sqlite_where=text("merged_into IS NOT NULL"), postgresql_where=text("merged_into IS NOT NULL")),
     )
+    if reference_first:
+        indexes += (Index(f"ix_{table}_{columns[0]}", columns[0]),)
+    return indexes

@@ -59,7 +59,7 @@ class OrganisationLink(Mergeable, Syncable, Base):
 
     __tablename__ = "organisation_link"
     __natural_key__ = ("organisation_id", "establishment_id")
-    __table_args__ = natural_key(__tablename__, *__natural_key__)
+    __table_args__ = natural_key(__tablename__, *__natural_key__, reference_first=True)
 
     organisation_id: Mapped[str] = mapped_column(ref("community_organisation.id"))
     establishment_id: Mapped[str] = mapped_column(ref("establishment.id"))
@@ -81,7 +81,7 @@ class Referral(Syncable, Base):
 class ReferralStage(Mergeable, Syncable, Base):
     __tablename__ = "referral_stage"
     __natural_key__ = ("referral_id", "stage")
-    __table_args__ = natural_key(__tablename__, *__natural_key__)
+    __table_args__ = natural_key(__tablename__, *__natural_key__, reference_first=True)
 
     referral_id: Mapped[str] = mapped_column(ref("referral.id"))
     stage: Mapped[str] = mapped_column(String(24))

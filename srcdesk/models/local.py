@@ -147,3 +147,22 @@ class SyncWaiting(Base):
     since: Mapped[dt.datetime] = mapped_column(DateTime)
     reason: Mapped[str | None] = mapped_column(Text)
     bundle_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class SyncSentScope(Base):
+    """What the office remembers of each establishment PC's scope as it stood when it was last
+    sent a bundle, so that anything entering that scope later is sent with its whole history.
+
+    Not one row per record: only the people in the scope, from whom (with the columns that name a
+    person, session or establishment) every other row's place in it follows (see
+    :mod:`srcdesk.sync.scope`). ``kind``: ``here`` (a person at the establishment), ``person``
+    (another person in its scope), or ``waiting:<table>`` (a record waiting at the office then).
+    Written in the transaction that records the bundle as sent; ``--full`` sets it afresh.
+    """
+
+    __tablename__ = "sync_sent_scope"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    recipient_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(48), primary_key=True)
+    row_id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -27,7 +27,7 @@ class PlanFocus(Mergeable, Syncable, Base):
 
     __tablename__ = "plan_focus"
     __natural_key__ = ("plan_year_id", "establishment_id")
-    __table_args__ = natural_key(__tablename__, *__natural_key__)
+    __table_args__ = natural_key(__tablename__, *__natural_key__, reference_first=True)
 
     plan_year_id: Mapped[str] = mapped_column(ref("plan_year.id"))
     establishment_id: Mapped[str] = mapped_column(ref("establishment.id"))

@@ -36,7 +36,7 @@ class MilestoneEvidence(Mergeable, Syncable, Base):
 
     __tablename__ = "milestone_evidence"
     __natural_key__ = ("achievement_id", "session_id")
-    __table_args__ = natural_key(__tablename__, *__natural_key__)
+    __table_args__ = natural_key(__tablename__, *__natural_key__, reference_first=True)
 
     achievement_id: Mapped[str] = mapped_column(ref("milestone_achievement.id"))
     session_id: Mapped[str] = mapped_column(ref("session.id"), index=True)

@@ -52,7 +52,7 @@ class Session(Syncable, Base):
 class SessionFacilitator(Mergeable, Syncable, Base):
     __tablename__ = "session_facilitator"
     __natural_key__ = ("session_id", "person_id")
-    __table_args__ = natural_key(__tablename__, *__natural_key__)
+    __table_args__ = natural_key(__tablename__, *__natural_key__, reference_first=True)
 
     session_id: Mapped[str] = mapped_column(ref("session.id"))
     person_id: Mapped[str] = mapped_column(ref("person.id"), index=True)
@@ -64,7 +64,7 @@ class Attendance(Mergeable, Syncable, Base):
     __tablename__ = "attendance"
     __natural_key__ = ("session_id", "person_id")
     __table_args__ = (
-        *natural_key(__tablename__, *__natural_key__),
+        *natural_key(__tablename__, *__natural_key__, reference_first=True),
         # Covers what a person's history and the ladder read, so neither visits the table rows.
         Index("ix_attendance_person", "person_id", "session_id", "status_id", "role_id", "deleted_hlc"),
     )

@@ -18,6 +18,7 @@ import io
 import json
 import os
 import re
+import sys
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -545,7 +546,8 @@ SCHEMA: dict[str, dict[str, Callable[[Any], bool]]] = {
 _RECORD_KEYS = frozenset({"b", "f", "h", "o", "p", "r", "t", "u"})
 # Columns an insert may leave out: added since srcdesk-bundle/1 was first written (schema 0005).
 OPTIONAL_ON_INSERT = frozenset({MERGED_INTO})
-_OPS = frozenset({"insert", "update", "delete"})
+_OPS = {op: op for op in ("insert", "update", "delete")}  # the one string of each
+_intern = sys.intern
 
 
 def _bad(n: int, reason: str) -> BundleRefused:
@@ -598,9 +600,13 @@ def _check_record(n: int, rec: Any) -> tuple[str, str, Change]:
                 if (not isinstance(v, list) or len(v) != 2 or type(v[0]) is not int or not 0 < v[0] < 2**63
                         or not isinstance(v[1], str) or len(v[1]) > 36):
                     raise _bad(n, "the versions it overwrote are not valid")
-                out.append((v[0], v[1]))
-            parsed_base[key] = out
-    return table, row_id, Change(hlc, origin, user, op, fields, parsed_base)
+                out.append((v[0], _intern(v[1])))
+            parsed_base[_intern(key)] = out
+    # One string for each origin, user and field name, however many changes repeat it: a bundle of
+    # 200,000 changes to one record is held whole while it is folded.
+    fields = {_intern(k): v for k, v in fields.items()}
+    return table, row_id, Change(hlc, _intern(origin), None if user is None else _intern(user), _OPS[op], fields,
+                                 parsed_base)
 
 
 def iter_groups(payload: Payload, *, max_hlc: int) -> Iterator[tuple[str, str, list[Change]]]:

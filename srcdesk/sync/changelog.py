@@ -154,11 +154,12 @@ def materialize(dbapi: Any, table: str, ids: Iterable[str],
     return len(pending)
 
 
-def log(dbapi: Any, rows: Sequence[tuple]) -> None:
-    """Add changes: (hlc, origin, user, table, row_id, op, fields dict or None, base or None)."""
-    dbapi.executemany(LOG_INSERT, [
+def log(dbapi: Any, rows: Iterable[tuple]) -> None:
+    """Add changes: (hlc, origin, user, table, row_id, op, fields dict or None, base or None). Each
+    is encoded as it is written (a long history never has all its JSON in memory at once)."""
+    dbapi.executemany(LOG_INSERT, (
         (h, o, u, t, r, op, None if f is None else canonical_json(f), None if b is None else canonical_json(encode_base(b)))
-        for h, o, u, t, r, op, f, b in rows])
+        for h, o, u, t, r, op, f, b in rows)).close()
 
 
 # -- rows merged into others -----------------------------------------------------------------------

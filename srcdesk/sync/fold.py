@@ -95,7 +95,8 @@ def fold(changes: Iterable[Change]) -> Fold:
         unique.setdefault(c.version, c)
     if not unique:
         raise ValueError("fold() needs at least one change")
-    ordered = [unique[v] for v in sorted(unique)]
+    keys = sorted(unique)
+    ordered = [unique[v] for v in keys]
     writers: dict[str, list[Change]] = defaultdict(list)
     covered: dict[str, set[Version]] = defaultdict(set)
     # Every version a change names in its base, whatever the field: who it had seen.
@@ -104,8 +105,7 @@ def fold(changes: Iterable[Change]) -> Fold:
     # existed) overwrote. Kept as we go, so such a history costs no more than any other.
     running: dict[str, set[Version]] = defaultdict(set)
     insert: Change | None = None
-    for c in ordered:
-        version = c.version
+    for version, c in zip(keys, ordered, strict=True):  # the sorted keys: no new tuple per change
         if c.op == "insert" and insert is None and c.alias is None:
             insert = c
         base = c.base
@@ -114,10 +114,11 @@ def fold(changes: Iterable[Change]) -> Fold:
             fields = running.keys() if c.op == "delete" else [f for f in c.fields if f in running]
             base = {f: list(running[f]) for f in fields}
         if base:
-            named: list[Version] = []
+            named: Sequence[Version] | list[Version] = [] if len(base) > 1 else next(iter(base.values()))
             for f, vs in base.items():
                 covered[f].update(vs)
-                named.extend(vs)
+                if len(base) > 1:
+                    named.extend(vs)  # type: ignore[union-attr]
                 r = running.get(f)
                 if r:
                     r.difference_update(vs)

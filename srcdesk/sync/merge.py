@@ -305,7 +305,7 @@ class Merger:
                 fast.append((row_id, c))
                 log_rows.append((c.hlc, c.origin, c.user, t.name, row_id, c.op, None, None))
                 continue
-            log_rows += [(c.hlc, c.origin, c.user, t.name, row_id, c.op, c.fields, c.base) for c in fresh]
+            log(self.db, ((c.hlc, c.origin, c.user, t.name, row_id, c.op, c.fields, c.base) for c in fresh))
             slow.append((row_id, [*local, *fresh], fresh))
         if log_rows:
             log(self.db, log_rows)

@@ -65,10 +65,76 @@ def test_sync_bench_prints_ratios_for_real_work(tmp_path: Path, capsys: pytest.C
     assert week_new >= sessions + lines + people and week_changes >= week_new
     assert "WARNING" not in out
 
+    # The export baseline rebuilt the inserts logged without their values from their rows, as the
+    # exporter does; the import baseline logged them without, as the office's import does.
+    logged = re.search(r"logged: the office ([\d,]+) changes, ([\d,]+) without their values \(its own included\); "
+                       r"the baseline copied ([\d,]+), ([\d,]+) without", out)
+    office_log, office_bare, raw_log, raw_bare = (int(g.replace(",", "")) for g in logged.groups())
+    assert raw_log == changes and 0 < raw_bare <= raw_log
+    assert office_log > raw_log and raw_bare <= office_bare <= office_log
+
+    # Item 7: the long histories arrived whole, folded without conflicts; both sizes measured.
+    small, large = sync_bench.LINEAR_SIZES["small"]
+    for form in ("b: null", "chained"):
+        row = _row(out, f"{large:,} updates to one row ({form}) vs {small:,}")
+        assert re.fullmatch(r"\d+(\.\d+)? m?s", row[1]) and re.fullmatch(r"\d+(\.\d+)? m?s", row[2])
+        assert row[4] == "<= 20x" and row[5] == ("met" if float(row[3].removesuffix("x")) <= 20 else "MISSED")
+        peak = _row(out, f"  peak memory, {large:,} updates ({form})")
+        assert float(peak[1].split()[0]) > 10 and peak[3] == "<= 300 MB"
+        made = re.search(rf"{large:,} updates to one row \({re.escape(form)}\): ([\d,]+) changes -> ([\d,]+) new, "
+                         r"([\d,]+) updated, ([\d,]+) conflicts, ([\d,]+) waiting", out)
+        total, new, _updated, conflicts, waiting = (int(g.replace(",", "")) for g in made.groups())
+        assert total > large and new >= 1 and conflicts == waiting == 0
+
+    # Item 9: the database with and without its change log, three times.
+    for name in ("database / without its change log: demo --scale small", "  the establishment above",
+                 "  the office that imported it"):
+        row = _row(out, name)
+        with_log, without = (_mb(row[i]) for i in (1, 2))
+        assert 0 < without < with_log
+        assert float(row[3].removesuffix("x")) == pytest.approx(with_log / without, abs=0.02)
+        assert row[4] == "<= 1.4x" and row[5] in {"met", "MISSED"}
+    demo = re.search(r"demo --scale small \(([\d,]+) records\): ([\d,]+) changes, ([\d,]+) of them inserts", out)
+    records, demo_changes, bare = (int(g.replace(",", "")) for g in demo.groups())
+    assert records > 500 and demo_changes >= records and 0 < bare <= demo_changes
+
     # The establishment and office are cached for the next run; the run's copies are gone.
     assert (cache / "small-seed1" / "bench.json").is_file()
     assert sync_bench._cache_ok(cache / "small-seed1", _opts(cache))
     assert not sync_bench._cache_ok(cache / "small-seed1", argparse.Namespace(scale="small", seed=2))
+
+
+def _mb(text: str) -> float:
+    number, unit = text.split()
+    return float(number) * {"MB": 1, "GB": 1024}[unit]
+
+
+def test_the_log_size_is_the_pages_the_log_takes(tmp_path: Path) -> None:
+    """Without the log means without exactly the log's pages: deleting the log's rows and
+    vacuuming frees (at least) that many pages, and the measure sees the rows it counts."""
+    import sqlite3
+
+    from bench.sync_size import log_size
+
+    db = tmp_path / "x.sqlite3"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE person (id TEXT PRIMARY KEY, notes TEXT)")
+    con.execute("CREATE TABLE change_log (seq INTEGER PRIMARY KEY, table_name TEXT, row_id TEXT, fields TEXT)")
+    con.execute("CREATE INDEX ix_change_log_row ON change_log (table_name, row_id)")
+    con.executemany("INSERT INTO person VALUES (?, ?)", [(f"p{i:05d}", "x" * 200) for i in range(2000)])
+    con.executemany("INSERT INTO change_log (table_name, row_id, fields) VALUES ('person', ?, ?)",
+                    [(f"p{i:05d}", None if i % 4 else '{"notes":"y"}') for i in range(2000)])
+    con.commit()
+    size = log_size(db)
+    assert (size.changes, size.without_values) == (2000, 1500)
+    assert size.used == db.stat().st_size and 0 < size.log < size.used
+    con.execute("DELETE FROM change_log")
+    con.commit()
+    con.execute("VACUUM")
+    con.close()
+    empty = log_size(db).log
+    assert empty == 2 * 4096  # an empty table and its index: a root page each
+    assert db.stat().st_size <= size.without_log + empty
 
 
 def test_python_m_bench_knows_the_sync_benchmark(capsys: pytest.CaptureFixture[str]) -> None:

@@ -50,6 +50,10 @@ NATURAL_KEYS = {
     'session_facilitator': ('uq_session_facilitator_session_id_person_id', ('session_id', 'person_id')),
 }
 
+# Keys that start with a reference: that column gets a plain index too (see models.base.natural_key).
+REFERENCE_FIRST = {'attendance', 'milestone_evidence', 'organisation_link', 'plan_focus', 'referral_stage',
+                   'session_facilitator'}
+
 SYNCABLE = (
     'activity_type', 'app_user', 'attendance', 'attendance_role', 'attendance_status', 'certificate',
     'community_organisation', 'establishment', 'initiative', 'milestone_achievement', 'milestone_definition',
@@ -67,6 +71,8 @@ def upgrade() -> None:
         op.create_index(constraint, table, list(key), unique=True, sqlite_where=sa.text('merged_into IS NULL'))
         op.create_index(f'ix_{table}_merged_into', table, ['merged_into'],
                         sqlite_where=sa.text('merged_into IS NOT NULL'))
+        if table in REFERENCE_FIRST:  # a partial index can't find a parent's children (foreign keys)
+            op.create_index(f'ix_{table}_{key[0]}', table, [key[0]])
     with op.batch_alter_table('certificate', recreate='always') as batch:
         batch.drop_constraint('uq_certificate_serial', type_='unique')
     op.create_index('ix_certificate_serial', 'certificate', ['serial'])
@@ -130,6 +136,8 @@ def downgrade() -> None:
     with op.batch_alter_table('certificate', recreate='always') as batch:
         batch.create_unique_constraint('uq_certificate_serial', ['serial'])
     for table, (constraint, key) in NATURAL_KEYS.items():
+        if table in REFERENCE_FIRST:
+            op.drop_index(f'ix_{table}_{key[0]}', table_name=table)
         op.drop_index(f'ix_{table}_merged_into', table_name=table)
         op.drop_index(constraint, table_name=table)
         with op.batch_alter_table(table, recreate='always') as batch:

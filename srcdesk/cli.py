@@ -101,6 +101,12 @@ def _parser() -> argparse.ArgumentParser:
     bimport.add_argument("files", type=Path, nargs="+", metavar="FILE")
     bsub.add_parser("history", help="bundles sent and received, with gaps")
 
+    clock = sub.add_parser("clock", help="srcdesk's clock against this PC's; the repair after a wrong clock")
+    clsub = clock.add_subparsers(dest="clock_command", metavar="ACTION", required=True)
+    clsub.add_parser("check", help="compare srcdesk's clock with this PC's (exit status 1: a repair is needed)")
+    clsub.add_parser("repair", help="after this PC's clock was ahead and is right again: re-stamp the changes "
+                     "made here in the future so the office takes them (administrators)")
+
     conflicts = sub.add_parser("conflicts", help="concurrent edits waiting for a person")
     csub = conflicts.add_subparsers(dest="conflicts_command", metavar="ACTION", required=True)
     csub.add_parser("list", help="list open conflicts")
@@ -349,36 +355,91 @@ def cmd_bundle(args: argparse.Namespace) -> int:
                 if v.missing_before:
                     print(f"Not yet imported from this origin: {_seq_ranges(v.missing_before)}.")
             case "import":
-                failed = 0
-                backed_up = False  # one backup before the first bundle applied covers them all
-                for path in args.files:
-                    try:
-                        r = sync.import_bundle(ctx, path, preview=_print_preview, backup=not backed_up)
-                        backed_up = backed_up or r.backup is not None
-                    except SrcdeskError as exc:
-                        failed += 1
-                        print(f"srcdesk: {path.name}: {exc}", file=sys.stderr)
-                        continue
-                    print(r.describe())
-                    if r.verified.missing_before and not r.already_imported:
-                        print(f"  Still missing from {r.verified.origin_name}: "
-                              f"{_seq_ranges(r.verified.missing_before)}.")
-                return 1 if failed else 0
+                return _print_imported(sync.import_bundles(ctx, args.files, preview=_print_preview))
             case "history":
+                held_listed = False
                 for h in sync.bundle_history(ctx):
                     gaps = f"  GAPS: {_seq_ranges(h.gaps)}" if h.gaps else ""
                     print(f"{h.origin_name} ({h.origin_id}){gaps}")
                     for e in h.entries:
                         print(f"  {e.direction:<8} seq {e.seq:>6}  {e.created_at:%Y-%m-%d %H:%M}  "
                               f"{e.changes:>8} change(s)  {e.file_name}")
+                        if e.direction == "received":
+                            print(f"{'':11}{e.outcome()}")
+                        for held in e.held:
+                            held_listed = True
+                            state = "still held" if held.still_held else "applied since"
+                            print(f"{'':11}held: {held.text()} ({state})")
+                if held_listed:
+                    print(sync.HELD_RETRIED)
     finally:
         ctx.db.close()
     return 0
 
 
-def _print_preview(v) -> bool:  # noqa: ANN001
-    print(f"Checked: {v.describe()} Backing up, then applying.")
+def _print_preview(batch) -> bool:  # noqa: ANN001 - a services.sync.BatchPreview
+    """The command line's preview: one "Checked:" line per bundle to apply, then it goes on."""
+    ready = batch.ready
+    for number, f in enumerate(ready, 1):
+        line = f"Checked: {f.verified.describe()}"
+        if f.missing_before:
+            line += f" Not yet imported from {f.verified.origin_name}: {_seq_ranges(list(f.missing_before))}."
+        if number == len(ready):
+            how_many = "" if len(ready) == 1 else f" {len(ready)} bundles"
+            line += f" Backing up, then applying{how_many}." if batch.backing_up else f" Applying{how_many}."
+        print(line, flush=True)
     return True
+
+
+def _print_imported(batch) -> int:  # noqa: ANN001 - a services.sync.ImportBatch
+    """One line per file (a refusal on standard error, as ``srcdesk: FILE: reason``), what the
+    import held and why, and the bundles still missing; 1 if any file was refused."""
+    from .services import sync
+
+    unexpected: BaseException | None = None
+    held_listed = False
+    for o in batch.outcomes:
+        if o.error is not None:
+            if isinstance(o.error, SrcdeskError):
+                print(f"srcdesk: {o.path.name}: {o.error}", file=sys.stderr)
+            else:
+                print(f"srcdesk: {o.path.name}: not imported: an unexpected error (below).", file=sys.stderr)
+                unexpected = unexpected or o.error
+            continue
+        if o.same_as is not None:
+            print(f"{o.path.name}: the same bundle as {o.same_as.name}; imported once.")
+            continue
+        r = o.result
+        if r is None:
+            continue
+        print(r.describe())
+        for held in r.held_records:
+            held_listed = True
+            print(f"  held: {held.text()}")
+        for held in r.held_again:
+            held_listed = True
+            print(f"  still held from an earlier bundle: {held.text()}")
+        if r.waiting:
+            print(f"  {_records(r.waiting)} {'waits' if r.waiting == 1 else 'wait'} for a record in a bundle not "
+                  "imported yet, and will be applied when it is.")
+        if r.merged:
+            print(f"  {_records(r.merged)} made on two PCs {'is' if r.merged == 1 else 'are'} now one.")
+        if r.conflicts:
+            print(f"  {r.conflicts} value{'' if r.conflicts == 1 else 's'} changed in two places at once: "
+                  "see 'srcdesk conflicts list'.")
+    if held_listed:
+        print(sync.HELD_RETRIED)
+    if batch.backup is not None:
+        print(f"The data was backed up first: {batch.backup}")
+    for origin, seqs in batch.missing.items():
+        print(f"Still missing from {origin}: {_seq_ranges(list(seqs))}.")
+    if unexpected is not None:
+        raise unexpected
+    return 1 if batch.refused else 0
+
+
+def _records(count: int) -> str:
+    return f"{count} record" if count == 1 else f"{count} records"
 
 
 def _seq_ranges(seqs: list[int]) -> str:
@@ -419,10 +480,36 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_clock(args: argparse.Namespace) -> int:
+    from .services import clock
+    from .services.setup import open_installation
+
+    if args.clock_command == "check":  # reads nothing personal: no sign-in, like 'srcdesk check'
+        ctx = open_installation(_data_dir(args))
+        try:
+            status = clock.clock_status(ctx)
+        finally:
+            ctx.db.close()
+        for line in status.describe():
+            print(line)
+        return 1 if status.needs_repair else 0
+    ctx = _signed_in(args)
+    try:
+        result = clock.repair_clock(ctx)
+    finally:
+        ctx.db.close()
+    for line in result.describe():
+        print(line)
+    # The app keeps its clock in memory: one left open would go on from the old one.
+    print("If the srcdesk app is open on this PC, close it and open it again before anyone makes a change.")
+    return 0
+
+
 COMMANDS = {"init": cmd_init, "demo": cmd_demo, "check": cmd_check, "backup": cmd_backup, "user": cmd_user}
 COMMANDS["keys"] = cmd_keys
 COMMANDS["bundle"] = cmd_bundle
 COMMANDS["conflicts"] = cmd_conflicts
+COMMANDS["clock"] = cmd_clock
 
 
 def _log_unexpected(args: argparse.Namespace | None) -> Path | None:

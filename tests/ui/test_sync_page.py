@@ -7,20 +7,24 @@ classmethods of the page made for that).
 
 from __future__ import annotations
 
+import datetime as dt
+import threading
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QAbstractButton, QComboBox, QLabel, QLineEdit, QMessageBox, QTabBar, QWidget
 
-from srcdesk.services import conflicts, people, sync, trust
+from srcdesk.services import conflicts, people, sessions, sync, trust
 from srcdesk.services.base import Context
 from srcdesk.services.setup import init_installation
+from srcdesk.services.sync import importing
 from srcdesk.services.users import add_user
 from srcdesk.sync.errors import BundleRefused
 from srcdesk.ui.bus import data_bus
 from srcdesk.ui.pages import registry
 from srcdesk.ui.pages.sync import IMPORT_TOPICS, SyncPage
 from srcdesk.ui.sync_dialogs import EnrolDialog, gap_sentence, seq_text
+from srcdesk.ui.tasks import pending_tasks
 
 from .conftest import PASSWORD, WAIT_MS, shot
 
@@ -52,20 +56,32 @@ def choose_files(monkeypatch, *paths: Path) -> None:  # noqa: ANN001
 
 
 def import_files(qtbot, page: SyncPage, monkeypatch, *paths: Path, accept: bool = True):  # noqa: ANN001, ANN201
-    """Import through the page; returns the preview dialog (or None if none was needed)."""
+    """Import through the page, by keyboard: Alt+B on the Import tab, then Enter in the preview
+    (``accept``; else the preview is left open, for the test to look at and close). Returns the
+    preview dialog (or None if none was needed)."""
     tab = page.show_tab("import")
     tab.dialog = None
     tab.summary.hide()
     choose_files(monkeypatch, *paths)
-    qtbot.mouseClick(tab.button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: tab.dialog is not None or tab.summary.isVisible(), timeout=WAIT_MS)
+    page.activateWindow()  # (a dialog closed before: the offscreen platform leaves no window active)
+    qtbot.waitUntil(page.isActiveWindow, timeout=WAIT_MS)
+    qtbot.keyClick(page, Qt.Key.Key_B, Qt.KeyboardModifier.AltModifier)  # Import &bundles…
+    qtbot.waitUntil(lambda: (tab.dialog is not None and tab.dialog.isVisible()) or tab.summary.isVisible(),
+                    timeout=WAIT_MS)
     dialog = tab.dialog
     if dialog is not None and accept:
-        assert dialog.isVisible()
-        qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+        assert dialog.focusWidget() is dialog.view
+        qtbot.keyClick(dialog.view, Qt.Key.Key_Return)  # Enter: the default button, Import
         qtbot.waitUntil(lambda: tab.summary.isVisible(), timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: page.idle and (not tab.busy or (dialog is not None and not accept)), timeout=WAIT_MS)
+    if dialog is None or accept:
+        qtbot.waitUntil(lambda: page.idle and not tab.busy, timeout=WAIT_MS)
     return dialog
+
+
+def cancel(qtbot, page: SyncPage, dialog) -> None:  # noqa: ANN001
+    """Escape in the preview; the import ends without applying anything."""
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: page.idle and not page.import_tab.busy, timeout=WAIT_MS)
 
 
 def mnemonics(widget) -> list[str]:  # noqa: ANN001
@@ -145,14 +161,15 @@ def test_export_at_perth_and_import_at_the_office(qtbot, world, settings, monkey
     data_bus().changed.connect(announced.append)
     dialog = import_files(qtbot, office_page, monkeypatch, written[0], accept=False)
     assert dialog is not None and dialog.isVisible()
-    assert [c.path for c in dialog.checked] == written and dialog.import_button.isEnabled()
+    assert [c.path for c in dialog.files] == written and dialog.import_button.isEnabled()
     details = dialog.details.text()
-    assert "From HMP Perth (PER)" in details and "Bundle 1" in details and "1 person" in details
+    assert "From HMP Perth (PER)" in details and "Bundle 1" in details and "1 to a person" in details
+    assert "backing up the data now" in dialog.backup_note.text()
     assert cells(dialog.model, 0)[5] == "Ready"
     assert unnamed(dialog) == []
     shot(dialog, "sync-import-preview")
     tab = office_page.import_tab
-    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    qtbot.keyClick(dialog.view, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: tab.summary.isVisible(), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: office_page.idle, timeout=WAIT_MS)
     assert "Imported 1 bundle: 2 new" in tab.summary.text() and "backed up" in tab.summary.text()
@@ -274,12 +291,14 @@ def test_a_tampered_bundle_is_refused_with_its_reason(qtbot, world, settings, mo
     dialog = import_files(qtbot, page, monkeypatch, good, bad, accept=False)
     assert dialog is not None and dialog.import_button.text() == "&Import 1 bundle"
     assert "Refused" in cells(dialog.model, 1)[5]
-    dialog.view.selectRow(1)
+    qtbot.keyClick(dialog.view, Qt.Key.Key_Down)
     assert reason in dialog.details.text()
-    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: tab.summary.isVisible() and page.idle, timeout=WAIT_MS)
+    qtbot.keyClick(dialog.view, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: tab.summary.isVisible() and page.idle and not tab.busy, timeout=WAIT_MS)
     assert "Imported 1 bundle" in tab.summary.text() and f"{bad.name} was refused" in tab.summary.text()
     assert tab.model.rowCount() == 2
+    assert cells(tab.model, 0)[3].startswith("Imported: 2 new") and cells(tab.model, 1)[3].startswith("Refused: ")
+    assert tab.model.index(1, 0).data(Qt.ItemDataRole.ForegroundRole) is not None  # the refusal in red
 
 
 def test_cancelling_the_preview_imports_nothing(qtbot, world, settings, monkeypatch, table_hash) -> None:  # noqa: ANN001
@@ -289,10 +308,155 @@ def test_cancelling_the_preview_imports_nothing(qtbot, world, settings, monkeypa
     before = table_hash(office)
     page = sync_page(qtbot, office, settings)
     dialog = import_files(qtbot, page, monkeypatch, path, accept=False)
-    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
-    qtbot.waitUntil(lambda: not page.import_tab.busy, timeout=WAIT_MS)
+    assert page.import_tab.busy and not page.idle  # the import waits for the answer
+    cancel(qtbot, page, dialog)
     assert page.import_tab.status.text() == "Nothing was imported."
     assert table_hash(office) == before
+    backups = office.db.data_dir / "backups"
+    assert not backups.is_dir() or not any(backups.iterdir())  # the backup made meanwhile is not kept
+    assert page.import_tab.button.isEnabled()
+
+
+def test_the_page_imports_several_bundles_through_import_bundles_with_one_backup(  # noqa: ANN001
+        qtbot, world, settings, monkeypatch) -> None:
+    """Three files, one preview, one backup made while it is read (it can't finish before the test
+    lets it: the preview is seen while it runs), the progress dialog back while it finishes."""
+    per, bar, office = world["PER"], world["BAR"], world.office
+    people.create_person(per, given_name="Jo", family_name="Bloggs")
+    first = world.export(per)
+    people.create_person(per, given_name="Sam", family_name="Smith")
+    second = world.export(per)
+    people.create_person(bar, given_name="Cal", family_name="Barr")
+    third = world.export(bar)
+    calls: list[tuple] = []
+    real_import = sync.import_bundles
+
+    def spy(ctx, paths, **kwargs):  # noqa: ANN001, ANN202
+        calls.append((tuple(paths), sorted(kwargs)))
+        return real_import(ctx, paths, **kwargs)
+
+    events: list[str] = []
+    release = threading.Event()
+    real_backup = importing.timestamped_backup
+
+    def backup(data_dir: Path, reason: str) -> Path:
+        events.append("backup started")
+        release.wait(WAIT_MS / 1000)
+        made = real_backup(data_dir, reason)
+        events.append("backup finished")
+        return made
+
+    monkeypatch.setattr(sync, "import_bundles", spy)
+    monkeypatch.setattr(importing, "timestamped_backup", backup)
+    page = sync_page(qtbot, office, settings)
+    tab = page.import_tab
+    dialog = import_files(qtbot, page, monkeypatch, second, third, first, accept=False)
+    qtbot.waitUntil(lambda: events == ["backup started"], timeout=WAIT_MS)  # while the preview is read
+    assert dialog.import_button.text() == "&Import 3 bundles" and "backing up" in tab.status.text()
+    assert [cells(dialog.model, i)[5] for i in range(3)] == ["Ready"] * 3  # Perth's 1 comes with them
+    qtbot.keyClick(dialog.view, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: tab.progress is not None and tab.progress.isVisible(), timeout=WAIT_MS)
+    assert tab.progress.labelText() == "Finishing the backup of the data…" and "backup finished" not in events
+    release.set()
+    qtbot.waitUntil(lambda: tab.summary.isVisible() and page.idle and not tab.busy, timeout=WAIT_MS)
+    assert calls == [((second, third, first), ["preview", "progress"])]
+    assert events == ["backup started", "backup finished"]
+    assert len(list((office.db.data_dir / "backups").glob("*before-import*"))) == 1
+    assert tab.summary.text().startswith("Imported 3 bundles: 5 new, 0 updated, 0 unchanged, 0 conflicts.")
+    assert [cells(tab.model, i)[:3] for i in range(3)] == [
+        [second.name, "HMP Perth", "2"], [third.name, "HMP Barlinnie", "1"], [first.name, "HMP Perth", "1"]]
+
+
+def test_closing_the_preview_without_an_answer_ends_the_import(qtbot, world, settings, monkeypatch,  # noqa: ANN001
+                                                               table_hash) -> None:
+    """The app quitting hides the preview (it does not close it); a page deleted meanwhile takes it
+    with it. Either way the import stops waiting, and nothing is applied."""
+    per, office = world["PER"], world.office
+    people.create_person(per, given_name="Jo", family_name="Bloggs")
+    path = world.export(per)
+    before = table_hash(office)
+    page = sync_page(qtbot, office, settings)
+    dialog = import_files(qtbot, page, monkeypatch, path, accept=False)
+    dialog.hide()
+    qtbot.waitUntil(lambda: page.idle and not page.import_tab.busy, timeout=WAIT_MS)
+    assert page.import_tab.status.text() == "Nothing was imported."
+
+    other = SyncPage(office, settings=settings)  # not kept by qtbot: deleted here
+    other.show()
+    other.activate()
+    qtbot.waitUntil(lambda: other.idle, timeout=WAIT_MS)
+    dialog = import_files(qtbot, other, monkeypatch, path, accept=False)
+    assert dialog.isVisible()
+    other.deleteLater()
+    qtbot.waitUntil(lambda: pending_tasks() == 0, timeout=WAIT_MS)
+    assert table_hash(office) == before
+
+
+# -- held records: in the results and in the history --------------------------------------------------
+
+def test_held_records_are_shown_in_the_results_and_the_history(qtbot, world, settings, monkeypatch,  # noqa: ANN001
+                                                               tmp_path) -> None:
+    """Two PCs change a session's times: together it would end before it starts. The import holds
+    it (with the reason) and applies the rest; the history lists it under its bundle until a person
+    fixes it. A refused file sits beside it."""
+    office, per = world.office, world["PER"]
+    s = sessions.save_session(per, date=dt.date.today(), start_time="10:00", end_time="11:00",
+                              activity_type_id="act-cafe").session
+    other = people.create_person(per, given_name="Al", family_name="Other")
+    world.send(per, office)
+    sessions.save_session(office, s.id, end_time="10:30")
+    sessions.save_session(per, s.id, start_time="10:45")
+    people.update_person(per, other.id, notes="still applies")
+    held_bundle = world.export(per)
+    people.create_person(world["BAR"], given_name="Cal", family_name="Barr")
+    good = world.export(world["BAR"])
+    bad = tmp_path / good.name
+    data = bytearray(good.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    bad.write_bytes(bytes(data))
+
+    page = sync_page(qtbot, office, settings)
+    tab = page.import_tab
+    dialog = import_files(qtbot, page, monkeypatch, held_bundle, bad, accept=False)
+    shot(dialog, "sync-import-preview-refusal")
+    qtbot.keyClick(dialog.view, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: tab.summary.isVisible() and page.idle and not tab.busy, timeout=WAIT_MS)
+    summary = tab.summary.text()
+    assert summary.startswith("Imported 1 bundle: 0 new, 1 updated, 0 unchanged, 1 held (can't be applied yet), "
+                              "0 conflicts.")
+    assert "1 record can't be applied yet and keeps its last good state: Session: " in summary
+    assert "would end before it starts (times changed on two PCs)" in summary and sync.HELD_RETRIED in summary
+    assert f"{bad.name} was refused" in summary
+    rows = [cells(tab.model, i) for i in range(tab.model.rowCount())]
+    assert [r[0] for r in rows] == [held_bundle.name, rows[1][0], bad.name] and rows[1][0].startswith("Held: Session")
+    assert rows[1][3] == ("Held: its session would end before it starts (times changed on two PCs). Tried again at "
+                          "every import.")
+    assert rows[0][3].startswith("Imported: 0 new, 1 updated, 0 unchanged, 1 held")
+    assert all(tab.model.index(i, 0).data(Qt.ItemDataRole.ForegroundRole) is not None for i in (1, 2))
+    assert unnamed(page) == []
+    shot(page, "sync-import-results")
+
+    history = page.show_tab("history")
+    qtbot.waitUntil(lambda: page.idle and history.model.rowCount() == 3, timeout=WAIT_MS)
+    rows = [cells(history.model, i) for i in range(3)]
+    assert [r[1:3] for r in rows] == [["Received", "2"], ["Held record", "2"], ["Received", "1"]]
+    assert rows[0][7] == "0 new, 1 updated, 0 unchanged, 1 held (can't be applied yet), 0 conflicts"
+    assert rows[1][7].startswith("Session: ") and rows[1][7].endswith(
+        " — its session would end before it starts (times changed on two PCs); still held; tried again at every "
+        "import.")
+    assert history.held_warning.isVisible() and history.held_warning.text().startswith("1 record is held: ")
+    assert history.model.index(1, 0).data(Qt.ItemDataRole.ForegroundRole) is not None
+    history.view.setFocus()
+    qtbot.keyClick(history.view, Qt.Key.Key_Home)
+    qtbot.keyClick(history.view, Qt.Key.Key_Down)
+    assert history.details.isVisible() and "Held from bundle 2 from HMP Perth" in history.details.text()
+    shot(page, "sync-history-held")
+
+    sessions.save_session(office, s.id, end_time="11:30")  # a person fixes it here: released
+    data_bus().announce("sync")
+    qtbot.waitUntil(lambda: page.idle and not history.held_warning.isVisible(), timeout=WAIT_MS)
+    assert cells(history.model, 1)[7].endswith("; applied since.")
+    assert history.model.index(1, 0).data(Qt.ItemDataRole.ForegroundRole) is None
 
 
 # -- history with a gap ----------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -54,6 +55,8 @@ class Opened:
 
 
 def open_bundle(ctx: Context, path: Path) -> Opened:
+    """Every check, and the decrypted payload for the apply (the caller closes it). The file is read
+    once: what is verified is what is decrypted and applied."""
     path = Path(path)
     inst = ctx.installation
     now = _now()
@@ -76,12 +79,7 @@ def open_bundle(ctx: Context, path: Path) -> Opened:
                     f"(key id {_key_id_hex(outer.key_id)}); it was refused."
                 )
             _check_revoked(origin, header.seq, None)
-            already = s.execute(select(BundleRecord).where(BundleRecord.bundle_id == header.bundle_id)).scalar_one_or_none()
-            same_seq = s.execute(select(BundleRecord).where(
-                BundleRecord.origin_id == header.origin_id, BundleRecord.recipient_id == inst.id,
-                BundleRecord.seq == header.seq)).scalar_one_or_none()
-            seqs = set(s.execute(select(BundleRecord.seq).where(
-                BundleRecord.origin_id == header.origin_id, BundleRecord.direction == "received")).scalars())
+            already, same_seq, seqs = _recorded(s, inst.id, header.origin_id, header.bundle_id, header.seq)
         identity = trust.local_identity(ctx).age_identity
         payload_bytes = fmt.verify_and_decrypt(outer, public, identity)
     finally:
@@ -93,13 +91,10 @@ def open_bundle(ctx: Context, path: Path) -> Opened:
             raise BundleRefused("This bundle is addressed to another installation.")
         _check_schema(m["schema"], m["app_version"])
         _check_revoked(origin, header.seq, payload.created)
-        if already is None and same_seq is not None:
-            raise BundleRefused(
-                f"{origin.name} already sent a different bundle numbered {header.seq}; this one is a replay or "
-                "a forgery and was refused."
-            )
+        if not already and same_seq:
+            raise _replay(origin.name, header.seq)
         last = max(seqs, default=0)
-        if already is None and header.seq > last + MAX_SEQ_JUMP:
+        if not already and header.seq > last + MAX_SEQ_JUMP:
             raise BundleRefused(
                 f"The bundle is numbered {header.seq}, but the last one imported from {origin.name} was {last}: "
                 f"a jump of more than {MAX_SEQ_JUMP} is refused."
@@ -112,13 +107,49 @@ def open_bundle(ctx: Context, path: Path) -> Opened:
             origin_role=origin.role, origin_code=origin.establishment_code or (o.get("establishment") if isinstance(
                 o.get("establishment"), str) else None),
             seq=header.seq, created=payload.created, schema=m["schema"], full=m["full"], total=payload.total,
-            counts=payload.counts, revocations=m["records"]["revocations"], already_imported=already is not None,
+            counts=payload.counts, revocations=m["records"]["revocations"], already_imported=already,
             last_seq=last, missing_before=sorted(set(range(1, top)) - seqs - {header.seq})[:1000],
         )
     except BaseException:
         payload.close()
         raise
     return Opened(verified, payload, public)
+
+
+def recheck(ctx: Context, opened: Opened) -> bool:
+    """Just before a bundle opened earlier is applied, the checks whose answer may have changed since
+    (another bundle of the same import, or another import, landed meanwhile): the origin is still
+    trusted with the same key and not revoked for it, and no other bundle took its number. Returns
+    whether it has been imported since (nothing to do)."""
+    v = opened.verified
+    with ctx.read() as s:
+        origin = trust.installation_identity(s, v.origin_id)
+        if origin is None or not origin.signing_key or PublicKey.from_line(origin.signing_key).key_id != \
+                opened.public.key_id:
+            raise BundleRefused(f"{v.origin_name} is no longer enrolled with the key that signed this bundle; "
+                                "nothing was imported from it.")
+        _check_revoked(origin, v.seq, v.created)
+        already, same_seq, _seqs = _recorded(s, ctx.installation.id, v.origin_id, v.bundle_id, v.seq)
+    if not already and same_seq:
+        raise _replay(v.origin_name, v.seq)
+    return already
+
+
+def _recorded(s: Any, me: str, origin_id: str, bundle_id: str, seq: int) -> tuple[bool, bool, set[int]]:
+    """(this bundle was imported, another bundle from its origin to this PC has its number, the
+    numbers imported from its origin)."""
+    already = s.execute(select(BundleRecord.bundle_id).where(BundleRecord.bundle_id == bundle_id)).first() is not None
+    same_seq = s.execute(select(BundleRecord.bundle_id).where(
+        BundleRecord.origin_id == origin_id, BundleRecord.recipient_id == me,
+        BundleRecord.seq == seq)).first() is not None
+    seqs = set(s.execute(select(BundleRecord.seq).where(
+        BundleRecord.origin_id == origin_id, BundleRecord.direction == "received")).scalars())
+    return already, same_seq, seqs
+
+
+def _replay(origin_name: str, seq: int) -> BundleRefused:
+    return BundleRefused(f"{origin_name} already sent a different bundle numbered {seq}; this one is a replay or "
+                         "a forgery and was refused.")
 
 
 def _key_id_hex(key_id: bytes) -> str:

@@ -1,7 +1,10 @@
 """Editable reference data: programmes, modules, activity types, the ladder's rungs.
 
-Coordinators edit these. Anything already used is retired, never deleted, so old
-records keep their meaning; something never used may be deleted (a tombstone).
+Coordinators edit these: programmes, modules and activity types anywhere, the ladder and the
+attendance codes at the SRC office only (the rules of :mod:`srcdesk.sync.authority`: the office
+would refuse them in an establishment's bundle, so an establishment is told at once). Anything
+already used is retired, never deleted, so old records keep their meaning; something never used
+may be deleted (a tombstone).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from ..models import (
     Programme,
     Session,
 )
+from ..sync.authority import refuse_here
 from .base import Context, get_live, saved, text, to_record, tombstone
 
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
@@ -129,6 +133,7 @@ def _refuse_duplicate_code(s, model: type, values: dict[str, Any], row_id: str |
 def create(ctx: Context, model: type, **values: Any) -> Any:
     label = KINDS[model][0]
     clean = _values(model, values, partial=False)
+    refuse_here(ctx, model.__tablename__)
     with ctx.write("coordinator", f"add a {label}") as s:
         if model is Module:
             get_live(s, Programme, clean.get("programme_id") or "", "programme")
@@ -143,6 +148,7 @@ def create(ctx: Context, model: type, **values: Any) -> Any:
 def update(ctx: Context, model: type, row_id: str, **values: Any) -> Any:
     label = KINDS[model][0]
     clean = _values(model, values, partial=True)
+    refuse_here(ctx, model.__tablename__)
     with ctx.write("coordinator", f"edit a {label}") as s:
         row = get_live(s, model, row_id, label)
         _refuse_duplicate_code(s, model, clean, row_id)
@@ -151,6 +157,7 @@ def update(ctx: Context, model: type, row_id: str, **values: Any) -> Any:
 
 def set_retired(ctx: Context, model: type, row_id: str, retired: bool = True) -> Any:
     label = KINDS[model][0]
+    refuse_here(ctx, model.__tablename__)
     with ctx.write("coordinator", f"retire a {label}") as s:
         return saved(s, get_live(s, model, row_id, label), {"retired": retired})
 
@@ -173,6 +180,7 @@ def usage_count(s, model: type, row_id: str) -> int:  # noqa: ANN001
 def delete(ctx: Context, model: type, row_id: str, reason: str) -> None:
     """Delete something entered in error; refused if anything uses it (retire it instead)."""
     label = KINDS[model][0]
+    refuse_here(ctx, model.__tablename__)
     with ctx.write("coordinator", f"delete a {label}") as s:
         row = get_live(s, model, row_id, label)
         used = usage_count(s, model, row_id)

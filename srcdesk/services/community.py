@@ -1,4 +1,10 @@
-"""Initiatives in establishments, community organisations (LEROs), referrals."""
+"""Initiatives in establishments, community organisations (LEROs), referrals.
+
+At an establishment PC, its own initiatives and its own links to community organisations only:
+the office would refuse another establishment's in its bundle (:mod:`srcdesk.sync.authority`), so
+the person is told at once. Community organisations themselves are shared: coordinators anywhere
+add and edit them.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ from ..models import (
     Referral,
     ReferralStage,
 )
+from ..sync.authority import refuse_here
 from .base import Context, choice, get_live, parse_date, revive, saved, text, to_record, tombstone
 
 # -- initiatives --------------------------------------------------------------------------------
@@ -50,6 +57,7 @@ def create_initiative(ctx: Context, *, kind: str, name: str, establishment_id: s
     clean = _initiative_values({"kind": kind, "name": name, **values})
     with ctx.write("recorder", "record initiatives") as s:
         est_id = establishment_id or ctx.installation.establishment_id
+        refuse_here(ctx, "initiative", {"establishment_id": est_id})
         get_live(s, Establishment, est_id or "", "establishment")
         return saved(s, Initiative(establishment_id=est_id, **clean))
 
@@ -57,7 +65,9 @@ def create_initiative(ctx: Context, *, kind: str, name: str, establishment_id: s
 def update_initiative(ctx: Context, initiative_id: str, **values: Any) -> Any:
     clean = _initiative_values(values)
     with ctx.write("recorder", "edit initiatives") as s:
-        return saved(s, get_live(s, Initiative, initiative_id, "initiative"), clean)
+        row = get_live(s, Initiative, initiative_id, "initiative")
+        refuse_here(ctx, "initiative", {"establishment_id": row.establishment_id})
+        return saved(s, row, clean)
 
 
 def initiatives(ctx: Context, establishment_id: str | None = None) -> list[Any]:
@@ -106,6 +116,7 @@ def retire_organisation(ctx: Context, organisation_id: str, retired: bool = True
 
 
 def link_organisation(ctx: Context, organisation_id: str, establishment_id: str) -> None:
+    refuse_here(ctx, "organisation_link", {"establishment_id": establishment_id})
     with ctx.write("coordinator", "connect organisations to establishments") as s:
         get_live(s, CommunityOrganisation, organisation_id, "organisation")
         get_live(s, Establishment, establishment_id, "establishment")
@@ -122,6 +133,7 @@ def link_organisation(ctx: Context, organisation_id: str, establishment_id: str)
 
 
 def unlink_organisation(ctx: Context, organisation_id: str, establishment_id: str, reason: str) -> None:
+    refuse_here(ctx, "organisation_link", {"establishment_id": establishment_id})
     with ctx.write("coordinator", "disconnect organisations from establishments") as s:
         link = s.execute(select(OrganisationLink).where(
             OrganisationLink.organisation_id == organisation_id, OrganisationLink.establishment_id == establishment_id,
@@ -201,4 +213,6 @@ def set_referral_status(ctx: Context, referral_id: str, status: str, notes: str 
 def delete_initiative(ctx: Context, initiative_id: str, reason: str) -> None:
     """Record that an initiative was entered in error (an ended one is set to 'ended' instead)."""
     with ctx.write("coordinator", "delete initiatives") as s:
-        tombstone(get_live(s, Initiative, initiative_id, "initiative"), reason)
+        row = get_live(s, Initiative, initiative_id, "initiative")
+        refuse_here(ctx, "initiative", {"establishment_id": row.establishment_id})
+        tombstone(row, reason)

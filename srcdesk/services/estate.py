@@ -1,4 +1,8 @@
-"""The SPS estate: establishments open, close and are replaced (e.g. Cornton Vale → Stirling)."""
+"""The SPS estate: establishments open, close and are replaced (e.g. Cornton Vale → Stirling).
+
+Kept at the SRC office (administrators): the office would refuse a change of the estate in an
+establishment's bundle (:mod:`srcdesk.sync.authority`), so an establishment is told at once.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from sqlalchemy import func, select
 from ..errors import ValidationError
 from ..ids import new_id
 from ..models import Establishment
+from ..sync.authority import refuse_here
 from .base import Context, choice, get_live, parse_date, saved, text, to_record
 
 CODE_RE = re.compile(r"^[A-Z]{2,8}$")
@@ -55,6 +60,7 @@ def _check(s, est: Establishment) -> None:  # noqa: ANN001
 
 def create_establishment(ctx: Context, *, code: str, name: str, kind: str = "prison", **values: Any) -> Any:
     clean = _values({"code": code, "name": name, "kind": kind, **values})
+    refuse_here(ctx, "establishment")
     with ctx.write("administrator", "add establishments") as s:
         est = Establishment(id=new_id(), **clean)
         _check(s, est)
@@ -64,6 +70,7 @@ def create_establishment(ctx: Context, *, code: str, name: str, kind: str = "pri
 def update_establishment(ctx: Context, establishment_id: str, **values: Any) -> Any:
     """Rename, close (with what replaces it) or reopen an establishment. Never deleted."""
     clean = _values(values)
+    refuse_here(ctx, "establishment")
     with ctx.write("administrator", "edit establishments") as s:
         est = get_live(s, Establishment, establishment_id, "establishment")
         for key, value in clean.items():

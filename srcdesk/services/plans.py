@@ -1,4 +1,5 @@
-"""The workplan: plan years, focus establishments, targets (coordinators)."""
+"""The workplan: plan years, focus establishments, targets (coordinators at the SRC office: the office
+would refuse workplan changes in an establishment's bundle, see :mod:`srcdesk.sync.authority`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import select
 
 from ..errors import ValidationError
 from ..models import Establishment, PlanFocus, PlanTarget, PlanYear, Programme
+from ..sync.authority import refuse_here
 from .base import Context, get_live, parse_date, revive, text, to_record, tombstone
 
 PLAN_CODE = re.compile(r"^(\d{4})-(\d{2})$")
@@ -21,6 +23,7 @@ def create_plan_year(ctx: Context, code: str, *, name: str | None = None, notes:
     if not m or (int(m.group(1)) + 1) % 100 != int(m.group(2)):
         raise ValidationError("A plan year is written like 2024-25.", "code")
     start = int(m.group(1))
+    refuse_here(ctx, "plan_year")
     with ctx.write("coordinator", "add plan years") as s:
         if s.execute(select(PlanYear.id).where(PlanYear.code == code, PlanYear.merged_into.is_(None))).first():
             raise ValidationError(f"The plan year {code} already exists.", "code")
@@ -36,6 +39,7 @@ def set_focus(ctx: Context, plan_year_id: str, establishment_ids: list[str]) -> 
     """The establishments the workplan focuses on in a plan year (the strategy says 3-5)."""
     if len(set(establishment_ids)) != len(establishment_ids):
         raise ValidationError("An establishment is listed twice.", "establishment_ids")
+    refuse_here(ctx, "plan_focus")
     with ctx.write("coordinator", "choose focus establishments") as s:
         get_live(s, PlanYear, plan_year_id, "plan year")
         for est_id in establishment_ids:
@@ -58,6 +62,7 @@ def add_target(ctx: Context, plan_year_id: str, *, code: str, description: str, 
                establishment_id: str | None = None, programme_id: str | None = None) -> Any:
     if target_value is not None and (not isinstance(target_value, int) or target_value < 0):
         raise ValidationError("A target is a whole number of at least 0.", "target_value")
+    refuse_here(ctx, "plan_target")
     with ctx.write("coordinator", "set targets") as s:
         get_live(s, PlanYear, plan_year_id, "plan year")
         if establishment_id:
@@ -73,6 +78,7 @@ def add_target(ctx: Context, plan_year_id: str, *, code: str, description: str, 
 
 
 def remove_target(ctx: Context, target_id: str, reason: str) -> None:
+    refuse_here(ctx, "plan_target")
     with ctx.write("coordinator", "remove targets") as s:
         tombstone(get_live(s, PlanTarget, target_id, "target"), reason)
 
@@ -86,6 +92,7 @@ def plan_year_for(ctx: Context, day: dt.date | str) -> Any | None:
 
 
 def update_plan_year(ctx: Context, plan_year_id: str, *, name: str | None = None, notes: str | None = None) -> Any:
+    refuse_here(ctx, "plan_year")
     with ctx.write("coordinator", "edit plan years") as s:
         row = get_live(s, PlanYear, plan_year_id, "plan year")
         if name is not None:
@@ -100,6 +107,7 @@ def update_target(ctx: Context, target_id: str, *, description: str | None = Non
                   target_value: int | None = None) -> Any:
     if target_value is not None and (not isinstance(target_value, int) or target_value < 0):
         raise ValidationError("A target is a whole number of at least 0.", "target_value")
+    refuse_here(ctx, "plan_target")
     with ctx.write("coordinator", "edit targets") as s:
         row = get_live(s, PlanTarget, target_id, "target")
         if description is not None:

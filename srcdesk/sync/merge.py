@@ -87,6 +87,8 @@ class MergeSummary:
     max_hlc: int = 0
     by_table: Counter = field(default_factory=Counter)
     held_rows: list[tuple[str, str, str]] = field(default_factory=list)  # (table, row id, reason)
+    # Records an earlier import left held or waiting, tried again by this one, and held still.
+    held_again_rows: list[tuple[str, str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -232,6 +234,8 @@ class Merger:
         self._touched: set[tuple[str, str]] = set()  # records this import folded and wrote
         # Stamps a clock repair here replaced: never taken again (they would put the clock ahead).
         self._retired = retired_versions(dbapi)
+        self._quiet: set[tuple[str, str]] = set()  # records written here that are not the bundle's
+        self._retried_made: set[tuple[str, str]] = set()  # made now, after waiting for an earlier import
 
     # -- feeding --------------------------------------------------------------------------------
 
@@ -260,8 +264,10 @@ class Merger:
         self._settle_references()
         if self.authority is not None:
             self.authority.finish()
-        self.summary.held = len(self._held)
-        self.summary.held_rows = [(t, r, why) for (t, r), why in sorted(self._held.items())]
+        mine = {k: why for k, why in self._held.items() if k not in self._quiet}
+        self.summary.held = len(mine)
+        self.summary.held_rows = [(t, r, why) for (t, r), why in sorted(mine.items())]
+        self.summary.held_again_rows = [(t, r, why) for (t, r), why in sorted(self._held.items()) if (t, r) not in mine]
         return self.summary
 
     def _flush(self) -> None:
@@ -382,9 +388,14 @@ class Merger:
         return mine, fold(changes)
 
     def _settle(self, t: _Table, row_id: str, own: Sequence[Change], fresh: Sequence[Change],
-                before: dict[str, Any] | None, merged_in: Sequence[str] = (), *, retried: bool = False) -> bool:
-        """Fold one record and write it; returns whether its row now holds the fold."""
-        summary = self.summary
+                before: dict[str, Any] | None, merged_in: Sequence[str] = (), *, retried: bool = False,
+                count: bool = True) -> bool:
+        """Fold one record and write it; returns whether its row now holds the fold. ``count``: it
+        is one of the bundle's records (not one retried from an earlier import, merged, or moved
+        here), so it counts in the summary."""
+        summary = self.summary if count and not retried else MergeSummary()
+        if summary is not self.summary:
+            self._quiet.add((t.name, row_id))
         mine, folded = self._state(t, row_id, own, merged_in)
         if folded.insert is None:
             summary.waiting += 1  # its creation has not arrived: its changes wait in the log
@@ -437,6 +448,8 @@ class Merger:
         if before is None:
             self._inserted[t.name].append(row_id)
             summary.new += 1
+            if retried:
+                self._retried_made.add((t.name, row_id))
         else:
             self._updated[t.name].append(row_id)
             self._before.setdefault((t.name, row_id), before)
@@ -447,7 +460,8 @@ class Merger:
         # A row merged into another has no conflicts of its own: its changes are that record's.
         conflicts = [] if alias else folded.conflicts
         if conflicts or before is not None or retried:  # (a row new here has nothing queued yet)
-            summary.conflicts += store_conflicts(self.db, t.name, row_id, conflicts, self.now)
+            # new entries in the queue count whichever record brought them
+            self.summary.conflicts += store_conflicts(self.db, t.name, row_id, conflicts, self.now)
         return True
 
     def _hold(self, table: str, row_id: str, reason: str, *, new: bool) -> None:
@@ -457,7 +471,7 @@ class Merger:
         self.db.execute(
             "INSERT INTO sync_waiting (table_name, row_id, since, reason, bundle_id) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (table_name, row_id) DO UPDATE SET reason = excluded.reason, "
-            "bundle_id = coalesce(excluded.bundle_id, sync_waiting.bundle_id)",
+            "bundle_id = coalesce(sync_waiting.bundle_id, excluded.bundle_id)",  # the bundle that brought it
             (table, row_id, self.now.isoformat(sep=" "), reason[:1000], self.bundle_id)).close()
 
     # -- what earlier imports left waiting -------------------------------------------------------
@@ -509,7 +523,7 @@ class Merger:
                     materialize(self.db, table, [row_id], {row_id: mine_here})
                     own = load(self.db, table, [row_id]).get(row_id, [])
                 self._write_merge(t, row_id, own, winner)
-                self._settle(t, row_id, [*load(self.db, table, [row_id]).get(row_id, [])], (), mine_here)
+                self._settle(t, row_id, [*load(self.db, table, [row_id]).get(row_id, [])], (), mine_here, count=False)
                 self._refold[table].add(winner)
             else:  # the record here is merged into the new row
                 here = read_rows(self.db, table, [existing])
@@ -517,8 +531,8 @@ class Merger:
                 theirs = load(self.db, table, [existing], here).get(existing, [])
                 self._write_merge(t, existing, theirs, winner)
                 if self._settle(t, existing, load(self.db, table, [existing]).get(existing, []), (),
-                                here.get(existing)):
-                    self._settle(t, row_id, own, (), mine_here)
+                                here.get(existing), count=False):
+                    self._settle(t, row_id, own, (), mine_here, count=False)
             self._repoint.append((table, loser, winner))
 
     def _write_merge(self, t: _Table, row_id: str, own: Sequence[Change], winner: str) -> None:
@@ -557,7 +571,7 @@ class Merger:
                                     {column: winner}, base)
                     materialize(self.db, child, [row_id], rows)
                     log(self.db, [(h, change.origin, change.user, child, row_id, "update", change.fields, base)])
-                    self._settle(c, row_id, [*own, change], (), row)
+                    self._settle(c, row_id, [*own, change], (), row, count=False)
 
     def _late_references(self, checked: set[tuple[str, str]]) -> None:
         """Rows this import wrote that point at a record merged into another (made where the merge
@@ -598,7 +612,7 @@ class Merger:
                     continue  # not here (yet): its merged rows wait in the log
                 own = load(self.db, table, [root], rows).get(root, [])
                 if own:
-                    self._settle(t, root, own, (), rows[root])
+                    self._settle(t, root, own, (), rows[root], count=False)
 
     # -- references that have not arrived yet ----------------------------------------------------
 
@@ -630,8 +644,9 @@ class Merger:
                      for i in dangling]).close()
                 self.db.executemany("DELETE FROM sync_conflict WHERE table_name = ? AND row_id = ?",
                                     [(table, i) for i in dangling]).close()
-                self.summary.new -= len(dangling)
-                self.summary.waiting += len(dangling)
+                counted = len([i for i in dangling if (table, i) not in self._quiet])
+                self.summary.new -= counted
+                self.summary.waiting += counted
                 gone = set(dangling)
                 self._inserted[table] = [i for i in self._inserted[table] if i not in gone]
                 # Records made by this import that refer to these must wait too.
@@ -640,6 +655,8 @@ class Merger:
                         moved[child.name] = self._inserted[child.name]
             pending = moved
         for table, ids in self._inserted.items():  # made at last: no longer waiting
+            # A record an earlier bundle left waiting, made now: new here (it counts once, now).
+            self.summary.new += len([i for i in ids if (table, i) in self._retried_made])
             self.db.executemany("DELETE FROM sync_waiting WHERE table_name = ? AND row_id = ?",
                                 [(table, i) for i in ids if (table, i) not in self._held]).close()
         for table, ids in self._updated.items():

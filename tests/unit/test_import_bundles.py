@@ -389,8 +389,6 @@ def test_waiting_and_merged_records_are_counted(world) -> None:  # noqa: ANN001
     assert people.get_person(office, late.id).notes == "changed in the next bundle"
 
 
-@pytest.mark.xfail(strict=True, reason="sync/merge.py counts the line merged as new and the line it joins as "
-                                       "updated besides merged: one record, three counts")
 def test_a_merged_record_is_counted_once(world) -> None:  # noqa: ANN001
     office = world.office
     _s, merging = merging_bundle(world)

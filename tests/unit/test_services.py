@@ -272,7 +272,8 @@ def test_withdraw_and_supersede_never_delete(recorder, coordinator) -> None:  # 
     assert ladder.next_level(recorder, p.id).definition_id == "ms-attender"
 
 
-def test_ladder_rules_are_validated(coordinator) -> None:  # noqa: ANN001
+def test_ladder_rules_are_validated(office, make_user) -> None:  # noqa: ANN001
+    coordinator = make_user(office, "coordinator")  # the ladder is kept at the SRC office
     with pytest.raises(ValidationError, match="Unknown rule 'sessions'"):
         catalogue.create(coordinator, catalogue.MilestoneDefinition, code="x", name="X", rules={"sessions": 3})
     level = catalogue.create(coordinator, catalogue.MilestoneDefinition, code="mentor", name="Mentor",
@@ -317,7 +318,8 @@ def test_certificates_serials_and_status(recorder, coordinator) -> None:  # noqa
     c1 = certificates.issue(coordinator, person_id=p.id, kind="programme", programme_id="prog-rcdt")
     c2 = certificates.issue(coordinator, person_id=p.id, kind="module", module_id="mod-rcdt-01")
     year = TODAY.year
-    assert (c1.serial, c2.serial) == (f"SRC-PER-{year}-000001", f"SRC-PER-{year}-000002")
+    tag = certificates.installation_tag(coordinator.installation.id)
+    assert (c1.serial, c2.serial) == (f"SRC-PER-{year}-{tag}-000001", f"SRC-PER-{year}-{tag}-000002")
     assert c1.recipient_name == "Kim Lee" and c1.title.startswith("SRC Recovery Community")
     c3 = certificates.supersede(coordinator, c1.id, "Name misspelt", recipient_name="Kimberley Lee")
     assert c3.supersedes_id == c1.id and c3.serial.endswith("000003")
@@ -326,7 +328,8 @@ def test_certificates_serials_and_status(recorder, coordinator) -> None:  # noqa
     assert states == {"000001": "superseded", "000002": "revoked", "000003": "valid"}
 
 
-def test_estate_changes(ctx) -> None:  # noqa: ANN001
+def test_estate_changes(office) -> None:  # noqa: ANN001
+    ctx = office  # the estate is kept at the SRC office (see the establishment's refusals below)
     with pytest.raises(ValidationError, match="can't close before it opened"):
         estate.update_establishment(ctx, "est-per", closed="1800-01-01")
     new = estate.create_establishment(ctx, code="NEW", name="HMP Highland", opened="2026-01-01")
@@ -351,7 +354,7 @@ def test_referral_stages_go_in_order(recorder) -> None:  # noqa: ANN001
         community.record_stage(recorder, r.id, "released", TODAY)
 
 
-def test_initiatives_organisations_and_plans(recorder, coordinator) -> None:  # noqa: ANN001
+def test_initiatives_organisations_and_plans(recorder, coordinator, office, make_user) -> None:  # noqa: ANN001
     i = community.create_initiative(recorder, kind="recovery_cafe", name="Thursday café", started_on="2022-05-01")
     community.update_initiative(recorder, i.id, status="paused", review_notes="Paused over the summer.")
     org = community.create_organisation(coordinator, name="Perth Recovery Network", area="Perth and Kinross")
@@ -360,6 +363,9 @@ def test_initiatives_organisations_and_plans(recorder, coordinator) -> None:  # 
         community.link_organisation(coordinator, org.id, "est-per")
     community.unlink_organisation(coordinator, org.id, "est-per", "No longer visiting")
     community.link_organisation(coordinator, org.id, "est-per")
+    assert run_check(recorder.db).ok
+    coordinator = make_user(office, "coordinator")  # the workplan is kept at the SRC office
+    recorder = make_user(office, "recorder")
     year = plans.create_plan_year(coordinator, "2031-32")
     assert (year.starts_on, year.ends_on) == (dt.date(2031, 4, 1), dt.date(2032, 3, 31))
     with pytest.raises(ValidationError, match="written like 2024-25"):
@@ -368,6 +374,62 @@ def test_initiatives_organisations_and_plans(recorder, coordinator) -> None:  # 
     plans.set_focus(coordinator, "py-2021", ["est-per", "est-gle"])
     assert plans.plan_year_for(recorder, "2022-02-01").code == "2021-22"
     assert run_check(recorder.db).ok
+
+
+@pytest.mark.parametrize(("doing", "says"), [
+    ("add a ladder level", "The ladder's levels are kept at the SRC office"),
+    ("edit a ladder level", "The ladder's levels are kept at the SRC office"),
+    ("retire an attendance status", "The attendance statuses are kept at the SRC office"),
+    ("delete a register role", "The roles on a register are kept at the SRC office"),
+    ("add a plan year", r"\(the workplan\) are kept at the SRC office"),
+    ("choose focus establishments", r"\(the workplan\) are kept at the SRC office"),
+    ("set a target", r"\(the workplan\) are kept at the SRC office"),
+    ("add an establishment", r"The establishments \(the estate\) are kept at the SRC office"),
+    ("close an establishment", r"The establishments \(the estate\) are kept at the SRC office"),
+    ("connect an organisation to another establishment", "belongs to another establishment"),
+    ("record an initiative of another establishment", "belongs to another establishment"),
+])
+def test_an_establishment_is_told_at_once_what_its_bundle_could_not_carry(ctx, coordinator, doing, says) -> None:  # noqa: ANN001
+    """What the office would refuse in Perth's bundle (sync.authority's rules) is refused at Perth
+    at once, with the reason, and nothing is written."""
+    org = community.create_organisation(coordinator, name="Tayside Recovery")
+    attempts = {
+        "add a ladder level": lambda: catalogue.create(coordinator, catalogue.MilestoneDefinition, code="mentor",
+                                                       name="Mentor", rules={"attended_sessions": 50}),
+        "edit a ladder level": lambda: catalogue.update(coordinator, catalogue.MilestoneDefinition, "ms-attender",
+                                                        name="Comer"),
+        "retire an attendance status": lambda: catalogue.set_retired(coordinator, catalogue.AttendanceStatus,
+                                                                     "status-excused"),
+        "delete a register role": lambda: catalogue.delete(coordinator, catalogue.AttendanceRole, "role-observer",
+                                                           "not used"),
+        "add a plan year": lambda: plans.create_plan_year(coordinator, "2031-32"),
+        "choose focus establishments": lambda: plans.set_focus(coordinator, "py-2021", ["est-per"]),
+        "set a target": lambda: plans.add_target(coordinator, "py-2021", code="T", description="More cafés"),
+        "add an establishment": lambda: estate.create_establishment(ctx, code="NEW", name="HMP Highland"),
+        "close an establishment": lambda: estate.update_establishment(ctx, "est-per", closed=TODAY),
+        "connect an organisation to another establishment": lambda: community.link_organisation(
+            coordinator, org.id, "est-bar"),
+        "record an initiative of another establishment": lambda: community.create_initiative(
+            coordinator, kind="recovery_cafe", name="Barlinnie café", establishment_id="est-bar"),
+    }
+    before = _count(ctx, ChangeLog)
+    with pytest.raises(PermissionDenied, match=says):
+        attempts[doing]()
+    assert _count(ctx, ChangeLog) == before
+
+
+def test_an_establishment_still_changes_what_is_its_own_or_shared(coordinator) -> None:  # noqa: ANN001
+    """Programmes, modules, activity types and community organisations are shared: coordinators
+    anywhere change them; initiatives and organisation links of its own establishment too."""
+    programme = catalogue.create(coordinator, catalogue.Programme, code="PX", name="Perth course")
+    catalogue.create(coordinator, Module, programme_id=programme.id, code="PX1", name="First")
+    catalogue.update(coordinator, catalogue.ActivityType, "act-cafe", name="Recovery café (Perth)")
+    org = community.create_organisation(coordinator, name="Tayside Recovery")
+    community.update_organisation(coordinator, org.id, area="Tayside")
+    community.link_organisation(coordinator, org.id, "est-per")
+    i = community.create_initiative(coordinator, kind="recovery_cafe", name="Perth café")
+    community.delete_initiative(coordinator, i.id, "Entered twice")
+    assert run_check(coordinator.db).ok
 
 
 def test_unknown_user_dummy_hash_matches_the_hasher():

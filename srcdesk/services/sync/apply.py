@@ -1,10 +1,12 @@
-"""Apply a verified bundle in one transaction: who may change what, the merge, the record."""
+"""Apply a verified bundle in one transaction: who may change what (:mod:`srcdesk.sync.authority`), the
+merge, the record."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import sqlite3
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
@@ -12,11 +14,11 @@ from sqlalchemy.exc import IntegrityError
 
 from ...models import BundleRecord, Installation
 from ...sync import bundle as fmt
+from ...sync.authority import EstablishmentAuthority, establishment_may_write
 from ...sync.capture import CAPTURE_FLAG, save_clock
 from ...sync.errors import BundleRefused
 from ...sync.hlc import pack
-from ...sync.merge import Author, Merger, RowEffect
-from ...sync.scope import build_scope, drop_scope
+from ...sync.merge import Author, Merger
 from .. import trust
 from ..base import Context
 from .common import Progress
@@ -24,48 +26,27 @@ from .common import now as _now
 from .verify import Opened, Verified
 
 
-class _EstablishmentPolicy:
-    """What a bundle from an establishment PC may change: only what it made itself (no change it
-    says another installation made), user accounts only its own, and at the office only records
-    in its scope (its people and sessions, people transferred in, shared reference data)."""
-
-    def __init__(self, v: Verified, dbapi: Any, *, scope_of: str | None) -> None:
-        self.v, self.dbapi, self.scope_of = v, dbapi, scope_of
-        self._scope_cache: dict[tuple[str, str], bool] = {}
-
-    def check(self, effect: RowEffect) -> None:
-        v, table = self.v, effect.table
-        for c in effect.changes:
-            if c.origin != v.origin_id:
-                raise BundleRefused(
-                    f"The bundle from {v.origin_name} carries changes it says another installation made; "
-                    "it was refused."
-                )
-        existing_origin = effect.origin if effect.before is not None else None
-        if table == "app_user" and existing_origin is not None and existing_origin != v.origin_id:
-            raise BundleRefused(
-                f"The bundle from {v.origin_name} changes another installation's user accounts; it was refused."
-            )
-        if (self.scope_of and existing_origin is not None and existing_origin != v.origin_id and effect.changes
-                and not self._in_scope(table, effect.row_id)):
-            raise BundleRefused(
-                f"The bundle from {v.origin_name} changes a {table.replace('_', ' ')} record that belongs to "
-                "another establishment; it was refused."
-            )
-
-    def finish(self) -> None:
-        if self._scope_cache:
-            drop_scope(self.dbapi)
-
-    def _in_scope(self, table: str, row_id: str) -> bool:
-        if not self._scope_cache:  # built when first needed: a usual week changes only its own records
-            build_scope(self.dbapi, self.scope_of)
-            self._scope_cache[("", "")] = True
-        key = (table, row_id)
-        if key not in self._scope_cache:
-            self._scope_cache[key] = self.dbapi.execute(
-                "SELECT 1 FROM temp.sync_scope WHERE table_name = ? AND row_id = ?", key).fetchone() is not None
-        return self._scope_cache[key]
+def _authority(ctx: Context, v: Verified) -> EstablishmentAuthority | None:
+    """Who may change what, for a bundle from an establishment PC: what its establishment holds
+    and who its accounts are, read before the import's transaction (a snapshot of what this
+    installation holds, without holding the write lock). A bundle from the office needs none:
+    the office may change everything."""
+    if v.origin_role == "office":
+        return None
+    with ctx.read() as s:
+        origin = s.get(Installation, v.origin_id)
+        establishment_id = origin.establishment_id if origin is not None else None
+    if establishment_id is None:
+        raise BundleRefused(f"{v.origin_name} is not linked to an establishment on this PC, so what its bundle may "
+                            "change can't be told; it was refused.")
+    with ctx.db.engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        raw.execute("BEGIN")  # one snapshot for everything it reads
+        try:
+            return EstablishmentAuthority.prepare(raw, origin_id=v.origin_id, origin_name=v.origin_name,
+                                                  establishment_id=establishment_id)
+        finally:
+            raw.execute("ROLLBACK")
 
 
 def apply(ctx: Context, opened: Opened, progress: Progress | None) -> tuple[Any, int]:
@@ -80,6 +61,7 @@ def apply(ctx: Context, opened: Opened, progress: Progress | None) -> tuple[Any,
 
 def _apply_in_transaction(ctx: Context, opened: Opened, progress: Progress | None) -> tuple[Any, int]:
     v = opened.verified
+    authority = _authority(ctx, v)
     now = _now()
     max_hlc = pack(int((now + fmt.FUTURE_SLACK).replace(tzinfo=dt.UTC).timestamp() * 1000), 0xFFFF)
     with ctx.db.session(ctx.actor) as s:
@@ -89,12 +71,14 @@ def _apply_in_transaction(ctx: Context, opened: Opened, progress: Progress | Non
         # Checked again inside the transaction: another import may have landed meanwhile.
         if s.execute(select(BundleRecord).where(BundleRecord.bundle_id == v.bundle_id)).first() is not None:
             raise BundleRefused("This bundle was imported a moment ago by someone else; nothing changed.")
-        policy = None
-        if v.origin_role != "office":
-            est = s.get(Installation, v.origin_id).establishment_id if ctx.installation.is_office else None
-            policy = _EstablishmentPolicy(v, dbapi, scope_of=est)
-        author = Author(ctx.installation.id, ctx.user.id if ctx.user else None, ctx.db.clock)
-        merger = Merger(dbapi, now=now, authority=policy, author=author, bundle_id=v.bundle_id)
+        if authority is not None:
+            authority.bind(dbapi)
+        inst, user = ctx.installation, ctx.user
+        author = Author(inst.id, user.id if user else None, ctx.db.clock)
+        if not inst.is_office:  # its merge moves references only in records the office accepts from it
+            author = replace(author, may_write=establishment_may_write(inst.establishment_id,
+                                                                       user.role if user else None))
+        merger = Merger(dbapi, now=now, authority=authority, author=author, bundle_id=v.bundle_id)
         done = 0
         for table, row_id, changes in fmt.iter_groups(opened.payload, max_hlc=max_hlc):
             merger.add(table, row_id, changes)

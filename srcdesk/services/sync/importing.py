@@ -26,13 +26,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import func, select
 
 from ...db import timestamped_backup
 from ...errors import DatabaseError, SrcdeskError
-from ...models import ChangeLog
 from ...sync.errors import BundleRefused
 from ..base import Context
 from .apply import apply
@@ -344,34 +340,15 @@ def _apply_one(ctx: Context, f: _File, saved: Path | None, step: Progress) -> Im
             raise BundleRefused(f"{f.path.name} changed after it was checked; nothing was imported from it.")
     if recheck(ctx, f.opened):
         return ImportResult(v, True)
-    with ctx.read() as s:
-        mark = s.execute(select(func.max(ChangeLog.seq))).scalar_one() or 0
     summary, revoked = apply(ctx, f.opened, step)
     listed = [(str(t), str(r), str(why)) for t, r, why in summary.held_rows]
+    again = [(str(t), str(r), str(why)) for t, r, why in summary.held_again_rows]
     with ctx.read() as s:
-        # The merge lists every record it held, those an earlier bundle brought and it tried again too:
-        # this bundle's are those it logged a change for.
-        brought = _changed_since(s, mark, ctx.installation.id, [(t, r) for t, r, _why in listed])
-        described = held_records(s, listed)
-    held = tuple(h for h in described if (h.table, h.row_id) in brought)
+        held, held_again = tuple(held_records(s, listed)), tuple(held_records(s, again))
     return ImportResult(v, False, new=summary.new, updated=summary.updated, unchanged=summary.unchanged,
                         conflicts=summary.conflicts, waiting=summary.waiting, revocations=revoked, backup=saved,
-                        held=summary.held - (len(described) - len(held)), merged=summary.merged,
-                        held_rows=tuple(r for r in listed if (r[0], r[1]) in brought), held_records=held,
-                        held_again=tuple(h for h in described if (h.table, h.row_id) not in brought))
-
-
-def _changed_since(s: Any, mark: int, me: str, rows: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Which of ``rows`` have a change logged after ``mark`` that another installation made."""
-    by_table: dict[str, list[str]] = {}
-    for table, row_id in rows:
-        by_table.setdefault(table, []).append(row_id)
-    found: set[tuple[str, str]] = set()
-    for table, ids in by_table.items():
-        found.update((table, row_id) for row_id in s.execute(select(ChangeLog.row_id).where(
-            ChangeLog.seq > mark, ChangeLog.origin_id != me, ChangeLog.table_name == table,
-            ChangeLog.row_id.in_(ids)).distinct()).scalars())
-    return found
+                        held=summary.held, merged=summary.merged, held_rows=tuple(listed), held_records=held,
+                        held_again=held_again)
 
 
 def _backed_up(job: Future[Path]) -> Path:

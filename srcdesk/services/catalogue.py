@@ -30,7 +30,7 @@ from ..models import (
     Programme,
     Session,
 )
-from ..sync.authority import refuse_here
+from ..sync.authority import local_refusal, refuse_here
 from .base import Context, get_live, saved, text, to_record, tombstone
 
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
@@ -128,6 +128,13 @@ def _refuse_duplicate_code(s, model: type, values: dict[str, Any], row_id: str |
         q = q.where(model.id != row_id)
     if s.execute(q).scalar_one():
         raise ValidationError(f"The code '{values['code']}' is already in use.", "code")
+
+
+def kept_elsewhere(ctx: Context, model: type) -> str | None:
+    """Why this PC can't change this kind of reference data at all (the ladder, attendance codes,
+    … are kept at the SRC office), or None: for the screens, which then offer no changes."""
+    inst = ctx.installation
+    return local_refusal(model.__tablename__, None, office=inst.is_office, establishment_id=inst.establishment_id)
 
 
 def create(ctx: Context, model: type, **values: Any) -> Any:

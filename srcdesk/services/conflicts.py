@@ -16,6 +16,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from ..errors import NotFound, ValidationError
 from ..models import SYNCABLE_MODELS, Installation, SyncConflict, User
+from ..sync.authority import refuse_here
 from ..sync.capture import RESOLVES
 from ..sync.changelog import history
 from ..sync.conflicts import store_conflicts
@@ -133,6 +134,7 @@ def resolve_conflict(ctx: Context, conflict_id: int, choice: str, value: Any = N
         obj = s.get(model, c.row_id)
         if obj is None:
             raise NotFound("The record in conflict is not here any more.")
+        refuse_here(ctx, c.table_name, {col.key: getattr(obj, col.key) for col in model.__table__.columns})
         dbapi = s.connection().connection.driver_connection
         known = fold(history(dbapi, c.table_name, c.row_id))
         if c.field == DELETED_FIELD:

@@ -22,6 +22,7 @@ from ..models import (
     Session,
     SessionFacilitator,
 )
+from ..sync.authority import refuse_here
 from .base import (
     Context,
     Page,
@@ -161,6 +162,7 @@ def _create_in(s, ctx: Context, *, date: dt.date | str, start_time: str, end_tim
     est_id = establishment_id or ctx.installation.establishment_id
     if not est_id:
         raise ValidationError("Choose the establishment where the session took place.", "establishment_id")
+    refuse_here(ctx, "session", {"establishment_id": est_id})  # what the office would refuse from here
     _check_establishment(s, est_id, day)
     _check_what(s, module_id, activity_type_id, recruit_cohort_id)
     session = Session(
@@ -199,11 +201,12 @@ UPDATABLE = frozenset({"date", "start_time", "end_time", "module_id", "activity_
                        "notes", "recruit_cohort_id", "facilitator_ids"})
 
 
-def _update_in(s, session_id: str, changes: dict[str, Any]) -> Session:  # noqa: ANN001
+def _update_in(s, ctx: Context, session_id: str, changes: dict[str, Any]) -> Session:  # noqa: ANN001
     unknown = set(changes) - UPDATABLE
     if unknown:
         raise ValidationError(f"'{sorted(unknown)[0]}' can't be changed here.", sorted(unknown)[0])
     session = get_live(s, Session, session_id, "session")
+    refuse_here(ctx, "session", {"establishment_id": session.establishment_id})
     if "date" in changes:
         session.date = parse_date(changes["date"], "Date", "date")
     if "start_time" in changes:
@@ -233,7 +236,7 @@ def update_session(ctx: Context, session_id: str, **changes: Any) -> Any:
     if unknown:
         raise ValidationError(f"'{sorted(unknown)[0]}' can't be changed here.", sorted(unknown)[0])
     with ctx.write("recorder", "edit sessions") as s:
-        return to_record(_update_in(s, session_id, changes))
+        return to_record(_update_in(s, ctx, session_id, changes))
 
 
 def _repeat_in(s, template: Session, last_day: dt.date) -> list[Session]:  # noqa: ANN001
@@ -329,7 +332,7 @@ def save_session(ctx: Context, session_id: str | None = None, *, new_cohort: dic
         if session_id is None:
             session = _create_in(s, ctx, **fields)
         else:
-            session = _update_in(s, session_id, fields)
+            session = _update_in(s, ctx, session_id, fields)
         repeats = _repeat_in(s, session, last_day) if last_day is not None else []
         s.flush()
         return SaveOutcome(to_record(session), [to_record(r) for r in repeats],
@@ -340,6 +343,7 @@ def cancel_session(ctx: Context, session_id: str, reason: str) -> Any:
     reason = text(reason, "Reason", "reason", max_len=1000)
     with ctx.write("recorder", "cancel sessions") as s:
         session = get_live(s, Session, session_id, "session")
+        refuse_here(ctx, "session", {"establishment_id": session.establishment_id})
         if session.cancelled:
             raise ValidationError("This session is already cancelled.", "cancelled")
         session.cancelled = True
@@ -352,6 +356,7 @@ def delete_session(ctx: Context, session_id: str, reason: str) -> None:
     """Record that a session was entered in error (coordinators; its register goes with it)."""
     with ctx.write("coordinator", "delete sessions") as s:
         session = get_live(s, Session, session_id, "session")
+        refuse_here(ctx, "session", {"establishment_id": session.establishment_id})
         tombstone(session, reason)
         for row in s.execute(
             select(Attendance).where(Attendance.session_id == session_id, Attendance.deleted_hlc.is_(None))
@@ -594,6 +599,7 @@ def create_recruit_cohort(ctx: Context, *, name: str, starts_on: dt.date | str, 
     with ctx.write("recorder", "record recruit cohorts") as s:
         if establishment_id:
             get_live(s, Establishment, establishment_id, "establishment")
+        refuse_here(ctx, "recruit_cohort", {"establishment_id": establishment_id})
         cohort = RecruitCohort(name=name, starts_on=start, size=size, establishment_id=establishment_id)
         s.add(cohort)
         s.flush()
@@ -606,6 +612,7 @@ def update_recruit_cohort(ctx: Context, cohort_id: str, *, name: str | None = No
         raise ValidationError("A cohort's size is a number from 1 to 500.", "size")
     with ctx.write("recorder", "edit recruit cohorts") as s:
         cohort = get_live(s, RecruitCohort, cohort_id, "recruit cohort")
+        refuse_here(ctx, "recruit_cohort", {"establishment_id": cohort.establishment_id})
         if name is not None:
             cohort.name = text(name, "Cohort name", "name", max_len=120)
         if starts_on is not None:

@@ -6,13 +6,13 @@ import json
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from srcdesk.models import ActivityType, MilestoneDefinition, Module, Programme
 from srcdesk.services import catalogue
 from srcdesk.ui.pages.programmes import ProgrammesPage
 
-from .conftest import WAIT_MS, shot
+from .conftest import PASSWORD, WAIT_MS, shot
 
 
 def open_page(qtbot, ctx) -> ProgrammesPage:  # noqa: ANN001
@@ -186,8 +186,24 @@ def test_delete_something_never_used(qtbot, open_demo) -> None:  # noqa: ANN001
     assert "typo" not in [a.code for a in catalogue.list_all(ctx, ActivityType, include_retired=True)]
 
 
-def test_ladder_level_rules_with_a_form(qtbot, open_demo) -> None:  # noqa: ANN001
-    ctx = open_demo("colin")
+def test_the_ladder_is_kept_at_the_office(qtbot, open_demo) -> None:  # noqa: ANN001
+    """At an establishment the ladder, the attendance codes and roles are shown, not changed: the
+    office would refuse its bundle for it. The page says so instead of offering buttons."""
+    page = open_page(qtbot, open_demo("colin"))
+    assert page.ladder.buttons == {} and not page.ladder.editable
+    note = page.ladder.findChild(QLabel, "ladderKeptElsewhere")
+    assert note is not None and "kept at the SRC office" in note.text()
+    assert page.programmes.buttons  # programmes are the coordinators' to change anywhere
+
+
+def test_ladder_level_rules_with_a_form(qtbot, office_data, request) -> None:  # noqa: ANN001
+    """At the office, where the ladder is kept."""
+    from srcdesk.services.setup import open_installation
+    from srcdesk.services.users import authenticate
+
+    ctx = open_installation(office_data)
+    request.addfinalizer(ctx.db.close)
+    ctx.user = authenticate(ctx.db, "phr", PASSWORD)
     page = open_page(qtbot, ctx)
     page.tabs.setCurrentIndex(2)
     qtbot.mouseClick(page.ladder.buttons["add"], Qt.MouseButton.LeftButton)

@@ -74,6 +74,9 @@ class CatalogueSection(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.kind = model
+        self.kept_elsewhere = catalogue.kept_elsewhere(ctx, model)  # no changes here: say why instead
+        if self.kept_elsewhere is not None:
+            texts = None
         self.editable = texts is not None
         self.include_retired = False
         self.programme: Any = None  # modules only: whose modules are shown
@@ -92,6 +95,11 @@ class CatalogueSection(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.error)
+        if self.kept_elsewhere is not None:
+            note = QLabel(self.kept_elsewhere)
+            note.setObjectName(f"{name}KeptElsewhere")
+            note.setWordWrap(True)
+            layout.addWidget(note)
         self.buttons: dict[str, QPushButton] = {}
         if texts is not None:
             row = QHBoxLayout()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +16,6 @@ from ..models import (
     Attendance,
     AttendanceRole,
     AttendanceStatus,
-    ChangeLog,
     Establishment,
     Module,
     Person,
@@ -26,6 +24,7 @@ from ..models import (
     User,
 )
 from ..models.people import PersonSearchWord
+from ..sync.changelog import logged_changes
 from ..sync.hlc import to_datetime
 from .base import Context, Page, choice, get_live, keyset_page, parse_date, text, to_record, tombstone
 
@@ -313,15 +312,12 @@ def person_details(ctx: Context, person_id: str) -> PersonDetails:
         est = s.get(Establishment, person.establishment_id) if person.establishment_id else None
         consent_by = consent_at = None
         if person.consent_date is not None or person.consent_scope is not None:
-            changes = s.execute(
-                select(ChangeLog.hlc, ChangeLog.user_id, ChangeLog.fields)
-                .where(ChangeLog.table_name == "person", ChangeLog.row_id == person_id)
-                .order_by(ChangeLog.hlc.desc())
-            ).all()
-            for change in changes:
-                fields = json.loads(change.fields)
-                if any(fields.get(k) is not None for k in ("consent_date", "consent_scope")):
-                    consent_by, consent_at = change.user_id, to_datetime(change.hlc)
+            # Read through the change log's own reader: an insert may be logged without its values
+            # (they are the row's; see sync.changelog).
+            changes = logged_changes(s.connection().connection.driver_connection, "person", person_id)
+            for change in sorted(changes, key=lambda c: c.version, reverse=True):
+                if any(change.fields.get(k) is not None for k in ("consent_date", "consent_scope")):
+                    consent_by, consent_at = change.user, to_datetime(change.hlc)
                     break
         names = _user_names(s, {consent_by, person.created_by})
         return PersonDetails(

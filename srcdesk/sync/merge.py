@@ -44,6 +44,7 @@ from .changelog import (
     log,
     materialize,
     read_rows,
+    row_fields,
     translate,
 )
 from .conflicts import store_conflicts
@@ -284,7 +285,7 @@ class Merger:
         marks = ", ".join("?" * len(ids))
         found = _fetch(self.db, f"SELECT id, origin_id, {', '.join(t.content)} FROM {t.name} WHERE id IN ({marks})",
                        ids)
-        existing = {r[0]: dict(zip(t.content, r[2:], strict=True)) for r in found}
+        existing = {r[0]: row_fields(t.name, r[2:]) for r in found}  # as changes carry them (yes/no: bool)
         logged = load(self.db, t.name, ids, existing)
         merged_in = aliases(self.db, t.name, ids) if t.key else {}
         summary = self.summary

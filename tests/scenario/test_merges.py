@@ -356,3 +356,18 @@ def test_the_0006_migration_stores_unchanged_inserts_without_their_values(tmp_pa
         assert database_digest(db)  # readable end to end
     finally:
         db.close()
+
+
+def test_an_insert_written_into_the_log_on_import_keeps_yes_no_as_true_false(world) -> None:  # noqa: ANN001
+    """The office receives a session (its insert logged without values), then an edit of it: the
+    insert's values go into the log first, as a bundle carries them (a yes/no column as
+    true/false, never 0/1: a bundle with 0 for a yes/no is refused)."""
+    office, per = world.office, world["PER"]
+    s = session_at(per)
+    world.send(per, office)
+    sessions.save_session(per, s.id, notes="changed")
+    world.send(per, office)
+    with raw(office) as db:
+        [(fields,)] = db.execute("SELECT fields FROM change_log WHERE row_id = ? AND op = 'insert'", (s.id,)).fetchall()
+    assert json.loads(fields)["cancelled"] is False
+    all_ok(office)

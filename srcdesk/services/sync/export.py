@@ -16,9 +16,10 @@ from ...ids import new_id
 from ...models import BundleRecord, Installation
 from ...sync import bundle as fmt
 from ...sync.changelog import CONTENT, canonical_json, row_fields
-from ...sync.scope import build_scope, drop_scope
+from ...sync.scope import build_scope, drop_scope, mark_fresh, remember, remembered, scope_memory
 from .. import trust
 from ..base import Context
+from ..clock import refuse_export_if_ahead
 from .common import SYNC_ROLE, Progress
 from .common import now as _now
 
@@ -48,6 +49,7 @@ def export_bundles(ctx: Context, target_dir: Path, *, for_installation: str | No
     """Write one bundle per recipient into ``target_dir``. An establishment writes for the office;
     the office names an establishment installation or ``all_``."""
     ctx.require(SYNC_ROLE, "export bundles")
+    refuse_export_if_ahead(ctx)
     target_dir = Path(target_dir)
     if not target_dir.is_dir():
         raise ValidationError(f"{target_dir} is not a folder; choose a folder or a USB drive.", "target")
@@ -84,8 +86,6 @@ def _export_one(ctx: Context, me: Any, recipient: trust.TrustedInstallation, tar
                 full: bool) -> ExportResult:
     inst = ctx.installation
     with ctx.read() as s:
-        row = s.get(Installation, recipient.installation_id)
-        watermark = 0 if full else row.sent_watermark
         # Numbered per recipient, so each recipient sees 1, 2, 3… and any gap is a bundle it lacks.
         seq = (s.execute(select(func.max(BundleRecord.seq)).where(
             BundleRecord.origin_id == inst.id, BundleRecord.recipient_id == recipient.installation_id,
@@ -103,6 +103,9 @@ def _export_one(ctx: Context, me: Any, recipient: trust.TrustedInstallation, tar
         raw.execute("BEGIN")  # one snapshot for everything the bundle reads
         try:
             top = raw.execute("SELECT coalesce(max(seq), 0) FROM change_log").fetchone()[0]
+            watermark = 0 if full else raw.execute(
+                "SELECT sent_watermark FROM installation WHERE id = ?", (recipient.installation_id,)).fetchone()[0]
+            memory = _prepare_scope(raw, recipient, watermark, top, full) if inst.is_office else None
             lines = _change_lines(raw, inst, recipient, watermark, top, full)
             written = fmt.write_bundle(
                 target_dir, name=fmt.file_name(origin_code=inst.establishment_code, recipient_code=recipient.establishment_code,
@@ -115,6 +118,7 @@ def _export_one(ctx: Context, me: Any, recipient: trust.TrustedInstallation, tar
                 recipients=recipients, change_lines=lines, revocations=revocations,
             )
         finally:
+            raw.execute("DROP TABLE IF EXISTS temp.sync_send")
             drop_scope(raw)
             raw.execute("ROLLBACK")
     try:
@@ -128,6 +132,8 @@ def _export_one(ctx: Context, me: Any, recipient: trust.TrustedInstallation, tar
             ))
             row = s.get(Installation, recipient.installation_id)
             row.sent_watermark = max(row.sent_watermark or 0, top)
+            if memory is not None:  # with the bundle's record, or not at all (a seq clash rolls both back)
+                remember(s.connection().connection.driver_connection, recipient.installation_id, *memory)
     except BaseException:
         written.path.unlink(missing_ok=True)  # not recorded: the file must not travel
         raise
@@ -135,29 +141,65 @@ def _export_one(ctx: Context, me: Any, recipient: trust.TrustedInstallation, tar
                         written.counts, written.size, full)
 
 
+def _prepare_scope(raw: Any, recipient: trust.TrustedInstallation, watermark: int, top: int,
+                   full: bool) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """At the office, in the export's snapshot: the recipient's scope (``temp.sync_scope``), the
+    rows new to it marked fresh, and its memory of what it was sent (before, after this bundle).
+
+    The office remembers the people each recipient's scope held and what was waiting here
+    (:mod:`srcdesk.sync.scope`): anything that entered the scope since the last bundle, by
+    whatever path, goes in this one with its whole history. ``--full`` (or a first bundle) sends
+    everything in scope anyway, and sets the memory afresh."""
+    est = _establishment_of(raw, recipient)
+    build_scope(raw, est)
+    before = remembered(raw, recipient.installation_id)
+    if watermark and not full:
+        mark_fresh(raw, est, recipient.installation_id, watermark=watermark, top=top)
+    return before, scope_memory(raw)
+
+
 def _change_lines(raw: Any, inst: Any, recipient: trust.TrustedInstallation, watermark: int, top: int,
                   full: bool) -> Iterator[tuple[str, bytes]]:
     """The bundle's changes in (table, row, hlc, origin) order. An insert logged without its values
     (they are the row's own: sync.changelog) takes them from its row."""
+    params = {"top": top, "wm": watermark, "me": inst.id, "r": recipient.installation_id}
+    picked = False
     if not inst.is_office:
         # To the office: what this PC made since the last bundle (the office has the rest), or
         # with --full all it ever made (e.g. for an office restored from an old backup). An
         # establishment speaks only for itself: the office refuses changes it says others made.
-        join = ""
+        source = "change_log c"
         where = ("" if full else "c.seq > :wm AND ") + "c.seq <= :top AND c.origin_id = :me"
+    elif full or not watermark:
+        # Everything in scope (but, unless --full, what the recipient made itself): read table by
+        # table along the log's index.
+        source = "change_log c JOIN temp.sync_scope s ON s.table_name = c.table_name AND s.row_id = c.row_id"
+        where = "c.seq <= :top" + ("" if full else " AND c.origin_id != :r")
     else:
-        est = _establishment_of(raw, recipient)
-        build_scope(raw, est, fresh_since=None if full else watermark, recipient_id=recipient.installation_id,
-                    top=top)
-        join = "JOIN temp.sync_scope s ON s.table_name = c.table_name AND s.row_id = c.row_id "
-        where = "c.seq <= :top" + ("" if full else " AND ((c.seq > :wm AND c.origin_id != :r) OR s.fresh = 1)")
-    params = {"top": top, "wm": watermark, "me": inst.id, "r": recipient.installation_id}
+        # Changes logged since the last bundle to rows in scope, and every change of the rows new
+        # to the recipient (fresh), but none it made itself: picked once, by the log's order and
+        # the fresh rows' index, instead of reading a decade of log per table.
+        raw.execute("CREATE TEMP TABLE sync_send (table_name TEXT, seq INTEGER, PRIMARY KEY (table_name, seq)) "
+                    "WITHOUT ROWID")
+        raw.execute(
+            "INSERT INTO temp.sync_send SELECT c.table_name, c.seq FROM change_log c CROSS JOIN temp.sync_scope s "
+            "ON s.table_name = c.table_name AND s.row_id = c.row_id "
+            "WHERE c.seq > :wm AND c.seq <= :top AND c.origin_id != :r AND s.fresh = 0", params)
+        raw.execute(
+            "INSERT INTO temp.sync_send SELECT c.table_name, c.seq FROM temp.sync_scope s CROSS JOIN change_log c "
+            "ON c.table_name = s.table_name AND c.row_id = s.row_id "
+            "WHERE s.fresh = 1 AND c.seq <= :top AND c.origin_id != :r", params)
+        picked = True
     line = fmt.change_line
     for table in sorted(CONTENT):
         columns = ", ".join(f"r.{c}" for c in CONTENT[table])
-        sql = (f"SELECT c.row_id, c.hlc, c.origin_id, c.user_id, c.op, c.fields, c.base, r.id, {columns} "
-               f"FROM change_log c {join}LEFT JOIN {table} r ON c.fields IS NULL AND r.id = c.row_id "
-               f"WHERE c.table_name = :t AND {where} ORDER BY c.row_id, c.hlc, c.origin_id")
+        select_ = (f"SELECT c.row_id, c.hlc, c.origin_id, c.user_id, c.op, c.fields, c.base, r.id, {columns} FROM ")
+        rows = f"LEFT JOIN {table} r ON c.fields IS NULL AND r.id = c.row_id "
+        if picked:
+            sql = (f"{select_}temp.sync_send k CROSS JOIN change_log c ON c.seq = k.seq {rows}"
+                   "WHERE k.table_name = :t ORDER BY c.row_id, c.hlc, c.origin_id")
+        else:
+            sql = f"{select_}{source} {rows}WHERE c.table_name = :t AND {where} ORDER BY c.row_id, c.hlc, c.origin_id"
         cur = raw.execute(sql, {**params, "t": table})
         try:
             for r, h, o, u, op, f, b, here, *values in cur:

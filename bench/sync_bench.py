@@ -84,7 +84,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # table in name order: every change this installation made, up to the top of the log when the
 # export began, with the row's values beside each insert logged without them (sync.changelog).
 EXPORT_SQL = (
-    "SELECT c.row_id, c.hlc, c.origin_id, c.user_id, c.op, c.fields, c.base, {columns} "
+    "SELECT c.row_id, c.hlc, c.origin_id, CASE WHEN c.fields IS NULL THEN r.created_by ELSE c.user_id END, "
+    "c.op, c.fields, c.base, {columns} "
     "FROM change_log c LEFT JOIN {table} r ON c.fields IS NULL AND r.id = c.row_id "
     "WHERE c.table_name = ? AND c.seq <= ? AND c.origin_id = ? ORDER BY c.row_id, c.hlc, c.origin_id"
 )

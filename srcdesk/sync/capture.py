@@ -118,7 +118,8 @@ def _before_flush(session: OrmSession, flush_context: Any, instances: Any) -> No
         obj.created_hlc = obj.updated_hlc = hlc
         obj.created_by = obj.updated_by = actor.user_id
         # Logged without its values: they are the row's own until it changes (see sync.changelog).
-        changes.append((hlc, actor.installation_id, actor.user_id, obj.__tablename__, obj.id, "insert", None, None))
+        # (its user too: the row's created_by)
+        changes.append((hlc, actor.installation_id, None, obj.__tablename__, obj.id, "insert", None, None))
     dbapi = session.connection().connection.driver_connection if dirty else None
     for obj in dirty:
         state = inspect(obj)
@@ -284,12 +285,12 @@ def bulk_insert(
         row_id = row.get("id") or new_id()
         values = [encode_value(row.get(c, defaults.get(c))) for c in cols]
         data_rows.append((row_id, origin, stamp, user, stamp, user, *values))
-        log_rows.append((stamp, origin, user, table, row_id))  # the values are the row's (sync.changelog)
+        log_rows.append((stamp, origin, table, row_id))  # the values and user are the row's (sync.changelog)
     dbapi = session.connection().connection.driver_connection
     placeholders = ", ".join("?" * len(all_cols))
     dbapi.executemany(f"INSERT INTO {table} ({', '.join(all_cols)}) VALUES ({placeholders})", data_rows)
     dbapi.executemany(
-        "INSERT INTO change_log (hlc, origin_id, user_id, table_name, row_id, op) VALUES (?, ?, ?, ?, ?, 'insert')",
+        "INSERT INTO change_log (hlc, origin_id, table_name, row_id, op) VALUES (?, ?, ?, ?, 'insert')",
         log_rows,
     )
     save_clock(dbapi, clock)

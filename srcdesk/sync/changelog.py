@@ -3,9 +3,9 @@
 ``change_log`` holds one line per change: (seq, hlc, origin, user, table, row, op, fields, base).
 Bundles are made from it and rows are folded from it (:mod:`srcdesk.sync.fold`).
 
-**No second copy of a row.** An insert's ``fields`` are stored as NULL while the row has not
-changed since it was made: its values are the row's own, so the log needs only who made it,
-where and when. Most records (register lines, sessions) never change, so the log costs a fraction
+**No second copy of a row.** An insert's ``fields`` (and ``user_id``) are stored as NULL while
+the row has not changed since it was made: its values are the row's own, and its user the row's
+``created_by``, so the log needs only where and when it was made. Most records (register lines, sessions) never change, so the log costs a fraction
 of the data instead of doubling it. Before anything changes such a row, its insert's values are
 written into the log (:func:`materialize`), so the log always knows what every change wrote.
 ``srcdesk check`` proves the rule holds: a NULL insert is the only change of a row whose stamps
@@ -95,6 +95,15 @@ def read_rows(dbapi: Any, table: str, ids: Iterable[str]) -> dict[str, dict[str,
     return out
 
 
+def creators(dbapi: Any, table: str, ids: Iterable[str]) -> dict[str, str | None]:
+    """Who made each row (``created_by``): the user of an insert logged without its values."""
+    out: dict[str, str | None] = {}
+    for part in _chunks(list(dict.fromkeys(ids))):
+        out.update(_fetch(dbapi, f"SELECT id, created_by FROM {table} WHERE id IN ({', '.join('?' * len(part))})",
+                          list(part)))
+    return out
+
+
 def intern_origin(origin: str) -> str:
     """Origins repeat on every change: one string each keeps a long history small in memory."""
     return sys.intern(origin)
@@ -121,11 +130,13 @@ def load(dbapi: Any, table: str, ids: Sequence[str], rows: Mapping[str, Mapping[
         missing = [r[0] for r in unread if r[0] not in known]
         if missing:
             known.update(read_rows(dbapi, table, missing))
+        makers = creators(dbapi, table, [r[0] for r in unread])
         for row_id, h, o, u, b in unread:
             fields = known.get(row_id)
             if fields is None:  # srcdesk check reports it; a fold without it still works
                 continue
-            out[row_id].append(Change(h, intern_origin(o), u, "insert", dict(fields), parse_base(b)))
+            out[row_id].append(Change(h, intern_origin(o), u if u is not None else makers.get(row_id), "insert",
+                                      dict(fields), parse_base(b)))
     return out
 
 
@@ -148,9 +159,11 @@ def materialize(dbapi: Any, table: str, ids: Iterable[str],
         return 0
     known = {i: rows[i] for i in pending if rows is not None and i in rows}
     known.update(read_rows(dbapi, table, [i for i in pending if i not in known]))
+    makers = creators(dbapi, table, pending)
     dbapi.executemany(
-        "UPDATE change_log SET fields = ? WHERE table_name = ? AND row_id = ? AND op = 'insert' AND fields IS NULL",
-        [(canonical_json(known[i]), table, i) for i in pending if i in known])
+        "UPDATE change_log SET fields = ?, user_id = coalesce(user_id, ?) WHERE table_name = ? AND row_id = ? "
+        "AND op = 'insert' AND fields IS NULL",
+        [(canonical_json(known[i]), makers.get(i), table, i) for i in pending if i in known]).close()
     return len(pending)
 
 

@@ -310,7 +310,7 @@ class Merger:
                 # values: they are the row's (sync.changelog).
                 c = fresh[0]
                 fast.append((row_id, c))
-                log_rows.append((c.hlc, c.origin, c.user, t.name, row_id, c.op, None, None))
+                log_rows.append((c.hlc, c.origin, None, t.name, row_id, c.op, None, None))
                 continue
             log(self.db, ((c.hlc, c.origin, c.user, t.name, row_id, c.op, c.fields, c.base) for c in fresh))
             slow.append((row_id, [*local, *fresh], fresh))
@@ -355,8 +355,8 @@ class Merger:
                     problem = exc if isinstance(exc, _Unwritable) else _why(exc, t)
                     # Not in its table: the log must hold its values itself.
                     self.db.execute(
-                        "UPDATE change_log SET fields = ? WHERE table_name = ? AND row_id = ? AND op = 'insert' "
-                        "AND fields IS NULL", (canonical_json(c.fields), t.name, row_id))
+                        "UPDATE change_log SET fields = ?, user_id = ? WHERE table_name = ? AND row_id = ? "
+                        "AND op = 'insert' AND fields IS NULL", (canonical_json(c.fields), c.user, t.name, row_id))
                     if problem.clash:
                         self._clashes.append((t.name, row_id))
                     else:

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from srcdesk.errors import ValidationError
+from srcdesk.errors import PermissionDenied, ValidationError
 from srcdesk.models import RecruitCohort, Session
 from srcdesk.services import people, sessions
 
@@ -68,15 +68,15 @@ def test_details_cohorts_and_weeks(recorder) -> None:  # noqa: ANN001
     staff = _person(recorder, "Annette", "Black")
     cohort = sessions.create_recruit_cohort(recorder, name="Recruits Oct", starts_on=DAY,
                                             establishment_id=recorder.installation.establishment_id)
-    elsewhere = sessions.create_recruit_cohort(recorder, name="Recruits elsewhere", starts_on=DAY,
-                                               establishment_id="est-cva")
+    with pytest.raises(PermissionDenied, match="another establishment"):  # the office would refuse it
+        sessions.create_recruit_cohort(recorder, name="Recruits elsewhere", starts_on=DAY, establishment_id="est-cva")
     rec = sessions.create_session(recorder, date=DAY, start_time="09:00", end_time="12:00",
                                   module_id="mod-rat-01", recruit_cohort_id=cohort.id, facilitator_ids=[staff.id])
     details = sessions.get_session_details(recorder, rec.id)
     assert details.programme_code == "RAT" and details.cohort.id == cohort.id and details.on_register == 0
     assert [f.display_name for f in details.facilitators] == ["Annette Black"]
     names = [c.name for c in sessions.list_recruit_cohorts(recorder)]
-    assert "Recruits Oct" in names and elsewhere.name not in names
+    assert "Recruits Oct" in names and "Recruits elsewhere" not in names
     assert sessions.week_of(DAY) == (dt.date(2026, 10, 26), dt.date(2026, 11, 1))
     assert sessions.weekly_dates(DAY, DAY + dt.timedelta(days=20)) == [DAY + dt.timedelta(weeks=w) for w in (1, 2)]
     assert sessions.weekly_dates(DAY, DAY) == []

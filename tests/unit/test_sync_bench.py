@@ -92,7 +92,9 @@ def test_sync_bench_prints_ratios_for_real_work(tmp_path: Path, capsys: pytest.C
         row = _row(out, name)
         with_log, without = (_mb(row[i]) for i in (1, 2))
         assert 0 < without < with_log
-        assert float(row[3].removesuffix("x")) == pytest.approx(with_log / without, abs=0.02)
+        # the sizes are printed to 0.1 MB: the ratio of the printed sizes is that close, no closer
+        slack = 0.05 / without * (1 + with_log / without) + 0.01
+        assert float(row[3].removesuffix("x")) == pytest.approx(with_log / without, abs=slack)
         assert row[4] == "<= 1.4x" and row[5] in {"met", "MISSED"}
     demo = re.search(r"demo --scale small \(([\d,]+) records\): ([\d,]+) changes, ([\d,]+) of them inserts", out)
     records, demo_changes, bare = (int(g.replace(",", "")) for g in demo.groups())

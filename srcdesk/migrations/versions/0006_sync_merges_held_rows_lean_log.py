@@ -8,7 +8,8 @@
 - ``certificate.serial`` is no longer unique: serials are now minted with the installation in
   them, and serials minted before could repeat across two PCs of one establishment.
 - ``sync_waiting`` says why a record waits (``reason``) and which bundle brought it.
-- ``change_log.fields`` may be NULL: an insert whose values are still the row's own. Existing
+- ``change_log.fields`` (and ``user_id``) may be NULL: an insert whose values (and user) are still
+  the row's own. Existing
   inserts of rows never changed since are stored that way now (checked value by value), so the
   log no longer holds a second copy of every row. The index by origin goes (nothing reads the
   log that way).
@@ -93,7 +94,7 @@ def _lean_log(db) -> None:  # noqa: ANN001
         rows = db.execute(
             f"SELECT c.seq, c.fields, {', '.join('r.' + c for c in content)} FROM change_log c "
             f"JOIN {table} r ON r.id = c.row_id AND r.created_hlc = c.hlc AND r.updated_hlc = c.hlc "
-            "AND r.origin_id = c.origin_id "
+            "AND r.origin_id = c.origin_id AND r.created_by IS c.user_id "
             "WHERE c.table_name = ? AND c.op = 'insert' AND c.fields IS NOT NULL AND NOT EXISTS ("
             "SELECT 1 FROM change_log d WHERE d.table_name = c.table_name AND d.row_id = c.row_id AND d.seq <> c.seq)",
             (table,))
@@ -111,7 +112,7 @@ def _lean_log(db) -> None:  # noqa: ANN001
                 if logged == row:
                     same.append((seq,))
         rows.close()
-        db.executemany('UPDATE change_log SET fields = NULL WHERE seq = ?', same)
+        db.executemany('UPDATE change_log SET fields = NULL, user_id = NULL WHERE seq = ?', same)
 
 
 def downgrade() -> None:
@@ -121,12 +122,13 @@ def downgrade() -> None:
         content = [name for name, _type in columns if name not in META and name != 'merged_into']
         booleans = {name for name, type_ in columns if type_ == 'BOOLEAN'}
         rows = db.execute(
-            f"SELECT c.seq, {', '.join('r.' + c for c in content)} FROM change_log c JOIN {table} r ON r.id = c.row_id "
+            f"SELECT c.seq, r.created_by, {', '.join('r.' + c for c in content)} FROM change_log c "
+            f"JOIN {table} r ON r.id = c.row_id "
             "WHERE c.table_name = ? AND c.op = 'insert' AND c.fields IS NULL", (table,)).fetchall()
-        db.executemany('UPDATE change_log SET fields = ? WHERE seq = ?', [
+        db.executemany('UPDATE change_log SET fields = ?, user_id = ? WHERE seq = ?', [
             (json.dumps({n: (bool(v) if n in booleans and v is not None else v) for n, v in zip(content, values, strict=True)},
-                        sort_keys=True, separators=(',', ':'), ensure_ascii=False), seq)
-            for seq, *values in rows])
+                        sort_keys=True, separators=(',', ':'), ensure_ascii=False), maker, seq)
+            for seq, maker, *values in rows])
     with op.batch_alter_table('change_log', recreate='always') as batch:
         batch.alter_column('fields', existing_type=sa.Text(), nullable=False)
     op.create_index('ix_change_log_origin', 'change_log', ['origin_id', 'hlc'])

@@ -193,7 +193,9 @@ def _change_lines(raw: Any, inst: Any, recipient: trust.TrustedInstallation, wat
     line = fmt.change_line
     for table in sorted(CONTENT):
         columns = ", ".join(f"r.{c}" for c in CONTENT[table])
-        select_ = (f"SELECT c.row_id, c.hlc, c.origin_id, c.user_id, c.op, c.fields, c.base, r.id, {columns} FROM ")
+        # an insert logged without its values takes them, and its user, from its row
+        select_ = (f"SELECT c.row_id, c.hlc, c.origin_id, CASE WHEN c.fields IS NULL THEN r.created_by ELSE c.user_id END, "
+                   f"c.op, c.fields, c.base, r.id, {columns} FROM ")
         rows = f"LEFT JOIN {table} r ON c.fields IS NULL AND r.id = c.row_id "
         if picked:
             sql = (f"{select_}temp.sync_send k CROSS JOIN change_log c ON c.seq = k.seq {rows}"

@@ -148,8 +148,8 @@ def resolve_conflict(ctx: Context, conflict_id: int, choice: str, value: Any = N
                 obj.deleted_hlc = -1
             else:
                 revive(obj)
-                for f, v in loser.items():
-                    setattr(obj, f, v)
+                for f, v in loser.items():  # the values exactly as they travelled (dates as text)
+                    setattr(obj, f, _typed(model.__table__.columns[f], v))
                 s.info[RESOLVES] = {(c.table_name, c.row_id): {f: known.heads.get(f, []) for f in loser}}
         else:
             column = model.__table__.columns[c.field]
@@ -169,6 +169,15 @@ def resolve_conflict(ctx: Context, conflict_id: int, choice: str, value: Any = N
         store_conflicts(dbapi, c.table_name, c.row_id, after.conflicts,
                         dt.datetime.now(dt.UTC).replace(tzinfo=None))
         s.expire_all()
+
+
+def _typed(column: Any, value: Any) -> Any:
+    """A value as it travels (dates as text) as the column holds it."""
+    from sqlalchemy import Date
+
+    if isinstance(column.type, Date) and isinstance(value, str):
+        return dt.date.fromisoformat(value)
+    return value
 
 
 def _python_value(column: Any, value: Any) -> Any:

@@ -371,3 +371,23 @@ def test_an_insert_written_into_the_log_on_import_keeps_yes_no_as_true_false(wor
         [(fields,)] = db.execute("SELECT fields FROM change_log WHERE row_id = ? AND op = 'insert'", (s.id,)).fetchall()
     assert json.loads(fields)["cancelled"] is False
     all_ok(office)
+
+
+def test_a_deleted_person_restored_with_an_edited_date(world) -> None:  # noqa: ANN001
+    """Perth sets a liberation date while the office deletes the person: restoring the person with
+    the edit (settling the conflict) brings the date back as a date."""
+    office, per = world.office, world["PER"]
+    jo = people.create_person(per, given_name="Jo", family_name="Bloggs")
+    world.send(per, office)
+    people.delete_person(office, jo.id, "registered in error")
+    people.update_person(per, jo.id, liberation_date=TODAY + dt.timedelta(days=30))
+    world.send(per, office)
+    [c] = conflicts.list_conflicts(office)
+    assert c.is_delete
+    conflicts.resolve_conflict(office, c.id, "other")
+    back = people.get_person(office, jo.id)
+    assert back.deleted_hlc is None and back.liberation_date == TODAY + dt.timedelta(days=30)
+    world.send(office, per)
+    assert people.get_person(per, jo.id).liberation_date == TODAY + dt.timedelta(days=30)
+    assert queue(office) == queue(per) == []
+    all_ok(office, per)

@@ -463,7 +463,7 @@ class Simulation:
 
     def step_edit_after_conflict(self) -> None:
         """Someone edits (or deletes) a record that had concurrent edits, wherever it is held."""
-        touched = sorted({(m.person_id, m.field) for m in self.made if m.field != DELETED_FIELD})
+        touched = sorted({(m.person_id, m.field) for m in self.made if m.field not in (DELETED_FIELD, RESTORED)})
         if not touched:
             return
         person_id, column = self.draw(st.sampled_from(touched))

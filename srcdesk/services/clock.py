@@ -50,6 +50,8 @@ def when(moment: dt.datetime) -> str:
 def how_long(span: dt.timedelta) -> str:
     """``2 days``, ``1 day and 3 hours``, ``5 hours and 10 minutes``, ``45 minutes``."""
     minutes = round(span.total_seconds() / 60)
+    if minutes >= 6 * 60:  # to the hour: two screens read a moment apart must say the same
+        minutes = round(minutes / 60) * 60
     days, rest = divmod(minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)
     if days:
@@ -100,11 +102,20 @@ class ClockStatus:
         made = ""
         if self.changes_ahead:
             made = (f" {_changes(self.changes_ahead)} made here {'is' if self.changes_ahead == 1 else 'are'} "
-                    "stamped in the future, " + ("and the office refuses bundles stamped more than a day ahead."
+                    "stamped in the future, " + ("and bundles stamped more than a day ahead are refused."
                                                  if self.ahead > FUTURE_SLACK else
                                                  "and the clocks of the PCs that take them would run ahead too."))
         return (f"srcdesk's clock is {how_long(self.ahead)} ahead of this PC's clock.{made} If this PC's "
                 "clock is right now, repair srcdesk's clock.")
+
+    @property
+    def headline(self) -> str:
+        """One sentence for the warning when srcdesk starts (the details are in Settings)."""
+        if not self.repairable:
+            return (f"srcdesk's clock is {how_long(self.ahead)} ahead because of changes from {self.received_from}: "
+                    "that PC's clock needs repairing.")
+        return (f"srcdesk's clock is {how_long(self.ahead)} ahead of this PC's clock: if this PC's clock is right, "
+                "an administrator should repair it (Settings → This PC's clock).")
 
     def describe(self) -> list[str]:
         """One line per fact (``srcdesk clock check``)."""

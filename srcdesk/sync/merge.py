@@ -196,15 +196,19 @@ class _Unwritable(Exception):
         self.clash = clash
 
 
-def _why(exc: sqlite3.IntegrityError, t: _Table) -> _Unwritable:
+def _why(exc: sqlite3.IntegrityError, t: _Table, state: Mapping[str, Any] | None = None) -> _Unwritable:
     text = str(exc)
+    state = state or {}
     if "UNIQUE" in text and t.key and all(f"{t.name}.{k}" in text for k in t.key):
         return _Unwritable(text, clash=True)
     if "CHECK" in text:
         if "ends_after_start" in text:
-            return _Unwritable(f"its {LABELS[t.name]} would end before it starts (times changed on two PCs)")
+            return _Unwritable(f"its {LABELS[t.name]} would end ({state.get('end_time', '?')}) before it starts "
+                               f"({state.get('start_time', '?')}): its times were changed on two PCs; set them "
+                               "again here to release it")
         if "module_xor_activity" in text:
-            return _Unwritable(f"its {LABELS[t.name]} would be both a module and an activity (changed on two PCs)")
+            return _Unwritable(f"its {LABELS[t.name]} would be both a module and an activity (changed on two PCs); "
+                               "choose one here to release it")
         return _Unwritable(f"its {LABELS[t.name]} breaks a rule of the database ({text})")
     if "UNIQUE" in text:
         return _Unwritable(f"another {LABELS[t.name]} already has the same {text.split(': ', 1)[-1]}")
@@ -352,7 +356,7 @@ class Merger:
                     if not ok:
                         raise _Unwritable("clash", clash=True)
                 except (sqlite3.IntegrityError, _Unwritable) as exc:
-                    problem = exc if isinstance(exc, _Unwritable) else _why(exc, t)
+                    problem = exc if isinstance(exc, _Unwritable) else _why(exc, t, c.fields)
                     # Not in its table: the log must hold its values itself.
                     self.db.execute(
                         "UPDATE change_log SET fields = ?, user_id = ? WHERE table_name = ? AND row_id = ? "
@@ -439,7 +443,7 @@ class Merger:
                 materialize(self.db, t.name, [row_id], {row_id: before})
                 self.db.execute(t.update_sql, (last.hlc, last.user, *values, row_id)).close()
         except (sqlite3.IntegrityError, _Unwritable) as exc:
-            problem = exc if isinstance(exc, _Unwritable) else _why(exc, t)
+            problem = exc if isinstance(exc, _Unwritable) else _why(exc, t, state)
             if problem.clash and (before is None or self.author is not None):
                 self._clashes.append((t.name, row_id))
             else:

@@ -338,6 +338,10 @@ class MainWindow(QMainWindow):
         geometry = self.settings.value(GEOMETRY_KEY)
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(*DEFAULT_SIZE)
+        # Never bigger than the screen it opens on (a 1024x600 PC, or a size remembered elsewhere).
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        if screen is not None and (self.width() > screen.width() or self.height() > screen.height()):
+            self.resize(min(self.width(), screen.width()), min(self.height(), screen.height()))
         state = self.settings.value(STATE_KEY)
         if state is not None:
             self.restoreState(state)

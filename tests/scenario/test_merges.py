@@ -208,7 +208,7 @@ def test_times_changed_on_two_pcs_hold_the_session_until_someone_fixes_it(world)
     got = send(world, per, office)
     assert got["held"] == 1 and got["new"] == 0
     assert [(t, r) for t, r, _why in got["held_rows"]] == [("session", s.id)]
-    assert "end before it starts" in got["held_rows"][0][2]
+    assert "before it starts (" in got["held_rows"][0][2]
     [row] = rows(office, "session", "id = ?", (s.id,))
     assert (row["start_time"], row["end_time"]) == ("10:00", "10:30")  # its last good state
     assert people.get_person(office, other.id).notes == "still applies"

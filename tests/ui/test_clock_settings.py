@@ -133,8 +133,8 @@ def test_the_app_warns_once_at_start_and_leads_to_the_repair(qtbot, open_demo, s
     window.show()
     warning = window.clock_warning
     qtbot.waitUntil(lambda: warning.checked and warning.isVisible(), timeout=WAIT_MS)
-    assert warning.text.text().startswith("srcdesk's clock is 2 days ahead of this PC's clock.")
-    assert warning.text.text().endswith("See Settings → This PC's clock.")
+    assert warning.text.text().startswith("srcdesk's clock is 2 days ahead of this PC's clock:")
+    assert warning.text.text().endswith("(Settings → This PC's clock).")
     shot(window, "clock-warning-at-start")
 
     qtbot.mouseClick(warning.show_button, Qt.MouseButton.LeftButton)

@@ -394,6 +394,10 @@ def test_closing_the_preview_without_an_answer_ends_the_import(qtbot, world, set
 
 # -- held records: in the results and in the history --------------------------------------------------
 
+REASON = ("session would end (10:30) before it starts (10:45): its times were changed on two PCs; "
+          "set them again here to release it")
+
+
 def test_held_records_are_shown_in_the_results_and_the_history(qtbot, world, settings, monkeypatch,  # noqa: ANN001
                                                                tmp_path) -> None:
     """Two PCs change a session's times: together it would end before it starts. The import holds
@@ -425,12 +429,11 @@ def test_held_records_are_shown_in_the_results_and_the_history(qtbot, world, set
     assert summary.startswith("Imported 1 bundle: 0 new, 1 updated, 0 unchanged, 1 held (can't be applied yet), "
                               "0 conflicts.")
     assert "1 record can't be applied yet and keeps its last good state: Session: " in summary
-    assert "would end before it starts (times changed on two PCs)" in summary and sync.HELD_RETRIED in summary
+    assert REASON in summary and sync.HELD_RETRIED in summary
     assert f"{bad.name} was refused" in summary
     rows = [cells(tab.model, i) for i in range(tab.model.rowCount())]
     assert [r[0] for r in rows] == [held_bundle.name, rows[1][0], bad.name] and rows[1][0].startswith("Held: Session")
-    assert rows[1][3] == ("Held: its session would end before it starts (times changed on two PCs). Tried again at "
-                          "every import.")
+    assert rows[1][3] == f"Held: its {REASON}. Tried again at every import."
     assert rows[0][3].startswith("Imported: 0 new, 1 updated, 0 unchanged, 1 held")
     assert all(tab.model.index(i, 0).data(Qt.ItemDataRole.ForegroundRole) is not None for i in (1, 2))
     assert unnamed(page) == []
@@ -442,8 +445,7 @@ def test_held_records_are_shown_in_the_results_and_the_history(qtbot, world, set
     assert [r[1:3] for r in rows] == [["Received", "2"], ["Held record", "2"], ["Received", "1"]]
     assert rows[0][7] == "0 new, 1 updated, 0 unchanged, 1 held (can't be applied yet), 0 conflicts"
     assert rows[1][7].startswith("Session: ") and rows[1][7].endswith(
-        " — its session would end before it starts (times changed on two PCs); still held; tried again at every "
-        "import.")
+        f" — its {REASON}; still held; tried again at every import.")
     assert history.held_warning.isVisible() and history.held_warning.text().startswith("1 record is held: ")
     assert history.model.index(1, 0).data(Qt.ItemDataRole.ForegroundRole) is not None
     history.view.setFocus()

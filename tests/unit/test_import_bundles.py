@@ -324,7 +324,8 @@ def test_held_records_are_counted_described_and_listed_in_the_history(world) -> 
     assert [(t, i) for t, i, _why in r.held_rows] == [("session", s.id)]
     [held] = r.held_records
     assert held.record.startswith("Session: ") and held.still_held
-    assert held.reason == "its session would end before it starts (times changed on two PCs)"
+    assert held.reason == ("its session would end (10:30) before it starts (10:45): its times were changed "
+                           "on two PCs; set them again here to release it")
     assert r.describe().endswith("1 new, 1 updated, 0 unchanged, 1 held (can't be applied yet), 0 conflicts.")
     assert people.get_person(office, other.id).notes == "still applies"
 
@@ -449,7 +450,7 @@ def test_the_command_line_imports_through_import_bundles(world, tmp_path, monkey
     assert lines[1].startswith("Checked: Bundle 1 from HMP Barlinnie")
     assert lines[1].endswith("Backing up, then applying 2 bundles.")
     assert f"{held_path.name}: 1 new, 1 updated, 0 unchanged, 1 held (can't be applied yet), 0 conflicts." in lines
-    assert any(line.startswith("  held: Session: ") and "end before it starts" in line for line in lines)
+    assert any(line.startswith("  held: Session: ") and "before it starts (10:45)" in line for line in lines)
     assert sync.HELD_RETRIED in lines and len([p for p in (world.office.db.data_dir / "backups").iterdir()]) == 1
 
     code, out, err = cli_run(office, capsys, monkeypatch, "bundle", "history")

@@ -217,7 +217,7 @@ class ClockWarning(QFrame):
         self.text.setObjectName("clockWarningText")
         self.text.setWordWrap(True)
         self.text.setTextFormat(Qt.TextFormat.PlainText)
-        self.show_button = push_button("&Show the clock", "clockWarningShow", self.showRequested.emit)
+        self.show_button = push_button("Show the clock", "clockWarningShow", self.showRequested.emit)
         self.dismiss_button = push_button("Dismiss", "clockWarningDismiss", self.hide)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
@@ -246,7 +246,7 @@ class ClockWarning(QFrame):
         if not status.needs_repair:
             self.hide()
             return
-        self.text.setText(f"{status.state} See Settings → This PC's clock.")
+        self.text.setText(status.headline)
         self.text.setAccessibleName(self.text.text())
         if show:
             self.show()

@@ -74,7 +74,9 @@ class CatalogueSection(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.kind = model
-        self.kept_elsewhere = catalogue.kept_elsewhere(ctx, model)  # no changes here: say why instead
+        # Changed at the office only: no buttons here, and the reason instead (a list that is only
+        # ever shown, such as the attendance codes shipped with srcdesk, needs no reason).
+        self.kept_elsewhere = catalogue.kept_elsewhere(ctx, model) if texts is not None else None
         if self.kept_elsewhere is not None:
             texts = None
         self.editable = texts is not None
@@ -93,13 +95,13 @@ class CatalogueSection(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.view, 1)
-        layout.addWidget(self.error)
-        if self.kept_elsewhere is not None:
+        if self.kept_elsewhere is not None:  # above the list: seen on the smallest screen
             note = QLabel(self.kept_elsewhere)
             note.setObjectName(f"{name}KeptElsewhere")
             note.setWordWrap(True)
             layout.addWidget(note)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.error)
         self.buttons: dict[str, QPushButton] = {}
         if texts is not None:
             row = QHBoxLayout()
@@ -337,8 +339,8 @@ class ProgrammesPage(Page):
         ladder_box = QWidget()
         box = QVBoxLayout(ladder_box)
         box.setContentsMargins(8, 8, 8, 8)
-        note = QLabel("Each level also needs the level below it. A level someone has achieved can be "
-                      "retired but not deleted.")
+        note = QLabel("Each level also needs the level below it." + (
+            "" if self.ladder.kept_elsewhere else " A level someone has achieved can be retired but not deleted."))
         note.setWordWrap(True)
         box.addWidget(note)
         box.addWidget(self.ladder)

@@ -697,3 +697,13 @@ def test_conflicts_keep_use_other_and_edit(qtbot, world, settings) -> None:  # n
     world.send(office, per)
     assert conflicts.count_conflicts(per) == 0
     assert people.get_person(per, made["Cat"].id).notes == "agreed note for Cat"
+
+
+def test_a_sent_bundle_is_described_with_its_recipient_as_named() -> None:
+    from srcdesk.ui.pages.sync.history_tab import HistoryRow, row_details
+
+    row = HistoryRow(origin="Here", direction="Sent to HMP Perth", seq="4", file="office-to-PER-1a2b3c4d-000004.srcb",
+                     recorded=dt.datetime(2026, 12, 2, 10, 0, tzinfo=dt.UTC), changes=12)
+    text = row_details(row)
+    assert text.startswith("office-to-PER-1a2b3c4d-000004.srcb: bundle 4, sent to HMP Perth, written ")
+    assert text.endswith(": 12 changes.")

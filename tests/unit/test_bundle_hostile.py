@@ -516,7 +516,7 @@ KEYS_CASES: dict[str, tuple[Callable[[Bundle], None], str]] = {
     "tampered byte in payload.age": (_tamper, "signature does not match the file"),
     "tampered byte in the age header": (_tamper_header, "signature does not match the file"),
     "signed by an unenrolled key (unknown origin)": (
-        _new_key_unknown_origin, "which is not enrolled on this PC: enrol its card"),
+        _new_key_unknown_origin, "that is not enrolled on this PC: enrol its card"),
     "an unenrolled key claiming PER": (
         _new_key_claiming_per, "claims to come from HMP Perth but is signed with a different key"),
     "BAR's enrolled key claiming PER": (

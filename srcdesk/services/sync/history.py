@@ -33,7 +33,7 @@ class HeldRecord:
     table: str
     row_id: str
     record: str  # what it is: "Session: 02 Dec 2026 10:00"
-    reason: str  # why: "its session would end before it starts (times changed on two PCs)"
+    reason: str  # why: "its session would end (10:30) before it starts (10:45): …"
     still_held: bool  # False once a later import or an edit here applied it
 
     def text(self) -> str:

@@ -69,7 +69,7 @@ def open_bundle(ctx: Context, path: Path) -> Opened:
             origin = trust.installation_identity(s, header.origin_id)
             if origin is None or not origin.signing_key:
                 raise BundleRefused(
-                    f"The bundle is signed by installation {header.origin_id}, which is not enrolled on this PC: "
+                    f"The bundle comes from a PC (its id ends {fmt.short_id(header.origin_id)}) that is not enrolled on this PC: "
                     "enrol its card (Sync → Trust) after checking its fingerprint by phone."
                 )
             public = PublicKey.from_line(origin.signing_key)

@@ -52,9 +52,10 @@ def describe_checked(c: CheckedBundle) -> str:
     v = c.verified
     assert v is not None
     kind = "the SRC office" if v.origin_role == "office" else "an establishment PC"
+    kind = "" if v.origin_role == "office" and "office" in v.origin_name.lower() else f" ({kind})"
     lines = [
         f"{v.path.name}",
-        f"From {origin_text(v)} ({kind}), signed by its key and checked: nothing was changed on the way.",
+        f"From {origin_text(v)}{kind}, signed by its key and checked: nothing was changed on the way.",
         f"Bundle {v.seq}, made {local_time(v.created)}" + (" — a full bundle: everything again." if v.full else "."),
         f"It holds {changes_text(v.total)}: {counts_text(v.counts)}."
         + (f" It also passes on {v.revocations} revoked key{'' if v.revocations == 1 else 's'}."

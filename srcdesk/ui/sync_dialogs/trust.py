@@ -43,7 +43,7 @@ def enrol_card_file(ctx: Context, path: Path, fingerprint: str) -> trust.Trusted
 
 def describe_identity(identity: Any) -> str:
     if identity.role == "office":
-        return f"{identity.name}, the SRC office"
+        return identity.name if "office" in identity.name.lower() else f"{identity.name}, the SRC office"
     code = f" ({identity.establishment_code})" if identity.establishment_code else ""
     return f"{identity.name}{code}, an establishment PC"
 

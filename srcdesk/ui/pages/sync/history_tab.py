@@ -113,8 +113,8 @@ def row_details(row: HistoryRow) -> str:
     if row.direction == "Received":
         return (f"{row.file}: bundle {row.seq} from {row.origin_name}, made {local_time(row.made)}, imported "
                 f"{local_time(row.recorded)}: {row.changes} changes. {row.outcome}.")
-    return (f"{row.file}: bundle {row.seq}, {row.direction.lower()}, written {local_time(row.recorded)}: "
-            f"{row.changes} changes.")
+    return (f"{row.file}: bundle {row.seq}, {row.direction[:1].lower()}{row.direction[1:]}, written "
+            f"{local_time(row.recorded)}: {row.changes} changes.")
 
 
 HISTORY_COLUMNS = [

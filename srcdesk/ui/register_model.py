@@ -55,6 +55,10 @@ class RegisterModel(QAbstractTableModel):
 
     changed = Signal()
 
+    # Once the garbage collector has cleared the instance (see RowsTableModel): empty, read-only.
+    _rows: list[RosterRow] = []  # noqa: RUF012 - never mutated: every instance sets its own list
+    read_only = True
+
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._rows: list[RosterRow] = []

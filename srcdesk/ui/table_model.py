@@ -66,6 +66,12 @@ def display(value: Any) -> str:
 class RowsTableModel(QAbstractTableModel):
     """A read-only table of row objects (frozen dataclasses from the services)."""
 
+    # What the model is once Python's garbage collector has cleared its instance attributes while
+    # Qt still holds it (a page torn down in a cycle, its view asking one last time): an empty
+    # table, not an AttributeError raised into Qt's event loop (seen in CI, headerData).
+    columns: Sequence[Column] = ()
+    _rows: Sequence[Any] = ()
+
     def __init__(self, columns: Sequence[Column], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.columns = list(columns)
@@ -131,6 +137,13 @@ class RowsTableModel(QAbstractTableModel):
 
 class PagedTableModel(RowsTableModel):
     """Rows fetched in the background, a page at a time, as the view needs them."""
+
+    # As for the rows and columns: once cleared, nothing more to fetch and every arrival is stale.
+    _fetch: Fetch | None = None
+    _after: tuple | None = None
+    _generation = -1
+    _task: Task | None = None
+    _loaded_once = False
 
     loaded = Signal()  # a fetch (first page or a further one) has been applied
     failed = Signal(object)  # a fetch raised; the exception (the rows are unchanged)

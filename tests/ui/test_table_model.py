@@ -97,3 +97,28 @@ def test_bus_refuses_unknown_topics(qtbot):
     assert blocker.args == [frozenset({"people"})]
     with pytest.raises(ValueError):
         data_bus().announce("peple")
+
+
+def test_a_model_whose_python_side_was_cleared_reads_as_empty(qtbot):
+    """The garbage collector may clear a model's attributes while Qt still holds it (a page torn
+    down in a reference cycle): its view's last questions get an empty table, not AttributeErrors
+    raised into Qt's event loop (a CI failure in headerData)."""
+    from srcdesk.ui.table_model import record_view
+
+    model = PagedTableModel([Column("n", lambda n: n)], numbers_fetch(250, 100))
+    view = record_view(model, "numbers", "Numbers")
+    qtbot.addWidget(view)
+    view.show()
+    with qtbot.waitSignal(model.loaded, timeout=5000):
+        model.reload()
+    stale = model._generation
+    model.__dict__.clear()  # what tp_clear does to a wrapper in an unreachable cycle
+    assert model.rowCount() == 0 and model.columnCount() == 0
+    assert model.headerData(0, Qt.Orientation.Horizontal) is None
+    assert model.data(model.index(0, 0)) is None and model.row(0) is None
+    assert not model.canFetchMore(QModelIndex()) and not model.loading and not model.loaded_once
+    model._arrived(stale, Page([1, 2], None), True)  # a fetch that lands afterwards is dropped
+    model.fetchMore(QModelIndex())
+    model.reload()  # nothing to fetch any more
+    view.viewport().repaint()
+    view.horizontalHeader().repaint()

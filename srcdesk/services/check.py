@@ -123,7 +123,7 @@ def _run(db: Database, report: CheckReport) -> None:
                 report.notes.append(f"{waiting} record(s) wait for a bundle with the records they refer to.")
             if held:
                 report.notes.append(
-                    f"{held} record(s) keep their last good state: changes that arrived for them can't be applied "
+                    f"{held} record(s) stay as they were: changes that arrived for them can't be applied "
                     "yet (see the bundle history); each import tries again.")
         report.notes += [clash.note for clash in serial_clashes(conn)]
         changes = conn.exec_driver_sql("SELECT count(*) FROM change_log").scalar_one()

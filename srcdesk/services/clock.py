@@ -214,7 +214,7 @@ class RepairResult:
             lines.append(f"{_count(self.changed, 'record')} now show an edit received from another PC, "
                          "made after this PC's; this PC's value is in the conflict queue.")
         if self.held:
-            lines.append(f"{_count(self.held, 'record')} kept their last good state: their new state breaks "
+            lines.append(f"{_count(self.held, 'record')} stayed as they were: their new state breaks "
                          "a rule of the database (see Sync → History).")
         lines.append(f"srcdesk's clock went back from {when(self.clock_before)} to {when(self.clock_after)}.")
         lines.append(f"A backup was made first: {self.backup}.")

@@ -213,7 +213,7 @@ def test_times_changed_on_two_pcs_hold_the_session_until_someone_fixes_it(world)
     assert (row["start_time"], row["end_time"]) == ("10:00", "10:30")  # its last good state
     assert people.get_person(office, other.id).notes == "still applies"
     report = run_check(office.db)
-    assert report.ok and any("last good state" in n for n in report.notes), report
+    assert report.ok and any("stay as they were" in n for n in report.notes), report
 
     again = send(world, office, per)  # Perth hears of the office's edit: held there too
     assert again["held"] == 1

@@ -428,7 +428,7 @@ def test_held_records_are_shown_in_the_results_and_the_history(qtbot, world, set
     summary = tab.summary.text()
     assert summary.startswith("Imported 1 bundle: 0 new, 1 updated, 0 unchanged, 1 held (can't be applied yet), "
                               "0 conflicts.")
-    assert "1 record can't be applied yet and keeps its last good state: Session: " in summary
+    assert "1 record can't be applied yet and stays as it was: Session: " in summary
     assert REASON in summary and sync.HELD_RETRIED in summary
     assert f"{bad.name} was refused" in summary
     rows = [cells(tab.model, i) for i in range(tab.model.rowCount())]

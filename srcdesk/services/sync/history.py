@@ -22,7 +22,7 @@ from ..base import Context
 from ..conflicts import describe_record
 
 #: Said wherever held records are listed: what happens to them next.
-HELD_RETRIED = ("Held records keep their last good state here and are tried again at every import; a correction "
+HELD_RETRIED = ("Held records stay as they were here and are tried again at every import; a correction "
                 "made on any PC (here or where the change came from) releases them.")
 
 

@@ -108,15 +108,15 @@ def one_line(text: str, limit: int = 120) -> str:
 
 
 def held_sentence(held: Sequence[HeldRecord], *, limit: int = 3) -> str:
-    """"1 record can't be applied yet and keeps its last good state: Session: 2 Dec 2026 10:00 — its
+    """"1 record can't be applied yet and stays as it was: Session: 2 Dec 2026 10:00 — its
     session would end before it starts …." — at most ``limit`` named, the rest counted."""
     named = "; ".join(h.text() for h in held[:limit])
     more = len(held) - limit
     if more > 0:
         named += f"; and {records_text(more)} more, listed below"
     one = len(held) == 1
-    return (f"{records_text(len(held))} can't be applied yet and {'keeps its' if one else 'keep their'} last good "
-            f"state: {named}.")
+    return (f"{records_text(len(held))} can't be applied yet and {'stays as it was' if one else 'stay as they were'}"
+            f": {named}.")
 
 
 def error_text(error: BaseException) -> str:

@@ -93,10 +93,12 @@ def summary_lines(batch: ImportBatch) -> list[str]:
         held = {(h.table, h.row_id): h for r in applied for h in r.held_records}
         again = {(h.table, h.row_id): h for r in applied for h in r.held_again if (h.table, h.row_id) not in held}
         if held:
-            lines.append(held_sentence(list(held.values())))
+            lines.append(held_sentence(list(held.values()), limit=1))
         if again:
-            lines.append(f"Still held from an earlier bundle: {'; '.join(h.text() for h in list(again.values())[:3])}"
-                         + (f"; and {records_text(len(again) - 3)} more." if len(again) > 3 else "."))
+            first = next(iter(again.values()))
+            lines.append(f"Still held from an earlier bundle: {first.text()}"
+                         + (f"; and {records_text(len(again) - 1)} more, listed on the History tab." if len(again) > 1
+                            else "."))
         if held or again:
             lines.append(HELD_RETRIED)
         if t["waiting"]:

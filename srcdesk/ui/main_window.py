@@ -341,7 +341,9 @@ class MainWindow(QMainWindow):
         # Never bigger than the screen it opens on (a 1024x600 PC, or a size remembered elsewhere).
         screen = self.screen().availableGeometry() if self.screen() is not None else None
         if screen is not None and (self.width() > screen.width() or self.height() > screen.height()):
+            # Its frame and title bar come on top of the size: open maximized, which fits them too.
             self.resize(min(self.width(), screen.width()), min(self.height(), screen.height()))
+            self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
         state = self.settings.value(STATE_KEY)
         if state is not None:
             self.restoreState(state)

@@ -461,3 +461,18 @@ def test_page_splitters_are_remembered(qtbot, start_app, perth_data, settings):
     # the same share of the width (the page is laid out at its new size after the state is restored)
     assert abs(restored[0] / sum(restored) - sizes[0] / sum(sizes)) < 0.02
     assert abs(sizes[0] / sum(sizes) - 0.4) > 0.1  # and not the default share
+
+
+def test_a_window_too_big_for_the_screen_opens_maximized(qtbot, start_app, perth_data, settings):
+    """The default size on a smaller screen (a 1024x600 PC; here the offscreen 800-pixel screen)
+    never puts the window's bottom, and its buttons, off the screen: it opens maximized, frame and
+    all. (A remembered size is fitted to the screen by Qt itself.)"""
+    from PySide6.QtWidgets import QApplication
+
+    from srcdesk.ui.main_window import DEFAULT_SIZE
+
+    screen = QApplication.primaryScreen().availableGeometry()
+    assert DEFAULT_SIZE[0] > screen.width() or DEFAULT_SIZE[1] > screen.height()
+    _controller, window = signed_in(qtbot, start_app, perth_data)
+    assert window.isMaximized()
+    assert window.width() <= screen.width() and window.height() <= screen.height()

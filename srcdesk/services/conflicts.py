@@ -150,6 +150,10 @@ def resolve_conflict(ctx: Context, conflict_id: int, choice: str, value: Any = N
                 revive(obj)
                 for f, v in loser.items():  # the values exactly as they travelled (dates as text)
                     setattr(obj, f, _typed(model.__table__.columns[f], v))
+                    # Logged even where the tombstone already shows the value: the restore is a
+                    # decision about these fields, and a delete made elsewhere without seeing it
+                    # must find it racing (queued), not pass over a change of the tombstone only.
+                    flag_modified(obj, f)
                 s.info[RESOLVES] = {(c.table_name, c.row_id): {f: known.heads.get(f, []) for f in loser}}
         else:
             column = model.__table__.columns[c.field]

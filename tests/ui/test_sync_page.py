@@ -8,6 +8,7 @@ classmethods of the page made for that).
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 from pathlib import Path
 
@@ -28,11 +29,13 @@ from srcdesk.ui.tasks import pending_tasks
 
 from .conftest import PASSWORD, WAIT_MS, shot
 
+PAGE_SIZE = tuple(int(n) for n in os.environ.get("SRCDESK_SYNC_PAGE_SIZE", "1100x720").split("x"))
+
 
 def sync_page(qtbot, ctx: Context, settings: QSettings) -> SyncPage:  # noqa: ANN001
     page = SyncPage(ctx, settings=settings)
     qtbot.addWidget(page)
-    page.resize(1100, 720)
+    page.resize(*PAGE_SIZE)
     page.show()
     page.activate()
     qtbot.waitUntil(lambda: page.idle, timeout=WAIT_MS)

@@ -256,6 +256,7 @@ class Merger:
     def finish(self) -> MergeSummary:
         self._flush()
         self._retry_waiting()
+        self._merged_before_made()
         if self.author is not None and self.summary.max_hlc:
             self.author.clock.observe(self.summary.max_hlc)  # what this PC writes now comes after
         checked: set[tuple[str, str]] = set()
@@ -598,6 +599,17 @@ class Merger:
                                      f"WHERE p.merged_into IS NOT NULL AND r.id IN ({marks})", part):
                         if (ref, loser, winner) not in self._repoint:
                             self._repoint.append((ref, loser, winner))
+
+    def _merged_before_made(self) -> None:
+        """A record made here now that others were merged into before it arrived (their merge came
+        by an earlier bundle): it takes their changes too, as everywhere else. Merged rows are few,
+        so each table that had records made is read for them once."""
+        for table, ids in self._inserted.items():
+            if not TABLES[table].key or not ids:
+                continue
+            into = {r[0] for r in _fetch(self.db, f"SELECT DISTINCT merged_into FROM {table} "
+                                                  "WHERE merged_into IS NOT NULL")}
+            self._refold[table].update(into.intersection(ids))
 
     def _fold_again(self) -> None:
         """Records whose merged rows changed (merged now, or edited on a PC that had not heard)."""

@@ -345,6 +345,32 @@ def test_the_same_programme_made_at_a_perth_pc_and_the_office_is_one_everywhere(
     checked(world)
 
 
+def test_a_programme_merged_into_one_that_arrives_later_is_one_record_everywhere(world, post) -> None:  # noqa: ANN001
+    """Found by the random convergence run: Perth's bundle with its programme is late, so the office
+    and PER-2 learn that the office's programme was merged into Perth's before they have Perth's.
+    When it arrives, the record that stays must take the merged record's changes (the later
+    creation's name, as everywhere) and its log its values."""
+    office, per1 = world[OFFICE], world["PER-1"]
+    mine = catalogue.create(per1, Programme, code="NEW1", name="Perth's own")
+    theirs = catalogue.create(office, Programme, code="NEW1", name="The office's")
+    lost = post.folder / "lost"
+    lost.mkdir(parents=True)
+    [late] = sync.export_bundles(per1, lost)  # the bundle with Perth's programme: lost in the post for now
+    post.send(OFFICE, "PER-1")  # PER-1 merges the office's into its own (made first: the lower id)
+    post.send("PER-1", OFFICE)  # the merge reaches the office before Perth's programme does
+    post.send(OFFICE, "PER-2")
+    sync.import_bundle(office, late.path, backup=False)
+    post.round()
+    stays = min(mine.id, theirs.id)
+    for name in (OFFICE, "PER-1", "PER-2"):
+        live = rows(world[name], "programme", "code = 'NEW1' AND deleted_hlc IS NULL")
+        assert [p["id"] for p in live] == [stays], name
+    for name in ("PER-1", "PER-2"):
+        here, there = rows(world[name], "programme"), rows(office, "programme")
+        assert here == there, (name, [{k: (a[k], b[k]) for k in a if a[k] != b[k]} for a, b in zip(here, there, strict=True)])
+    checked(world)
+
+
 # -- bundle names ---------------------------------------------------------------------------------------
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy import text as sql_text
 
+from ..dates import day_month_year
 from ..errors import ValidationError
 from ..models import (
     ActivityType,
@@ -761,7 +762,7 @@ def person_ladder(ctx: Context, person_id: str) -> PersonLadder:
                 sessions = evidence_of.get(a.id, [])
                 levels.append(LevelProgress(
                     d.id, d.level, d.name, describe_rules(s, d.rules), "held", a.id, a.achieved_on,
-                    users.get(a.signed_off_by, ""), f"Held since {a.achieved_on:%-d %b %Y}", tuple(sessions)))
+                    users.get(a.signed_off_by, ""), f"Held since {day_month_year(a.achieved_on)}", tuple(sessions)))
             else:
                 sessions = result.evidence_session_ids if result.eligible else []
                 levels.append(LevelProgress(

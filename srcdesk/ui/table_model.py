@@ -29,6 +29,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
+from ..dates import day_month_year
 from ..services.base import Page as ServicePage
 from .tasks import Task, run_task
 
@@ -59,7 +60,7 @@ def display(value: Any) -> str:
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if hasattr(value, "strftime"):
-        return value.strftime("%-d %b %Y") if hasattr(value, "day") else str(value)
+        return day_month_year(value) if hasattr(value, "day") else str(value)
     return str(value)
 
 

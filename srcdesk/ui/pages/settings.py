@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...dates import day_month_year_time
 from ...paths import backups_dir
 from ...services.backup import BackupFile, backup_now, backup_to, human_size, list_backups
 from ...services.base import ROLE_RANK, Context
@@ -63,7 +64,7 @@ def choose_backup_folder(parent: QWidget, start: Path, on_chosen: Callable[[Path
 
 BACKUP_COLUMNS = [
     Column("Backup", lambda b: b.name, tooltip=lambda b: str(b.path)),
-    Column("Made", lambda b: b.modified.strftime("%-d %b %Y %H:%M")),
+    Column("Made", lambda b: day_month_year_time(b.modified)),
     Column("Size", lambda b: human_size(b.size), align=RIGHT),
 ]
 

@@ -9,6 +9,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from ...dates import day_month_time, day_month_year_time
 from ...errors import SrcdeskError
 from ...services import conflicts as conflict_service
 from ...services.sync import HeldRecord, Verified
@@ -33,7 +34,7 @@ def local_time(moment: dt.datetime | None) -> str:
         return ""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone().strftime("%-d %b %Y %H:%M")
+    return day_month_year_time(moment.astimezone())
 
 
 def short_time(moment: dt.datetime | None) -> str:
@@ -42,8 +43,8 @@ def short_time(moment: dt.datetime | None) -> str:
         return ""
     local = (moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment).astimezone()
     if local.year == dt.datetime.now().astimezone().year:
-        return local.strftime("%-d %b %H:%M")
-    return local.strftime("%-d %b %Y %H:%M")
+        return day_month_time(local)
+    return day_month_year_time(local)
 
 
 def seq_runs(seqs: Sequence[int]) -> list[tuple[int, int]]:

@@ -18,10 +18,11 @@ from ..errors import NotFound, ValidationError
 from ..models import SYNCABLE_MODELS, Installation, SyncConflict, User
 from ..sync.authority import refuse_here
 from ..sync.capture import RESOLVES
-from ..sync.changelog import CONTENT, history
+from ..sync.changelog import history
 from ..sync.conflicts import store_conflicts
 from ..sync.fold import DELETED_FIELD, fold
 from ..sync.hlc import to_datetime
+from ..sync.merge import try_release
 from .base import Context, revive
 
 MODELS = {m.__tablename__: m for m in SYNCABLE_MODELS}
@@ -169,28 +170,14 @@ def resolve_conflict(ctx: Context, conflict_id: int, choice: str, value: Any = N
             flag_modified(obj, c.field)
             s.info[RESOLVES] = {(c.table_name, c.row_id): {c.field: known.heads.get(c.field, [])}}
         s.flush()
-        after = fold(history(dbapi, c.table_name, c.row_id))
-        _settle_row(dbapi, c.table_name, c.row_id, after.values)
-        store_conflicts(dbapi, c.table_name, c.row_id, after.conflicts,
-                        dt.datetime.now(dt.UTC).replace(tzinfo=None))
+        # The record as its history now folds, as every other PC computes it on import: a
+        # settlement that knows every head can change other fields' winners too (a kept deletion
+        # ends the race of the edits it overwrote). Where the fold can't be written (a record held
+        # by an import), the queue is still brought up to date.
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        if not try_release(dbapi, c.table_name, c.row_id, now):
+            store_conflicts(dbapi, c.table_name, c.row_id, fold(history(dbapi, c.table_name, c.row_id)).conflicts, now)
         s.expire_all()
-
-
-def _settle_row(dbapi: Any, table: str, row_id: str, values: dict[str, Any]) -> None:
-    """The row as its history now folds: a settlement that knows every head can change the
-    winner of other fields too (a kept deletion ends the race of the edits it overwrote, so a
-    value those edits held on the tombstone gives way to the later one). Every other
-    installation folds the same history on import; this one must show the same."""
-    columns = [f for f in CONTENT[table] if f in values and f not in ("deleted_hlc", "deleted_reason")]
-    if not columns:
-        return
-    row = dbapi.execute(f"SELECT {', '.join(columns)} FROM {table} WHERE id = ?", (row_id,)).fetchone()
-    changed = {f: values[f] for f, now in zip(columns, row, strict=True) if now != values[f]}
-    if not changed:
-        return
-    # On the driver's connection, as an import writes: the log already holds these changes.
-    dbapi.execute(f"UPDATE {table} SET {', '.join(f'{f} = ?' for f in changed)} WHERE id = ?",
-                  (*changed.values(), row_id))
 
 
 def _typed(column: Any, value: Any) -> Any:

@@ -707,8 +707,9 @@ def _same(stored: Mapping[str, Any], values: Mapping[str, Any], columns: Iterabl
 
 
 def try_release(dbapi: Any, table: str, row_id: str, now: dt.datetime) -> bool:
-    """Write a held record's fold now, if it can be written (a local edit may have fixed what held
-    it): True when it was, and the record no longer waits. Used after an edit made on this PC."""
+    """Write a record's fold now, if it can be written: True when it was, and the record no longer
+    waits. Used after an edit made on this PC that may have fixed what held the record, and after
+    a conflict is settled here (the settlement can change other fields' winners)."""
     t = TABLES[table]
     here = read_rows(dbapi, table, [row_id])
     if row_id not in here:

@@ -710,3 +710,11 @@ def test_a_sent_bundle_is_described_with_its_recipient_as_named() -> None:
     text = row_details(row)
     assert text.startswith("office-to-PER-1a2b3c4d-000004.srcb: bundle 4, sent to HMP Perth, written ")
     assert text.endswith(": 12 changes.")
+
+
+def test_the_office_is_not_named_twice() -> None:
+    from srcdesk.ui.sync_dialogs import with_kind
+
+    assert with_kind("SRC office", "the SRC office", office=True) == "SRC office"
+    assert with_kind("Head quarters", "the SRC office", office=True) == "Head quarters (the SRC office)"
+    assert with_kind("HMP Perth (PER)", "an establishment PC", office=False) == "HMP Perth (PER) (an establishment PC)"

@@ -26,6 +26,7 @@ from .text import (
     seq_runs,
     seq_text,
     short_time,
+    with_kind,
 )
 from .trust import EnrolDialog, RevokeDialog, describe_identity, enrol_card_file, peek_card, revoked_scope
 from .views import (
@@ -45,4 +46,5 @@ __all__ = [
     "error_colour", "error_text", "fit_columns", "gap_sentence", "held_sentence", "local_time", "monospace_font",
     "note", "one_line", "origin_text", "peek_card", "records_text", "report_unexpected_errors", "revoked_scope",
     "select_first", "seq_runs", "seq_text", "short_time", "side_origin", "side_text", "warning_colour",
+    "with_kind",
 ]

@@ -26,6 +26,7 @@ from .text import (
     one_line,
     origin_text,
     seq_text,
+    with_kind,
 )
 from .views import ColouredModel, error_colour, fit_columns, note, select_first, warning_colour
 
@@ -51,11 +52,11 @@ def describe_checked(c: CheckedBundle) -> str:
         return f"{c.path.name}\nRefused: {error_text(c.error)}\nNothing from this file will be imported."
     v = c.verified
     assert v is not None
-    kind = "the SRC office" if v.origin_role == "office" else "an establishment PC"
-    kind = "" if v.origin_role == "office" and "office" in v.origin_name.lower() else f" ({kind})"
+    office = v.origin_role == "office"
+    origin = with_kind(origin_text(v), "the SRC office" if office else "an establishment PC", office=office)
     lines = [
         f"{v.path.name}",
-        f"From {origin_text(v)}{kind}, signed by its key and checked: nothing was changed on the way.",
+        f"From {origin}, signed by its key and checked: nothing was changed on the way.",
         f"Bundle {v.seq}, made {local_time(v.created)}" + (" — a full bundle: everything again." if v.full else "."),
         f"It holds {changes_text(v.total)}: {counts_text(v.counts)}."
         + (f" It also passes on {v.revocations} revoked key{'' if v.revocations == 1 else 's'}."

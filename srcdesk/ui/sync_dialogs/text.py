@@ -103,6 +103,12 @@ def origin_text(v: Verified) -> str:
     return v.origin_name
 
 
+def with_kind(name: str, kind: str, *, office: bool) -> str:
+    """"HMP Perth (an establishment PC)"; the office's name alone when it says so already (not
+    "SRC office (the SRC office)")."""
+    return name if office and "office" in name.lower() else f"{name} ({kind})"
+
+
 def one_line(text: str, limit: int = 120) -> str:
     flat = " ".join(str(text).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"

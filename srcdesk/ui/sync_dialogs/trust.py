@@ -20,6 +20,7 @@ from ...sync.identity import MAX_CARD_BYTES, read_card
 from ..catalogue_dialogs import FormDialog
 from ..tasks import Task, run_task
 from ..widgets import FieldError, confirm, describe_error, push_button
+from .text import with_kind
 from .views import monospace_font, note
 
 
@@ -43,7 +44,7 @@ def enrol_card_file(ctx: Context, path: Path, fingerprint: str) -> trust.Trusted
 
 def describe_identity(identity: Any) -> str:
     if identity.role == "office":
-        return identity.name if "office" in identity.name.lower() else f"{identity.name}, the SRC office"
+        return with_kind(identity.name, "the SRC office", office=True)
     code = f" ({identity.establishment_code})" if identity.establishment_code else ""
     return f"{identity.name}{code}, an establishment PC"
 

@@ -19,6 +19,7 @@ from ...sync_dialogs import (
     monospace_font,
     note,
     revoked_scope,
+    with_kind,
 )
 from ...table_model import RIGHT, Column, PagedTableModel, record_view
 from ...tasks import run_task
@@ -46,8 +47,7 @@ def describe_installation(t: trust.TrustedInstallation) -> str:
     """A few lines about a trusted installation, under the list."""
     kind = "the SRC office" if t.role == "office" else (
         f"establishment {t.establishment_code}" if t.establishment_code else "an establishment")
-    named = t.name if t.role == "office" and "office" in t.name.lower() else f"{t.name} ({kind})"
-    lines = [f"{named}, installation {t.installation_id}.",
+    lines = [f"{with_kind(t.name, kind, office=t.role == 'office')}, installation {t.installation_id}.",
              _status_tip(t) + (f"; {revoked_scope(t.revoked_after_seq)}" if t.is_revoked else "."),
              ("Last bundle imported from it: number " + str(t.last_received_seq) + "." if t.last_received_seq
               else "No bundle imported from it yet.")]

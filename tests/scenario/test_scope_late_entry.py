@@ -172,7 +172,7 @@ def test_someone_never_held_put_on_one_of_its_registers_arrives_with_their_histo
 
 
 def test_someone_now_here_on_an_older_register_elsewhere_brings_that_session_and_line(world) -> None:  # noqa: ANN001
-    """The convergence proof's strict xfail, with Barlinnie's accounts at the office."""
+    """What the convergence proof once marked as a strict xfail (now passing), with Barlinnie's accounts at the office."""
     world, post = world
     office, per, bar = world[OFFICE], world["PER"], world["BAR"]
     p = people.create_person(per, given_name="Jo", family_name="Moves")

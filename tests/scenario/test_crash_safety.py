@@ -29,6 +29,11 @@ from srcdesk.services.check import run_check
 from srcdesk.services.demo import generate_demo
 from srcdesk.services.setup import init_installation, open_installation
 
+# Every child's pipe is closed: a leaked descriptor per run fails the test (pytest turns the
+# unraisable warning at garbage collection into this error).
+pytestmark = [pytest.mark.filterwarnings("error::ResourceWarning"),
+              pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")]
+
 PASSWORD = "password123"
 KILLS = 6
 # Columns an import fills from the clock of the moment it ran: the same import at another
@@ -129,6 +134,7 @@ def run_import(data_dir: Path, bundle: Path, *, kill_after: float | None = None,
     returncode = child.wait(timeout=300)
     ended = time.monotonic()
     reader.join(timeout=10)
+    child.stdout.close()  # the pipe is ours to close: left open it leaks a descriptor per run
     preview = [i for i, (_, line) in enumerate(lines) if line.startswith("Checked:")]
     preview_at = lines[preview[0]][0] if preview else None
     result_at = lines[preview[0] + 1][0] if preview and len(lines) > preview[0] + 1 else None

@@ -29,6 +29,7 @@ from .models import LocalState
 from .paths import backups_dir, database_path
 from .sync.capture import Actor, install_engine_guard, install_session_hooks
 from .sync.hlc import HybridClock
+from .untrusted import open_untrusted
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -99,7 +100,9 @@ def make_engine(path: Path) -> Engine:
 
 
 def looks_like_sqlite(path: Path) -> bool:
-    with path.open("rb") as fh:
+    """Whether ``path`` is a regular file that starts as a SQLite database does (a folder, device
+    or pipe put in its place is refused at once, without hanging)."""
+    with open_untrusted(path, limit=None, what="srcdesk database", refuse=DatabaseError) as fh:
         return fh.read(16) == SQLITE_HEADER
 
 

@@ -29,7 +29,9 @@ from pathlib import Path
 
 from ...db import timestamped_backup
 from ...errors import DatabaseError, SrcdeskError
+from ...sync import bundle as fmt
 from ...sync.errors import BundleRefused
+from ...untrusted import open_untrusted
 from ..base import Context
 from .apply import apply
 from .common import SYNC_ROLE, Progress
@@ -173,7 +175,7 @@ class _Stamp:
     @classmethod
     def of(cls, path: Path) -> _Stamp:
         try:
-            with path.open("rb") as fh:
+            with open_untrusted(path, limit=fmt.MAX_BUNDLE_BYTES, what="bundle", refuse=BundleRefused) as fh:
                 size = os.fstat(fh.fileno()).st_size
                 digest = hashlib.file_digest(fh, "blake2b").digest()
         except OSError as exc:

@@ -509,15 +509,14 @@ COMMANDS["clock"] = cmd_clock
 
 
 def _log_unexpected(args: argparse.Namespace | None) -> Path | None:
-    from .paths import log_dir
+    from .paths import log_dir, open_private_append
 
     try:
         folder = log_dir(_data_dir(args)) if args else None
         if folder is None:
             return None
-        folder.mkdir(parents=True, exist_ok=True)
         path = folder / "srcdesk.log"
-        with path.open("a", encoding="utf-8") as fh:
+        with open_private_append(path) as fh:  # the folder and file owner-only
             fh.write(traceback.format_exc())
         return path
     except OSError:

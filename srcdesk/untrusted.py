@@ -35,6 +35,8 @@ CHUNK = 1 << 20
 
 def _size_text(size: int) -> str:
     for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if size >= scale and size % scale == 0:
+            return f"{size // scale} {unit}"
         if size >= scale:
             return f"{size / scale:.0f} {unit}" if size >= 10 * scale else f"{size / scale:.1f} {unit}"
     return f"{size} bytes"
@@ -49,22 +51,23 @@ def open_untrusted(path: str | os.PathLike[str], *, limit: int | None, what: str
     """
     path = Path(path)
     name = path.name or str(path)
+    a_what = f"{'an' if what[:1] in 'aeiou' else 'a'} {what}"
     try:
         fd = os.open(path, _FLAGS)
     except FileNotFoundError:
         raise refuse(f"{name} does not exist; check its name, and that the drive is plugged in.") from None
     except IsADirectoryError:
-        raise refuse(f"{name} is a folder, not a {what}; choose the file itself.") from None
+        raise refuse(f"{name} is a folder, not {a_what}; choose the file itself.") from None
     except OSError as exc:
         if os.name == "nt" and path.is_dir():  # Windows refuses to open a folder at all
-            raise refuse(f"{name} is a folder, not a {what}; choose the file itself.") from None
+            raise refuse(f"{name} is a folder, not {a_what}; choose the file itself.") from None
         raise refuse(f"Can't read {name}: {exc.strerror or exc}.") from None
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
-            raise refuse(f"{name} is a folder, not a {what}; choose the file itself.")
+            raise refuse(f"{name} is a folder, not {a_what}; choose the file itself.")
         if not stat.S_ISREG(st.st_mode):
-            raise refuse(f"{name} is not an ordinary file (a device or a pipe), so it can't be a {what}.")
+            raise refuse(f"{name} is not an ordinary file (a device or a pipe), so it can't be {a_what}.")
         if limit is not None and st.st_size > limit:
             raise refuse(f"{name} is {_size_text(st.st_size)}, larger than any {what} "
                          f"(at most {_size_text(limit)}); it was not read.")
@@ -87,7 +90,7 @@ def read_untrusted(path: str | os.PathLike[str], *, limit: int, what: str = "fil
         except OSError as exc:
             raise refuse(f"Can't read {name}: {exc.strerror or exc}.") from None
     if data is None:
-        raise refuse(f"{name} grew past {_size_text(limit)} while it was read, so it is not a {what}.")
+        raise refuse(f"{name} grew past {_size_text(limit)} while it was read; it was not used.")
     return data
 
 

@@ -1,4 +1,5 @@
-"""`srcdesk check`: integrity, foreign keys, migration state, change-log consistency."""
+"""`srcdesk check`: integrity, foreign keys, migration state, change-log consistency, and that the
+data's files are the owner's only."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy.exc import DatabaseError as SADatabaseError
 
 from ..db import Database, head_revision, schema_revision
 from ..models import NATURAL_KEYS, SYNCABLE_MODELS
+from ..paths import open_to
 from .certificates import serial_clashes
 
 
@@ -26,11 +28,24 @@ class CheckReport:
 def run_check(db: Database) -> CheckReport:
     """Every problem found, as sentences; damage that stops the check is a problem too."""
     report = CheckReport()
+    _check_private(db, report)
     try:
         _run(db, report)
     except SADatabaseError as exc:
         report.problems.append(f"The database file is damaged ({exc.orig}); restore it from a backup.")
     return report
+
+
+def _check_private(db: Database, report: CheckReport) -> None:
+    """The data folder's files are the owner's only (POSIX; on Windows the user profile is)."""
+    loose = open_to(db.data_dir)
+    if loose:
+        names = ", ".join(str(p.relative_to(db.data_dir)) if p != db.data_dir else "the data folder itself"
+                          for p in loose[:5])
+        more = f" and {len(loose) - 5} more" if len(loose) > 5 else ""
+        report.problems.append(
+            f"{len(loose)} file(s) or folder(s) of the data can be read by other users of this PC ({names}{more}): "
+            "signing in to srcdesk makes them private again.")
 
 
 def _run(db: Database, report: CheckReport) -> None:

@@ -27,7 +27,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ...db import timestamped_backup
+from ...backups import timestamped_backup
 from ...errors import DatabaseError, SrcdeskError
 from ...sync import bundle as fmt
 from ...sync.errors import BundleRefused

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError as SADatabaseError
@@ -120,6 +121,11 @@ def _run(db: Database, report: CheckReport) -> None:
                 report.problems.append(
                     f"Change log: {unvalued} {t} change(s) logged without their values while their row "
                     "does not hold them.")
+            drifted = _content_drift(raw, t, has_waiting)
+            if drifted:
+                report.problems.append(
+                    f"Change log: {drifted} {t} row(s) hold values their logged changes never wrote (changed "
+                    "outside srcdesk); restore a backup, or ask for help.")
         known = {m.__tablename__ for m in SYNCABLE_MODELS}
         strays = [
             r[0] for r in conn.exec_driver_sql("SELECT DISTINCT table_name FROM change_log").fetchall()
@@ -171,3 +177,43 @@ def _stamped_by_merged_rows(raw: object, table: str, row_id: str) -> bool:
         return False
     stamp = raw.execute(f"SELECT updated_hlc FROM {table} WHERE id = ?", (row_id,)).fetchone()
     return stamp is not None and fold(changes).last.hlc == stamp[0]
+
+
+def _content_drift(raw: Any, table: str, has_waiting: bool) -> int:
+    """How many rows of ``table`` differ from the fold of their logged changes.
+
+    What can be compared: every row the log holds values for, that is every row changed since
+    it was made, every row that came in a bundle with its values, and every record that rows were
+    merged into (their changes are its edits). The fold of those changes (:func:`sync.fold.fold`)
+    is what the row must hold, column by column. A row never changed since it was made is logged
+    without its values (the lean log, :mod:`srcdesk.sync.changelog`): the log has no second copy
+    to compare it with, so an edit of such a row that leaves its stamps alone is not seen here
+    (one that changes a stamp is: see the stamp check above). Records held back by sync (they keep
+    their last good state on purpose) are left out.
+    """
+    from ..sync.changelog import CONTENT, _chunks, aliases, history, load, read_rows
+    from ..sync.fold import fold
+
+    valued = [r[0] for r in raw.execute(
+        "SELECT DISTINCT row_id FROM change_log WHERE table_name = ? AND fields IS NOT NULL", (table,))]
+    if table in NATURAL_KEYS:
+        valued += [r[0] for r in raw.execute(
+            f"SELECT DISTINCT merged_into FROM {table} WHERE merged_into IS NOT NULL")]
+    if has_waiting:
+        held = {r[0] for r in raw.execute("SELECT row_id FROM sync_waiting WHERE table_name = ?", (table,))}
+        valued = [i for i in valued if i not in held]
+    columns = CONTENT[table]
+    drifted = 0
+    for part in _chunks(list(dict.fromkeys(valued))):
+        rows = read_rows(raw, table, part)
+        logged = load(raw, table, list(rows), rows)
+        merged = aliases(raw, table, list(rows))
+        for row_id, row in rows.items():
+            own = logged.get(row_id)
+            changes = history(raw, table, row_id, own or []) if row_id in merged else own
+            if not changes:
+                continue  # a row with no logged change: the stamp check reports it
+            values = fold(changes).values
+            if any(c in values and values[c] != row[c] for c in columns):
+                drifted += 1
+    return drifted

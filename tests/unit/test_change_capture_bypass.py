@@ -159,3 +159,20 @@ def test_a_one_character_edit_is_found_and_undoing_it_clears_the_problem(ctx) ->
     assert any("1 person row(s) hold values" in p for p in run_check(ctx.db).problems)
     _raw_update(ctx.db.path, "UPDATE person SET given_name = 'Joanne' WHERE id = ?", person.id)
     assert run_check(ctx.db).ok  # put back: the row is its log's fold again
+
+
+def test_a_raw_edit_of_a_row_logged_once_with_its_values_is_found(ctx) -> None:  # noqa: ANN001
+    """A row whose only change is its insert, logged with its values (as rows that came in a bundle
+    can be), is compared in SQL rather than folded: the same finding."""
+    from srcdesk.sync.changelog import materialize
+
+    people = [create_person(ctx, given_name=f"Jo{i}", family_name="Bloggs") for i in range(4)]
+    con = sqlite3.connect(ctx.db.path)
+    try:
+        assert materialize(con, "person", [p.id for p in people]) == 4
+        con.commit()
+    finally:
+        con.close()
+    assert run_check(ctx.db).ok
+    _raw_update(ctx.db.path, "UPDATE person SET family_name = 'Other' WHERE id IN (?, ?, ?)", *[p.id for p in people[:3]])
+    assert [p for p in run_check(ctx.db).problems if p.startswith("Change log: 3 person row(s) hold values")]

@@ -10,6 +10,7 @@ mode is set (:data:`POSIX_MODES` is False there).
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -109,7 +110,7 @@ def open_to(data_dir: Path) -> list[Path]:
             mode = path.lstat().st_mode
         except OSError:
             continue
-        if mode & 0o077:
+        if mode & 0o077 and not stat.S_ISLNK(mode):  # a link's own mode means nothing
             found.append(path)
     return found
 

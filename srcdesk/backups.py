@@ -48,7 +48,8 @@ PRUNED_REASONS = frozenset({"before-import", "before-clock-repair"})
 _AUTOMATIC = re.compile(r"^srcdesk-(\d{8})-(\d{6})-(\d{6})-([a-z][a-z0-9_.-]*)\.sqlite3$")
 
 
-def _human(size: int) -> str:
+def human_size(size: int) -> str:
+    """1.2 MB, 734 KB, 2.3 GB: how big a backup is, for people."""
     value = float(size)
     for unit in ("bytes", "KB", "MB", "GB"):
         if value < 1000 or unit == "GB":
@@ -72,8 +73,8 @@ def check_free_space(source: Path, folder: Path) -> None:
         raise DatabaseError(f"Can't write to {folder}: {exc.strerror or exc}.") from exc
     if free < needed + SPACE_MARGIN:
         raise DatabaseError(
-            f"There is not enough free space in {folder} for a backup ({_human(free)} free, "
-            f"{_human(needed + SPACE_MARGIN)} needed); nothing was written. Free some space or choose another drive.")
+            f"There is not enough free space in {folder} for a backup ({human_size(free)} free, "
+            f"{human_size(needed + SPACE_MARGIN)} needed); nothing was written. Free some space or choose another drive.")
 
 
 def _damaged(detail: object) -> DatabaseError:
@@ -216,4 +217,4 @@ def prune_automatic(folder: Path) -> list[Path]:
 
 
 __all__ = ["BACKUP_SUFFIX", "PAGES_PER_STEP", "PRUNED_REASONS", "SPACE_MARGIN", "automatic_backups",
-           "check_free_space", "copy_database", "prune_automatic", "timestamped_backup", "to_keep"]
+           "check_free_space", "copy_database", "human_size", "prune_automatic", "timestamped_backup", "to_keep"]

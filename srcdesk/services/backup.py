@@ -20,7 +20,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..backups import BACKUP_SUFFIX, PAGES_PER_STEP, Progress
+from ..backups import BACKUP_SUFFIX, PAGES_PER_STEP, Progress, human_size
 from ..backups import copy_database as _copy
 from ..errors import DatabaseError, ValidationError
 from ..paths import backups_dir, private_dir
@@ -43,16 +43,6 @@ class BackupFile:
 def _describe(path: Path) -> BackupFile:
     st = path.stat()
     return BackupFile(path, st.st_size, dt.datetime.fromtimestamp(st.st_mtime))
-
-
-def human_size(size: int) -> str:
-    """1.2 MB, 734 KB, 2.3 GB: how big a backup is, for people."""
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{int(value)} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} bytes"  # pragma: no cover - the loop always returns
 
 
 def copy_database(source: Path, target: Path, *, progress: Progress | None = None,

@@ -196,7 +196,7 @@ def child_export_raw(db: str) -> dict[str, Any]:
 def child_import(data: str, bundle: str, user: str = OFFICE_USER, password: str = PASSWORD) -> dict[str, Any]:
     """``import DATA BUNDLE [USER PASSWORD]``: the automatic backup, timed alone, then
     ``import_bundle(backup=False)``."""
-    from srcdesk.db import timestamped_backup
+    from srcdesk.backups import timestamped_backup
     from srcdesk.services.sync import import_bundle
 
     ctx = _signed_in(Path(data), user, password)

@@ -272,7 +272,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
     from .services import trust
     from .services.setup import ensure_identity
-    from .sync.identity import MAX_CARD_BYTES
+    from .sync.identity import read_card_file
 
     ctx = _signed_in(args)
     try:
@@ -303,11 +303,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
                 print(f"Wrote the enrolment card to {path}.")
                 print(f"Read this fingerprint to the other side by phone or on paper: {me.fingerprint}")
             case "enrol":
-                try:
-                    with args.card.open("rb") as fh:
-                        card = fh.read(MAX_CARD_BYTES + 1)  # a larger file is refused as too large
-                except OSError as exc:
-                    raise Refused(f"Can't read {args.card}: {exc.strerror or exc}.") from exc
+                card = read_card_file(args.card, refuse=Refused)
                 known = {t.installation_id for t in trust.trusted_installations(ctx) if t.enrolled_at}
                 t = trust.enrol(ctx, card, args.fingerprint)
                 where = f" ({t.establishment_code})" if t.establishment_code else ""
@@ -513,15 +509,14 @@ COMMANDS["clock"] = cmd_clock
 
 
 def _log_unexpected(args: argparse.Namespace | None) -> Path | None:
-    from .paths import log_dir
+    from .paths import log_dir, open_private_append
 
     try:
         folder = log_dir(_data_dir(args)) if args else None
         if folder is None:
             return None
-        folder.mkdir(parents=True, exist_ok=True)
         path = folder / "srcdesk.log"
-        with path.open("a", encoding="utf-8") as fh:
+        with open_private_append(path) as fh:  # the folder and file owner-only
             fh.write(traceback.format_exc())
         return path
     except OSError:

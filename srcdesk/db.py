@@ -1,13 +1,13 @@
 """The database: engine, pragmas, sessions, migrate-on-open, consistent backups.
 
-One SQLite file per installation. Opening it checks that it is a SQLite file, refuses
-one written by a newer srcdesk, and migrates an older one after writing a timestamped
-backup. Every ORM session made here captures changes for sync (see sync.capture).
+One SQLite file per installation, owner-only (see :mod:`srcdesk.paths`). Opening it checks
+that it is a SQLite file, refuses one written by a newer srcdesk, and migrates an older one
+after a checked backup (:mod:`srcdesk.backups`; backups made before a migration are never
+pruned). Every ORM session made here captures changes for sync (see sync.capture).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 import sqlite3
@@ -24,11 +24,13 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 
+from .backups import copy_database, timestamped_backup
 from .errors import DatabaseError
 from .models import LocalState
-from .paths import backups_dir, database_path
+from .paths import create_private_file, database_path, private_dir
 from .sync.capture import Actor, install_engine_guard, install_session_hooks
 from .sync.hlc import HybridClock
+from .untrusted import open_untrusted
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -99,35 +101,15 @@ def make_engine(path: Path) -> Engine:
 
 
 def looks_like_sqlite(path: Path) -> bool:
-    with path.open("rb") as fh:
+    """Whether ``path`` is a regular file that starts as a SQLite database does (a folder, device
+    or pipe put in its place is refused at once, without hanging)."""
+    with open_untrusted(path, limit=None, what="srcdesk database", refuse=DatabaseError) as fh:
         return fh.read(16) == SQLITE_HEADER
-
-
-def sqlite_backup(source: Path, target: Path) -> Path:
-    """A consistent copy of a live database via SQLite's online backup API."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        raise DatabaseError(f"{target} already exists; choose another file name.")
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-    try:
-        dst = sqlite3.connect(target)
-        try:
-            src.backup(dst, pages=4096)
-        finally:
-            dst.close()
-    finally:
-        src.close()
-    return target
 
 
 def system_wall_ms() -> int:
     """This PC's clock: milliseconds since 1970-01-01 UTC."""
     return time.time_ns() // 1_000_000
-
-
-def timestamped_backup(data_dir: Path, reason: str) -> Path:
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    return sqlite_backup(database_path(data_dir), backups_dir(data_dir) / f"srcdesk-{stamp}-{reason}.sqlite3")
 
 
 class Database:
@@ -165,10 +147,12 @@ class Database:
         if path.exists():
             raise DatabaseError(f"There is already srcdesk data in {data_dir}.")
         try:
-            data_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(data_dir)
             probe = data_dir / ".srcdesk-write-test"
             probe.write_bytes(b"")
             probe.unlink()
+            # owner-only before SQLite first opens it: SQLite gives -wal and -shm the database's mode
+            create_private_file(path)
         except OSError as exc:
             raise DatabaseError(f"Can't write to the data folder {data_dir}: {exc.strerror or exc}.") from exc
         engine = make_engine(path)
@@ -249,7 +233,8 @@ class Database:
         return s
 
     def backup_to(self, target: Path) -> Path:
-        return sqlite_backup(self.path, target)
+        """A checked copy of the data in the new file ``target`` (:func:`srcdesk.backups.copy_database`)."""
+        return copy_database(self.path, target)
 
 
 def schema_revision(engine: Engine) -> str | None:

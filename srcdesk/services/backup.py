@@ -1,35 +1,30 @@
-"""Backups: a consistent copy of the live database, made with SQLite's online backup API.
+"""Backups: a consistent, checked copy of the live database (:func:`srcdesk.backups.copy_database`).
 
-One function serves the desktop app ("Back up now" on the Settings page) and the command line
-(``srcdesk backup --to FILE``). The copy is written page by page, so other work can go on while
-it runs and ``progress(done, total, what)`` can say how far it has got; it is written under a
-temporary name and renamed only when complete, so a half-written backup never looks like a
-finished one.
+One function serves the desktop app ("Back up now" on the Settings page), the command line
+(``srcdesk backup --to``), and the automatic backups made before migrations and imports. The
+copy is written page by page, so other work can go on while it runs and ``progress(done, total,
+what)`` can say how far it has got; it is written under a temporary name, checked, and renamed
+only when complete, so a half-written backup never looks like a finished one. A damaged database
+is reported, not backed up; a drive without room for the copy is refused before it starts.
 
 Who may back up: any signed-in user may write a backup into the installation's own
 ``backups`` folder (beside the data, where the app's automatic backups go). Writing a copy
 anywhere else (a USB stick, a shared drive) takes every record out of the data folder, so it
-needs an administrator.
+needs an administrator. ``backup --to`` never makes a folder: a mistyped USB path must not put
+the data on the local disk.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..db import SQLITE_HEADER
+from ..backups import BACKUP_SUFFIX, PAGES_PER_STEP, Progress, human_size
+from ..backups import copy_database as _copy
 from ..errors import DatabaseError, ValidationError
-from ..paths import backups_dir
+from ..paths import backups_dir, private_dir
 from .base import Context
-
-Progress = Callable[[int, int, str], None]
-
-BACKUP_SUFFIX = ".sqlite3"
-PAGES_PER_STEP = 2048  # 8 MiB at SQLite's default 4 KiB page: ~300 progress steps for 2.3 GB
 
 
 @dataclass(frozen=True)
@@ -50,73 +45,10 @@ def _describe(path: Path) -> BackupFile:
     return BackupFile(path, st.st_size, dt.datetime.fromtimestamp(st.st_mtime))
 
 
-def human_size(size: int) -> str:
-    """1.2 MB, 734 KB, 2.3 GB: how big a backup is, for people."""
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{int(value)} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} bytes"  # pragma: no cover - the loop always returns
-
-
 def copy_database(source: Path, target: Path, *, progress: Progress | None = None,
                   pages_per_step: int = PAGES_PER_STEP) -> BackupFile:
-    """Copy the SQLite database at ``source`` to the new file ``target``, consistently.
-
-    Refuses to overwrite an existing file. Raises :class:`DatabaseError` with a sentence
-    saying what went wrong (full disk, no permission…); nothing is left behind on failure.
-    """
-    if target.exists():
-        raise ValidationError(f"{target} already exists; choose another file name.", "target")
-    partial = target.with_name(target.name + ".partial")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial.unlink(missing_ok=True)
-    except OSError as exc:
-        raise DatabaseError(f"Couldn't write to {target.parent}: {exc.strerror or exc}.") from exc
-
-    what = f"Copying the data to {target.name}…"
-
-    def step(_status: int, remaining: int, total: int) -> None:
-        if progress is not None:
-            # the last step also writes the copy out to the disk, which can take a few seconds
-            last = 0 < remaining <= pages_per_step
-            progress(max(total - remaining, 0), total, "Writing the copy to the disk…" if last else what)
-
-    try:
-        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-        try:
-            dst = sqlite3.connect(partial)
-            try:
-                if progress is not None:
-                    progress(0, 0, what)
-                src.backup(dst, pages=pages_per_step, progress=step)
-                dst.commit()
-            finally:
-                dst.close()
-        finally:
-            src.close()
-        for leftover in (partial.with_name(partial.name + "-wal"), partial.with_name(partial.name + "-shm")):
-            leftover.unlink(missing_ok=True)
-        with partial.open("rb") as fh:
-            if fh.read(16) != SQLITE_HEADER:
-                raise DatabaseError(f"The backup written to {target} is not a complete database.")
-        if target.exists():  # someone made this file while we were copying
-            raise ValidationError(f"{target} already exists; choose another file name.", "target")
-        os.replace(partial, target)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise DatabaseError(f"Couldn't write the backup to {target.parent}: {exc.strerror or exc}.") from exc
-    except sqlite3.Error as exc:
-        partial.unlink(missing_ok=True)
-        raise DatabaseError(f"Couldn't back up the data: {exc}.") from exc
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    if progress is not None:
-        progress(1, 1, f"Backed up to {target.name}.")
-    return _describe(target)
+    """:func:`srcdesk.backups.copy_database`, described for the Settings page's list."""
+    return _describe(_copy(source, target, progress=progress, pages_per_step=pages_per_step))
 
 
 def backup_file_name(now: dt.datetime | None = None) -> str:
@@ -138,12 +70,18 @@ def _free_name(folder: Path, name: str) -> Path:
 def backup_now(ctx: Context, *, progress: Progress | None = None) -> BackupFile:
     """A new backup in this installation's ``backups`` folder (any signed-in user)."""
     ctx.require("recorder", "back up the data")
-    target = _free_name(backups_dir(ctx.db.data_dir), backup_file_name())
+    try:
+        folder = private_dir(backups_dir(ctx.db.data_dir))
+    except OSError as exc:
+        raise DatabaseError(f"Couldn't make the backups folder: {exc.strerror or exc}.") from exc
+    target = _free_name(folder, backup_file_name())
     return copy_database(ctx.db.path, target, progress=progress)
 
 
 def backup_to(ctx: Context, target: Path, *, progress: Progress | None = None) -> BackupFile:
-    """A backup written to ``target`` (a file name, or a folder to put a dated file in).
+    """A backup written to ``target``: a folder that exists gets a dated file in it; a new file
+    name ending ``.sqlite3`` in a folder that exists is written as named. A folder that does not
+    exist is refused, never made (a mistyped USB path must not put the data on the local disk).
 
     Into the installation's own backups folder any signed-in user may; anywhere else takes
     an administrator, since the copy holds every record and account of this installation.
@@ -151,6 +89,11 @@ def backup_to(ctx: Context, target: Path, *, progress: Progress | None = None) -
     target = Path(target).expanduser()
     if target.is_dir():
         target = _free_name(target, backup_file_name())
+    elif not target.exists() and (target.suffix != BACKUP_SUFFIX or not target.parent.is_dir()):
+        folder = target if target.suffix != BACKUP_SUFFIX else target.parent
+        raise ValidationError(
+            f"There is no folder {folder}: check the drive is plugged in and the path is right. "
+            "srcdesk never makes a folder for a backup.", "target")
     own = backups_dir(ctx.db.data_dir).resolve()
     if target.parent.resolve() == own:
         ctx.require("recorder", "back up the data")

@@ -1,15 +1,18 @@
-"""`srcdesk check`: integrity, foreign keys, migration state, change-log consistency."""
+"""`srcdesk check`: integrity, foreign keys, migration state, change-log consistency, and that the
+data's files are the owner's only."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError as SADatabaseError
 
 from ..db import Database, head_revision, schema_revision
 from ..models import NATURAL_KEYS, SYNCABLE_MODELS
+from ..paths import open_to
 from .certificates import serial_clashes
 
 
@@ -26,11 +29,24 @@ class CheckReport:
 def run_check(db: Database) -> CheckReport:
     """Every problem found, as sentences; damage that stops the check is a problem too."""
     report = CheckReport()
+    _check_private(db, report)
     try:
         _run(db, report)
     except SADatabaseError as exc:
         report.problems.append(f"The database file is damaged ({exc.orig}); restore it from a backup.")
     return report
+
+
+def _check_private(db: Database, report: CheckReport) -> None:
+    """The data folder's files are the owner's only (POSIX; on Windows the user profile is)."""
+    loose = open_to(db.data_dir)
+    if loose:
+        names = ", ".join(str(p.relative_to(db.data_dir)) if p != db.data_dir else "the data folder itself"
+                          for p in loose[:5])
+        more = f" and {len(loose) - 5} more" if len(loose) > 5 else ""
+        report.problems.append(
+            f"{len(loose)} file(s) or folder(s) of the data can be read by other users of this PC ({names}{more}): "
+            "signing in to srcdesk makes them private again.")
 
 
 def _run(db: Database, report: CheckReport) -> None:
@@ -105,6 +121,11 @@ def _run(db: Database, report: CheckReport) -> None:
                 report.problems.append(
                     f"Change log: {unvalued} {t} change(s) logged without their values while their row "
                     "does not hold them.")
+            drifted = _content_drift(raw, t, has_waiting)
+            if drifted:
+                report.problems.append(
+                    f"Change log: {drifted} {t} row(s) hold values their logged changes never wrote (changed "
+                    "outside srcdesk); restore a backup, or ask for help.")
         known = {m.__tablename__ for m in SYNCABLE_MODELS}
         strays = [
             r[0] for r in conn.exec_driver_sql("SELECT DISTINCT table_name FROM change_log").fetchall()
@@ -156,3 +177,61 @@ def _stamped_by_merged_rows(raw: object, table: str, row_id: str) -> bool:
         return False
     stamp = raw.execute(f"SELECT updated_hlc FROM {table} WHERE id = ?", (row_id,)).fetchone()
     return stamp is not None and fold(changes).last.hlc == stamp[0]
+
+
+def _content_drift(raw: Any, table: str, has_waiting: bool) -> int:
+    """How many rows of ``table`` differ from the fold of their logged changes.
+
+    What can be compared: every row the log holds values for, that is every row changed since
+    it was made, every row that came in a bundle with its values, and every record that rows were
+    merged into (their changes are its edits). The fold of those changes (:func:`sync.fold.fold`)
+    is what the row must hold, column by column. A row never changed since it was made is logged
+    without its values (the lean log, :mod:`srcdesk.sync.changelog`): the log has no second copy
+    to compare it with, so an edit of such a row that leaves its stamps alone is not seen here
+    (one that changes a stamp is: see the stamp check). Records held back by sync (they keep
+    their last good state on purpose) are left out.
+
+    Cost: a row whose one change is its insert, logged with its values, is compared in SQL
+    (``json_extract``, one pass); the others (edited rows, merged records) are folded in Python.
+    ``python -m bench --only check`` measures both against a plain read of the same rows.
+    """
+    from ..sync.changelog import CONTENT, _chunks, history, load, read_rows
+    from ..sync.fold import fold
+
+    columns = CONTENT[table]
+    not_held = ("AND NOT EXISTS (SELECT 1 FROM sync_waiting AS w WHERE w.table_name = :t AND w.row_id = c.row_id)"
+                if has_waiting else "")
+    no_aliases = (f"AND NOT EXISTS (SELECT 1 FROM {table} AS a WHERE a.merged_into = r.id)"
+                  if table in NATURAL_KEYS else "")
+    differs = " OR ".join(
+        f"(json_type(c.fields, '$.\"{col}\"') IS NOT NULL AND json_extract(c.fields, '$.\"{col}\"') IS NOT r.\"{col}\")"
+        for col in columns)
+    drifted = raw.execute(
+        f"SELECT count(*) FROM change_log AS c JOIN {table} AS r ON r.id = c.row_id "
+        "WHERE c.table_name = :t AND c.op = 'insert' AND c.fields IS NOT NULL "
+        "AND NOT EXISTS (SELECT 1 FROM change_log AS d WHERE d.table_name = c.table_name AND d.row_id = c.row_id "
+        f"AND d.seq <> c.seq) {no_aliases} {not_held} AND ({differs})",
+        {"t": table}).fetchone()[0]
+    folded = [r[0] for r in raw.execute(
+        "SELECT c.row_id FROM change_log AS c WHERE c.table_name = :t "
+        f"{not_held} GROUP BY c.row_id HAVING max(c.fields IS NOT NULL) AND (count(*) > 1 OR max(c.op <> 'insert'))",
+        {"t": table})]
+    roots = set()  # records other rows were merged into: their history has those rows' changes too
+    if table in NATURAL_KEYS:
+        roots = {r[0] for r in raw.execute(f"SELECT DISTINCT merged_into FROM {table} WHERE merged_into IS NOT NULL")}
+        folded += sorted(roots)
+    if has_waiting and table in NATURAL_KEYS:
+        held = {r[0] for r in raw.execute("SELECT row_id FROM sync_waiting WHERE table_name = ?", (table,))}
+        folded = [i for i in folded if i not in held]
+    for part in _chunks(list(dict.fromkeys(folded))):
+        rows = read_rows(raw, table, part)
+        logged = load(raw, table, list(rows), rows)
+        for row_id, row in rows.items():
+            own = logged.get(row_id)
+            changes = history(raw, table, row_id, own or []) if row_id in roots else own
+            if not changes:
+                continue  # a row with no logged change: the stamp check reports it
+            values = fold(changes).values
+            if any(c in values and values[c] != row[c] for c in columns):
+                drifted += 1
+    return drifted

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..db import timestamped_backup
+from ..backups import timestamped_backup
 from ..errors import ValidationError
 from ..sync.bundle import FUTURE_SLACK
 from ..sync.capture import CAPTURE_FLAG

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from ..db import Database
 from ..errors import DatabaseError, ValidationError
 from ..ids import new_id
 from ..models import Establishment, Installation, LocalState
-from ..paths import database_path
+from ..paths import database_path, tighten
 from ..sync.capture import Actor
 from ..sync.identity import (
     AGE_KEY_FILE,
@@ -30,6 +31,8 @@ from ..sync.identity import (
 from .base import SAMPLE_KEY, Context, InstallationInfo, UserInfo, load_installation
 from .reference_data import load_reference, seed_reference
 from .users import check_password_strength, create_user_unchecked
+
+log = logging.getLogger("srcdesk")
 
 
 def establishment_codes() -> list[tuple[str, str]]:
@@ -224,7 +227,14 @@ def ensure_identity(ctx: Context, *, recovery_key_out: Path | None = None) -> st
 
 
 def open_installation(data_dir: Path) -> Context:
-    """Open existing data (migrating if needed). No user is signed in yet."""
+    """Open existing data (migrating if needed). No user is signed in yet.
+
+    Files and folders of the data left open to others (by an older srcdesk, or a copy) are made
+    owner-only first, and the log says so; what can't be changed, ``srcdesk check`` reports."""
+    tightened = tighten(data_dir)
+    if tightened:
+        log.warning("Made %d file(s) or folder(s) in the data folder %s readable by this user only; "
+                    "others could read them.", len(tightened), data_dir)
     db = Database.open(data_dir)
     try:
         info: InstallationInfo = load_installation(db)

@@ -43,6 +43,7 @@ from ..models import (
     SYNCABLE_MODELS,
     USER_ROLES,
 )
+from ..untrusted import read_untrusted
 from . import minisign, strictjson
 from .changelog import content_columns
 from .errors import BundleRefused
@@ -281,18 +282,17 @@ class Outer:
     zip: StrictZip
 
 
-def open_outer(path: Path) -> Outer:
-    """Open the bundle file and read its signature's trusted comment (not yet verified)."""
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise BundleRefused(f"Can't read {path.name}: {exc.strerror or exc}.") from exc
-    if size > MAX_BUNDLE_BYTES:
-        raise BundleRefused(f"{path.name} is {size // 2**20} MB, larger than any bundle srcdesk writes.")
-    try:
-        data = path.read_bytes()  # read once: what is verified is what is decrypted
-    except OSError as exc:
-        raise BundleRefused(f"Can't read {path.name}: {exc.strerror or exc}.") from exc
+def read_bundle_file(path: Path) -> bytes:
+    """Every byte of a bundle file, read once (a regular file of at most :data:`MAX_BUNDLE_BYTES`;
+    anything else is refused at once: :mod:`srcdesk.untrusted`)."""
+    return read_untrusted(path, limit=MAX_BUNDLE_BYTES, what="bundle", refuse=BundleRefused)
+
+
+def open_outer(path: Path, data: bytes | None = None) -> Outer:
+    """Open the bundle file (or ``data``, its bytes as read already) and read its signature's
+    trusted comment (not yet verified)."""
+    if data is None:
+        data = read_bundle_file(path)  # read once: what is verified is what is decrypted
     outer = StrictZip(data, what="the bundle file", allowed={PAYLOAD, PAYLOAD_SIG}.__contains__,
                       required=(PAYLOAD, PAYLOAD_SIG), limits=Limits(max_entries=2, max_ratio=1000))
     try:

@@ -28,6 +28,7 @@ import os
 import re
 import secrets
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from typing import Any
 from pyrage import x25519
 
 from ..errors import SrcdeskError
+from ..untrusted import read_untrusted
 from . import strictjson
 from .changelog import canonical_json
 from .errors import BundleRefused
@@ -61,6 +63,7 @@ __all__ = [
     "normalise_fingerprint",
     "parse_age_key_text",
     "read_card",
+    "read_card_file",
     "write_card",
     "write_private_file",
 ]
@@ -72,6 +75,7 @@ AGE_KEY_FILE = "age.key"
 CARD_FORMAT = "srcdesk-enrolment/1"
 FINGERPRINT_DOMAIN = "srcdesk-identity/1"
 MAX_CARD_BYTES = 16 * 1024
+MAX_KEY_FILE_BYTES = 4096
 MAX_NAME_CHARS = 120
 ROLES = ("establishment", "office")
 
@@ -269,14 +273,10 @@ def create_keys(data_dir: Path) -> tuple[SigningKey, x25519.Identity]:
 
 
 def _read_key_file(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise KeysError(f"The key file {path} is missing; this PC can't sign or read bundles without it.") from None
-    except OSError as exc:
-        raise KeysError(f"Couldn't read the key file {path}: {exc.strerror or exc}.") from exc
-    if len(raw) > 4096:
-        raise KeysError(f"The key file {path} is damaged (too large).")
+    if not os.path.lexists(path):
+        raise KeysError(f"The key file {path} is missing; this PC can't sign or read bundles without it.")
+    raw = read_untrusted(path, limit=MAX_KEY_FILE_BYTES, what="key file",
+                         refuse=lambda why: KeysError(f"The key file {path} is damaged: {why}"))
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -400,6 +400,12 @@ def _recipient_field(card: dict[str, Any], key: str) -> str:
     if parsed != value:
         raise _refuse(f'"{key}" is not written the standard way')
     return value
+
+
+def read_card_file(path: Path, *, refuse: Callable[[str], Exception] = BundleRefused) -> bytes:
+    """The bytes of an enrolment card file: a regular file of at most :data:`MAX_CARD_BYTES`, read
+    once (:mod:`srcdesk.untrusted`); anything else is refused with ``refuse(sentence)``."""
+    return read_untrusted(path, limit=MAX_CARD_BYTES, what="enrolment card", refuse=refuse)
 
 
 def read_card(data: bytes) -> PublicIdentity:

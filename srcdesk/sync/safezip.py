@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, BinaryIO
 
+from ..untrusted import open_untrusted
 from .errors import BundleRefused
 
 _LOCAL_SIG = b"PK\x03\x04"
@@ -177,7 +178,8 @@ class StrictZip:
         self._fp: IO[bytes]
         if isinstance(source, (str, os.PathLike)):
             try:
-                self._fp = open(source, "rb")  # kept open until close()
+                # kept open until close(); a folder, device or pipe is refused before any read
+                self._fp = open_untrusted(source, limit=None, what=what, refuse=BundleRefused)
                 self._size = os.fstat(self._fp.fileno()).st_size
             except OSError as error:
                 self.close()

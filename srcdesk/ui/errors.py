@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..errors import SrcdeskError
-from ..paths import log_dir
+from ..paths import log_dir, open_private_append
 
 log = logging.getLogger("srcdesk")
 
@@ -50,8 +50,7 @@ class _LazyFileHandler(logging.FileHandler):
         super().__init__(path, encoding="utf-8", delay=True)
 
     def _open(self):  # noqa: ANN202 - logging's own signature
-        Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
-        return super()._open()
+        return open_private_append(Path(self.baseFilename), self.encoding or "utf-8")  # owner-only
 
 
 def configure_logging(data_dir: Path) -> logging.Handler:
@@ -164,8 +163,7 @@ class ExceptionHandler:
         # even when the thread pool or the event loop is what broke. It is one small append.
         path = log_path(self.data_dir)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("a", encoding="utf-8") as fh:
+            with open_private_append(path) as fh:
                 fh.write(details)
                 if not details.endswith("\n"):
                     fh.write("\n")

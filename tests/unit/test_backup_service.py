@@ -92,9 +92,7 @@ def test_only_an_administrator_backs_up_outside_the_data_folder(ctx, tmp_path) -
 def test_failure_leaves_nothing_behind(ctx, tmp_path) -> None:  # noqa: ANN001
     blocked = tmp_path / "file-not-folder"
     blocked.write_text("x")
-    from srcdesk.errors import DatabaseError
-
-    with pytest.raises(DatabaseError, match="Couldn't write"):
+    with pytest.raises(ValidationError, match="no folder"):  # a file where the folder should be
         copy_database(ctx.db.path, blocked / "b.sqlite3")
     assert blocked.read_text() == "x"
 

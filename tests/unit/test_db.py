@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 
 from srcdesk import db as dbmod
 from srcdesk.db import Database, head_revision, schema_revision
-from srcdesk.errors import DatabaseError
+from srcdesk.errors import DatabaseError, ValidationError
 from srcdesk.models import Base
 from srcdesk.paths import backups_dir, database_path
 from srcdesk.services.check import run_check
@@ -168,7 +168,7 @@ def test_backup_is_a_consistent_copy(ctx, tmp_path) -> None:  # noqa: ANN001
     assert con.execute("SELECT given_name FROM person").fetchall() == [("Jo",)]
     assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     con.close()
-    with pytest.raises(DatabaseError, match="already exists"):
+    with pytest.raises(ValidationError, match="already exists"):
         ctx.db.backup_to(target)
 
 

@@ -536,7 +536,7 @@ def test_path_source(tmp_path: Path) -> None:
     path = tmp_path / "payload.zip"
     path.write_bytes(build())
     assert read_all(path) == read_all(str(path)) == read_all(build())
-    refused(tmp_path / "missing.zip", "could not be read")
+    refused(tmp_path / "missing.zip", "does not exist")
     (tmp_path / "junk.zip").write_bytes(b"junk" + build())
     refused(tmp_path / "junk.zip", "data before the start")
 

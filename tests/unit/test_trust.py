@@ -804,11 +804,11 @@ def test_cli_export_enrol_list_revoke(capsys, tmp_path: Path) -> None:  # noqa: 
     code, out, _ = run_cli(capsys, *OFF, "keys", "enrol", str(card), "--fingerprint", fp.replace(" ", ""))
     assert code == 0 and out.startswith("Already enrolled")
     code, _, err = run_cli(capsys, *OFF, "keys", "enrol", str(tmp_path / "missing.card"), "--fingerprint", fp)
-    assert code == 1 and "Can't read" in err
+    assert code == 1 and "missing.card does not exist" in err
     big = tmp_path / "big.card"
     big.write_bytes(b"{" * (1 << 20))
     code, _, err = run_cli(capsys, *OFF, "keys", "enrol", str(big), "--fingerprint", fp)
-    assert code == 1 and "larger than 16 KiB" in err
+    assert code == 1 and "larger than any enrolment card (at most 16 KB)" in err
 
     per_id = read_card(card.read_bytes()).installation_id
     code, out, _ = run_cli(capsys, *OFF, "keys", "list")

@@ -20,16 +20,17 @@ backup made for an import that applied nothing is deleted.
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ...db import timestamped_backup
+from ...backups import timestamped_backup
 from ...errors import DatabaseError, SrcdeskError
+from ...sync import bundle as fmt
 from ...sync.errors import BundleRefused
+from ...untrusted import open_untrusted
 from ..base import Context
 from .apply import apply
 from .common import SYNC_ROLE, Progress
@@ -171,20 +172,21 @@ class _Stamp:
     digest: bytes
 
     @classmethod
-    def of(cls, path: Path) -> _Stamp:
-        try:
-            with path.open("rb") as fh:
-                size = os.fstat(fh.fileno()).st_size
-                digest = hashlib.file_digest(fh, "blake2b").digest()
-        except OSError as exc:
-            raise BundleRefused(f"Can't read {path.name}: {exc.strerror or exc}.") from exc
-        return cls(size, digest)
+    def of(cls, data: bytes) -> _Stamp:
+        return cls(len(data), hashlib.blake2b(data).digest())
+
+    @classmethod
+    def read(cls, path: Path) -> tuple[_Stamp, bytes]:
+        """The file's bytes, read once (regular file, capped: :func:`fmt.read_bundle_file`), and their stamp."""
+        data = fmt.read_bundle_file(path)
+        return cls.of(data), data
 
     def unchanged(self, path: Path) -> bool:
         try:
             if path.stat().st_size != self.size:
                 return False
-            return _Stamp.of(path).digest == self.digest
+            with open_untrusted(path, limit=fmt.MAX_BUNDLE_BYTES, what="bundle", refuse=BundleRefused) as fh:
+                return hashlib.file_digest(fh, "blake2b").digest() == self.digest  # streamed
         except (OSError, BundleRefused):
             return False
 
@@ -271,8 +273,9 @@ def _check(ctx: Context, files: list[_File], progress: Progress | None) -> None:
         if progress:
             progress(number, len(files), f"Checking {f.path.name} ({number + 1} of {len(files)})")
         try:
-            f.stamp = _Stamp.of(f.path)  # before reading: a change after this is seen at the apply
-            f.opened = open_bundle(ctx, f.path)
+            # read once: what is stamped is what is checked; a change after this is seen at the apply
+            f.stamp, data = _Stamp.read(f.path)
+            f.opened = open_bundle(ctx, f.path, data)
         except Exception as exc:  # noqa: BLE001 - kept with its file; the others go on
             f.checked = CheckedBundle(f.path, error=exc)
             continue

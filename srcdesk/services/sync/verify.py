@@ -54,13 +54,13 @@ class Opened:
     public: PublicKey
 
 
-def open_bundle(ctx: Context, path: Path) -> Opened:
+def open_bundle(ctx: Context, path: Path, data: bytes | None = None) -> Opened:
     """Every check, and the decrypted payload for the apply (the caller closes it). The file is read
-    once: what is verified is what is decrypted and applied."""
+    once (or ``data`` is its bytes, read already): what is verified is what is decrypted and applied."""
     path = Path(path)
     inst = ctx.installation
     now = _now()
-    outer = fmt.open_outer(path)
+    outer = fmt.open_outer(path, data)
     try:
         header = outer.header
         if header.origin_id == inst.id:

@@ -16,7 +16,8 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPlai
 from ...errors import ValidationError
 from ...services import trust
 from ...services.base import Context
-from ...sync.identity import MAX_CARD_BYTES, read_card
+from ...sync import identity
+from ...sync.identity import read_card
 from ..catalogue_dialogs import FormDialog
 from ..tasks import Task, run_task
 from ..widgets import FieldError, confirm, describe_error, push_button
@@ -25,12 +26,8 @@ from .views import monospace_font, note
 
 
 def read_card_file(path: Path) -> bytes:
-    """The bytes of an enrolment card file (at most a little more than any card; larger is refused)."""
-    try:
-        with Path(path).open("rb") as fh:
-            return fh.read(MAX_CARD_BYTES + 1)
-    except OSError as exc:
-        raise ValidationError(f"Can't read {Path(path).name}: {exc.strerror or exc}.", "card") from exc
+    """The bytes of an enrolment card file (a regular file no larger than any card, read once)."""
+    return identity.read_card_file(Path(path), refuse=lambda why: ValidationError(why, "card"))
 
 
 def peek_card(path: Path) -> Any:

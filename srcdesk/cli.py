@@ -595,7 +595,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with _writer_lock(args):
             code = COMMANDS[args.command](args)
-        sys.stdout.flush()
+        if sys.stdout is not None:  # None in a build without a console
+            sys.stdout.flush()  # a closed pipe shows here at the latest, not at exit
         return code
     except BrokenPipeError:
         _quiet_closed_stdout()

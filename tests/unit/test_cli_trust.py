@@ -299,3 +299,31 @@ def test_no_user_is_a_usage_error(data: Path) -> None:
     done = srcdesk(data, "user", "list", user=None)
     assert done.returncode == 2 and done.stderr.startswith("usage: srcdesk")
     assert "--user NAME or $SRCDESK_USER" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(("said", "sentence"), [
+    ("database is locked", BUSY),
+    ("database table is locked", BUSY),
+    ("database or disk is full", "The disk that holds srcdesk's data is full"),
+    ("attempt to write a readonly database", "read-only"),
+    ("unable to open database file", "can't open its data file"),
+    ("disk I/O error", "The disk failed"),
+    ("database disk image is malformed", "damaged"),
+])
+def test_database_problems_in_words(said: str, sentence: str) -> None:
+    """Bare, and wrapped by SQLAlchemy with a statement and a person's name as a parameter."""
+    from sqlalchemy.exc import OperationalError
+
+    from srcdesk.errors import DatabaseError, database_problem, user_message
+
+    bare = sqlite3.OperationalError(said)
+    wrapped = OperationalError("UPDATE person SET given_name=? WHERE id=?", (NAME[0], "p1"), bare)
+    for error in (bare, wrapped):
+        problem = database_problem(error)
+        assert isinstance(problem, DatabaseError) and sentence in str(problem)
+        assert user_message(error) == str(problem) and "\n" not in str(problem)
+    assert database_problem(sqlite3.IntegrityError("UNIQUE constraint failed: person.id")) is None
+    assert database_problem(OperationalError("SELECT 1", {}, sqlite3.OperationalError("no such column: x"))) is None
+    assert user_message(wrapped) == str(database_problem(wrapped))
+    other = OperationalError("SELECT x FROM person WHERE given_name = ?", (NAME[0],), sqlite3.OperationalError("no such column: x"))
+    assert user_message(other) == "OperationalError: (sqlite3.OperationalError) no such column: x"

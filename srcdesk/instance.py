@@ -72,8 +72,8 @@ class InstanceLock:
             if self._made_folder:  # e.g. an `init` that was refused: leave no empty folder behind
                 self._made_folder = False
                 try:
-                    if [p.name for p in self.data_dir.iterdir()] == [LOCK_FILENAME]:
-                        lock_path(self.data_dir).unlink()
+                    if {p.name for p in self.data_dir.iterdir()} <= {LOCK_FILENAME}:  # (gone on Windows)
+                        lock_path(self.data_dir).unlink(missing_ok=True)
                         self.data_dir.rmdir()
                 except OSError:
                     pass

@@ -525,8 +525,8 @@ def cmd_clock(args: argparse.Namespace) -> int:
         ctx.db.close()
     for line in result.describe():
         print(line)
-    # The app keeps its clock in memory: one left open would go on from the old one.
-    print("If the srcdesk app is open on this PC, close it and open it again before anyone makes a change.")
+    # No app can be open on this data meanwhile (the data folder's lock), so none goes on from the
+    # old clock it keeps in memory.
     return 0
 
 

@@ -10,7 +10,6 @@ import getpass
 import logging
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,6 +21,25 @@ log = logging.getLogger("srcdesk")
 
 class Refused(SrcdeskError):
     pass
+
+
+class UsageError(Exception):
+    """The command line lacks something it needs: argparse's usage message, exit status 2."""
+
+
+# Commands that only read run beside the desktop app or another command (SQLite lets readers in
+# while one writes) and take no lock; every other command holds the data folder's lock
+# (srcdesk.instance) while it runs, waiting a few seconds for it. ``--version`` and ``--help``
+# touch no data at all. (``keys show`` and ``keys list`` write only once, for an installation
+# set up before srcdesk had keys: SQLite's own locking covers that one write.)
+READ_ONLY = {("check", None), ("clock", "check"), ("keys", "show"), ("keys", "list"), ("user", "list"),
+             ("bundle", "verify"), ("bundle", "history"), ("conflicts", "list")}
+# Commands that act as nobody in particular; every other one needs --user or $SRCDESK_USER.
+NO_USER = {("init", None), ("check", None), ("clock", "check")}
+
+
+def _command(args: argparse.Namespace) -> tuple[str, str | None]:
+    return args.command, getattr(args, f"{args.command}_command", None)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -137,13 +155,20 @@ def _password(prompt: str, env: str = "SRCDESK_PASSWORD", *, confirm: bool = Fal
     return first
 
 
+NO_USER_GIVEN = "this command needs a user: say who you are with --user NAME or $SRCDESK_USER"
+
+
+def _username(args: argparse.Namespace) -> str | None:
+    return args.user or os.environ.get("SRCDESK_USER") or None
+
+
 def _signed_in(args: argparse.Namespace):  # noqa: ANN202
     from .services.setup import open_installation
     from .services.users import authenticate
 
-    username = args.user or os.environ.get("SRCDESK_USER")
+    username = _username(args)
     if not username:
-        raise Refused("Say who you are with --user or SRCDESK_USER.")
+        raise UsageError(NO_USER_GIVEN)
     ctx = open_installation(_data_dir(args))
     try:
         ctx.user = authenticate(ctx.db, username, _password(f"Password for {username}: "))
@@ -496,8 +521,8 @@ def cmd_clock(args: argparse.Namespace) -> int:
         ctx.db.close()
     for line in result.describe():
         print(line)
-    # The app keeps its clock in memory: one left open would go on from the old one.
-    print("If the srcdesk app is open on this PC, close it and open it again before anyone makes a change.")
+    # No app can be open on this data meanwhile (the data folder's lock), so none goes on from the
+    # old clock it keeps in memory.
     return 0
 
 
@@ -508,7 +533,11 @@ COMMANDS["conflicts"] = cmd_conflicts
 COMMANDS["clock"] = cmd_clock
 
 
-def _log_unexpected(args: argparse.Namespace | None) -> Path | None:
+def _log_unexpected(args: argparse.Namespace | None, error: BaseException) -> Path | None:
+    """Append the error's traceback, without SQL or parameters, to ``DIR/logs/srcdesk.log``."""
+    import datetime as dt
+
+    from .errors import safe_traceback
     from .paths import log_dir, open_private_append
 
     try:
@@ -516,32 +545,73 @@ def _log_unexpected(args: argparse.Namespace | None) -> Path | None:
         if folder is None:
             return None
         path = folder / "srcdesk.log"
+        stamp = dt.datetime.now().isoformat(timespec="seconds")
         with open_private_append(path) as fh:  # the folder and file owner-only
-            fh.write(traceback.format_exc())
+            fh.write(f"{stamp} srcdesk {__version__} command line\n{safe_traceback(error)}")
         return path
     except OSError:
         return None
 
 
+def _quiet_closed_stdout() -> None:
+    """Whoever read our output stopped (``srcdesk user list | head -1``): say nothing more, and
+    keep Python from complaining about it when it flushes standard output at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file behind sys.stdout
+        pass
+
+
+def _writer_lock(args: argparse.Namespace):  # noqa: ANN202 - a context manager
+    """The data folder's lock for a command that writes (see :data:`READ_ONLY`)."""
+    from contextlib import nullcontext
+
+    from .instance import COMMAND_WAIT_SECONDS, InstanceLock
+
+    if _command(args) in READ_ONLY:
+        return nullcontext()
+    lock = InstanceLock(_data_dir(args))
+    lock.acquire(COMMAND_WAIT_SECONDS, create=args.command == "init")
+    return lock
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from .errors import database_problem, user_message
+
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
         from .ui.app import run_app
 
         return run_app(_data_dir(args))
+    if _command(args) not in NO_USER and not _username(args):
+        parser.error(NO_USER_GIVEN)
     try:
-        return COMMANDS[args.command](args)
+        with _writer_lock(args):
+            code = COMMANDS[args.command](args)
+        if sys.stdout is not None:  # None in a build without a console
+            sys.stdout.flush()  # a closed pipe shows here at the latest, not at exit
+        return code
+    except BrokenPipeError:
+        _quiet_closed_stdout()
+        return 0
+    except UsageError as exc:
+        parser.error(str(exc))
     except SrcdeskError as exc:
-        print(f"srcdesk: {exc}", file=sys.stderr)
+        print(f"srcdesk: {user_message(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("srcdesk: interrupted; nothing was saved from the unfinished operation.", file=sys.stderr)
         return 1
     except Exception as exc:  # noqa: BLE001 - last resort: one line for people, details in the log
-        where = _log_unexpected(args)
+        problem = database_problem(exc)
+        if problem is not None:
+            print(f"srcdesk: {problem}", file=sys.stderr)
+            return 1
+        where = _log_unexpected(args, exc)
         detail = f" Details are in {where}." if where else ""
-        print(f"srcdesk: unexpected error: {type(exc).__name__}: {exc}.{detail}", file=sys.stderr)
+        print(f"srcdesk: unexpected error: {user_message(exc)}.{detail}", file=sys.stderr)
         return 1
 
 

@@ -18,14 +18,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, ExceptionContext
 from sqlalchemy.exc import DatabaseError as SADatabaseError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 
 from .backups import copy_database, timestamped_backup
-from .errors import DatabaseError
+from .errors import DatabaseError, database_problem, scrub
 from .models import LocalState
 from .paths import create_private_file, database_path, private_dir
 from .sync.capture import Actor, install_engine_guard, install_session_hooks
@@ -81,21 +81,45 @@ def head_revision() -> str:
     return heads.pop()
 
 
+BUSY_TIMEOUT_MS = 5000  # how long a write waits for another one to finish before "busy"
+
+
+def _busy_timeout_ms() -> int:
+    """``$SRCDESK_BUSY_TIMEOUT_MS`` (tests make it short), else :data:`BUSY_TIMEOUT_MS`."""
+    try:
+        return max(0, int(os.environ.get("SRCDESK_BUSY_TIMEOUT_MS", BUSY_TIMEOUT_MS)))
+    except ValueError:
+        return BUSY_TIMEOUT_MS
+
+
 def _set_pragmas(dbapi_conn: sqlite3.Connection, record: object) -> None:
     cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout={_busy_timeout_ms()}")  # first: the next one may wait for a lock
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=5000")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _speak_plainly(context: ExceptionContext) -> BaseException | None:
+    """Every error the engine raises: no SQL or parameters in it, and a busy, full, read-only or
+    unopenable database becomes a :class:`DatabaseError` with one sentence for a person."""
+    scrub(context.sqlalchemy_exception)
+    problem = database_problem(context.original_exception)
+    if problem is not None:
+        problem.__cause__ = context.sqlalchemy_exception
+        return problem
+    return None
 
 
 def make_engine(path: Path) -> Engine:
     engine = create_engine(
         f"sqlite:///{path}",
         connect_args={"check_same_thread": False},
+        hide_parameters=True,  # parameters are names, references, password hashes: never in an error
     )
     event.listen(engine, "connect", _set_pragmas)
+    event.listen(engine, "handle_error", _speak_plainly)
     install_engine_guard(engine)
     return engine
 
@@ -198,6 +222,9 @@ class Database:
         except (OperationalError, SADatabaseError) as exc:
             engine.dispose()
             raise DatabaseError(f"Can't open {path}: {exc.orig}. The file was left untouched.") from exc
+        except DatabaseError:  # already in words (the engine's handler, or refused above)
+            engine.dispose()
+            raise
 
     def close(self) -> None:
         self.engine.dispose()
@@ -220,8 +247,13 @@ class Database:
         try:
             yield s
             s.commit()
-        except BaseException:
+        except BaseException as exc:
             s.rollback()
+            # Raw driver errors (the change capture's own statements) don't pass the engine's
+            # handler: a busy or full database says so in one sentence here too.
+            problem = database_problem(exc)
+            if problem is not None:
+                raise problem from exc
             raise
         finally:
             s.close()

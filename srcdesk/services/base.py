@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -153,11 +154,24 @@ def tombstone(obj: Syncable, reason: str) -> None:
 # -- validation helpers ----------------------------------------------------------------------
 
 
+# Characters that steer a terminal or reorder text instead of being text: C0 controls, DEL, C1
+# controls, and the bidirectional embeddings, overrides and isolates (U+202A-202E, U+2066-2069).
+# What is typed here travels in bundles to other PCs and is printed by `srcdesk` in terminals,
+# where "\x1b[2J" or a right-to-left override would rewrite what a person sees. A one-line field
+# takes tabs and line breaks as spaces (pasted text); a longer, multi-line one keeps them.
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def text(value: Any, label: str, field: str, *, required: bool = True, max_len: int = 200) -> str | None:
+    """The shared check of typed text: refused if it holds control characters (see
+    ``_CONTROL_CHARS``); one-line fields (``max_len`` up to 250) have their white space collapsed."""
     if value is None:
         value = ""
     if not isinstance(value, str):
         raise ValidationError(f"{label} must be text.", field)
+    if _CONTROL_CHARS.search(value):
+        raise ValidationError(f"{label} holds a control character (an invisible one that steers the "
+                              "screen or the direction of text); type it again without it.", field)
     value = " ".join(value.split()) if max_len <= 250 else value.strip()
     if not value:
         if required:

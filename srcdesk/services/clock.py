@@ -215,7 +215,7 @@ class RepairResult:
                          "made after this PC's; this PC's value is in the conflict queue.")
         if self.held:
             lines.append(f"{_count(self.held, 'record')} stayed as they were: their new state breaks "
-                         "a rule of the database (see Sync → History).")
+                         "a rule of the database (see Sync → History, or 'srcdesk bundle history').")
         lines.append(f"srcdesk's clock went back from {when(self.clock_before)} to {when(self.clock_after)}.")
         lines.append(f"A backup was made first: {self.backup}.")
         return lines

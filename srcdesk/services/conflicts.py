@@ -130,7 +130,7 @@ def resolve_conflict(ctx: Context, conflict_id: int, choice: str, value: Any = N
     with ctx.write(RESOLVE_ROLE, "settle sync conflicts") as s:
         c = s.get(SyncConflict, conflict_id)
         if c is None:
-            raise NotFound("That conflict was already settled.")
+            raise NotFound(f"No such conflict (#{conflict_id}): it was settled already, or never existed.")
         model = MODELS[c.table_name]
         obj = s.get(model, c.row_id)
         if obj is None:

@@ -223,11 +223,19 @@ def _write_log(dbapi_conn: Any, changes: Sequence[tuple], clock: HybridClock) ->
 
 
 def save_clock(dbapi_conn: Any, clock: HybridClock) -> None:
-    dbapi_conn.execute(
+    """Store the clock, never below what is stored: another process with this data (the app and a
+    command, before the data folder's lock, or an older srcdesk) may have stamped further on. Only
+    a clock repair moves the stored clock back (srcdesk.sync.restamp). This process's clock then
+    goes on from the stored one if that was further on."""
+    stored = dbapi_conn.execute(
         "INSERT INTO local_state (key, value) VALUES ('hlc', ?) "
-        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        "ON CONFLICT (key) DO UPDATE SET value = "
+        "MAX(CAST(local_state.value AS INTEGER), CAST(excluded.value AS INTEGER)) "
+        "RETURNING value",
         (str(clock.last),),
-    )
+    ).fetchone()
+    if stored is not None:
+        clock.observe(int(stored[0]))
 
 
 def install_session_hooks(session_class: type[OrmSession]) -> None:

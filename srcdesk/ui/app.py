@@ -30,6 +30,7 @@ from .errors import configure_logging, install_excepthook, report_unexpected
 from .login_dialog import LoginDialog
 from .main_window import MainWindow
 from .setup_dialog import FirstRunDialog, close_context
+from .single_instance import SingleInstance, already_open_box, bring_to_front
 from .tasks import Task, run_task
 
 APP_NAME = "srcdesk"
@@ -170,6 +171,10 @@ class AppController(QObject):
             self.context.user = None
         self.show_login()
 
+    def bring_to_front(self) -> QWidget | None:
+        """Another start-up on this data asked for srcdesk: show the window in use in front."""
+        return bring_to_front([self.main_window, self.login_dialog, self.setup_dialog])
+
     # -- ending ----------------------------------------------------------------------------------
 
     def _fatal(self, error: BaseException) -> None:
@@ -211,14 +216,24 @@ def run_app(data_dir: Path) -> int:
     """Open the desktop app on ``data_dir``; returns the process exit code."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     configure_application(app)
+    # One app per data folder (and no command writing beside it): a second one brings the first
+    # one's window to the front and says so. A lock file, taken without waiting; nothing is read.
+    instance = SingleInstance(data_dir)
+    if not instance.claim():
+        box = already_open_box(data_dir, woke=instance.wake_running())
+        box.finished.connect(lambda _result: app.exit(1))
+        box.open()
+        return app.exec()
     configure_logging(data_dir)
     install_excepthook(data_dir)
     collector = UiThreadCollector(app)  # Python's garbage collector never runs on a worker
     controller = AppController(data_dir)
     controller.finished.connect(app.exit)
+    instance.raiseRequested.connect(controller.bring_to_front)
     controller.start()
     try:
         return app.exec()
     finally:
         controller.shutdown()
         collector.stop()
+        instance.release()

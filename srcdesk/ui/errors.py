@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..errors import SrcdeskError
+from ..errors import ScrubbingFormatter, database_problem, safe_traceback, user_message
 from ..paths import log_dir, open_private_append
 
 log = logging.getLogger("srcdesk")
@@ -57,7 +57,7 @@ def configure_logging(data_dir: Path) -> logging.Handler:
     """Send srcdesk's warnings and errors to the log file in the data folder."""
     handler = _LazyFileHandler(log_path(data_dir))
     handler.setLevel(logging.WARNING)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(ScrubbingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logger = logging.getLogger("srcdesk")
     logger.addHandler(handler)
     if logger.level == logging.NOTSET or logger.level > logging.WARNING:
@@ -75,13 +75,18 @@ def format_details(etype: type[BaseException], value: BaseException, tb: Traceba
 
     stamp = dt.datetime.now().isoformat(timespec="seconds")
     head = f"srcdesk {__version__}, Python {sys.version.split()[0]}, {sys.platform}, {stamp}\n"
-    return head + "".join(traceback.format_exception(etype, value, tb))
+    if value is None:
+        return head + "".join(traceback.format_exception(etype, value, tb))
+    if value.__traceback__ is None:
+        value = value.with_traceback(tb)
+    return head + safe_traceback(value)  # no SQL, no parameters: names and hashes stay out of it
 
 
 class ErrorDialog(QDialog):
     """Says that something unexpected happened; the details can be selected and copied."""
 
-    def __init__(self, summary: str, details: str, log_file: Path | None, parent: QWidget | None = None) -> None:
+    def __init__(self, summary: str, details: str, log_file: Path | None, parent: QWidget | None = None,
+                 *, headline: str = "Something went wrong that srcdesk did not expect.") -> None:
         super().__init__(parent)
         self.setObjectName("errorDialog")
         self.setWindowTitle("srcdesk — unexpected problem")
@@ -103,7 +108,7 @@ class ErrorDialog(QDialog):
             else "The details below could not be written to the log file."
         )
         self.summary.setText(
-            f"<p><b>Something went wrong that srcdesk did not expect.</b></p><p>{_html(summary)}</p>"
+            f"<p><b>{_html(headline)}</b></p><p>{_html(summary)}</p>"
             f"<p>{_html(where)} If it keeps happening, copy the details and send them to whoever "
             "looks after srcdesk for you.</p>"
         )
@@ -184,14 +189,17 @@ class ExceptionHandler:
         try:
             details = format_details(etype, value, tb)
             written = self.write_log(details)
-            summary = str(value) if isinstance(value, SrcdeskError) else f"{etype.__name__}: {value}"
+            summary = user_message(value)
             if QApplication.instance() is None:
                 sys.__excepthook__(etype, value, tb)
                 return
             if self.dialog is not None and self.dialog.isVisible():
                 self.dialog.add_details(summary, details)
                 return
-            self.dialog = ErrorDialog(summary, details, written)
+            # A busy, full or read-only database is no bug: say what it is, not "unexpected".
+            headline = ("srcdesk couldn't finish what it was doing." if database_problem(value) is not None
+                        else "Something went wrong that srcdesk did not expect.")
+            self.dialog = ErrorDialog(summary, details, written, headline=headline)
             self.dialog.destroyed.connect(self._forget_dialog)
             self.dialog.show()
             self.dialog.raise_()

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..errors import SrcdeskError, ValidationError
+from ..errors import SrcdeskError, ValidationError, database_problem
 from .errors import report_unexpected
 
 
@@ -198,6 +198,9 @@ def describe_error(error: BaseException) -> str:
     """The message for a failed service call; an unexpected error also opens the error dialog."""
     if isinstance(error, SrcdeskError):
         return str(error)
+    problem = database_problem(error)  # busy, full, read-only: no bug, one sentence
+    if problem is not None:
+        return str(problem)
     report_unexpected(error)
     return "Something unexpected went wrong; the details are in the error window."
 

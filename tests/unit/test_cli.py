@@ -108,8 +108,12 @@ def test_wrong_password_and_unknown_user_look_the_same(capsys, tmp_path, monkeyp
 def test_no_user_given(capsys, tmp_path) -> None:  # noqa: ANN001
     d = str(tmp_path / "data")
     run(capsys, "--data-dir", d, "init", "--establishment", "PER", "--admin", "ann")
-    code, _, err = run(capsys, "--data-dir", d, "demo")
-    assert code == 1 and "--user or SRCDESK_USER" in err
+    for command in (["demo"], ["user", "list"], ["clock", "repair"], ["conflicts", "resolve", "1", "--keep"]):
+        with pytest.raises(SystemExit) as exc:
+            main(["--data-dir", d, *command])
+        err = capsys.readouterr().err
+        assert exc.value.code == 2, command
+        assert err.startswith("usage: srcdesk") and "--user NAME or $SRCDESK_USER" in err, err
 
 
 def test_init_twice_refused(capsys, tmp_path) -> None:  # noqa: ANN001

@@ -23,3 +23,61 @@ def test_no_platform_only_strftime_codes_in_srcdesk() -> None:
              for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
              if re.search(r"%[-#][a-zA-Z]", line)]
     assert found == []
+
+
+# -- the Windows code path: the C runtime there refuses the "no leading zero" flags -----------
+
+_PLATFORM_ONLY = re.compile(r"%[-#]")
+
+
+def _as_on_windows(fmt: str) -> None:
+    """What Windows' strftime does with a glibc-only flag: ``ValueError: Invalid format string``."""
+    if _PLATFORM_ONLY.search(fmt):
+        raise ValueError("Invalid format string")
+
+
+class WindowsDate(dt.date):
+    def strftime(self, fmt: str) -> str:
+        _as_on_windows(fmt)
+        return super().strftime(fmt)
+
+    def __format__(self, fmt: str) -> str:
+        _as_on_windows(fmt)
+        return super().__format__(fmt)
+
+
+class WindowsDateTime(dt.datetime):
+    def strftime(self, fmt: str) -> str:
+        _as_on_windows(fmt)
+        return super().strftime(fmt)
+
+    def __format__(self, fmt: str) -> str:
+        _as_on_windows(fmt)
+        return super().__format__(fmt)
+
+
+def test_the_stand_in_refuses_what_windows_refuses() -> None:
+    """The stand-ins below would let a ``%-d`` through unnoticed if they did not raise like Windows."""
+    import pytest
+
+    with pytest.raises(ValueError, match="Invalid format string"):
+        f"{WindowsDate(2026, 12, 3):%-d %b}"  # noqa: B018 - formatting is the point
+    with pytest.raises(ValueError, match="Invalid format string"):
+        WindowsDateTime(2026, 12, 3, 9, 5).strftime("%-d %b %H:%M")
+
+
+def test_every_formatter_runs_on_the_windows_code_path() -> None:
+    """Each public formatter in srcdesk.dates, given dates that format like Windows' C runtime."""
+    import inspect
+
+    import srcdesk.dates as dates
+
+    day, moment = WindowsDate(2026, 3, 1), WindowsDateTime(2026, 3, 1, 14, 5)
+    expected = {"day_month_year": "1 Mar 2026", "day_month_time": "1 Mar 14:05",
+                "day_month_year_time": "1 Mar 2026 14:05"}
+    formatters = {name: fn for name, fn in inspect.getmembers(dates, inspect.isfunction)
+                  if fn.__module__ == dates.__name__ and not name.startswith("_")}
+    assert set(formatters) == set(expected), "a new formatter in srcdesk.dates needs a line here"
+    for name, fn in formatters.items():
+        takes_date = name == "day_month_year"
+        assert fn(day if takes_date else moment) == expected[name]

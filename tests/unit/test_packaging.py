@@ -8,6 +8,7 @@ scripts or resources, or a Qt module the UI imports but the spec excludes.
 from __future__ import annotations
 
 import ast
+import os
 import sys
 from pathlib import Path
 
@@ -105,3 +106,139 @@ def test_spec_keeps_the_qt_modules_the_design_names(spec_tree: ast.Module) -> No
     kept = set(_literal(spec_tree, "QT_MODULES"))  # type: ignore[arg-type]
     assert {"QtCore", "QtGui", "QtWidgets", "QtPrintSupport", "QtSvg", "QtSql"} <= kept
     assert not kept & set(_literal(spec_tree, "QT_EXCLUDED"))  # type: ignore[arg-type]
+
+
+# -- a fresh Debian machine: what it must install, a venv that heals, metadata, self-contained README
+
+PACKAGES = ROOT / "tools" / "debian-packages.txt"
+
+
+def _debian_packages() -> list[str]:
+    return [line.split("#")[0].strip() for line in PACKAGES.read_text(encoding="utf-8").splitlines()
+            if line.split("#")[0].strip()]
+
+
+def test_the_package_list_has_what_a_bare_machine_lacks() -> None:
+    needed = {"python3", "python3-venv", "make", "libxcb-cursor0", "libxkbcommon-x11-0", "libegl1",
+              "libfontconfig1", "binutils", "minisign", "age", "sqlite3"}
+    packages = _debian_packages()
+    assert needed <= set(packages), needed - set(packages)
+    assert len(packages) == len(set(packages))
+
+
+def test_ci_and_the_readme_install_that_list() -> None:
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "apt-get install -y -qq --no-install-recommends $(sed 's/#.*//' tools/debian-packages.txt)" in ci
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    quick_start = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    assert "apt-get install --no-install-recommends $(sed 's/#.*//' tools/debian-packages.txt)" in quick_start
+
+
+def test_the_readme_links_only_inside_the_repository() -> None:
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    targets = re.findall(r"\]\(([^)\s]+)\)", readme)
+    assert targets, "the README links to its docs and screenshots"
+    for target in targets:
+        path = target.split("#", 1)[0]
+        assert "://" not in target and not path.startswith("/"), target
+        resolved = (ROOT / path).resolve()
+        assert resolved.is_relative_to(ROOT), f"{target} is outside the repository"
+        assert resolved.exists(), f"{target} does not exist"
+    assert "docs/design.md" in targets
+
+
+def test_the_license_is_an_spdx_expression_with_its_file() -> None:
+    import tomllib
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    project = meta["project"]
+    assert isinstance(project["license"], str)  # PEP 639: an SPDX expression, not a table
+    assert project["license-files"] and all(list(ROOT.glob(g)) for g in project["license-files"])
+    backend = [r for r in meta["build-system"]["requires"] if r.startswith("setuptools")]
+    assert backend == ["setuptools>=77"]  # the first setuptools that reads PEP 639's fields
+
+
+FAKE_PYTHON = """#!/bin/sh
+# A stand-in for python3: "-m venv DIR" makes DIR/bin/python (this script) and a marker,
+# "-m pip ..." is logged, "-c ..." succeeds.
+echo "$*" >> "$FAKE_LOG"
+case "$1" in
+  -m) if [ "$2" = venv ]; then mkdir -p "$3/bin"; cp "$0" "$3/bin/python"; touch "$3/made"; fi ;;
+esac
+exit 0
+"""
+
+
+@pytest.fixture
+def make_here(tmp_path: Path):  # noqa: ANN201
+    """``make TARGET`` with srcdesk's Makefile in an empty folder, with a fake Python."""
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("no make")
+    shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
+    (tmp_path / "pyproject.toml").write_text("")
+    fake = tmp_path / "fake-python"
+    fake.write_text(FAKE_PYTHON)
+    fake.chmod(0o755)
+    log = tmp_path / "calls.log"
+
+    def run(*targets: str, stdin: int | None = subprocess.DEVNULL) -> subprocess.CompletedProcess:
+        return subprocess.run(["make", f"PYTHON={fake}", *targets], cwd=tmp_path, stdin=stdin,
+                              env={**os.environ, "FAKE_LOG": str(log)}, capture_output=True, text=True,
+                              timeout=60)
+
+    return tmp_path, run
+
+
+def test_make_rebuilds_a_half_made_venv(make_here) -> None:  # noqa: ANN001
+    folder, make = make_here
+    venv, stamp = folder / ".venv", folder / ".venv" / ".installed-stamp"
+    assert make(".venv/.installed-stamp").returncode == 0
+    assert (venv / "made").exists() and stamp.exists()
+    # Up to date: nothing is made again.
+    (venv / "made").unlink()
+    assert make(".venv/.installed-stamp").returncode == 0 and not (venv / "made").exists()
+    # An install that was interrupted: no stamp. The venv is made again, not patched.
+    stamp.unlink()
+    (venv / "left-over").touch()
+    done = make(".venv/.installed-stamp")
+    assert done.returncode == 0 and "incomplete or broken" in done.stdout
+    assert (venv / "made").exists() and not (venv / "left-over").exists() and stamp.exists()
+    # A venv whose Python no longer starts, stamp and all.
+    (venv / "made").unlink()
+    (venv / "bin" / "python").write_text("#!/bin/sh\nexit 1\n")
+    done = make(".venv/.installed-stamp")
+    assert done.returncode == 0 and (venv / "made").exists() and stamp.exists()
+    # No bin/python at all.
+    (venv / "bin" / "python").unlink()
+    done = make(".venv/.installed-stamp")
+    assert done.returncode == 0 and (venv / "bin" / "python").exists() and stamp.exists()
+
+
+def test_make_clean_keeps_the_venv_unless_asked(make_here) -> None:  # noqa: ANN001
+    folder, make = make_here
+    assert make(".venv/.installed-stamp").returncode == 0
+    (folder / "build").mkdir()
+    done = make("clean")  # no terminal: the default is no
+    assert done.returncode == 0 and "Kept .venv" in done.stdout
+    assert (folder / ".venv").exists() and not (folder / "build").exists()
+
+
+def test_make_clean_removes_the_venv_when_told_yes_in_a_terminal(make_here) -> None:  # noqa: ANN001
+    import pty
+
+    folder, make = make_here
+    assert make(".venv/.installed-stamp").returncode == 0
+    controller, terminal = pty.openpty()
+    try:
+        os.write(controller, b"y\n")  # the answer, typed ahead
+        done = make("clean", stdin=terminal)
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert done.returncode == 0 and "Removed .venv" in done.stdout, done.stdout + done.stderr
+    assert not (folder / ".venv").exists()

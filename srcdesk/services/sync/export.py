@@ -58,7 +58,7 @@ def export_bundles(ctx: Context, target_dir: Path, *, for_installation: str | No
         if all_:
             chosen = [t for t in targets if t.role == "establishment"]
             if not chosen:
-                raise NotFound("No establishment is enrolled yet: enrol their PCs first (Sync → Trust).")
+                raise NotFound("No establishment is enrolled yet: enrol their PCs first (Sync → Trust, or 'srcdesk keys enrol').")
         elif for_installation:
             chosen = [t for t in targets if t.installation_id == for_installation]
             if not chosen:
@@ -70,7 +70,7 @@ def export_bundles(ctx: Context, target_dir: Path, *, for_installation: str | No
             raise ValidationError("An establishment's bundles always go to the SRC office.", "for")
         chosen = [t for t in targets if t.role == "office"]
         if not chosen:
-            raise NotFound("The SRC office is not enrolled on this PC yet: enrol its card first (Sync → Trust).")
+            raise NotFound("The SRC office is not enrolled on this PC yet: enrol its card first (Sync → Trust, or 'srcdesk keys enrol').")
     me = trust.local_identity(ctx)
     results = []
     for i, recipient in enumerate(chosen):

@@ -70,7 +70,7 @@ def open_bundle(ctx: Context, path: Path, data: bytes | None = None) -> Opened:
             if origin is None or not origin.signing_key:
                 raise BundleRefused(
                     f"The bundle comes from a PC (its id ends {fmt.short_id(header.origin_id)}) that is not enrolled on this PC: "
-                    "enrol its card (Sync → Trust) after checking its fingerprint by phone."
+                    "enrol its card (Sync → Trust, or 'srcdesk keys enrol') after checking its fingerprint by phone."
                 )
             public = PublicKey.from_line(origin.signing_key)
             if public.key_id != outer.key_id:

@@ -137,7 +137,7 @@ def _free_name(folder: Path, name: str) -> Path:
 
 def backup_now(ctx: Context, *, progress: Progress | None = None) -> BackupFile:
     """A new backup in this installation's ``backups`` folder (any signed-in user)."""
-    ctx.require("recorder", "back up the data")
+    ctx.require("backup.local")
     target = _free_name(backups_dir(ctx.db.data_dir), backup_file_name())
     return copy_database(ctx.db.path, target, progress=progress)
 
@@ -153,9 +153,9 @@ def backup_to(ctx: Context, target: Path, *, progress: Progress | None = None) -
         target = _free_name(target, backup_file_name())
     own = backups_dir(ctx.db.data_dir).resolve()
     if target.parent.resolve() == own:
-        ctx.require("recorder", "back up the data")
+        ctx.require("backup.local")
     else:
-        ctx.require("administrator", "back up the data to a place outside the data folder")
+        ctx.require("backup.elsewhere")
     return copy_database(ctx.db.path, target, progress=progress)
 
 

@@ -141,7 +141,7 @@ def create(ctx: Context, model: type, **values: Any) -> Any:
     label = KINDS[model][0]
     clean = _values(model, values, partial=False)
     refuse_here(ctx, model.__tablename__)
-    with ctx.write("coordinator", f"add a {label}") as s:
+    with ctx.write("catalogue.edit", f"add a {label}") as s:
         if model is Module:
             get_live(s, Programme, clean.get("programme_id") or "", "programme")
         order_field = ORDER_FIELDS.get(model)
@@ -156,7 +156,7 @@ def update(ctx: Context, model: type, row_id: str, **values: Any) -> Any:
     label = KINDS[model][0]
     clean = _values(model, values, partial=True)
     refuse_here(ctx, model.__tablename__)
-    with ctx.write("coordinator", f"edit a {label}") as s:
+    with ctx.write("catalogue.edit", f"edit a {label}") as s:
         row = get_live(s, model, row_id, label)
         _refuse_duplicate_code(s, model, clean, row_id)
         return saved(s, row, clean)
@@ -165,7 +165,7 @@ def update(ctx: Context, model: type, row_id: str, **values: Any) -> Any:
 def set_retired(ctx: Context, model: type, row_id: str, retired: bool = True) -> Any:
     label = KINDS[model][0]
     refuse_here(ctx, model.__tablename__)
-    with ctx.write("coordinator", f"retire a {label}") as s:
+    with ctx.write("catalogue.edit", f"retire a {label}") as s:
         return saved(s, get_live(s, model, row_id, label), {"retired": retired})
 
 
@@ -188,7 +188,7 @@ def delete(ctx: Context, model: type, row_id: str, reason: str) -> None:
     """Delete something entered in error; refused if anything uses it (retire it instead)."""
     label = KINDS[model][0]
     refuse_here(ctx, model.__tablename__)
-    with ctx.write("coordinator", f"delete a {label}") as s:
+    with ctx.write("catalogue.edit", f"delete a {label}") as s:
         row = get_live(s, model, row_id, label)
         used = usage_count(s, model, row_id)
         if used:

@@ -24,7 +24,7 @@ def create_plan_year(ctx: Context, code: str, *, name: str | None = None, notes:
         raise ValidationError("A plan year is written like 2024-25.", "code")
     start = int(m.group(1))
     refuse_here(ctx, "plan_year")
-    with ctx.write("coordinator", "add plan years") as s:
+    with ctx.write("plan.edit", "add plan years") as s:
         if s.execute(select(PlanYear.id).where(PlanYear.code == code, PlanYear.merged_into.is_(None))).first():
             raise ValidationError(f"The plan year {code} already exists.", "code")
         row = PlanYear(code=code, name=text(name or f"Plan year {code}", "Name", "name", max_len=60),
@@ -40,7 +40,7 @@ def set_focus(ctx: Context, plan_year_id: str, establishment_ids: list[str]) -> 
     if len(set(establishment_ids)) != len(establishment_ids):
         raise ValidationError("An establishment is listed twice.", "establishment_ids")
     refuse_here(ctx, "plan_focus")
-    with ctx.write("coordinator", "choose focus establishments") as s:
+    with ctx.write("plan.edit", "choose focus establishments") as s:
         get_live(s, PlanYear, plan_year_id, "plan year")
         for est_id in establishment_ids:
             get_live(s, Establishment, est_id, "establishment")
@@ -63,7 +63,7 @@ def add_target(ctx: Context, plan_year_id: str, *, code: str, description: str, 
     if target_value is not None and (not isinstance(target_value, int) or target_value < 0):
         raise ValidationError("A target is a whole number of at least 0.", "target_value")
     refuse_here(ctx, "plan_target")
-    with ctx.write("coordinator", "set targets") as s:
+    with ctx.write("plan.edit", "set targets") as s:
         get_live(s, PlanYear, plan_year_id, "plan year")
         if establishment_id:
             get_live(s, Establishment, establishment_id, "establishment")
@@ -79,7 +79,7 @@ def add_target(ctx: Context, plan_year_id: str, *, code: str, description: str, 
 
 def remove_target(ctx: Context, target_id: str, reason: str) -> None:
     refuse_here(ctx, "plan_target")
-    with ctx.write("coordinator", "remove targets") as s:
+    with ctx.write("plan.edit", "remove targets") as s:
         tombstone(get_live(s, PlanTarget, target_id, "target"), reason)
 
 
@@ -93,7 +93,7 @@ def plan_year_for(ctx: Context, day: dt.date | str) -> Any | None:
 
 def update_plan_year(ctx: Context, plan_year_id: str, *, name: str | None = None, notes: str | None = None) -> Any:
     refuse_here(ctx, "plan_year")
-    with ctx.write("coordinator", "edit plan years") as s:
+    with ctx.write("plan.edit", "edit plan years") as s:
         row = get_live(s, PlanYear, plan_year_id, "plan year")
         if name is not None:
             row.name = text(name, "Name", "name", max_len=60)
@@ -108,7 +108,7 @@ def update_target(ctx: Context, target_id: str, *, description: str | None = Non
     if target_value is not None and (not isinstance(target_value, int) or target_value < 0):
         raise ValidationError("A target is a whole number of at least 0.", "target_value")
     refuse_here(ctx, "plan_target")
-    with ctx.write("coordinator", "edit targets") as s:
+    with ctx.write("plan.edit", "edit targets") as s:
         row = get_live(s, PlanTarget, target_id, "target")
         if description is not None:
             row.description = text(description, "Description", "description", max_len=2000)

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 from ...dates import day_month_year_time
 from ...paths import backups_dir
 from ...services.backup import BackupFile, backup_now, backup_to, human_size, list_backups
-from ...services.base import ROLE_RANK, Context
+from ...services.base import Context
 from ..bus import data_bus
 from ..lock import IDLE_LOCK_KEY, MAX_IDLE_MINUTES, MIN_IDLE_MINUTES, idle_lock_minutes
 from ..progress import run_with_progress
@@ -46,7 +46,6 @@ from . import Page
 from .clock import ClockSection
 from .installation import InstallationSummary
 
-SETTINGS_ROLE = "administrator"  # who may change this PC's settings
 IDLE_LOCK_RANGE = (MIN_IDLE_MINUTES, MAX_IDLE_MINUTES)
 
 
@@ -72,13 +71,14 @@ BACKUP_COLUMNS = [
 class SettingsPage(Page):
     key = "settings"
     title = "Settings"
-    min_role = "recorder"
+    needs = "password.own"
     topics = frozenset({"settings"})
 
     def __init__(self, ctx: Context, parent: QWidget | None = None, settings: QSettings | None = None) -> None:
         super().__init__(ctx, parent)
         self.settings = settings if settings is not None else QSettings()
-        self.can_change = ctx.user is not None and ROLE_RANK[ctx.user.role] >= ROLE_RANK[SETTINGS_ROLE]
+        self.can_change = ctx.can("settings.change")
+        self.can_back_up_elsewhere = ctx.can("backup.elsewhere")
         self.last_backup: BackupFile | None = None
         self._backing_up = False
 
@@ -117,7 +117,7 @@ class SettingsPage(Page):
         lock_note = QLabel(
             "When nobody has used srcdesk for this long it locks, and the password is needed to go on. "
             "This applies to everyone who uses srcdesk on this PC."
-            + ("" if self.can_change else " Only an administrator can change it."))
+            + ("" if self.can_change else " " + ctx.refusal("settings.change")))
         lock_note.setObjectName("idleLockNote")
         lock_note.setWordWrap(True)
         security_layout = QVBoxLayout(security)
@@ -139,10 +139,10 @@ class SettingsPage(Page):
         self.backup_to_button.setObjectName("backupToButton")
         self.backup_to_button.setAccessibleName("Back up to a folder")
         self.backup_to_button.setAutoDefault(False)
-        self.backup_to_button.setEnabled(self.can_change)
+        self.backup_to_button.setEnabled(self.can_back_up_elsewhere)
         self.backup_to_button.setToolTip(
-            "Write a copy of all the data to a folder you choose (e.g. a USB stick)." if self.can_change
-            else "Only an administrator can copy the data out of the data folder.")
+            "Write a copy of all the data to a folder you choose (e.g. a USB stick)." if self.can_back_up_elsewhere
+            else ctx.refusal("backup.elsewhere"))
         self.backup_to_button.clicked.connect(self.back_up_to)
         self.backup_result = QLabel()
         self.backup_result.setObjectName("backupResult")
@@ -272,7 +272,7 @@ class SettingsPage(Page):
         self._start_backup(backup_now, self.ctx)
 
     def back_up_to(self) -> None:
-        if not self.can_change:
+        if not self.can_back_up_elsewhere:
             return
         start = self.last_backup.path.parent if self.last_backup is not None else Path.home()
         self.folder_dialog = choose_backup_folder(self, start, self._back_up_to_folder)
@@ -295,7 +295,7 @@ class SettingsPage(Page):
     def _backup_finished(self) -> None:
         self._backing_up = False
         self.backup_button.setEnabled(True)
-        self.backup_to_button.setEnabled(self.can_change)
+        self.backup_to_button.setEnabled(self.can_back_up_elsewhere)
         self.status.say("")
 
     def _backed_up(self, made: BackupFile) -> None:

@@ -38,7 +38,7 @@ COLUMNS = [
 class UsersPage(Page):
     key = "users"
     title = "Users"
-    min_role = "administrator"
+    needs = "user.list"
     topics = frozenset({"users"})
 
     def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:

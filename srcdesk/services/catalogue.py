@@ -138,6 +138,7 @@ def kept_elsewhere(ctx: Context, model: type) -> str | None:
 
 
 def create(ctx: Context, model: type, **values: Any) -> Any:
+    ctx.require("catalogue.edit")
     label = KINDS[model][0]
     clean = _values(model, values, partial=False)
     refuse_here(ctx, model.__tablename__)
@@ -153,6 +154,7 @@ def create(ctx: Context, model: type, **values: Any) -> Any:
 
 
 def update(ctx: Context, model: type, row_id: str, **values: Any) -> Any:
+    ctx.require("catalogue.edit")
     label = KINDS[model][0]
     clean = _values(model, values, partial=True)
     refuse_here(ctx, model.__tablename__)
@@ -163,6 +165,7 @@ def update(ctx: Context, model: type, row_id: str, **values: Any) -> Any:
 
 
 def set_retired(ctx: Context, model: type, row_id: str, retired: bool = True) -> Any:
+    ctx.require("catalogue.edit")
     label = KINDS[model][0]
     refuse_here(ctx, model.__tablename__)
     with ctx.write("catalogue.edit", f"retire a {label}") as s:
@@ -186,6 +189,7 @@ def usage_count(s, model: type, row_id: str) -> int:  # noqa: ANN001
 
 def delete(ctx: Context, model: type, row_id: str, reason: str) -> None:
     """Delete something entered in error; refused if anything uses it (retire it instead)."""
+    ctx.require("catalogue.edit")
     label = KINDS[model][0]
     refuse_here(ctx, model.__tablename__)
     with ctx.write("catalogue.edit", f"delete a {label}") as s:

@@ -118,6 +118,7 @@ def issue(ctx: Context, *, person_id: str, kind: str, title: str | None = None, 
           programme_id: str | None = None, module_id: str | None = None, achievement_id: str | None = None,
           recipient_name: str | None = None) -> Any:
     """Issue a certificate for a programme, module, milestone or award (coordinators)."""
+    ctx.require("certificate.issue")
     choice(kind, CERTIFICATE_KINDS, "Kind of certificate", "kind")
     day = parse_date(issued_on or dt.date.today(), "Date of issue", "issued_on")
     if day > dt.date.today():

@@ -54,6 +54,7 @@ def _initiative_values(values: dict[str, Any]) -> dict[str, Any]:
 
 def create_initiative(ctx: Context, *, kind: str, name: str, establishment_id: str | None = None,
                       **values: Any) -> Any:
+    ctx.require("initiative.record")
     clean = _initiative_values({"kind": kind, "name": name, **values})
     with ctx.write("initiative.record") as s:
         est_id = establishment_id or ctx.installation.establishment_id
@@ -63,6 +64,7 @@ def create_initiative(ctx: Context, *, kind: str, name: str, establishment_id: s
 
 
 def update_initiative(ctx: Context, initiative_id: str, **values: Any) -> Any:
+    ctx.require("initiative.edit")
     clean = _initiative_values(values)
     with ctx.write("initiative.edit") as s:
         row = get_live(s, Initiative, initiative_id, "initiative")
@@ -99,12 +101,14 @@ def _org_values(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def create_organisation(ctx: Context, *, name: str, kind: str = "lero", **values: Any) -> Any:
+    ctx.require("organisation.edit")
     clean = _org_values({"name": name, "kind": kind, **values})
     with ctx.write("organisation.edit", "add community organisations") as s:
         return saved(s, CommunityOrganisation(**clean))
 
 
 def update_organisation(ctx: Context, organisation_id: str, **values: Any) -> Any:
+    ctx.require("organisation.edit")
     clean = _org_values(values)
     with ctx.write("organisation.edit", "edit community organisations") as s:
         return saved(s, get_live(s, CommunityOrganisation, organisation_id, "organisation"), clean)
@@ -116,6 +120,7 @@ def retire_organisation(ctx: Context, organisation_id: str, retired: bool = True
 
 
 def link_organisation(ctx: Context, organisation_id: str, establishment_id: str) -> None:
+    ctx.require("organisation.edit")
     refuse_here(ctx, "organisation_link", {"establishment_id": establishment_id})
     with ctx.write("organisation.edit", "connect organisations to establishments") as s:
         get_live(s, CommunityOrganisation, organisation_id, "organisation")
@@ -133,6 +138,7 @@ def link_organisation(ctx: Context, organisation_id: str, establishment_id: str)
 
 
 def unlink_organisation(ctx: Context, organisation_id: str, establishment_id: str, reason: str) -> None:
+    ctx.require("organisation.edit")
     refuse_here(ctx, "organisation_link", {"establishment_id": establishment_id})
     with ctx.write("organisation.edit", "disconnect organisations from establishments") as s:
         link = s.execute(select(OrganisationLink).where(
@@ -149,6 +155,7 @@ def unlink_organisation(ctx: Context, organisation_id: str, establishment_id: st
 
 def create_referral(ctx: Context, *, person_id: str, referred_on: dt.date | str,
                     organisation_id: str | None = None, notes: str | None = None) -> Any:
+    ctx.require("referral.record")
     day = parse_date(referred_on, "Referral date", "referred_on")
     if day > dt.date.today():
         raise ValidationError("A referral can't be dated in the future.", "referred_on")
@@ -171,6 +178,7 @@ def create_referral(ctx: Context, *, person_id: str, referred_on: dt.date | str,
 def record_stage(ctx: Context, referral_id: str, stage: str, reached_on: dt.date | str,
                  note: str | None = None) -> Any:
     """Record the next stage of the protocol; stages go in order and dates never go back."""
+    ctx.require("referral.record")
     choice(stage, REFERRAL_STAGES, "Stage", "stage")
     day = parse_date(reached_on, "Date", "reached_on")
     if day > dt.date.today():
@@ -200,6 +208,7 @@ def record_stage(ctx: Context, referral_id: str, stage: str, reached_on: dt.date
 
 
 def set_referral_status(ctx: Context, referral_id: str, status: str, notes: str | None = None) -> Any:
+    ctx.require("referral.edit")
     choice(status, REFERRAL_STATUSES, "Status", "status")
     with ctx.write("referral.edit") as s:
         referral = get_live(s, Referral, referral_id, "referral")

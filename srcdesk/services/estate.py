@@ -59,6 +59,7 @@ def _check(s, est: Establishment) -> None:  # noqa: ANN001
 
 
 def create_establishment(ctx: Context, *, code: str, name: str, kind: str = "prison", **values: Any) -> Any:
+    ctx.require("establishment.edit")
     clean = _values({"code": code, "name": name, "kind": kind, **values})
     refuse_here(ctx, "establishment")
     with ctx.write("establishment.edit", "add establishments") as s:
@@ -69,6 +70,7 @@ def create_establishment(ctx: Context, *, code: str, name: str, kind: str = "pri
 
 def update_establishment(ctx: Context, establishment_id: str, **values: Any) -> Any:
     """Rename, close (with what replaces it) or reopen an establishment. Never deleted."""
+    ctx.require("establishment.edit")
     clean = _values(values)
     refuse_here(ctx, "establishment")
     with ctx.write("establishment.edit", "edit establishments") as s:

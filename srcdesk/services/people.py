@@ -93,6 +93,7 @@ def _live_establishment(s, establishment_id: str | None):  # noqa: ANN001, ANN20
 def create_person(ctx: Context, *, given_name: str, family_name: str, kind: str = "prisoner",
                   establishment_id: str | None = None, **details: Any) -> Any:
     """Register a person. Their establishment defaults to this installation's."""
+    ctx.require("person.add")
     values = _clean({"given_name": given_name, "family_name": family_name, "kind": kind, **details})
     with ctx.write("person.add") as s:
         est_id = establishment_id or ctx.installation.establishment_id

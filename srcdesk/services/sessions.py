@@ -186,6 +186,7 @@ def create_session(ctx: Context, *, date: dt.date | str, start_time: str, end_ti
                    recruit_cohort_id: str | None = None, facilitator_ids: list[str] | None = None,
                    series_id: str | None = None) -> Any:
     # Checked before the transaction too, so bad input is refused without opening one.
+    ctx.require("session.record")
     parse_date(date, "Date", "date")
     _check_times(parse_time(start_time, "Start time", "start_time"), parse_time(end_time, "End time", "end_time"))
     with ctx.write("session.record") as s:
@@ -309,6 +310,7 @@ def save_session(ctx: Context, session_id: str | None = None, *, new_cohort: dic
     session on the same weekday every week up to and including that date. Nothing is saved
     unless all of it can be.
     """
+    ctx.require("session.record" if session_id is None else "session.edit")
     last_day = parse_date(repeat_until, "Repeat until", "until", required=False)
     if last_day is not None and session_id is not None:
         raise ValidationError("Only a new session can be repeated weekly.", "until")
@@ -594,6 +596,7 @@ def list_facilitators(ctx: Context, *, establishment_id: str | None = None, sear
 
 def create_recruit_cohort(ctx: Context, *, name: str, starts_on: dt.date | str, size: int | None = None,
                           establishment_id: str | None = None) -> Any:
+    ctx.require("cohort.record")
     name, start, size = _cohort_values(name, starts_on, size)
     with ctx.write("cohort.record") as s:
         if establishment_id:

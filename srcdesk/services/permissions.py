@@ -109,9 +109,10 @@ def _join(parts: list[str]) -> str:
 
 def describe_role(role: str) -> str:
     """What a user of ``role`` can do, made from :data:`ACTIONS` ("can see people's records; …";
-    a higher role: "everything a recorder can, and can also …"). No capital, no full stop."""
+    a higher role: "can do everything a recorder can, and also …"), to follow "A recorder ".
+    No capital, no full stop."""
     doing = [a.doing for a in role_actions(role)]
     below = [r for r in ROLES if ROLE_RANK[r] < ROLE_RANK[role]]
     if not below:
         return f"can {_join(doing)}"
-    return f"everything {a_role(below[-1])} can, and can also {_join(doing)}"
+    return f"can do everything {a_role(below[-1])} can, and also {_join(doing)}"

@@ -37,6 +37,7 @@ made.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import threading
@@ -191,7 +192,7 @@ class Task(QObject):
         self._job: _Job | None = None
         self.is_running = False
         # The sign-in this work belongs to (its function runs as that user, or not at all).
-        self.context = next((a for a in (*args, *kwargs.values()) if isinstance(a, Context)), None)
+        self.context = _context_of(fn, args, kwargs)
         if owner is not None:
             owner.destroyed.connect(self.discard)
 
@@ -243,6 +244,15 @@ class Task(QObject):
         else:
             self.failed.emit(error)
         self.done.emit(result, error)
+
+
+def _context_of(fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any]) -> Context | None:
+    """The Context among a task's arguments (or those of a ``functools.partial`` it runs)."""
+    values = [*args, *kwargs.values()]
+    while isinstance(fn, functools.partial):
+        values += [*fn.args, *fn.keywords.values()]
+        fn = fn.func
+    return next((v for v in values if isinstance(v, Context)), None)
 
 
 def _expected(error: BaseException) -> bool:

@@ -327,5 +327,5 @@ def test_role_descriptions_promise_exactly_the_table() -> None:
                 continue
             promised = re.search(rf"(?:can |also |; |and ){re.escape(act.doing)}(?:;|$)", text) is not None
             assert promised == (act.role == role), (role, name)
-    assert describe_role("coordinator").startswith("everything a recorder can")
-    assert describe_role("administrator").startswith("everything a coordinator can")
+    assert describe_role("coordinator").startswith("can do everything a recorder can, and also ")
+    assert describe_role("administrator").startswith("can do everything a coordinator can, and also ")

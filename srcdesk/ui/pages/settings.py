@@ -38,9 +38,11 @@ from ...paths import backups_dir
 from ...services.backup import BackupFile, backup_now, backup_to, human_size, list_backups
 from ...services.base import Context
 from ..bus import data_bus
+from ..catalogue_dialogs import open_dialog
 from ..lock import IDLE_LOCK_KEY, MAX_IDLE_MINUTES, MIN_IDLE_MINUTES, idle_lock_minutes
 from ..progress import run_with_progress
 from ..table_model import RIGHT, Column, PagedTableModel
+from ..user_dialogs import ChangeMyPasswordDialog
 from ..widgets import FieldError, StatusNote, choose_folder, heading, show_service_error
 from . import Page
 from .clock import ClockSection
@@ -89,7 +91,18 @@ class SettingsPage(Page):
         self.open_folder_button.setToolTip("Show the data folder in the file manager.")
         self.open_folder_button.setAutoDefault(False)
         self.open_folder_button.clicked.connect(self.open_data_folder)
-        self.summary = InstallationSummary(ctx, folder_extra=self.open_folder_button)
+        # Everyone may change their own password (with the current one); File menu too.
+        self.password_button = QPushButton("Change my &password…")
+        self.password_button.setObjectName("changeMyPasswordButton")
+        self.password_button.setAccessibleName("Change my password")
+        self.password_button.setToolTip(ctx.refusal("password.own") or "Choose a new password; the current one "
+                                        "is asked for first.")
+        self.password_button.setEnabled(ctx.can("password.own"))
+        self.password_button.setAutoDefault(False)
+        self.password_button.clicked.connect(self.change_my_password)
+        self.password_dialog: Any = None
+        self.summary = InstallationSummary(ctx, folder_extra=self.open_folder_button,
+                                           user_extra=self.password_button)
         for name in ("installation_value", "kind_value", "data_folder_value", "installation_id_value",
                      "user_value", "role_value"):
             setattr(self, name, getattr(self.summary, name))
@@ -267,6 +280,12 @@ class SettingsPage(Page):
             self.folder_error.show_error(f"The folder {folder} could not be opened on this PC.")
 
     # -- backups ------------------------------------------------------------------------------------
+
+    def change_my_password(self) -> Any:
+        dialog = ChangeMyPasswordDialog(self.ctx, parent=self)
+        dialog.savedMessage.connect(self.status.say)
+        self.password_dialog = open_dialog(dialog)
+        return self.password_dialog
 
     def back_up_now(self) -> None:
         self._start_backup(backup_now, self.ctx)

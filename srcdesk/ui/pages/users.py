@@ -22,7 +22,7 @@ from ..bus import data_bus
 from ..catalogue_dialogs import open_dialog
 from ..table_model import Column, PagedTableModel, record_view
 from ..tasks import run_task
-from ..user_dialogs import AddUserDialog, ChangeRoleDialog, ResetPasswordDialog
+from ..user_dialogs import AddUserDialog, ChangeMyPasswordDialog, ChangeRoleDialog, ResetPasswordDialog
 from ..widgets import FieldError, StatusNote, confirm, heading, push_button, show_service_error
 from . import Page
 from .installation import ROLE_DESCRIPTIONS, role_title
@@ -152,7 +152,11 @@ class UsersPage(Page):
 
     def reset_password(self) -> Any:
         user = self.selected()
-        return self._open(ResetPasswordDialog(self.ctx, user, parent=self)) if user is not None else None
+        if user is None:
+            return None
+        if self.ctx.user is not None and user.id == self.ctx.user.id:  # your own: with the current one
+            return self._open(ChangeMyPasswordDialog(self.ctx, parent=self))
+        return self._open(ResetPasswordDialog(self.ctx, user, parent=self))
 
     def change_role(self) -> Any:
         user = self.selected()

@@ -51,7 +51,8 @@ ACTIONS: dict[str, Action] = {
     "certificate.issue": Action("coordinator", "issue certificates"),
     "certificate.revoke": Action("coordinator", "revoke or reissue certificates"),
     # programmes and plans
-    "catalogue.edit": Action("coordinator", "add, edit, retire and delete programmes, modules and activity types"),
+    "catalogue.edit": Action("coordinator", "add, edit, retire and delete programmes, modules, activity types, "
+                                            "ladder levels and register codes"),
     "establishment.edit": Action("administrator", "add and edit establishments"),
     "plan.edit": Action("coordinator", "set plan years, focus establishments and targets"),
     # sync

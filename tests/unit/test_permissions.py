@@ -329,3 +329,35 @@ def test_role_descriptions_promise_exactly_the_table() -> None:
             assert promised == (act.role == role), (role, name)
     assert describe_role("coordinator").startswith("can do everything a recorder can, and also ")
     assert describe_role("administrator").startswith("can do everything a coordinator can, and also ")
+
+
+def test_the_readme_lists_the_roles_as_the_table_describes_them() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("<!-- roles: generated from srcdesk/services/permissions.py -->\n")
+    end = readme.index("<!-- end of roles -->", start)
+    listed = readme[start:end].split("\n", 1)[1].strip()
+    expected = "\n".join(f"- **{role}** {describe_role(role)}." for role in ROLE_RANK)
+    assert listed == expected, f"README's roles should read:\n{expected}"
+
+
+def test_cli_help_describes_the_roles_from_the_table(capsys) -> None:  # noqa: ANN001
+    from srcdesk.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["user", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    for role in ROLE_RANK:
+        assert f"{role}: {describe_role(role)}." in shown
+
+
+def test_bundle_authority_asks_the_same_role_as_the_table() -> None:
+    """sync/authority.py judges incoming changes per table; where it names a role, it is the
+    role the action on those records needs here."""
+    from srcdesk.sync.authority import RULES
+
+    action_of = {"activity_type": "catalogue.edit", "module": "catalogue.edit", "programme": "catalogue.edit",
+                 "community_organisation": "organisation.edit", "organisation_link": "organisation.edit"}
+    with_role = {table for table, rule in RULES.items() if rule.role}
+    assert with_role == set(action_of), "map each table whose rule names a role to its action"
+    for table, name in action_of.items():
+        assert RULES[table].role == ACTIONS[name].role, table

@@ -19,6 +19,7 @@ from ..services import users
 from ..services.base import Context, UserInfo
 from .catalogue_dialogs import FormDialog
 from .pages.installation import ROLE_DESCRIPTIONS, role_title
+from .widgets import grow_to_fit
 
 
 def _password_field(placeholder: str = "") -> QLineEdit:
@@ -81,6 +82,8 @@ class AddUserDialog(FormDialog):
     def _role_chosen(self, *_: Any) -> None:
         role = self.role.currentData()
         self.role_note.setText(describe_role(role))
+        if self.isVisible():
+            grow_to_fit(self)  # another role's description may need more lines
 
     def work(self) -> tuple[Callable[..., Any], tuple, dict]:
         password = _check_passwords(self.password, self.confirm)
@@ -177,6 +180,8 @@ class ChangeRoleDialog(FormDialog):
     def _role_chosen(self, *_: Any) -> None:
         role = self.role.currentData()
         self.role_note.setText(describe_role(role))
+        if self.isVisible():
+            grow_to_fit(self)  # another role's description may need more lines
 
     def work(self) -> tuple[Callable[..., Any], tuple, dict]:
         role = self.role.currentData()

@@ -64,8 +64,9 @@ class Context:
     user: UserInfo | None = None
 
     def signed_in(self, user: UserInfo | None) -> Context:
-        """The same open installation with ``user`` acting (None: signed out): a new Context."""
-        return dataclasses.replace(self, user=user)
+        """The same open installation with ``user`` acting (None: signed out): a new, plain
+        Context (nothing else a subclass carries, e.g. a new installation's recovery key)."""
+        return Context(self.db, self.installation, user)
 
     @property
     def actor(self) -> Actor:

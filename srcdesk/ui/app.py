@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QObject, QSettings, QThreadPool, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QSettings, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QWidget
 
 from .. import __version__
@@ -152,10 +152,18 @@ class AppController(QObject):
         if previous is not None and pending_for(previous):
             self._ending = previous
             when_settled(previous, lambda: self._signed_in(user))
+            QTimer.singleShot(0, self._show_waiting)  # after the sign-in window has closed itself
             return
         self.context = self.context.signed_in(user)  # type: ignore[arg-type]
         self.login_dialog = _dismiss(self.login_dialog)
         self.show_main()
+
+    def _show_waiting(self) -> None:
+        """The sign-in window stays up (its fields disabled) while the last user's work finishes."""
+        dialog = self.login_dialog
+        if dialog is not None and self._ending is not None and not self._finished:
+            dialog.status.say("Finishing what the previous user started…")
+            dialog.show()
 
     # -- the main window -----------------------------------------------------------------------
 

@@ -47,11 +47,13 @@ def test_work_queued_before_a_switch_of_user_runs_as_the_first_user(qtbot, start
     window.sign_out_action.trigger()
     sign_in(qtbot, login_dialog(qtbot, controller), "rita", PASSWORD)
     try:
-        qtbot.waitUntil(lambda: controller.login_dialog is None or not controller.login_dialog.isVisible(),
+        dialog = controller.login_dialog
+        qtbot.waitUntil(lambda: dialog.status.text() == "Finishing what the previous user started…",
                         timeout=WAIT_MS)
         qtbot.wait(300)
         # rita is signed in only once admin's work has finished: no Context of hers exists yet
         assert controller.main_window is None and controller.context.user is None
+        assert dialog.isVisible() and not dialog.password.isEnabled()
         assert pending_for(admin_ctx) >= 1
     finally:
         gate.set()

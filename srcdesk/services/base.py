@@ -102,8 +102,10 @@ class Context:
         return row.role
 
     def require(self, action_name: str, doing: str | None = None) -> None:
-        """Refuse unless the signed-in user may do ``action_name`` (role and active flag re-read)."""
-        self._refuse_unless(action_name, doing, self.user.role if self.user else None)
+        """Refuse unless the signed-in user may do ``action_name`` (role and active flag re-read:
+        a user promoted or demoted since signing in counts as what they are now)."""
+        if self.user is None:
+            self._refuse_unless(action_name, doing, None)
         with self.db.read() as s:
             self._refuse_unless(action_name, doing, self._current_role(s))
 
@@ -115,8 +117,9 @@ class Context:
     @contextmanager
     def write(self, action_name: str, doing: str | None = None) -> Iterator[OrmSession]:
         """One transaction for one action, after the permission check, made inside it on the
-        user's current role (so a role changed a moment ago counts)."""
-        self._refuse_unless(action_name, doing, self.user.role if self.user else None)
+        user's current role (so a role changed a moment ago counts, up or down)."""
+        if self.user is None:
+            self._refuse_unless(action_name, doing, None)
         with self.db.session(self.actor) as s:
             self._refuse_unless(action_name, doing, self._current_role(s))
             yield s

@@ -22,15 +22,21 @@ from ..bus import data_bus
 from ..catalogue_dialogs import open_dialog
 from ..table_model import Column, PagedTableModel, record_view
 from ..tasks import run_task
-from ..user_dialogs import AddUserDialog, ChangeMyPasswordDialog, ChangeRoleDialog, ResetPasswordDialog
+from ..user_dialogs import (
+    AddUserDialog,
+    ChangeMyPasswordDialog,
+    ChangeRoleDialog,
+    ResetPasswordDialog,
+    describe_role,
+)
 from ..widgets import FieldError, StatusNote, confirm, heading, push_button, show_service_error
 from . import Page
-from .installation import ROLE_DESCRIPTIONS, role_title
+from .installation import role_title
 
 COLUMNS = [
     Column("Username", lambda u: u.username),
     Column("Name", lambda u: u.display_name),
-    Column("Role", lambda u: role_title(u.role), tooltip=lambda u: ROLE_DESCRIPTIONS.get(u.role)),
+    Column("Role", lambda u: role_title(u.role), tooltip=lambda u: describe_role(u.role)),
     Column("Account", lambda u: "Active" if u.active else "Disabled"),
 ]
 

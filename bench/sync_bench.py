@@ -138,7 +138,7 @@ def _signed_in(data: Path, user: str, password: str = PASSWORD) -> Any:
     from srcdesk.services.users import authenticate
 
     ctx = open_installation(data)
-    ctx.user = authenticate(ctx.db, user, password)
+    ctx = ctx.signed_in(authenticate(ctx.db, user, password))
     return ctx
 
 
@@ -415,7 +415,7 @@ def _make_office_cache(folder: Path, source: Path, key: str, login: tuple[str, s
     office = open_installation(_copy(source, part / "office"))  # migrates the copy if it is older
     shutil.rmtree(backups_dir(part / "office"), ignore_errors=True)  # the migration's safety copy
     try:
-        office.user = authenticate(office.db, *login)
+        office = office.signed_in(authenticate(office.db, *login))
         ensure_identity(office, recovery_key_out=part / "recovery.key")
         est = init_installation(part / "est", establishment="PER", office=False, admin_username=EST_USER,
                                 admin_name="Perth Admin", admin_password=PASSWORD)
@@ -488,7 +488,7 @@ def make_week(data: Path) -> dict[str, int]:
     ctx = open_installation(data)
     counts = {"sessions": 0, "register lines": 0, "people": 0}
     try:
-        ctx.user = authenticate(ctx.db, EST_USER, PASSWORD)
+        ctx = ctx.signed_in(authenticate(ctx.db, EST_USER, PASSWORD))
         newcomers = [create_person(ctx, given_name=given, family_name="Weekley").id
                      for given in ("Ally", "Bryce", "Cammy", "Dougie", "Ewan", "Fergus")[:NEW_PEOPLE]]
         counts["people"] = len(newcomers)

@@ -107,7 +107,7 @@ def export_for_office(data: Path, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     ctx = open_installation(data)
     try:
-        ctx.user = authenticate(ctx.db, EST_USER, PASSWORD)
+        ctx = ctx.signed_in(authenticate(ctx.db, EST_USER, PASSWORD))
         [result] = export_bundles(ctx, folder)
     finally:
         ctx.db.close()

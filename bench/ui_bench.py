@@ -98,7 +98,7 @@ def in_window(data: Path, user: str, password: str) -> None:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     configure_application(app)
     ctx = open_installation(data)
-    ctx.user = authenticate(ctx.db, user, password)
+    ctx = ctx.signed_in(authenticate(ctx.db, user, password))
     window = MainWindow(ctx)
     window.show()
     idle = lambda: pending_tasks() == 0  # noqa: E731

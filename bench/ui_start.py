@@ -54,7 +54,7 @@ def main(argv: list[str]) -> int:
         configure_application(app)
         ctx = open_installation(Path(argv[1]))
         started = time.perf_counter()
-        ctx.user = authenticate(ctx.db, argv[2], argv[3])
+        ctx = ctx.signed_in(authenticate(ctx.db, argv[2], argv[3]))
         auth = time.perf_counter() - started
         window = MainWindow(ctx)
         window.show()

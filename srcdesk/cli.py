@@ -10,11 +10,13 @@ import getpass
 import logging
 import os
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
 from .errors import SrcdeskError
+from .services.permissions import ROLES
 
 log = logging.getLogger("srcdesk")
 
@@ -72,15 +74,20 @@ def _parser() -> argparse.ArgumentParser:
     backup = sub.add_parser("backup", help="write a consistent copy of the database")
     backup.add_argument("--to", required=True, type=Path, metavar="FILE")
 
-    user = sub.add_parser("user", help="manage user accounts (administrators)")
+    user = sub.add_parser("user", help="user accounts: change your password; administrators manage the rest",
+                          description="User accounts. Everyone can change their own password "
+                          "('srcdesk user passwd'); the other actions are for administrators.",
+                          epilog=_roles_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     usub = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
     add = usub.add_parser("add", help="add a user (new password from $SRCDESK_NEW_PASSWORD or a prompt)")
     add.add_argument("username")
-    add.add_argument("--role", choices=("recorder", "coordinator", "administrator"), default="recorder")
+    add.add_argument("--role", choices=ROLES, default="recorder", help="what they may do (see 'srcdesk user --help')")
     add.add_argument("--name", help="full name (default: the username)")
     usub.add_parser("list", help="list users")
-    pw = usub.add_parser("passwd", help="set a user's password ($SRCDESK_NEW_PASSWORD or a prompt)")
-    pw.add_argument("username")
+    pw = usub.add_parser("passwd", help="change your own password (NAME omitted or yours: your sign-in password "
+                         "is the current one) or, for administrators, set another user's; the new password "
+                         "comes from $SRCDESK_NEW_PASSWORD or a prompt")
+    pw.add_argument("username", nargs="?", metavar="NAME")
     dis = usub.add_parser("disable", help="disable a user's account")
     dis.add_argument("username")
     en = usub.add_parser("enable", help="enable a disabled account")
@@ -137,6 +144,15 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _roles_help() -> str:
+    """The roles, described from the one table of what each may do."""
+    from .services.permissions import describe_role
+
+    return "roles:\n" + "\n".join(
+        textwrap.fill(f"{role}: {describe_role(role)}.", width=78, initial_indent="  ", subsequent_indent="    ")
+        for role in ROLES)
+
+
 def _data_dir(args: argparse.Namespace) -> Path:
     from .paths import default_data_dir
 
@@ -163,6 +179,11 @@ def _username(args: argparse.Namespace) -> str | None:
 
 
 def _signed_in(args: argparse.Namespace):  # noqa: ANN202
+    return _sign_in(args)[0]
+
+
+def _sign_in(args: argparse.Namespace):  # noqa: ANN202
+    """The open installation with the acting user signed in, and the password they gave."""
     from .services.setup import open_installation
     from .services.users import authenticate
 
@@ -171,11 +192,12 @@ def _signed_in(args: argparse.Namespace):  # noqa: ANN202
         raise UsageError(NO_USER_GIVEN)
     ctx = open_installation(_data_dir(args))
     try:
-        ctx.user = authenticate(ctx.db, username, _password(f"Password for {username}: "))
+        password = _password(f"Password for {username}: ")
+        ctx = ctx.signed_in(authenticate(ctx.db, username, password))
     except BaseException:
         ctx.db.close()
         raise
-    return ctx
+    return ctx, password
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -250,7 +272,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_user(args: argparse.Namespace) -> int:
     from .services import users
 
-    ctx = _signed_in(args)
+    ctx, signed_in_with = _sign_in(args)
     try:
         match args.user_command:
             case "add":
@@ -262,9 +284,15 @@ def cmd_user(args: argparse.Namespace) -> int:
                     state = "" if u.active else "  (disabled)"
                     print(f"{u.username:<20} {u.role:<14} {u.display_name}{state}")
             case "passwd":
-                pw = _password(f"New password for {args.username}: ", "SRCDESK_NEW_PASSWORD", confirm=True)
-                users.set_password(ctx, args.username, pw)
-                print(f"Password changed for {args.username}.")
+                assert ctx.user is not None
+                own = args.username is None or args.username.strip().lower() == ctx.user.username
+                name = ctx.user.username if own else args.username
+                pw = _password(f"New password for {name}: ", "SRCDESK_NEW_PASSWORD", confirm=True)
+                if own:  # the current password is the one just signed in with
+                    users.change_own_password(ctx, signed_in_with, pw)
+                else:
+                    users.set_password(ctx, name, pw)
+                print(f"Password changed for {name}.")
             case "disable" | "enable":
                 u = users.set_active(ctx, args.username, args.user_command == "enable")
                 print(f"{u.username} is now {'enabled' if u.active else 'disabled'}.")

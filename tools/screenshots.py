@@ -94,7 +94,7 @@ def main(argv: list[str]) -> int:
     from srcdesk.services.users import authenticate
     from srcdesk.ui.main_window import MainWindow
 
-    ctx.user = authenticate(ctx.db, "admin", PASSWORD)
+    ctx = ctx.signed_in(authenticate(ctx.db, "admin", PASSWORD))
     window = MainWindow(ctx, QSettings(str(tmp / "window.ini"), QSettings.Format.IniFormat))
     window.resize(*SIZE)
     window.show()

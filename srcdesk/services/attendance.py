@@ -71,7 +71,7 @@ def _resolve(entry: RegisterEntry, statuses: dict, roles: dict) -> tuple[str, st
 
 def add_to_register(ctx: Context, session_id: str, entry: RegisterEntry) -> None:
     """Put one person on a session's register."""
-    with ctx.write("recorder", "take registers") as s:
+    with ctx.write("register.take") as s:
         session = get_live(s, Session, session_id, "session")
         get_live(s, Person, entry.person_id, "person")
         statuses, roles = _codes(s)
@@ -102,7 +102,7 @@ def save_register(ctx: Context, session_id: str, entries: Sequence[RegisterEntry
         if e.person_id in seen:
             raise ValidationError("This person is already on the register for this session.", "person_id")
         seen.add(e.person_id)
-    with ctx.write("recorder", "take registers") as s:
+    with ctx.write("register.take") as s:
         session = get_live(s, Session, session_id, "session")
         if session.cancelled:
             raise ValidationError("This session was cancelled; its register can't be taken.", "session_id")

@@ -69,7 +69,7 @@ def _free_name(folder: Path, name: str) -> Path:
 
 def backup_now(ctx: Context, *, progress: Progress | None = None) -> BackupFile:
     """A new backup in this installation's ``backups`` folder (any signed-in user)."""
-    ctx.require("recorder", "back up the data")
+    ctx.require("backup.local")
     try:
         folder = private_dir(backups_dir(ctx.db.data_dir))
     except OSError as exc:
@@ -96,9 +96,9 @@ def backup_to(ctx: Context, target: Path, *, progress: Progress | None = None) -
             "srcdesk never makes a folder for a backup.", "target")
     own = backups_dir(ctx.db.data_dir).resolve()
     if target.parent.resolve() == own:
-        ctx.require("recorder", "back up the data")
+        ctx.require("backup.local")
     else:
-        ctx.require("administrator", "back up the data to a place outside the data folder")
+        ctx.require("backup.elsewhere")
     return copy_database(ctx.db.path, target, progress=progress)
 
 

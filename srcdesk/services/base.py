@@ -15,12 +15,13 @@ from sqlalchemy.orm import Session as OrmSession
 
 from ..db import Database
 from ..errors import NotFound, PermissionDenied, ValidationError
-from ..models import Base, Installation, LocalState, Syncable
+from ..models import Base, Installation, LocalState, Syncable, User
 from ..sync.capture import Actor
+from . import permissions
+from .permissions import a_role, role_allows
 
 SAMPLE_KEY = "sample_data"  # local_state key marking a sample-data installation
 
-ROLE_RANK = {"recorder": 1, "coordinator": 2, "administrator": 3}
 ROLE_NAMES = {"recorder": "recorder", "coordinator": "coordinator", "administrator": "administrator"}
 
 
@@ -47,35 +48,93 @@ class UserInfo:
     active: bool
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Context:
-    """An open installation and the user acting in it. Services take this first."""
+    """An open installation and the user acting in it. Services take this first.
+
+    Frozen: one sign-in is one Context (:meth:`signed_in` makes the next one), so work queued
+    with it runs as the user who queued it or not at all, never as whoever signs in next.
+    Permissions come from the one table in :mod:`srcdesk.services.permissions`; services ask
+    for an action (``ctx.write("person.delete")``), which re-reads the user's role and whether
+    the account is still active from the database (a demoted or disabled user is refused at
+    once); the UI asks :meth:`can` (the role at sign-in, no database) to offer or grey out.
+    """
 
     db: Database
     installation: InstallationInfo
     user: UserInfo | None = None
 
+    def signed_in(self, user: UserInfo | None) -> Context:
+        """The same open installation with ``user`` acting (None: signed out): a new, plain
+        Context (nothing else a subclass carries, e.g. a new installation's recovery key)."""
+        return Context(self.db, self.installation, user)
+
     @property
     def actor(self) -> Actor:
         return Actor(self.installation.id, self.user.id if self.user else None)
 
-    def require(self, role: str, doing: str) -> None:
-        """Refuse unless the signed-in user has at least ``role``."""
+    def can(self, action_name: str) -> bool:
+        """Whether the signed-in user's role (as at sign-in) allows ``action_name``; for the UI."""
+        return role_allows(self.user.role if self.user else None, action_name)
+
+    def refusal(self, action_name: str, doing: str | None = None) -> str:
+        """The sentence the services would refuse ``action_name`` with ("" if :meth:`can`); for
+        the UI's tooltips and notes, so they say what the services say."""
+        try:
+            self._refuse_unless(action_name, doing, self.user.role if self.user else None)
+        except PermissionDenied as refused:
+            return str(refused)
+        return ""
+
+    def _refuse_unless(self, action_name: str, doing: str | None, role: str | None) -> None:
+        needed = permissions.action(action_name)
+        doing = doing or needed.doing
         if self.user is None:
             raise PermissionDenied(f"Sign in to {doing}.")
-        if ROLE_RANK[self.user.role] < ROLE_RANK[role]:
-            article = "an" if role[0] in "aeiou" else "a"
-            raise PermissionDenied(f"Only {article} {role} can {doing}; you are signed in as a {self.user.role}.")
+        if not role_allows(role, action_name):
+            raise PermissionDenied(f"Only {a_role(needed.role)} can {doing}; you are signed in as {a_role(role)}.")
+
+    def _current_role(self, s: OrmSession) -> str:
+        """The acting user's role now, read in ``s``; refused if the account was disabled."""
+        assert self.user is not None
+        row = s.get(User, self.user.id)
+        if row is None or row.deleted_hlc is not None or not row.active:
+            raise PermissionDenied("Your account has been disabled; ask an administrator.")
+        return row.role
+
+    def require(self, action_name: str, doing: str | None = None) -> None:
+        """Refuse unless the signed-in user may do ``action_name`` (role and active flag re-read:
+        a user promoted or demoted since signing in counts as what they are now)."""
+        if self.user is None:
+            self._refuse_unless(action_name, doing, None)
+        with self.db.read() as s:
+            self._refuse_unless(action_name, doing, self._current_role(s))
+
+    def require_user(self, doing: str = "see this") -> None:
+        """Refuse unless someone is signed in (reads that show personal data)."""
+        if self.user is None:
+            raise PermissionDenied(f"Sign in to {doing}.")
 
     @contextmanager
-    def write(self, role: str, doing: str) -> Iterator[OrmSession]:
-        """One transaction for one operation, after the permission check."""
-        self.require(role, doing)
+    def write(self, action_name: str, doing: str | None = None) -> Iterator[OrmSession]:
+        """One transaction for one action, after the permission check, made inside it on the
+        user's current role (so a role changed a moment ago counts, up or down)."""
+        if self.user is None:
+            self._refuse_unless(action_name, doing, None)
         with self.db.session(self.actor) as s:
+            self._refuse_unless(action_name, doing, self._current_role(s))
             yield s
 
     def read(self) -> OrmSession:
-        return self.db.read()
+        """A read-only session for a signed-in user (what it shows is personal data)."""
+        self.require_user()
+        s = self.db.read()
+        try:
+            self._current_role(s)
+        except BaseException:
+            s.close()
+            raise
+        return s
 
 
 def load_installation(db: Database) -> InstallationInfo:

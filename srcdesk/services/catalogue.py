@@ -138,10 +138,11 @@ def kept_elsewhere(ctx: Context, model: type) -> str | None:
 
 
 def create(ctx: Context, model: type, **values: Any) -> Any:
+    ctx.require("catalogue.edit")
     label = KINDS[model][0]
     clean = _values(model, values, partial=False)
     refuse_here(ctx, model.__tablename__)
-    with ctx.write("coordinator", f"add a {label}") as s:
+    with ctx.write("catalogue.edit", f"add a {label}") as s:
         if model is Module:
             get_live(s, Programme, clean.get("programme_id") or "", "programme")
         order_field = ORDER_FIELDS.get(model)
@@ -153,19 +154,21 @@ def create(ctx: Context, model: type, **values: Any) -> Any:
 
 
 def update(ctx: Context, model: type, row_id: str, **values: Any) -> Any:
+    ctx.require("catalogue.edit")
     label = KINDS[model][0]
     clean = _values(model, values, partial=True)
     refuse_here(ctx, model.__tablename__)
-    with ctx.write("coordinator", f"edit a {label}") as s:
+    with ctx.write("catalogue.edit", f"edit a {label}") as s:
         row = get_live(s, model, row_id, label)
         _refuse_duplicate_code(s, model, clean, row_id)
         return saved(s, row, clean)
 
 
 def set_retired(ctx: Context, model: type, row_id: str, retired: bool = True) -> Any:
+    ctx.require("catalogue.edit")
     label = KINDS[model][0]
     refuse_here(ctx, model.__tablename__)
-    with ctx.write("coordinator", f"retire a {label}") as s:
+    with ctx.write("catalogue.edit", f"retire a {label}") as s:
         return saved(s, get_live(s, model, row_id, label), {"retired": retired})
 
 
@@ -186,9 +189,10 @@ def usage_count(s, model: type, row_id: str) -> int:  # noqa: ANN001
 
 def delete(ctx: Context, model: type, row_id: str, reason: str) -> None:
     """Delete something entered in error; refused if anything uses it (retire it instead)."""
+    ctx.require("catalogue.edit")
     label = KINDS[model][0]
     refuse_here(ctx, model.__tablename__)
-    with ctx.write("coordinator", f"delete a {label}") as s:
+    with ctx.write("catalogue.edit", f"delete a {label}") as s:
         row = get_live(s, model, row_id, label)
         used = usage_count(s, model, row_id)
         if used:

@@ -118,11 +118,12 @@ def issue(ctx: Context, *, person_id: str, kind: str, title: str | None = None, 
           programme_id: str | None = None, module_id: str | None = None, achievement_id: str | None = None,
           recipient_name: str | None = None) -> Any:
     """Issue a certificate for a programme, module, milestone or award (coordinators)."""
+    ctx.require("certificate.issue")
     choice(kind, CERTIFICATE_KINDS, "Kind of certificate", "kind")
     day = parse_date(issued_on or dt.date.today(), "Date of issue", "issued_on")
     if day > dt.date.today():
         raise ValidationError("A certificate can't be dated in the future.", "issued_on")
-    with ctx.write("coordinator", "issue certificates") as s:
+    with ctx.write("certificate.issue") as s:
         person = get_live(s, Person, person_id, "person")
         name = text(recipient_name or f"{person.given_name} {person.family_name}", "Name as printed",
                     "recipient_name", max_len=170)
@@ -153,7 +154,7 @@ def issue(ctx: Context, *, person_id: str, kind: str, title: str | None = None, 
 
 def revoke(ctx: Context, certificate_id: str, reason: str) -> Any:
     reason = text(reason, "Reason", "reason", max_len=1000)
-    with ctx.write("coordinator", "revoke certificates") as s:
+    with ctx.write("certificate.revoke", "revoke certificates") as s:
         cert = get_live(s, Certificate, certificate_id, "certificate")
         change_status(cert, "certificate", "valid", "revoked", reason)
         return saved(s, cert)
@@ -163,7 +164,7 @@ def supersede(ctx: Context, certificate_id: str, reason: str, *, recipient_name:
               title: str | None = None) -> Any:
     """Reissue with corrections (e.g. the name as printed); the old one is kept as superseded."""
     reason = text(reason, "Reason", "reason", max_len=1000)
-    with ctx.write("coordinator", "reissue certificates") as s:
+    with ctx.write("certificate.revoke", "reissue certificates") as s:
         old = get_live(s, Certificate, certificate_id, "certificate")
         change_status(old, "certificate", "valid", "superseded", reason)
         today = dt.date.today()

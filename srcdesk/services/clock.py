@@ -35,7 +35,6 @@ from .base import Context
 
 Progress = Callable[[int, int, str], None]
 
-REPAIR_ROLE = "administrator"
 AHEAD_LIMIT = dt.timedelta(hours=1)  # srcdesk's clock further ahead than this needs a repair
 REPAIR_COMMAND = "'srcdesk clock repair' (or Settings → This PC's clock → Repair)"
 _TOP = 0xFFFF  # the highest counter: "now" covers every stamp of the present millisecond
@@ -224,7 +223,7 @@ class RepairResult:
 def repair_clock(ctx: Context, progress: Progress | None = None) -> RepairResult:
     """Re-stamp this PC's changes stamped in the future and move srcdesk's clock back to the
     present, after an automatic backup, in one transaction. Refused if nothing needs repairing."""
-    ctx.require(REPAIR_ROLE, "repair srcdesk's clock")
+    ctx.require("clock.repair")
     status = clock_status(ctx)
     if not status.needs_repair:
         raise ValidationError(f"Nothing needs repairing: {status.state}", "clock")

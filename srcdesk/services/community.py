@@ -54,8 +54,9 @@ def _initiative_values(values: dict[str, Any]) -> dict[str, Any]:
 
 def create_initiative(ctx: Context, *, kind: str, name: str, establishment_id: str | None = None,
                       **values: Any) -> Any:
+    ctx.require("initiative.record")
     clean = _initiative_values({"kind": kind, "name": name, **values})
-    with ctx.write("recorder", "record initiatives") as s:
+    with ctx.write("initiative.record") as s:
         est_id = establishment_id or ctx.installation.establishment_id
         refuse_here(ctx, "initiative", {"establishment_id": est_id})
         get_live(s, Establishment, est_id or "", "establishment")
@@ -63,8 +64,9 @@ def create_initiative(ctx: Context, *, kind: str, name: str, establishment_id: s
 
 
 def update_initiative(ctx: Context, initiative_id: str, **values: Any) -> Any:
+    ctx.require("initiative.edit")
     clean = _initiative_values(values)
-    with ctx.write("recorder", "edit initiatives") as s:
+    with ctx.write("initiative.edit") as s:
         row = get_live(s, Initiative, initiative_id, "initiative")
         refuse_here(ctx, "initiative", {"establishment_id": row.establishment_id})
         return saved(s, row, clean)
@@ -99,25 +101,28 @@ def _org_values(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def create_organisation(ctx: Context, *, name: str, kind: str = "lero", **values: Any) -> Any:
+    ctx.require("organisation.edit")
     clean = _org_values({"name": name, "kind": kind, **values})
-    with ctx.write("coordinator", "add community organisations") as s:
+    with ctx.write("organisation.edit", "add community organisations") as s:
         return saved(s, CommunityOrganisation(**clean))
 
 
 def update_organisation(ctx: Context, organisation_id: str, **values: Any) -> Any:
+    ctx.require("organisation.edit")
     clean = _org_values(values)
-    with ctx.write("coordinator", "edit community organisations") as s:
+    with ctx.write("organisation.edit", "edit community organisations") as s:
         return saved(s, get_live(s, CommunityOrganisation, organisation_id, "organisation"), clean)
 
 
 def retire_organisation(ctx: Context, organisation_id: str, retired: bool = True) -> Any:
-    with ctx.write("coordinator", "retire community organisations") as s:
+    with ctx.write("organisation.edit", "retire community organisations") as s:
         return saved(s, get_live(s, CommunityOrganisation, organisation_id, "organisation"), {"retired": retired})
 
 
 def link_organisation(ctx: Context, organisation_id: str, establishment_id: str) -> None:
+    ctx.require("organisation.edit")
     refuse_here(ctx, "organisation_link", {"establishment_id": establishment_id})
-    with ctx.write("coordinator", "connect organisations to establishments") as s:
+    with ctx.write("organisation.edit", "connect organisations to establishments") as s:
         get_live(s, CommunityOrganisation, organisation_id, "organisation")
         get_live(s, Establishment, establishment_id, "establishment")
         link = s.execute(select(OrganisationLink).where(
@@ -133,8 +138,9 @@ def link_organisation(ctx: Context, organisation_id: str, establishment_id: str)
 
 
 def unlink_organisation(ctx: Context, organisation_id: str, establishment_id: str, reason: str) -> None:
+    ctx.require("organisation.edit")
     refuse_here(ctx, "organisation_link", {"establishment_id": establishment_id})
-    with ctx.write("coordinator", "disconnect organisations from establishments") as s:
+    with ctx.write("organisation.edit", "disconnect organisations from establishments") as s:
         link = s.execute(select(OrganisationLink).where(
             OrganisationLink.organisation_id == organisation_id, OrganisationLink.establishment_id == establishment_id,
             OrganisationLink.deleted_hlc.is_(None), OrganisationLink.merged_into.is_(None),
@@ -149,10 +155,11 @@ def unlink_organisation(ctx: Context, organisation_id: str, establishment_id: st
 
 def create_referral(ctx: Context, *, person_id: str, referred_on: dt.date | str,
                     organisation_id: str | None = None, notes: str | None = None) -> Any:
+    ctx.require("referral.record")
     day = parse_date(referred_on, "Referral date", "referred_on")
     if day > dt.date.today():
         raise ValidationError("A referral can't be dated in the future.", "referred_on")
-    with ctx.write("recorder", "record referrals") as s:
+    with ctx.write("referral.record") as s:
         person = get_live(s, Person, person_id, "person")
         if not person.establishment_id:
             raise ValidationError("This person is not at an establishment.", "person_id")
@@ -171,11 +178,12 @@ def create_referral(ctx: Context, *, person_id: str, referred_on: dt.date | str,
 def record_stage(ctx: Context, referral_id: str, stage: str, reached_on: dt.date | str,
                  note: str | None = None) -> Any:
     """Record the next stage of the protocol; stages go in order and dates never go back."""
+    ctx.require("referral.record")
     choice(stage, REFERRAL_STAGES, "Stage", "stage")
     day = parse_date(reached_on, "Date", "reached_on")
     if day > dt.date.today():
         raise ValidationError("A stage can't be recorded for a future date.", "reached_on")
-    with ctx.write("recorder", "record referrals") as s:
+    with ctx.write("referral.record") as s:
         referral = get_live(s, Referral, referral_id, "referral")
         if referral.status != "open":
             raise ValidationError(f"This referral is {referral.status}.", "status")
@@ -200,8 +208,9 @@ def record_stage(ctx: Context, referral_id: str, stage: str, reached_on: dt.date
 
 
 def set_referral_status(ctx: Context, referral_id: str, status: str, notes: str | None = None) -> Any:
+    ctx.require("referral.edit")
     choice(status, REFERRAL_STATUSES, "Status", "status")
-    with ctx.write("recorder", "update referrals") as s:
+    with ctx.write("referral.edit") as s:
         referral = get_live(s, Referral, referral_id, "referral")
         referral.status = status
         if notes is not None:
@@ -212,7 +221,7 @@ def set_referral_status(ctx: Context, referral_id: str, status: str, notes: str 
 
 def delete_initiative(ctx: Context, initiative_id: str, reason: str) -> None:
     """Record that an initiative was entered in error (an ended one is set to 'ended' instead)."""
-    with ctx.write("coordinator", "delete initiatives") as s:
+    with ctx.write("initiative.delete") as s:
         row = get_live(s, Initiative, initiative_id, "initiative")
         refuse_here(ctx, "initiative", {"establishment_id": row.establishment_id})
         tombstone(row, reason)

@@ -26,7 +26,6 @@ from ..sync.merge import try_release
 from .base import Context, revive
 
 MODELS = {m.__tablename__: m for m in SYNCABLE_MODELS}
-RESOLVE_ROLE = "coordinator"
 
 TABLE_LABELS = {
     "person": "Person", "session": "Session", "attendance": "Register line", "certificate": "Certificate",
@@ -76,7 +75,7 @@ def count_conflicts(ctx: Context) -> int:
 
 def list_conflicts(ctx: Context, *, limit: int = 500) -> list[ConflictItem]:
     """Open conflicts, oldest first."""
-    ctx.require("recorder", "see sync conflicts")
+    ctx.require("sync.read", "see sync conflicts")
     with ctx.read() as s:
         rows = s.execute(select(SyncConflict).order_by(SyncConflict.detected_at, SyncConflict.id).limit(limit)).scalars().all()
         names = {i.id: i.name for i in s.execute(select(Installation)).scalars()}
@@ -127,7 +126,7 @@ def resolve_conflict(ctx: Context, conflict_id: int, choice: str, value: Any = N
     deleted, ``other`` restores it with the edit."""
     if choice not in ("keep", "other", "edit"):
         raise ValidationError("Choose keep, other or edit.", "choice")
-    with ctx.write(RESOLVE_ROLE, "settle sync conflicts") as s:
+    with ctx.write("conflict.resolve") as s:
         c = s.get(SyncConflict, conflict_id)
         if c is None:
             raise NotFound(f"No such conflict (#{conflict_id}): it was settled already, or never existed.")

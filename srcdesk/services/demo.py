@@ -1109,7 +1109,7 @@ class _Establishment:
 
 def generate_demo(ctx: Context, *, scale: str, seed: int = 1, progress: ProgressFn | None = None) -> DemoSummary:
     """Fill a new, empty installation with realistic demo data (one transaction)."""
-    ctx.require("administrator", "fill the database with demo data")
+    ctx.require("demo.fill")
     spec = SCALES.get(scale)
     if spec is None:
         raise ValidationError(f"Unknown demo scale '{scale}'; choose one of: {', '.join(SCALES)}.", "scale")

@@ -59,9 +59,10 @@ def _check(s, est: Establishment) -> None:  # noqa: ANN001
 
 
 def create_establishment(ctx: Context, *, code: str, name: str, kind: str = "prison", **values: Any) -> Any:
+    ctx.require("establishment.edit")
     clean = _values({"code": code, "name": name, "kind": kind, **values})
     refuse_here(ctx, "establishment")
-    with ctx.write("administrator", "add establishments") as s:
+    with ctx.write("establishment.edit", "add establishments") as s:
         est = Establishment(id=new_id(), **clean)
         _check(s, est)
         return saved(s, est)
@@ -69,9 +70,10 @@ def create_establishment(ctx: Context, *, code: str, name: str, kind: str = "pri
 
 def update_establishment(ctx: Context, establishment_id: str, **values: Any) -> Any:
     """Rename, close (with what replaces it) or reopen an establishment. Never deleted."""
+    ctx.require("establishment.edit")
     clean = _values(values)
     refuse_here(ctx, "establishment")
-    with ctx.write("administrator", "edit establishments") as s:
+    with ctx.write("establishment.edit", "edit establishments") as s:
         est = get_live(s, Establishment, establishment_id, "establishment")
         for key, value in clean.items():
             setattr(est, key, value)

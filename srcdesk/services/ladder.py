@@ -178,7 +178,7 @@ def sign_off(ctx: Context, person_id: str, definition_id: str, *, achieved_on: d
     day = parse_date(achieved_on, "Date achieved", "achieved_on")
     if day > dt.date.today():
         raise ValidationError("A milestone can't be signed off for a future date.", "achieved_on")
-    with ctx.write("coordinator", "sign off milestones") as s:
+    with ctx.write("milestone.signoff", "sign off milestones") as s:
         get_live(s, Person, person_id, "person")
         definition = get_live(s, MilestoneDefinition, definition_id, "ladder level")
         if definition.retired:
@@ -212,7 +212,7 @@ def sign_off(ctx: Context, person_id: str, definition_id: str, *, achieved_on: d
 def withdraw(ctx: Context, achievement_id: str, reason: str) -> Any:
     """Withdraw an achievement (kept, with the reason; never deleted)."""
     reason = text(reason, "Reason", "reason", max_len=1000)
-    with ctx.write("coordinator", "withdraw milestones") as s:
+    with ctx.write("milestone.correct", "withdraw milestones") as s:
         a = get_live(s, MilestoneAchievement, achievement_id, "achievement")
         change_status(a, "achievement", "active", "withdrawn", reason)
         return saved(s, a)
@@ -225,7 +225,7 @@ def supersede(ctx: Context, achievement_id: str, reason: str, *, achieved_on: dt
     day = parse_date(achieved_on, "Date achieved", "achieved_on")
     if day > dt.date.today():
         raise ValidationError("A milestone can't be signed off for a future date.", "achieved_on")
-    with ctx.write("coordinator", "correct milestones") as s:
+    with ctx.write("milestone.correct", "correct milestones") as s:
         old = get_live(s, MilestoneAchievement, achievement_id, "achievement")
         change_status(old, "achievement", "active", "superseded", reason)
         new = MilestoneAchievement(person_id=old.person_id, definition_id=old.definition_id, achieved_on=day,

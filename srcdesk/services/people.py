@@ -93,8 +93,9 @@ def _live_establishment(s, establishment_id: str | None):  # noqa: ANN001, ANN20
 def create_person(ctx: Context, *, given_name: str, family_name: str, kind: str = "prisoner",
                   establishment_id: str | None = None, **details: Any) -> Any:
     """Register a person. Their establishment defaults to this installation's."""
+    ctx.require("person.add")
     values = _clean({"given_name": given_name, "family_name": family_name, "kind": kind, **details})
-    with ctx.write("recorder", "register people") as s:
+    with ctx.write("person.add") as s:
         est_id = establishment_id or ctx.installation.establishment_id
         est = _live_establishment(s, est_id)
         if est is not None and est.closed is not None:
@@ -123,7 +124,7 @@ def _refuse_duplicate_ref(s, ref: str, person_id: str | None) -> None:  # noqa: 
 
 def update_person(ctx: Context, person_id: str, **changes: Any) -> Any:
     values = _clean(changes)
-    with ctx.write("recorder", "edit people") as s:
+    with ctx.write("person.edit") as s:
         person = get_live(s, Person, person_id, "person")
         if values.get("external_ref"):
             _refuse_duplicate_ref(s, values["external_ref"], person_id)
@@ -140,7 +141,7 @@ def transfer_person(ctx: Context, person_id: str, to_establishment_id: str | Non
     on_date = parse_date(on, "Transfer date", "on")
     if on_date > dt.date.today():
         raise ValidationError("A transfer can't be recorded for a future date.", "on")
-    with ctx.write("recorder", "transfer people") as s:
+    with ctx.write("person.transfer") as s:
         person = get_live(s, Person, person_id, "person")
         est = _live_establishment(s, to_establishment_id)
         if to_establishment_id == person.establishment_id:
@@ -175,7 +176,7 @@ def establishment_history(ctx: Context, person_id: str) -> list[Any]:
 
 def delete_person(ctx: Context, person_id: str, reason: str) -> None:
     """Record that a person was registered in error (a tombstone; nothing is erased)."""
-    with ctx.write("coordinator", "delete people") as s:
+    with ctx.write("person.delete") as s:
         tombstone(get_live(s, Person, person_id, "person"), reason)
 
 

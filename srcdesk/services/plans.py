@@ -19,12 +19,13 @@ PLAN_CODE = re.compile(r"^(\d{4})-(\d{2})$")
 
 def create_plan_year(ctx: Context, code: str, *, name: str | None = None, notes: str | None = None) -> Any:
     """A plan year such as 2024-25 (1 April to 31 March)."""
+    ctx.require("plan.edit")
     m = PLAN_CODE.match((code or "").strip())
     if not m or (int(m.group(1)) + 1) % 100 != int(m.group(2)):
         raise ValidationError("A plan year is written like 2024-25.", "code")
     start = int(m.group(1))
     refuse_here(ctx, "plan_year")
-    with ctx.write("coordinator", "add plan years") as s:
+    with ctx.write("plan.edit", "add plan years") as s:
         if s.execute(select(PlanYear.id).where(PlanYear.code == code, PlanYear.merged_into.is_(None))).first():
             raise ValidationError(f"The plan year {code} already exists.", "code")
         row = PlanYear(code=code, name=text(name or f"Plan year {code}", "Name", "name", max_len=60),
@@ -37,10 +38,11 @@ def create_plan_year(ctx: Context, code: str, *, name: str | None = None, notes:
 
 def set_focus(ctx: Context, plan_year_id: str, establishment_ids: list[str]) -> list[str]:
     """The establishments the workplan focuses on in a plan year (the strategy says 3-5)."""
+    ctx.require("plan.edit")
     if len(set(establishment_ids)) != len(establishment_ids):
         raise ValidationError("An establishment is listed twice.", "establishment_ids")
     refuse_here(ctx, "plan_focus")
-    with ctx.write("coordinator", "choose focus establishments") as s:
+    with ctx.write("plan.edit", "choose focus establishments") as s:
         get_live(s, PlanYear, plan_year_id, "plan year")
         for est_id in establishment_ids:
             get_live(s, Establishment, est_id, "establishment")
@@ -60,10 +62,11 @@ def set_focus(ctx: Context, plan_year_id: str, establishment_ids: list[str]) -> 
 
 def add_target(ctx: Context, plan_year_id: str, *, code: str, description: str, target_value: int | None = None,
                establishment_id: str | None = None, programme_id: str | None = None) -> Any:
+    ctx.require("plan.edit")
     if target_value is not None and (not isinstance(target_value, int) or target_value < 0):
         raise ValidationError("A target is a whole number of at least 0.", "target_value")
     refuse_here(ctx, "plan_target")
-    with ctx.write("coordinator", "set targets") as s:
+    with ctx.write("plan.edit", "set targets") as s:
         get_live(s, PlanYear, plan_year_id, "plan year")
         if establishment_id:
             get_live(s, Establishment, establishment_id, "establishment")
@@ -78,8 +81,9 @@ def add_target(ctx: Context, plan_year_id: str, *, code: str, description: str, 
 
 
 def remove_target(ctx: Context, target_id: str, reason: str) -> None:
+    ctx.require("plan.edit")
     refuse_here(ctx, "plan_target")
-    with ctx.write("coordinator", "remove targets") as s:
+    with ctx.write("plan.edit", "remove targets") as s:
         tombstone(get_live(s, PlanTarget, target_id, "target"), reason)
 
 
@@ -92,8 +96,9 @@ def plan_year_for(ctx: Context, day: dt.date | str) -> Any | None:
 
 
 def update_plan_year(ctx: Context, plan_year_id: str, *, name: str | None = None, notes: str | None = None) -> Any:
+    ctx.require("plan.edit")
     refuse_here(ctx, "plan_year")
-    with ctx.write("coordinator", "edit plan years") as s:
+    with ctx.write("plan.edit", "edit plan years") as s:
         row = get_live(s, PlanYear, plan_year_id, "plan year")
         if name is not None:
             row.name = text(name, "Name", "name", max_len=60)
@@ -105,10 +110,11 @@ def update_plan_year(ctx: Context, plan_year_id: str, *, name: str | None = None
 
 def update_target(ctx: Context, target_id: str, *, description: str | None = None,
                   target_value: int | None = None) -> Any:
+    ctx.require("plan.edit")
     if target_value is not None and (not isinstance(target_value, int) or target_value < 0):
         raise ValidationError("A target is a whole number of at least 0.", "target_value")
     refuse_here(ctx, "plan_target")
-    with ctx.write("coordinator", "edit targets") as s:
+    with ctx.write("plan.edit", "edit targets") as s:
         row = get_live(s, PlanTarget, target_id, "target")
         if description is not None:
             row.description = text(description, "Description", "description", max_len=2000)

@@ -186,9 +186,10 @@ def create_session(ctx: Context, *, date: dt.date | str, start_time: str, end_ti
                    recruit_cohort_id: str | None = None, facilitator_ids: list[str] | None = None,
                    series_id: str | None = None) -> Any:
     # Checked before the transaction too, so bad input is refused without opening one.
+    ctx.require("session.record")
     parse_date(date, "Date", "date")
     _check_times(parse_time(start_time, "Start time", "start_time"), parse_time(end_time, "End time", "end_time"))
-    with ctx.write("recorder", "record sessions") as s:
+    with ctx.write("session.record") as s:
         return to_record(_create_in(
             s, ctx, date=date, start_time=start_time, end_time=end_time, module_id=module_id,
             activity_type_id=activity_type_id, establishment_id=establishment_id, title=title,
@@ -235,7 +236,7 @@ def update_session(ctx: Context, session_id: str, **changes: Any) -> Any:
     unknown = set(changes) - UPDATABLE
     if unknown:
         raise ValidationError(f"'{sorted(unknown)[0]}' can't be changed here.", sorted(unknown)[0])
-    with ctx.write("recorder", "edit sessions") as s:
+    with ctx.write("session.edit") as s:
         return to_record(_update_in(s, ctx, session_id, changes))
 
 
@@ -278,7 +279,7 @@ def _repeat_in(s, template: Session, last_day: dt.date) -> list[Session]:  # noq
 def repeat_weekly(ctx: Context, session_id: str, until: dt.date | str) -> list[Any]:
     """Copy a session to the same weekday every week up to and including ``until``."""
     last_day = parse_date(until, "Repeat until", "until")
-    with ctx.write("recorder", "record sessions") as s:
+    with ctx.write("session.record") as s:
         template = get_live(s, Session, session_id, "session")
         return [to_record(c) for c in _repeat_in(s, template, last_day)]
 
@@ -309,6 +310,7 @@ def save_session(ctx: Context, session_id: str | None = None, *, new_cohort: dic
     session on the same weekday every week up to and including that date. Nothing is saved
     unless all of it can be.
     """
+    ctx.require("session.record" if session_id is None else "session.edit")
     last_day = parse_date(repeat_until, "Repeat until", "until", required=False)
     if last_day is not None and session_id is not None:
         raise ValidationError("Only a new session can be repeated weekly.", "until")
@@ -316,8 +318,7 @@ def save_session(ctx: Context, session_id: str | None = None, *, new_cohort: dic
     if new_cohort is not None:
         cohort_values = _cohort_values(new_cohort.get("name"), new_cohort.get("starts_on"),
                                        new_cohort.get("size"), prefix="cohort_")
-    doing = "record sessions" if session_id is None else "edit sessions"
-    with ctx.write("recorder", doing) as s:
+    with ctx.write("session.record" if session_id is None else "session.edit") as s:
         cohort = None
         if cohort_values is not None:
             name, start, size = cohort_values
@@ -341,7 +342,7 @@ def save_session(ctx: Context, session_id: str | None = None, *, new_cohort: dic
 
 def cancel_session(ctx: Context, session_id: str, reason: str) -> Any:
     reason = text(reason, "Reason", "reason", max_len=1000)
-    with ctx.write("recorder", "cancel sessions") as s:
+    with ctx.write("session.cancel") as s:
         session = get_live(s, Session, session_id, "session")
         refuse_here(ctx, "session", {"establishment_id": session.establishment_id})
         if session.cancelled:
@@ -354,7 +355,7 @@ def cancel_session(ctx: Context, session_id: str, reason: str) -> Any:
 
 def delete_session(ctx: Context, session_id: str, reason: str) -> None:
     """Record that a session was entered in error (coordinators; its register goes with it)."""
-    with ctx.write("coordinator", "delete sessions") as s:
+    with ctx.write("session.delete") as s:
         session = get_live(s, Session, session_id, "session")
         refuse_here(ctx, "session", {"establishment_id": session.establishment_id})
         tombstone(session, reason)
@@ -595,8 +596,9 @@ def list_facilitators(ctx: Context, *, establishment_id: str | None = None, sear
 
 def create_recruit_cohort(ctx: Context, *, name: str, starts_on: dt.date | str, size: int | None = None,
                           establishment_id: str | None = None) -> Any:
+    ctx.require("cohort.record")
     name, start, size = _cohort_values(name, starts_on, size)
-    with ctx.write("recorder", "record recruit cohorts") as s:
+    with ctx.write("cohort.record") as s:
         if establishment_id:
             get_live(s, Establishment, establishment_id, "establishment")
         refuse_here(ctx, "recruit_cohort", {"establishment_id": establishment_id})
@@ -610,7 +612,7 @@ def update_recruit_cohort(ctx: Context, cohort_id: str, *, name: str | None = No
                           starts_on: dt.date | str | None = None, size: int | None = None) -> Any:
     if size is not None and (not isinstance(size, int) or size < 1 or size > 500):
         raise ValidationError("A cohort's size is a number from 1 to 500.", "size")
-    with ctx.write("recorder", "edit recruit cohorts") as s:
+    with ctx.write("cohort.edit") as s:
         cohort = get_live(s, RecruitCohort, cohort_id, "recruit cohort")
         refuse_here(ctx, "recruit_cohort", {"establishment_id": cohort.establishment_id})
         if name is not None:

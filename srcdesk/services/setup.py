@@ -41,7 +41,7 @@ def establishment_codes() -> list[tuple[str, str]]:
     return [(e["code"], e["name"]) for e in data["establishment"] if not e.get("closed")]
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class NewInstallation(Context):
     """What :func:`init_installation` returns: the new installation, its administrator signed in.
 
@@ -191,7 +191,7 @@ def ensure_identity(ctx: Context, *, recovery_key_out: Path | None = None) -> st
         recovery_key_out = _check_recovery_out(recovery_key_out, data_dir, office)
     if has_keys and not need_recovery:
         return None
-    ctx.require("administrator", "create this installation's keys")
+    ctx.require("keys.create")
     keys_folder_was_there = keys_dir(data_dir).exists()
     made_keys = wrote_recovery = False
     try:

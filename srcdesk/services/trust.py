@@ -152,7 +152,7 @@ def _when(moment: dt.datetime | None) -> str:
 
 def my_identity(ctx: Context) -> PublicIdentity:
     """This installation's public identity (what its enrolment card states)."""
-    ctx.require("recorder", "see this installation's keys")
+    ctx.require("trust.read", "see this installation's keys")
     with ctx.read() as s:
         return _public_of(s, _self_row(s))
 
@@ -169,7 +169,7 @@ def local_identity(ctx: Context) -> LocalIdentity:
 
 def export_card(ctx: Context, path: Path) -> Path:
     """Write this installation's enrolment card to a new file ``path``."""
-    ctx.require("administrator", "export this installation's enrolment card")
+    ctx.require("trust.edit", "export this installation's enrolment card")
     return write_card(local_identity(ctx), Path(path))
 
 
@@ -189,7 +189,7 @@ def installation_identity(s: OrmSession, installation_id: str) -> TrustedInstall
 
 def trusted_installations(ctx: Context) -> list[TrustedInstallation]:
     """Every other installation known here, enrolled or revoked (office first, then by name)."""
-    ctx.require("recorder", "see which installations this PC trusts")
+    ctx.require("trust.read", "see which installations this PC trusts")
     with ctx.read() as s:
         rows = s.execute(select(Installation).where(Installation.is_self.is_(False))).scalars().all()
         items = [_trusted(s, row) for row in rows]
@@ -205,7 +205,7 @@ def enrol(ctx: Context, card_bytes: bytes, fingerprint: str) -> TrustedInstallat
     establishment enrols the office; the office enrols establishments it knows). Enrolling the
     same card again changes nothing.
     """
-    ctx.require("administrator", "enrol another installation")
+    ctx.require("trust.edit", "enrol another installation")
     try:
         typed = normalise_fingerprint(fingerprint)
     except ValueError as exc:
@@ -215,7 +215,7 @@ def enrol(ctx: Context, card_bytes: bytes, fingerprint: str) -> TrustedInstallat
         raise BundleRefused(
             "The fingerprint you typed does not match this card: do not enrol it; check with the sender by phone."
         )
-    with ctx.write("administrator", "enrol another installation") as s:
+    with ctx.write("trust.edit", "enrol another installation") as s:
         me = _self_row(s)
         if card.installation_id == me.id or card.signing_key == me.signing_key or card.age_recipient == me.age_recipient:
             raise BundleRefused("This is this PC's own enrolment card; enrol the card of the other installation.")
@@ -292,7 +292,7 @@ def revoke(ctx: Context, installation_id: str, reason: str) -> TrustedInstallati
     Bundles it signs after the last one received here are refused; its id can never be enrolled
     again. The office passes the revocation on to the establishments in its bundles.
     """
-    with ctx.write("administrator", "revoke another installation") as s:
+    with ctx.write("trust.edit", "revoke another installation") as s:
         reason_text = text(reason, "The reason", "reason", max_len=MAX_REASON_CHARS)
         installation_id = (installation_id or "").strip()
         row = s.get(Installation, installation_id) if installation_id else None

@@ -102,12 +102,12 @@ def create_user_unchecked(s, username: str, display_name: str, role: str, passwo
 
 
 def add_user(ctx: Context, username: str, display_name: str, role: str, password: str) -> UserInfo:
-    with ctx.write("administrator", "add users") as s:
+    with ctx.write("user.add") as s:
         return _info(create_user_unchecked(s, username, display_name, role, password))
 
 
 def list_users(ctx: Context, *, include_disabled: bool = True) -> list[UserInfo]:
-    ctx.require("administrator", "see the list of users")
+    ctx.require("user.list")
     with ctx.read() as s:
         q = select(User).where(User.deleted_hlc.is_(None), local_user()).order_by(User.username)
         if not include_disabled:
@@ -124,16 +124,42 @@ def _find(s, username: str) -> User:  # noqa: ANN001
     return user
 
 
-def set_password(ctx: Context, username: str, new_password: str) -> None:
-    """Administrators reset anyone's password; every user may change their own."""
-    own = ctx.user is not None and ctx.user.username == (username or "").strip().lower()
-    with ctx.write("recorder" if own else "administrator", "reset other users' passwords") as s:
-        _find(s, username).password_hash = hash_password(new_password)
+def set_password(ctx: Context, username: str, new_password: str, *, current_password: str | None = None) -> None:
+    """An administrator resets another user's password. Your own password is changed with
+    the current one (:func:`change_own_password`), whoever you are."""
+    if ctx.user is not None and ctx.user.username == (username or "").strip().lower():
+        if current_password is None:
+            raise ValidationError("To change your own password, give your current one too.", "current_password")
+        change_own_password(ctx, current_password, new_password)
+        return
+    ctx.require("user.password")
+    new_hash = hash_password(new_password)
+    with ctx.write("user.password") as s:
+        _find(s, username).password_hash = new_hash
+
+
+def change_own_password(ctx: Context, current_password: str, new_password: str) -> None:
+    """The signed-in user changes their own password; refused, changing nothing, unless
+    ``current_password`` is their password now."""
+    ctx.require("password.own")
+    new_hash = hash_password(new_password)
+    wrong = ValidationError("That is not your current password; nothing was changed.", "current_password")
+    with ctx.write("password.own") as s:
+        assert ctx.user is not None
+        user = s.get(User, ctx.user.id)
+        try:
+            _hasher.verify(user.password_hash or _DUMMY_HASH, current_password or "")
+        except (VerificationError, InvalidHashError):
+            raise wrong from None
+        if not user.password_hash:
+            raise wrong
+        user.password_hash = new_hash
 
 
 def set_role(ctx: Context, username: str, role: str) -> UserInfo:
+    ctx.require("user.role")
     choice(role, USER_ROLES, "Role", "role")
-    with ctx.write("administrator", "change roles") as s:
+    with ctx.write("user.role") as s:
         user = _find(s, username)
         if user.role == "administrator" and role != "administrator":
             _refuse_last_admin(s, user)
@@ -143,7 +169,7 @@ def set_role(ctx: Context, username: str, role: str) -> UserInfo:
 
 
 def set_active(ctx: Context, username: str, active: bool) -> UserInfo:
-    with ctx.write("administrator", "disable or enable users") as s:
+    with ctx.write("user.disable") as s:
         user = _find(s, username)
         if not active:
             if ctx.user and user.id == ctx.user.id:

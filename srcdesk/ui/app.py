@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QObject, QSettings, QThreadPool, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QSettings, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QWidget
 
 from .. import __version__
@@ -31,7 +31,7 @@ from .login_dialog import LoginDialog
 from .main_window import MainWindow
 from .setup_dialog import FirstRunDialog, close_context
 from .single_instance import SingleInstance, already_open_box, bring_to_front
-from .tasks import Task, run_task
+from .tasks import Task, pending_for, run_task, when_settled
 
 APP_NAME = "srcdesk"
 ORGANISATION = "Scottish Recovery Consortium"
@@ -74,6 +74,7 @@ class AppController(QObject):
         self.login_dialog: LoginDialog | None = None
         self.main_window: MainWindow | None = None
         self._open_task: Task | None = None
+        self._ending: Context | None = None  # the sign-in that ended, while its work may still run
         self._finished = False
 
     # -- start ---------------------------------------------------------------------------------
@@ -144,10 +145,26 @@ class AppController(QObject):
             self.login_dialog.set_open_error(message)
 
     def _signed_in(self, user: object) -> None:
-        assert self.context is not None
-        self.context.user = user  # type: ignore[assignment]
+        """A new, frozen Context for this sign-in, made only once the work queued by the
+        previous one has finished (it ran as that user, never as this one)."""
+        if self._finished or self.context is None:
+            return
+        previous, self._ending = self._ending, None
+        if previous is not None and pending_for(previous):
+            self._ending = previous
+            when_settled(previous, lambda: self._signed_in(user))
+            QTimer.singleShot(0, self._show_waiting)  # after the sign-in window has closed itself
+            return
+        self.context = self.context.signed_in(user)  # type: ignore[arg-type]
         self.login_dialog = _dismiss(self.login_dialog)
         self.show_main()
+
+    def _show_waiting(self) -> None:
+        """The sign-in window stays up (its fields disabled) while the last user's work finishes."""
+        dialog = self.login_dialog
+        if dialog is not None and self._ending is not None and not self._finished:
+            dialog.status.say("Finishing what the previous user started…")
+            dialog.show()
 
     # -- the main window -----------------------------------------------------------------------
 
@@ -168,7 +185,8 @@ class AppController(QObject):
             window.hide()
             window.deleteLater()
         if self.context is not None:
-            self.context.user = None
+            # The signed-out Context is kept only to know when its queued work has finished.
+            self._ending, self.context = self.context, self.context.signed_in(None)
         self.show_login()
 
     def bring_to_front(self) -> QWidget | None:

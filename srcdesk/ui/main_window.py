@@ -32,12 +32,14 @@ from PySide6.QtWidgets import (
 from .. import __version__
 from ..services.base import Context
 from .bus import data_bus
+from .catalogue_dialogs import open_dialog
 from .lock import IdleWatcher, LockScreen, idle_lock_minutes
 from .login_dialog import describe_installation
 from .pages import Page
 from .pages.clock import ClockWarning
 from .pages.installation import role_title
 from .pages.registry import PAGES
+from .user_dialogs import ChangeMyPasswordDialog
 
 GEOMETRY_KEY = "main_window/geometry"
 STATE_KEY = "main_window/state"
@@ -198,6 +200,13 @@ class MainWindow(QMainWindow):
         self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
         self.lock_action.setStatusTip("Hide srcdesk until you enter your password again")
         self.lock_action.triggered.connect(self.lock)
+        self.password_action = QAction("Change my &password…", self)
+        self.password_action.setObjectName("changeMyPasswordAction")
+        self.password_action.setStatusTip("Choose a new password for yourself (the current one is asked for)")
+        self.password_action.setEnabled(self.ctx.can("password.own"))
+        self.password_action.triggered.connect(self.change_my_password)
+        self.password_dialog: QDialog | None = None
+        file_menu.addAction(self.password_action)
         file_menu.addAction(self.lock_action)
         file_menu.addAction(self.sign_out_action)
         file_menu.addSeparator()
@@ -230,6 +239,12 @@ class MainWindow(QMainWindow):
             bar.addWidget(self.sample_status)
         bar.addWidget(self.installation_status)
         bar.addPermanentWidget(self.user_status)
+
+    def change_my_password(self) -> QDialog:
+        dialog = ChangeMyPasswordDialog(self.ctx, parent=self)
+        dialog.savedMessage.connect(lambda text: self.statusBar().showMessage(text, 10_000))
+        self.password_dialog = open_dialog(dialog)
+        return self.password_dialog
 
     def show_about(self) -> QMessageBox:
         """Opens (never exec()s) the About box, so nothing waits on it."""

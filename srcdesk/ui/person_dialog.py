@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from ..errors import SrcdeskError, ValidationError
 from ..models import PERSON_KINDS
 from ..services import people
-from ..services.base import ROLE_RANK, Context
+from ..services.base import Context
 from ..services.estate import establishments
 from .bus import data_bus
 from .errors import report_unexpected
@@ -73,7 +73,7 @@ def parse_typed_date(text: str) -> str:
 
 
 def can_delete(ctx: Context) -> bool:
-    return ctx.user is not None and ROLE_RANK.get(ctx.user.role, 0) >= ROLE_RANK["coordinator"]
+    return ctx.can("person.delete")
 
 
 class PersonDialog(GuardedDialog):

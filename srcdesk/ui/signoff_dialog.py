@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from ..errors import SrcdeskError, ValidationError
 from ..services import ladder
-from ..services.base import ROLE_RANK, Context
+from ..services.base import Context
 from .bus import data_bus
 from .errors import report_unexpected
 from .table_model import Column, RowsTableModel, display
@@ -47,13 +47,12 @@ EVIDENCE_COLUMNS = [
 
 
 def may_sign_off(ctx: Context) -> bool:
-    return ctx.user is not None and ROLE_RANK.get(ctx.user.role, 0) >= ROLE_RANK["coordinator"]
+    return ctx.can("milestone.signoff")
 
 
 def why_not(ctx: Context, doing: str) -> str:
     """The sentence a recorder sees instead of the button working."""
-    role = ctx.user.role if ctx.user else "nobody"
-    return f"Only a coordinator can {doing}; you are signed in as a {role}."
+    return ctx.refusal("milestone.signoff", doing)
 
 
 def _date_edit(name: str, accessible: str, value: dt.date) -> QDateEdit:

@@ -27,10 +27,17 @@ A task whose ``owner`` is destroyed (a dialog closed while the work was running)
 Progress: pass ``with_progress=True`` and the function is called with an extra keyword
 argument ``progress(done, total, what)`` (the services' progress convention); each call emits
 ``progress(int, int, str)`` on the UI thread.
+
+Sign-ins: a task started with a :class:`~srcdesk.services.base.Context` among its arguments
+belongs to that sign-in (contexts are frozen, one per sign-in, so it runs as the user who
+queued it). :func:`when_settled` calls back once every such task has delivered; signing out
+uses it so that no work of the user who left is still queued when the next user's context is
+made.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import threading
@@ -40,6 +47,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
+from ..services.base import Context
+
 log = logging.getLogger(__name__)
 
 # Tasks not yet delivered, by number. Holding them here keeps the QObject (and its signals) alive
@@ -47,6 +56,8 @@ log = logging.getLogger(__name__)
 _pending: dict[int, Task] = {}
 _pending_lock = threading.Lock()
 _numbers = itertools.count(1)
+# (context, callback): called on the UI thread once no pending task carries that context.
+_settle_waiters: list[tuple[object, Callable[[], Any]]] = []
 
 
 class _Courier(QObject):
@@ -72,6 +83,8 @@ class _Courier(QObject):
             task = _pending.pop(number, None)
         if task is not None:
             task._deliver()
+            if _settle_waiters:
+                _call_settled()
 
     @Slot(int, int, int, str)
     def _deliver_progress(self, number: int, done: int, total: int, what: str) -> None:
@@ -178,6 +191,8 @@ class Task(QObject):
         self._started = False
         self._job: _Job | None = None
         self.is_running = False
+        # The sign-in this work belongs to (its function runs as that user, or not at all).
+        self.context = _context_of(fn, args, kwargs)
         if owner is not None:
             owner.destroyed.connect(self.discard)
 
@@ -231,6 +246,15 @@ class Task(QObject):
         self.done.emit(result, error)
 
 
+def _context_of(fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any]) -> Context | None:
+    """The Context among a task's arguments (or those of a ``functools.partial`` it runs)."""
+    values = [*args, *kwargs.values()]
+    while isinstance(fn, functools.partial):
+        values += [*fn.args, *fn.keywords.values()]
+        fn = fn.func
+    return next((v for v in values if isinstance(v, Context)), None)
+
+
 def _expected(error: BaseException) -> bool:
     from ..errors import SrcdeskError
 
@@ -261,6 +285,29 @@ def run_task(
     if on_progress is not None:
         task.progress.connect(on_progress)
     return task.start()
+
+
+def pending_for(ctx: object) -> int:
+    """How many started tasks carrying this very context (one sign-in) have not yet delivered."""
+    with _pending_lock:
+        return sum(1 for task in _pending.values() if task.context is ctx)
+
+
+def when_settled(ctx: object, callback: Callable[[], Any]) -> None:
+    """Call ``callback`` (on the UI thread) once no started task carrying ``ctx`` is pending:
+    at once if none is."""
+    if pending_for(ctx) == 0:
+        callback()
+    else:
+        _settle_waiters.append((ctx, callback))
+
+
+def _call_settled() -> None:
+    ready = [(ctx, cb) for ctx, cb in _settle_waiters if pending_for(ctx) == 0]
+    for item in ready:
+        _settle_waiters.remove(item)
+    for _ctx, callback in ready:
+        callback()
 
 
 def pending_tasks() -> int:

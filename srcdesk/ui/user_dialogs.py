@@ -1,4 +1,5 @@
-"""Dialogs administrators use for accounts: add a user, reset a password, change a role.
+"""Dialogs for accounts: add a user, reset a password, change a role (administrators), and
+change your own password (everyone, with the current one).
 
 Each saves through :mod:`srcdesk.services.users` in the background, shows a service error under
 the field it names, announces ``"users"`` on the data bus, and emits ``saved``.
@@ -18,6 +19,7 @@ from ..services import users
 from ..services.base import Context, UserInfo
 from .catalogue_dialogs import FormDialog
 from .pages.installation import ROLE_DESCRIPTIONS, role_title
+from .widgets import grow_to_fit
 
 
 def _password_field(placeholder: str = "") -> QLineEdit:
@@ -80,6 +82,8 @@ class AddUserDialog(FormDialog):
     def _role_chosen(self, *_: Any) -> None:
         role = self.role.currentData()
         self.role_note.setText(describe_role(role))
+        if self.isVisible():
+            grow_to_fit(self)  # another role's description may need more lines
 
     def work(self) -> tuple[Callable[..., Any], tuple, dict]:
         password = _check_passwords(self.password, self.confirm)
@@ -117,6 +121,41 @@ class ResetPasswordDialog(FormDialog):
         return f"The password of {self.user.display_name} ({self.user.username}) was reset."
 
 
+class ChangeMyPasswordDialog(FormDialog):
+    """The signed-in user changes their own password: the current one, then the new one twice."""
+
+    topic = "users"
+
+    def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, "Change my password", "Change my password", "&Change password", parent)
+        self.setObjectName("changeMyPasswordDialog")
+        assert ctx.user is not None
+        note = QLabel(f"You are signed in as {ctx.user.display_name} ({ctx.user.username}). Your new password "
+                      "is needed the next time you sign in or unlock srcdesk.")
+        note.setObjectName("changeMyPasswordNote")
+        note.setWordWrap(True)
+        self.layout_.insertWidget(1, note)
+        self.current = self.add_row("C&urrent password:", _password_field(), "current_password",
+                                    "currentPassword")
+        self.password = self.add_row("New &password:", _password_field("at least 8 characters"), "password",
+                                     "password")
+        self.confirm = self.add_row("&Confirm new password:", _password_field(), "confirm", "confirmPassword")
+        self.finish_layout()
+
+    def work(self) -> tuple[Callable[..., Any], tuple, dict]:
+        if not self.current.text():
+            raise ValidationError("Enter your current password.", "current_password")
+        password = _check_passwords(self.password, self.confirm)
+        return users.change_own_password, (self.ctx, self.current.text(), password), {}
+
+    def _failed(self, error: BaseException) -> None:
+        self.current.clear()  # a wrong current password is typed again, never left in the field
+        super()._failed(error)
+
+    def done_message(self, result: Any) -> str:
+        return "Your password was changed; use the new one from now on."
+
+
 class ChangeRoleDialog(FormDialog):
     """Choose another role for an account."""
 
@@ -141,6 +180,8 @@ class ChangeRoleDialog(FormDialog):
     def _role_chosen(self, *_: Any) -> None:
         role = self.role.currentData()
         self.role_note.setText(describe_role(role))
+        if self.isVisible():
+            grow_to_fit(self)  # another role's description may need more lines
 
     def work(self) -> tuple[Callable[..., Any], tuple, dict]:
         role = self.role.currentData()
@@ -152,4 +193,4 @@ class ChangeRoleDialog(FormDialog):
         return f"{result.display_name} ({result.username}) is now {a_role(result.role)}."
 
 
-__all__ = ["AddUserDialog", "ChangeRoleDialog", "ResetPasswordDialog", "a_role", "describe_role", "role_combo"]
+__all__ = ["AddUserDialog", "ChangeMyPasswordDialog", "ChangeRoleDialog", "ResetPasswordDialog", "a_role", "describe_role", "role_combo"]

@@ -45,7 +45,7 @@ def _import(world: World, bundle: Path, target: Path, edits: int) -> tuple[float
     shutil.copytree(world.office, target, ignore=shutil.ignore_patterns("backups"))
     ctx = open_installation(target)
     try:
-        ctx.user = authenticate(ctx.db, OFFICE_USER, PASSWORD)
+        ctx = ctx.signed_in(authenticate(ctx.db, OFFICE_USER, PASSWORD))
         t0 = time.perf_counter()
         result = import_bundle(ctx, bundle, backup=False)
         seconds = time.perf_counter() - t0
@@ -85,7 +85,7 @@ def test_the_office_holding_a_long_history_passes_check(world: World, tmp_path: 
     # The Perth PC that wrote it is untouched by the bench's copies.
     est = open_installation(world.est)
     try:
-        est.user = authenticate(est.db, EST_USER, PASSWORD)
+        est = est.signed_in(authenticate(est.db, EST_USER, PASSWORD))
         with est.read() as s:
             assert s.get(Person, world.person_id).notes == "first"
     finally:

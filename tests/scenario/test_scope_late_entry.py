@@ -277,7 +277,7 @@ def test_a_session_moved_to_the_establishment_arrives_with_its_register_and_peop
     post(OFFICE, "BAR")
     assert not held(bar, "session", s.id)
 
-    with office.write("administrator", "move a session") as orm:
+    with office.write("session.edit", "move a session") as orm:
         orm.get(Session, s.id).establishment_id = bar.installation.establishment_id
     post(OFFICE, "BAR")
 
@@ -541,7 +541,7 @@ class Office:
         s = self.session()
         if s:
             to = self.draw(st.sampled_from(sorted(self.est.values())))
-            with self.office.write("administrator", "move a session") as orm:
+            with self.office.write("session.edit", "move a session") as orm:
                 orm.get(Session, s).establishment_id = to
             note(f"move {s[-6:]} to {to}")
 

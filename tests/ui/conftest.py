@@ -155,7 +155,7 @@ def open_demo(demo_data: Path) -> Iterator[Callable[[str], object]]:
 
     def open_as(username: str = "admin") -> Context:
         ctx = open_installation(demo_data)
-        ctx.user = authenticate(ctx.db, username, PASSWORD)
+        ctx = ctx.signed_in(authenticate(ctx.db, username, PASSWORD))
         opened.append(ctx)
         return ctx
 

@@ -334,7 +334,8 @@ def test_menus(qtbot, start_app, perth_data):
     controller, window = signed_in(qtbot, start_app, perth_data)
     menus = {a.text(): [x.text() for x in a.menu().actions() if not x.isSeparator()]
              for a in window.menuBar().actions()}
-    assert menus == {"&File": ["&Lock now", "Sign &out / switch user", "&Quit"], "&Help": ["&About srcdesk"]}
+    assert menus == {"&File": ["Change my &password…", "&Lock now", "Sign &out / switch user", "&Quit"],
+                     "&Help": ["&About srcdesk"]}
 
 
 def test_about_box_says_the_version(qtbot, start_app, perth_data):

@@ -104,7 +104,8 @@ def test_only_an_administrator_can_repair(qtbot, open_demo, settings) -> None:  
     page = settings_page(qtbot, open_demo("colin"), settings)
     assert "2 days ahead" in page.clock.state_value.text()
     assert not page.clock.repair_button.isEnabled()
-    assert page.clock.repair_button.toolTip() == "Only an administrator can repair srcdesk's clock."
+    assert page.clock.repair_button.toolTip() == (
+        "Only an administrator can repair srcdesk's clock; you are signed in as a coordinator.")
     page.clock.repair()  # a programmatic call is refused too
     assert not page.clock.repairing
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -328,7 +329,7 @@ def test_delete_a_person_registered_in_error(qtbot, open_demo, user) -> None:  #
 
 def test_office_can_filter_by_establishment(qtbot, open_demo, tmp_path) -> None:  # noqa: ANN001
     ctx = open_demo("rita")
-    ctx.installation = type(ctx.installation)(ctx.installation.id, "office", None, None, "SRC office")
+    ctx = dataclasses.replace(ctx, installation=type(ctx.installation)(ctx.installation.id, "office", None, None, "SRC office"))
     page = open_page(qtbot, ctx)
     assert page.establishment.isVisibleTo(page)
     qtbot.waitUntil(lambda: page.establishment.count() > 10, timeout=WAIT)

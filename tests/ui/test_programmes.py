@@ -203,7 +203,7 @@ def test_ladder_level_rules_with_a_form(qtbot, office_data, request) -> None:  #
 
     ctx = open_installation(office_data)
     request.addfinalizer(ctx.db.close)
-    ctx.user = authenticate(ctx.db, "phr", PASSWORD)
+    ctx = ctx.signed_in(authenticate(ctx.db, "phr", PASSWORD))
     page = open_page(qtbot, ctx)
     page.tabs.setCurrentIndex(2)
     qtbot.mouseClick(page.ladder.buttons["add"], Qt.MouseButton.LeftButton)

@@ -333,7 +333,7 @@ def test_the_office_chooses_the_establishment(qtbot, office_data) -> None:  # no
 
     ctx = open_installation(office_data)
     try:
-        ctx.user = authenticate(ctx.db, "phr", "password123")
+        ctx = ctx.signed_in(authenticate(ctx.db, "phr", "password123"))
         page = SessionsPage(ctx)
         qtbot.addWidget(page)
         page.show()

@@ -83,7 +83,8 @@ def test_add_a_user(qtbot, open_demo) -> None:  # noqa: ANN001
     dialog.role.setFocus()
     qtbot.keyClick(dialog.role, Qt.Key.Key_Down)  # recorder -> coordinator
     assert dialog.role.currentData() == "coordinator"
-    assert dialog.role_note.text().startswith("A coordinator also signs off")
+    assert dialog.role_note.text().startswith("A coordinator can do everything a recorder can, and also ")
+    assert "sign off peer-volunteer milestones" in dialog.role_note.text()
     type_into(qtbot, dialog.password, "new-password-1")
     type_into(qtbot, dialog.confirm, "new-password-2")
     qtbot.keyClick(dialog.confirm, Qt.Key.Key_Return)

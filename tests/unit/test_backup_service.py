@@ -78,13 +78,13 @@ def test_backup_to_a_folder_makes_a_dated_file_in_it(ctx, tmp_path) -> None:  # 
 
 def test_only_an_administrator_backs_up_outside_the_data_folder(ctx, tmp_path) -> None:  # noqa: ANN001
     add_user(ctx, "rita", "Rita Recorder", "recorder", PASSWORD)
-    ctx.user = authenticate(ctx.db, "rita", PASSWORD)
+    ctx = ctx.signed_in(authenticate(ctx.db, "rita", PASSWORD))
     with pytest.raises(PermissionDenied, match="administrator"):
         backup_to(ctx, tmp_path / "usb.sqlite3")
     assert not (tmp_path / "usb.sqlite3").exists()
     mine = backup_now(ctx)  # into the backups folder: any signed-in user
     assert mine.path.exists()
-    ctx.user = None
+    ctx = ctx.signed_in(None)
     with pytest.raises(PermissionDenied):
         backup_now(ctx)
 

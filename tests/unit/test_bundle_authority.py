@@ -118,7 +118,7 @@ def office(w: World, tmp_path: Path) -> Iterator[Context]:
     shutil.copytree(w.office.db.data_dir, target, ignore=shutil.ignore_patterns("*.sqlite3*", "backups"))
     w.office.db.backup_to(database_path(target))
     ctx = open_installation(target)
-    ctx.user = w.office.user
+    ctx = ctx.signed_in(w.office.user)
     yield ctx
     ctx.db.close()
 

@@ -139,7 +139,7 @@ def scratch_office(w: Hostile, tmp_path: Path) -> Any:
     shutil.copytree(w.office.db.data_dir, target, ignore=shutil.ignore_patterns("*.sqlite3*", "backups"))
     w.office.db.backup_to(database_path(target))
     ctx = open_installation(target)
-    ctx.user = w.office.user
+    ctx = ctx.signed_in(w.office.user)
     yield ctx
     ctx.db.close()
 

@@ -146,7 +146,7 @@ def test_clock_survives_restart_and_never_goes_back(ctx, data_dir) -> None:  # n
     last = ctx.db.clock.last
     ctx.db.close()
     reopened = open_installation(data_dir)
-    reopened.user = ctx.user
+    reopened = reopened.signed_in(ctx.user)
     assert reopened.db.clock.last == last
     reopened.db.clock._wall_ms = lambda: 0  # the PC's clock jumped back to 1970
     update_person(reopened, p.id, notes="after restart")

@@ -137,7 +137,7 @@ def test_unexpected_database_errors_are_logged_without_sql_or_values(data: Path,
             s.execute(sql(BAD_SELECT), {"n": NAME[0]})
 
     def broken_constraint(ctx, **_kw):  # noqa: ANN001, ANN202
-        with ctx.write("administrator", "test") as s:
+        with ctx.write("user.add") as s:
             s.execute(sql(BAD_INSERT), {"v": " ".join(NAME)})
 
     monkeypatch.setenv("SRCDESK_PASSWORD", PW)

@@ -99,7 +99,7 @@ def reopened(world: Any, code: str) -> Context:
     old = world.sites[code]
     old.db.close()
     ctx = open_installation(old.db.data_dir)
-    ctx.user = authenticate(ctx.db, old.user.username, PASSWORD)
+    ctx = ctx.signed_in(authenticate(ctx.db, old.user.username, PASSWORD))
     world.sites[code] = ctx
     return ctx
 
@@ -490,10 +490,9 @@ def test_the_stored_clock_never_moves_back_except_through_a_repair(ctx, steps) -
         else:
             from srcdesk.db import Database
 
-            user = ctx.user
             ctx.db.close()
-            ctx.db = Database.open(ctx.db.data_dir, wall_ms=wall)
-            ctx.user = user
+            # The fixture's (frozen) Context is shared by every example: restart its database in place.
+            object.__setattr__(ctx, "db", Database.open(ctx.db.data_dir, wall_ms=wall))
         now = stored(ctx)
         assert now >= last and ctx.db.clock.last >= last
         last = now

@@ -48,7 +48,7 @@ def demo(demo_folder: Path, tmp_path: Path) -> Iterator[Context]:
     folder = tmp_path / "perth"
     shutil.copytree(demo_folder, folder, ignore=shutil.ignore_patterns("*-wal", "*-shm"))
     c = open_installation(folder)
-    c.user = authenticate(c.db, "colin", PASSWORD)
+    c = c.signed_in(authenticate(c.db, "colin", PASSWORD))
     yield c
     c.db.close()
 

@@ -11,7 +11,7 @@ read, apply; the command line and the Sync page both use it), :mod:`.apply` (the
 who may change what), :mod:`.history` (with the records an import held, and why).
 """
 
-from .common import MAX_SEQ_JUMP, SYNC_ROLE, Progress
+from .common import MAX_SEQ_JUMP, Progress
 from .common import now as _now
 from .export import ExportResult, export_bundles, export_targets
 from .history import HELD_RETRIED, HeldRecord, HistoryEntry, OriginHistory, bundle_history, outcome_text
@@ -27,7 +27,7 @@ from .importing import (
 )
 from .verify import Verified, verify_bundle
 
-__all__ = ["HELD_RETRIED", "MAX_SEQ_JUMP", "SYNC_ROLE", "BatchPreview", "BundleOutcome", "CheckedBundle",
+__all__ = ["HELD_RETRIED", "MAX_SEQ_JUMP", "BatchPreview", "BundleOutcome", "CheckedBundle",
            "ExportResult", "HeldRecord", "HistoryEntry", "ImportBatch", "ImportResult", "OriginHistory", "Preview",
            "Progress", "Verified", "_now", "bundle_history", "export_bundles", "export_targets", "import_bundle",
            "import_bundles", "outcome_text", "verify_bundle"]

@@ -6,7 +6,6 @@ import datetime as dt
 from collections.abc import Callable
 
 MAX_SEQ_JUMP = 10_000
-SYNC_ROLE = "coordinator"
 
 Progress = Callable[[int, int, str], None]
 

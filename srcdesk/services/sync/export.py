@@ -20,7 +20,7 @@ from ...sync.scope import build_scope, drop_scope, mark_fresh, remember, remembe
 from .. import trust
 from ..base import Context
 from ..clock import refuse_export_if_ahead
-from .common import SYNC_ROLE, Progress
+from .common import Progress
 from .common import now as _now
 
 
@@ -48,7 +48,7 @@ def export_bundles(ctx: Context, target_dir: Path, *, for_installation: str | No
                    full: bool = False, progress: Progress | None = None) -> list[ExportResult]:
     """Write one bundle per recipient into ``target_dir``. An establishment writes for the office;
     the office names an establishment installation or ``all_``."""
-    ctx.require(SYNC_ROLE, "export bundles")
+    ctx.require("sync.bundles", "export bundles")
     refuse_export_if_ahead(ctx)
     target_dir = Path(target_dir)
     if not target_dir.is_dir():

@@ -125,7 +125,7 @@ def missing_bundles(s: Any, origin_ids: Iterable[str]) -> dict[str, list[int]]:
 def bundle_history(ctx: Context) -> list[OriginHistory]:
     """Bundles sent and received, per origin (this PC first), newest first, with gaps and, for each
     bundle received, the records its import held."""
-    ctx.require("recorder", "see the bundle history")
+    ctx.require("sync.read", "see the bundle history")
     with ctx.read() as s:
         names = {i.id: i.name for i in s.execute(select(Installation)).scalars()}
         records = s.execute(select(BundleRecord).order_by(BundleRecord.recorded_at, BundleRecord.seq)).scalars().all()

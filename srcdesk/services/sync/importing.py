@@ -33,7 +33,7 @@ from ...sync.errors import BundleRefused
 from ...untrusted import open_untrusted
 from ..base import Context
 from .apply import apply
-from .common import SYNC_ROLE, Progress
+from .common import Progress
 from .history import HeldRecord, held_records, missing_bundles, outcome_text, records_count
 from .verify import Opened, Verified, open_bundle, recheck
 
@@ -212,7 +212,7 @@ def import_bundles(ctx: Context, paths: Sequence[Path], *, preview: Preview | No
 
     ``backup=False`` skips the automatic backup (tests, benchmarks, and the scratch copies that
     preflight checks import into)."""
-    ctx.require(SYNC_ROLE, "import bundles")
+    ctx.require("sync.bundles", "import bundles")
     files = [_File(i, Path(p)) for i, p in enumerate(paths)]
     backup_job: Future[Path] | None = None
     pool: ThreadPoolExecutor | None = None

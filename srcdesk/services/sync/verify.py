@@ -16,7 +16,7 @@ from ...sync.errors import BundleRefused
 from ...sync.minisign import PublicKey
 from .. import trust
 from ..base import Context
-from .common import MAX_SEQ_JUMP, SYNC_ROLE
+from .common import MAX_SEQ_JUMP
 from .common import now as _now
 
 
@@ -180,7 +180,7 @@ def _check_schema(schema: str, app_version: str) -> None:
 
 def verify_bundle(ctx: Context, path: Path) -> Verified:
     """Check everything about a bundle without applying it."""
-    ctx.require(SYNC_ROLE, "check bundles")
+    ctx.require("sync.bundles", "check bundles")
     opened = open_bundle(ctx, path)
     opened.payload.close()
     return opened.verified

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QWidget
 
-from ...services.base import ROLE_RANK, Context
+from ...services.base import Context
 from ..bus import data_bus
 
 
@@ -16,7 +16,8 @@ class Page(QWidget):
     """One page of the main window.
 
     Subclasses set ``key`` (stable, used in settings and tests), ``title`` (shown in the
-    navigation list), ``min_role`` (who sees the page at all), and ``topics`` (the
+    navigation list), ``needs`` (who sees the page at all: those who may do this action of
+    :data:`srcdesk.services.permissions.ACTIONS`), and ``topics`` (the
     :mod:`srcdesk.ui.bus` topics whose changes make the page reload). They build their widgets
     in ``__init__`` without touching the database, and load what they show in :meth:`refresh`,
     through :func:`srcdesk.ui.tasks.run_task` or a :class:`srcdesk.ui.table_model.PagedTableModel`.
@@ -27,7 +28,7 @@ class Page(QWidget):
 
     key: str = ""
     title: str = ""
-    min_role: str = "recorder"
+    needs: str = "person.read"
     topics: frozenset[str] = frozenset()
 
     def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
@@ -41,7 +42,7 @@ class Page(QWidget):
 
     @classmethod
     def allowed(cls, ctx: Context) -> bool:
-        return ctx.user is not None and ROLE_RANK.get(ctx.user.role, -1) >= ROLE_RANK[cls.min_role]
+        return ctx.can(cls.needs)
 
     def activate(self) -> None:
         """Called each time the page is shown: refresh it if anything changed since."""

@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...services.base import ROLE_RANK, Context
-from ...services.clock import REPAIR_ROLE, ClockStatus, RepairResult, clock_status, repair_clock, when
+from ...services.base import Context
+from ...services.clock import ClockStatus, RepairResult, clock_status, repair_clock, when
 from ..bus import data_bus
 from ..progress import run_with_progress
 from ..tasks import run_task
@@ -50,7 +50,7 @@ class ClockSection(QGroupBox):
         super().__init__("This PC's clock", parent)
         self.setObjectName("clockSection")
         self.ctx = ctx
-        self.can_repair = ctx.user is not None and ROLE_RANK[ctx.user.role] >= ROLE_RANK[REPAIR_ROLE]
+        self.can_repair = ctx.can("clock.repair")
         self.status: ClockStatus | None = None
         self.result: RepairResult | None = None
         self.confirm_box = None
@@ -69,7 +69,7 @@ class ClockSection(QGroupBox):
         self.repair_button.setEnabled(False)
         self.repair_button.setToolTip(
             "Re-stamp the changes made on this PC in the future and move srcdesk's clock back to this PC's."
-            if self.can_repair else "Only an administrator can repair srcdesk's clock.")
+            if self.can_repair else ctx.refusal("clock.repair"))
         self.check_button = push_button("Chec&k again", "clockCheckButton", self.refresh)
         buttons = QHBoxLayout()
         buttons.addWidget(self.repair_button)

@@ -9,14 +9,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ...services.base import Context
+from ...services.permissions import ROLES, describe_role
 from ..login_dialog import describe_installation
 
 ROLE_TITLES = {"recorder": "Recorder", "coordinator": "Coordinator", "administrator": "Administrator"}
-ROLE_DESCRIPTIONS = {
-    "recorder": "records sessions and attendance, registers people, initiatives and referrals",
-    "coordinator": "also signs off peer-volunteer milestones and issues certificates",
-    "administrator": "also manages user accounts, keys and settings",
-}
+# What each role can do, made from the one table the services enforce (never promises more).
+ROLE_DESCRIPTIONS = {role: describe_role(role) for role in ROLES}
 
 
 def role_title(role: str) -> str:
@@ -26,10 +24,12 @@ def role_title(role: str) -> str:
 class InstallationSummary(QWidget):
     """Two boxes: "This PC" (installation, kind, data folder, id) and "Signed in" (name, role).
 
-    ``folder_extra`` (e.g. an "Open folder" button) is put beside the data folder.
+    ``folder_extra`` (e.g. an "Open folder" button) is put beside the data folder, ``user_extra``
+    (e.g. "Change my password") beside the signed-in user's name.
     """
 
-    def __init__(self, ctx: Context, folder_extra: QWidget | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: Context, folder_extra: QWidget | None = None, parent: QWidget | None = None,
+                 user_extra: QWidget | None = None) -> None:
         super().__init__(parent)
         inst = ctx.installation
         user = ctx.user
@@ -63,14 +63,21 @@ class InstallationSummary(QWidget):
             name, role = "Nobody", ""
         self.user_value = self._value("userValue", name)
         self.role_value = self._value("roleValue", role)
-        who_form.addRow(self._label("Name:", self.user_value), self.user_value)
+        user_label = self._label("Name:", self.user_value)
+        if user_extra is not None:
+            user_row = QHBoxLayout()
+            user_row.addWidget(self.user_value, 1)
+            user_row.addWidget(user_extra, 0, Qt.AlignmentFlag.AlignTop)
+            who_form.addRow(user_label, user_row)
+        else:
+            who_form.addRow(user_label, self.user_value)
         who_form.addRow(self._label("Role:", self.role_value), self.role_value)
 
         # The two forms share one label width so their values line up.
         labels = [form.labelForField(w) for form in (where_form, who_form)
                   for w in (self.installation_value, self.kind_value, self.installation_id_value,
                             self.user_value, self.role_value)]
-        labels = [w for w in labels if w is not None] + [folder_label]
+        labels = [w for w in labels if w is not None] + [folder_label, user_label]
         width = max(w.sizeHint().width() for w in labels)
         for w in labels:
             w.setMinimumWidth(width)

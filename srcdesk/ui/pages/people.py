@@ -53,7 +53,7 @@ PAGE_SIZE = 100
 class PeoplePage(Page):
     key = "people"
     title = "People"
-    min_role = "recorder"
+    needs = "person.read"
     topics = frozenset({"people", "attendance", "ladder"})
 
     def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:

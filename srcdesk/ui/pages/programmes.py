@@ -263,7 +263,7 @@ class CatalogueSection(QWidget):
 class ProgrammesPage(Page):
     key = "programmes"
     title = "Programmes"
-    min_role = "coordinator"
+    needs = "catalogue.edit"
     topics = frozenset({"catalogue"})
 
     def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:

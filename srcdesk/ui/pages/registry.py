@@ -2,7 +2,7 @@
 
 To add a page: write a :class:`srcdesk.ui.pages.Page` subclass in its own module and add the
 class here. The main window shows each page the signed-in user is allowed to see
-(``Page.min_role``).
+(``Page.needs``).
 """
 
 from __future__ import annotations

@@ -36,17 +36,18 @@ from PySide6.QtWidgets import (
 from ...dates import day_month_year_time
 from ...paths import backups_dir
 from ...services.backup import BackupFile, backup_now, backup_to, human_size, list_backups
-from ...services.base import ROLE_RANK, Context
+from ...services.base import Context
 from ..bus import data_bus
+from ..catalogue_dialogs import open_dialog
 from ..lock import IDLE_LOCK_KEY, MAX_IDLE_MINUTES, MIN_IDLE_MINUTES, idle_lock_minutes
 from ..progress import run_with_progress
 from ..table_model import RIGHT, Column, PagedTableModel
+from ..user_dialogs import ChangeMyPasswordDialog
 from ..widgets import FieldError, StatusNote, choose_folder, heading, show_service_error
 from . import Page
 from .clock import ClockSection
 from .installation import InstallationSummary
 
-SETTINGS_ROLE = "administrator"  # who may change this PC's settings
 IDLE_LOCK_RANGE = (MIN_IDLE_MINUTES, MAX_IDLE_MINUTES)
 
 
@@ -72,13 +73,14 @@ BACKUP_COLUMNS = [
 class SettingsPage(Page):
     key = "settings"
     title = "Settings"
-    min_role = "recorder"
+    needs = "password.own"
     topics = frozenset({"settings"})
 
     def __init__(self, ctx: Context, parent: QWidget | None = None, settings: QSettings | None = None) -> None:
         super().__init__(ctx, parent)
         self.settings = settings if settings is not None else QSettings()
-        self.can_change = ctx.user is not None and ROLE_RANK[ctx.user.role] >= ROLE_RANK[SETTINGS_ROLE]
+        self.can_change = ctx.can("settings.change")
+        self.can_back_up_elsewhere = ctx.can("backup.elsewhere")
         self.last_backup: BackupFile | None = None
         self._backing_up = False
 
@@ -89,7 +91,18 @@ class SettingsPage(Page):
         self.open_folder_button.setToolTip("Show the data folder in the file manager.")
         self.open_folder_button.setAutoDefault(False)
         self.open_folder_button.clicked.connect(self.open_data_folder)
-        self.summary = InstallationSummary(ctx, folder_extra=self.open_folder_button)
+        # Everyone may change their own password (with the current one); File menu too.
+        self.password_button = QPushButton("Change my &password…")
+        self.password_button.setObjectName("changeMyPasswordButton")
+        self.password_button.setAccessibleName("Change my password")
+        self.password_button.setToolTip(ctx.refusal("password.own") or "Choose a new password; the current one "
+                                        "is asked for first.")
+        self.password_button.setEnabled(ctx.can("password.own"))
+        self.password_button.setAutoDefault(False)
+        self.password_button.clicked.connect(self.change_my_password)
+        self.password_dialog: Any = None
+        self.summary = InstallationSummary(ctx, folder_extra=self.open_folder_button,
+                                           user_extra=self.password_button)
         for name in ("installation_value", "kind_value", "data_folder_value", "installation_id_value",
                      "user_value", "role_value"):
             setattr(self, name, getattr(self.summary, name))
@@ -117,7 +130,7 @@ class SettingsPage(Page):
         lock_note = QLabel(
             "When nobody has used srcdesk for this long it locks, and the password is needed to go on. "
             "This applies to everyone who uses srcdesk on this PC."
-            + ("" if self.can_change else " Only an administrator can change it."))
+            + ("" if self.can_change else " " + ctx.refusal("settings.change")))
         lock_note.setObjectName("idleLockNote")
         lock_note.setWordWrap(True)
         security_layout = QVBoxLayout(security)
@@ -139,10 +152,10 @@ class SettingsPage(Page):
         self.backup_to_button.setObjectName("backupToButton")
         self.backup_to_button.setAccessibleName("Back up to a folder")
         self.backup_to_button.setAutoDefault(False)
-        self.backup_to_button.setEnabled(self.can_change)
+        self.backup_to_button.setEnabled(self.can_back_up_elsewhere)
         self.backup_to_button.setToolTip(
-            "Write a copy of all the data to a folder you choose (e.g. a USB stick)." if self.can_change
-            else "Only an administrator can copy the data out of the data folder.")
+            "Write a copy of all the data to a folder you choose (e.g. a USB stick)." if self.can_back_up_elsewhere
+            else ctx.refusal("backup.elsewhere"))
         self.backup_to_button.clicked.connect(self.back_up_to)
         self.backup_result = QLabel()
         self.backup_result.setObjectName("backupResult")
@@ -268,11 +281,17 @@ class SettingsPage(Page):
 
     # -- backups ------------------------------------------------------------------------------------
 
+    def change_my_password(self) -> Any:
+        dialog = ChangeMyPasswordDialog(self.ctx, parent=self)
+        dialog.savedMessage.connect(self.status.say)
+        self.password_dialog = open_dialog(dialog)
+        return self.password_dialog
+
     def back_up_now(self) -> None:
         self._start_backup(backup_now, self.ctx)
 
     def back_up_to(self) -> None:
-        if not self.can_change:
+        if not self.can_back_up_elsewhere:
             return
         start = self.last_backup.path.parent if self.last_backup is not None else Path.home()
         self.folder_dialog = choose_backup_folder(self, start, self._back_up_to_folder)
@@ -295,7 +314,7 @@ class SettingsPage(Page):
     def _backup_finished(self) -> None:
         self._backing_up = False
         self.backup_button.setEnabled(True)
-        self.backup_to_button.setEnabled(self.can_change)
+        self.backup_to_button.setEnabled(self.can_back_up_elsewhere)
         self.status.say("")
 
     def _backed_up(self, made: BackupFile) -> None:

@@ -22,15 +22,21 @@ from ..bus import data_bus
 from ..catalogue_dialogs import open_dialog
 from ..table_model import Column, PagedTableModel, record_view
 from ..tasks import run_task
-from ..user_dialogs import AddUserDialog, ChangeRoleDialog, ResetPasswordDialog
+from ..user_dialogs import (
+    AddUserDialog,
+    ChangeMyPasswordDialog,
+    ChangeRoleDialog,
+    ResetPasswordDialog,
+    describe_role,
+)
 from ..widgets import FieldError, StatusNote, confirm, heading, push_button, show_service_error
 from . import Page
-from .installation import ROLE_DESCRIPTIONS, role_title
+from .installation import role_title
 
 COLUMNS = [
     Column("Username", lambda u: u.username),
     Column("Name", lambda u: u.display_name),
-    Column("Role", lambda u: role_title(u.role), tooltip=lambda u: ROLE_DESCRIPTIONS.get(u.role)),
+    Column("Role", lambda u: role_title(u.role), tooltip=lambda u: describe_role(u.role)),
     Column("Account", lambda u: "Active" if u.active else "Disabled"),
 ]
 
@@ -38,7 +44,7 @@ COLUMNS = [
 class UsersPage(Page):
     key = "users"
     title = "Users"
-    min_role = "administrator"
+    needs = "user.list"
     topics = frozenset({"users"})
 
     def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
@@ -152,7 +158,11 @@ class UsersPage(Page):
 
     def reset_password(self) -> Any:
         user = self.selected()
-        return self._open(ResetPasswordDialog(self.ctx, user, parent=self)) if user is not None else None
+        if user is None:
+            return None
+        if self.ctx.user is not None and user.id == self.ctx.user.id:  # your own: with the current one
+            return self._open(ChangeMyPasswordDialog(self.ctx, parent=self))
+        return self._open(ResetPasswordDialog(self.ctx, user, parent=self))
 
     def change_role(self) -> Any:
         user = self.selected()

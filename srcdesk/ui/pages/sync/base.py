@@ -12,7 +12,6 @@ from ...widgets import FieldError, StatusNote, describe_error
 if TYPE_CHECKING:
     from .page import SyncPage
 
-TRUST_ROLE = "administrator"  # who enrols and revokes installations, and exports this PC's card
 LAST_FOLDER_KEY = "sync/lastFolder"
 #: What an import (or a conflict settled) may change: every page showing synced data reloads.
 IMPORT_TOPICS = ("people", "sessions", "attendance", "ladder", "catalogue", "users", "sync")

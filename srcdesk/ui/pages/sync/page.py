@@ -10,12 +10,12 @@ from typing import Any
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QTabWidget, QVBoxLayout, QWidget
 
-from ....services.base import ROLE_RANK, Context
+from ....services.base import Context
 from ...sync_dialogs import note
 from ...table_model import PagedTableModel
 from ...widgets import choose_folder, heading
 from .. import Page
-from .base import LAST_FOLDER_KEY, TRUST_ROLE
+from .base import LAST_FOLDER_KEY
 from .conflicts_tab import ConflictsTab
 from .export_tab import ExportTab
 from .history_tab import HistoryTab
@@ -26,7 +26,7 @@ from .trust_tab import TrustTab
 class SyncPage(Page):
     key = "sync"
     title = "Sync"
-    min_role = "coordinator"
+    needs = "sync.bundles"
     topics = frozenset({"sync"})
 
     #: The number of open conflicts, each time it is counted (for a "Sync (2)" in the navigation).
@@ -35,7 +35,7 @@ class SyncPage(Page):
     def __init__(self, ctx: Context, parent: QWidget | None = None, settings: QSettings | None = None) -> None:
         super().__init__(ctx, parent)
         self.settings = settings if settings is not None else QSettings()
-        self.can_trust = ctx.user is not None and ROLE_RANK.get(ctx.user.role, -1) >= ROLE_RANK[TRUST_ROLE]
+        self.can_trust = ctx.can("trust.edit")
         self._tasks: set[Any] = set()
         self._models: set[PagedTableModel] = set()
 

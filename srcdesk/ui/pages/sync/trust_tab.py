@@ -69,7 +69,7 @@ class TrustTab(Tab):
         self.dialog: Any = None
         self.identity: Any = None
         admin = page.can_trust
-        only_admin = "Only an administrator can do this."
+        only_admin = page.ctx.refusal("trust.edit")
 
         mine = QGroupBox("This PC")
         self.who = note("", "thisPc")

@@ -41,7 +41,15 @@ from ..services import catalogue
 from ..services.base import Context
 from .bus import data_bus
 from .tasks import Task, run_task
-from .widgets import FieldError, GuardedDialog, StatusNote, grow_to_fit, heading, show_service_error
+from .widgets import (
+    FieldError,
+    GuardedDialog,
+    StatusNote,
+    grow_to_fit,
+    heading,
+    scrolling_layout,
+    show_service_error,
+)
 
 LABELS = {Programme: "programme", Module: "module", ActivityType: "activity type",
           MilestoneDefinition: "ladder level"}
@@ -96,7 +104,7 @@ class FormDialog(GuardedDialog):
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
 
-        self.layout_ = QVBoxLayout(self)
+        self.layout_ = scrolling_layout(self, self.buttons)
         # the dialog is never narrower than what its rows need (at any scaling)
         self.layout_.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         self.layout_.addWidget(self.heading)
@@ -104,7 +112,6 @@ class FormDialog(GuardedDialog):
         self.layout_.addWidget(self.general_error)
         self.layout_.addWidget(self.status)
         self.layout_.addStretch(1)
-        self.layout_.addWidget(self.buttons)
 
     # -- building ---------------------------------------------------------------------------
 

@@ -38,7 +38,16 @@ from ..services.estate import establishments
 from .bus import data_bus
 from .errors import report_unexpected
 from .tasks import Task, run_task
-from .widgets import FieldError, GuardedDialog, StatusNote, confirm, grow_to_fit, heading, show_service_error
+from .widgets import (
+    FieldError,
+    GuardedDialog,
+    StatusNote,
+    confirm,
+    grow_to_fit,
+    heading,
+    scrolling_layout,
+    show_service_error,
+)
 
 CONSENT_SUGGESTIONS = ("Attendance, milestones and certificates", "Attendance only")
 DATE_HINT = "e.g. 31/03/2026"
@@ -178,14 +187,13 @@ class PersonDialog(GuardedDialog):
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
 
-        layout = QVBoxLayout(self)
+        layout = scrolling_layout(self, self.buttons)
         layout.addWidget(heading("Edit person" if person_id else "Register a person"))
         layout.addWidget(details)
         layout.addWidget(consent)
         layout.addWidget(notes_box, 1)
         layout.addWidget(self.general_error)
         layout.addWidget(self.status)
-        layout.addWidget(self.buttons)
 
         order = [self.given_name, self.family_name, self.kind, self.external_ref, self.establishment,
                  self.liberation_date, self.consent_date, self.consent_scope, self.notes, self.save_button,
@@ -404,14 +412,13 @@ class DeletePersonDialog(QDialog):
         self.delete_button.setAutoDefault(False)
         buttons.accepted.connect(self.submit)
         buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
+        layout = scrolling_layout(self, buttons)
         layout.addWidget(heading("Delete person"))
         layout.addWidget(text)
         layout.addWidget(label)
         layout.addWidget(self.reason)
         layout.addWidget(self.reason_error)
         layout.addWidget(self.general_error)
-        layout.addWidget(buttons)
         self.reason.setFocus()
 
     def submit(self) -> None:

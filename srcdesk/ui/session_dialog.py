@@ -54,7 +54,7 @@ from ..services.sessions import PersonChoice, SaveOutcome, SessionDetails
 from .bus import data_bus
 from .table_model import Column, PagedTableModel, RowsTableModel
 from .tasks import Task, run_task
-from .widgets import FieldError, StatusNote, confirm, describe_error, grow_to_fit, heading
+from .widgets import FieldError, StatusNote, confirm, describe_error, grow_to_fit, heading, scrolling_layout
 
 KIND_ROLE = Qt.ItemDataRole.UserRole + 10  # ("module", id, programme code) | ("activity", id) | ("programme", id)
 LEVEL_ROLE = Qt.ItemDataRole.UserRole + 11  # indentation level in a grouped combo
@@ -179,6 +179,9 @@ PERSON_COLUMNS = [Column("Name", _person_text)]
 class PersonPicker(QWidget):
     """Facilitators: type to find a person, Enter (or Add) puts them on the list; Delete removes.
 
+    Enter in the finder belongs to the finder: it adds the person found (once the search for
+    what was typed has arrived, if it is still running) and never saves the dialog.
+
     ``people`` is the chosen list of :class:`PersonChoice`; ``changed`` fires when it changes.
     """
 
@@ -216,16 +219,18 @@ class PersonPicker(QWidget):
         self.remove_button.setObjectName("removeFacilitator")
         self.remove_button.setAccessibleName("Remove the selected facilitator")
         self.remove_button.setAutoDefault(False)
-        rows = self.fontMetrics().height() * 4 + 8
+        line = self.fontMetrics().height()
         for view in (self.results, self.chosen):
-            view.setMinimumHeight(rows)
+            # a few names show; no more room asked for (it would push Save down a small screen)
+            view.setMinimumHeight(line * 4 + 8)
+            view.setMaximumHeight(line * 7 + 8)
 
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(SEARCH_DELAY_MS)
         self._timer.timeout.connect(self._run_search)
+        self._pending_add = False  # Enter pressed before the results for what was typed arrived
         self.search.textChanged.connect(lambda _t: self._timer.start())
-        self.search.returnPressed.connect(self.add_current)
         self.search.installEventFilter(self)
         self.results.installEventFilter(self)
         self.chosen.installEventFilter(self)
@@ -275,6 +280,17 @@ class PersonPicker(QWidget):
         if self.results_model.rowCount() and not self.results.currentIndex().isValid():
             self.results.setCurrentIndex(self.results_model.index(0, 0))
         self._update_buttons()
+        if self._pending_add and not self._timer.isActive():
+            self._pending_add = False
+            self.add_current()
+
+    def _enter_in_search(self) -> None:
+        if not self.search.text().strip():
+            return
+        if self._timer.isActive() or self.results_model.loading:
+            self._pending_add = True  # typed faster than the search: add when it arrives
+            return
+        self.add_current()
 
     def add_current(self) -> None:
         if self._timer.isActive() or self.results_model.loading:
@@ -315,6 +331,9 @@ class PersonPicker(QWidget):
 
         if event.type() == QEvent.Type.KeyPress:
             key = event.key()
+            if watched is self.search and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self._enter_in_search()
+                return True  # never the dialog's default button: that would save the session
             if watched is self.search and key == Qt.Key.Key_Down and self.results_model.rowCount():
                 self.results.setFocus()
                 if not self.results.currentIndex().isValid():
@@ -376,13 +395,12 @@ class CancelSessionDialog(QDialog):
         row = QHBoxLayout()
         row.addWidget(label)
         row.addWidget(self.reason, 1)
-        layout = QVBoxLayout(self)
+        layout = scrolling_layout(self, buttons)
         layout.addWidget(intro)
         layout.addWidget(note)
         layout.addLayout(row)
         layout.addWidget(self.error)
         layout.addWidget(self.status)
-        layout.addWidget(buttons)
         self.reason.setFocus()
 
     def showEvent(self, event) -> None:  # noqa: ANN001, N802
@@ -507,6 +525,7 @@ class SessionDialog(QDialog):
         self.notes.setAccessibleName("Notes")
         self.notes.setTabChangesFocus(True)
         self.notes.setMinimumHeight(self.fontMetrics().height() * 3 + 12)
+        self.notes.setMaximumHeight(self.fontMetrics().height() * 6 + 12)
 
         # -- recruit cohort -----------------------------------------------------------------
         self.cohort_box = QGroupBox("Recruit cohort (Recovery Awareness Training)")
@@ -671,7 +690,7 @@ class SessionDialog(QDialog):
         repeat_line.setContentsMargins(0, 0, 0, 0)
         self.repeat_row.setVisible(session_id is None)
 
-        layout = QVBoxLayout(self)
+        layout = scrolling_layout(self, self.buttons)
         layout.addWidget(heading(self.windowTitle()))
         layout.addWidget(self.cancelled_note)
         layout.addLayout(grid)
@@ -681,7 +700,6 @@ class SessionDialog(QDialog):
         layout.addWidget(self.general_error)
         layout.addWidget(self.status)
         layout.addStretch(1)
-        layout.addWidget(self.buttons)
 
         chain = [self.establishment, self.what, self.title_edit, self.date, self.start, self.end, self.location,
                  self.facilitators.search, self.facilitators.results, self.facilitators.add_button,

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QTableView,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -36,7 +35,7 @@ from .bus import data_bus
 from .errors import report_unexpected
 from .table_model import Column, RowsTableModel, display
 from .tasks import Task, run_task
-from .widgets import FieldError, GuardedDialog, StatusNote, confirm, grow_to_fit, heading
+from .widgets import FieldError, GuardedDialog, StatusNote, confirm, grow_to_fit, heading, scrolling_layout
 
 EVIDENCE_COLUMNS = [
     Column("Date", lambda e: e.date),
@@ -273,14 +272,13 @@ class SignOffDialog(_LadderDialog):
         form.addRow(note_label, self.note)
         form.addRow("", self.note_error)
 
-        layout = QVBoxLayout(self)
+        layout = scrolling_layout(self, self.buttons)
         layout.addWidget(self.title)
         layout.addWidget(self.role_note)
         layout.addLayout(form)
         layout.addWidget(self.error)
         layout.addWidget(self.status)
         layout.addStretch(1)
-        layout.addWidget(self.buttons)
         QWidget.setTabOrder(self.evidence_view, self.achieved_on)
         QWidget.setTabOrder(self.achieved_on, self.note)
         QWidget.setTabOrder(self.note, self.accept_button)
@@ -384,7 +382,7 @@ class _ChangeAchievementDialog(_LadderDialog):
         self._update_button()
 
     def _finish_layout(self) -> None:
-        layout = QVBoxLayout(self)
+        layout = scrolling_layout(self, self.buttons)
         layout.addWidget(self.title)
         layout.addWidget(self.role_note)
         layout.addWidget(self.keep_note)
@@ -392,7 +390,6 @@ class _ChangeAchievementDialog(_LadderDialog):
         layout.addWidget(self.error)
         layout.addWidget(self.status)
         layout.addStretch(1)
-        layout.addWidget(self.buttons)
         self.reason.setFocus()
         self.resize(self.sizeHint().width() + 20 * self.fontMetrics().averageCharWidth(), self.sizeHint().height())
 

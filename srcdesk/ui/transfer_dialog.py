@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QLabel,
     QLineEdit,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -29,7 +28,7 @@ from ..services.estate import establishments
 from ..services.people import transfer_person
 from .bus import data_bus
 from .tasks import Task, run_task
-from .widgets import FieldError, StatusNote, grow_to_fit, heading, show_service_error
+from .widgets import FieldError, StatusNote, grow_to_fit, heading, scrolling_layout, show_service_error
 
 LEFT_CUSTODY = "left custody"
 
@@ -112,14 +111,13 @@ class TransferDialog(QDialog):
         buttons.accepted.connect(self.submit)
         buttons.rejected.connect(self.reject)
 
-        layout = QVBoxLayout(self)
+        layout = scrolling_layout(self, buttons)
         layout.addWidget(heading(f"Transfer {name}"))
         layout.addWidget(intro)
         layout.addLayout(grid)
         layout.addWidget(self.general_error)
         layout.addWidget(self.status)
         layout.addStretch(1)
-        layout.addWidget(buttons)
         self.setTabOrder(self.destination, self.date)
         self.setTabOrder(self.date, self.reason)
         self.setTabOrder(self.reason, self.transfer_button)

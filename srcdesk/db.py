@@ -29,6 +29,7 @@ from .models import LocalState
 from .paths import backups_dir, database_path
 from .sync.capture import Actor, install_engine_guard, install_session_hooks
 from .sync.hlc import HybridClock
+from .words import plural
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -293,7 +294,7 @@ def _migrate(engine: Engine, step: Callable[[Config], None]) -> None:
                 broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                 if broken:
                     raise DatabaseError(
-                        f"Updating the database would break {len(broken)} reference(s) "
+                        f"Updating the database would break {plural(len(broken), 'reference')} "
                         f"(first in {broken[0][0]}); nothing was changed."
                     )
         finally:

@@ -12,6 +12,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
 
+from ..dates import date_wanted, parse_typed_date
 from ..db import Database
 from ..errors import NotFound, PermissionDenied, ValidationError
 from ..models import Base, Installation, LocalState, Syncable
@@ -178,9 +179,9 @@ def parse_date(value: Any, label: str, field: str, *, required: bool = True) -> 
     if isinstance(value, dt.date):
         return value
     try:
-        return dt.date.fromisoformat(str(value).strip())
+        return parse_typed_date(str(value))
     except ValueError:
-        raise ValidationError(f"{label} must be a date like 2024-03-31.", field) from None
+        raise ValidationError(date_wanted(label), field) from None
 
 
 def parse_time(value: Any, label: str, field: str) -> str:

@@ -10,6 +10,7 @@ from sqlalchemy.exc import DatabaseError as SADatabaseError
 
 from ..db import Database, head_revision, schema_revision
 from ..models import NATURAL_KEYS, SYNCABLE_MODELS
+from ..words import plural
 from .certificates import serial_clashes
 
 
@@ -72,7 +73,7 @@ def _run(db: Database, report: CheckReport) -> None:
             if stale and t in NATURAL_KEYS:
                 stale = [row_id for row_id in stale if not _stamped_by_merged_rows(raw, t, row_id)]
             if stale:
-                report.problems.append(f"Change log: {len(stale)} {t} row(s) changed without a matching log entry.")
+                report.problems.append(f"Change log: {plural(len(stale), t + ' row')} changed without a matching log entry.")
             # A row whose creation is logged must exist. Changes to a row whose creation has not
             # arrived yet (a later bundle imported before an earlier one) wait in the log.
             orphans, waiting = conn.execute(
@@ -84,9 +85,9 @@ def _run(db: Database, report: CheckReport) -> None:
                 {"t": t},
             ).one()
             if orphans:
-                report.problems.append(f"Change log: {orphans} {t} row(s) logged but missing from the table.")
+                report.problems.append(f"Change log: {plural(orphans, t + ' row')} logged but missing from the table.")
             elif waiting:
-                report.notes.append(f"{waiting} {t} change(s) wait for a bundle that creates their record.")
+                report.notes.append(f"{plural(waiting, t + ' change')} wait{'s' if waiting == 1 else ''} for a bundle that creates their record.")
             # An insert logged without its values (sync.changelog) is the only change of a row that
             # still holds them: stamped by that insert, with no record merged into it.
             merged = (f"OR EXISTS (SELECT 1 FROM {t} AS a WHERE a.merged_into = c.row_id)"
@@ -103,7 +104,7 @@ def _run(db: Database, report: CheckReport) -> None:
             ).scalar_one()
             if unvalued:
                 report.problems.append(
-                    f"Change log: {unvalued} {t} change(s) logged without their values while their row "
+                    f"Change log: {plural(unvalued, t + ' change')} logged without their values while their row "
                     "does not hold them.")
         known = {m.__tablename__ for m in SYNCABLE_MODELS}
         strays = [
@@ -120,14 +121,14 @@ def _run(db: Database, report: CheckReport) -> None:
                     f"FROM sync_waiting AS w WHERE w.table_name = '{m.__tablename__}'" for m in SYNCABLE_MODELS)
                 + ")").one()
             if waiting:
-                report.notes.append(f"{waiting} record(s) wait for a bundle with the records they refer to.")
+                report.notes.append(f"{plural(waiting, 'record')} wait{'s' if waiting == 1 else ''} for a bundle with the records they refer to.")
             if held:
                 report.notes.append(
-                    f"{held} record(s) stay as they were: changes that arrived for them can't be applied "
+                    f"{plural(held, 'record')} stay{'s' if held == 1 else ''} as they were: changes that arrived for them can't be applied "
                     "yet (see the bundle history); each import tries again.")
         report.notes += [clash.note for clash in serial_clashes(conn)]
         changes = conn.exec_driver_sql("SELECT count(*) FROM change_log").scalar_one()
-        report.notes.append(f"{total} records, {changes} logged changes, schema {current}.")
+        report.notes.append(f"{plural(total, 'record')}, {plural(changes, 'logged change')}, schema {current}.")
 
 
 def database_digest(db: Database) -> str:

@@ -39,6 +39,7 @@ from ..errors import ValidationError
 from ..models import ActivityType, AttendanceRole, MilestoneDefinition, Module, Programme
 from ..services import catalogue
 from ..services.base import Context
+from ..words import plural
 from .bus import data_bus
 from .tasks import Task, run_task
 from .widgets import (
@@ -341,14 +342,14 @@ def describe_rules(rules: str | dict, role_names: dict[str, str] | None = None) 
     parts = []
     if "attended_sessions" in rules:
         n = rules["attended_sessions"]
-        text = f"{n} session{'s' if n != 1 else ''} attended"
+        text = f"{plural(n, 'session')} attended"
         if "within_days" in rules:
-            text += f" within {rules['within_days']} days"
+            text += f" within {plural(rules['within_days'], 'day')}"
         parts.append(text)
     if "role_sessions" in rules:
         rs = rules["role_sessions"]
         roles = " / ".join(names.get(r, r) for r in rs.get("roles", []))
-        parts.append(f"{rs.get('count')} session{'s' if rs.get('count') != 1 else ''} as {roles}")
+        parts.append(f"{plural(rs.get('count'), 'session')} as {roles}")
     if "programme_completed" in rules:
         parts.append(f"completed {rules['programme_completed']}")
     return "; ".join(parts) if parts else "no conditions"

@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..dates import QT_DATE_FORMAT
 from ..errors import ValidationError
 from ..models import ActivityType, Module, Programme
 from ..services import catalogue, estate
@@ -51,6 +52,7 @@ from ..services import sessions as session_service
 from ..services.base import Context
 from ..services.people import PersonRow, search_people
 from ..services.sessions import PersonChoice, SaveOutcome, SessionDetails
+from ..words import plural
 from .bus import data_bus
 from .table_model import Column, PagedTableModel, RowsTableModel
 from .tasks import Task, run_task
@@ -61,7 +63,7 @@ LEVEL_ROLE = Qt.ItemDataRole.UserRole + 11  # indentation level in a grouped com
 NEW_COHORT = "__new__"
 SEARCH_DELAY_MS = 150
 RAT = session_service.RAT_PROGRAMME_CODE
-DATE_FORMAT = "dd/MM/yyyy"
+DATE_FORMAT = QT_DATE_FORMAT  # 31/03/2026, as every date field
 
 
 def ask(parent: QWidget, title: str, text: str, yes_text: str, no_text: str,
@@ -903,7 +905,7 @@ class SessionDialog(QDialog):
             self.repeat_note.setText("Choose a date after the session's date.")
         else:
             self.repeat_note.setText(
-                f"{len(dates) + 1} sessions in all, every {first:%A}, the last on {dates[-1].day} {dates[-1]:%b %Y}."
+                f"{plural(len(dates) + 1, 'session')} in all, every {first:%A}, the last on {dates[-1].day} {dates[-1]:%b %Y}."
             )
 
     # -- values ----------------------------------------------------------------------------

@@ -28,9 +28,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..dates import QT_DATE_FORMAT
 from ..errors import SrcdeskError, ValidationError
 from ..services import ladder
 from ..services.base import ROLE_RANK, Context
+from ..words import noun_for, plural
 from .bus import data_bus
 from .errors import report_unexpected
 from .table_model import Column, RowsTableModel, display
@@ -60,7 +62,7 @@ def _date_edit(name: str, accessible: str, value: dt.date) -> QDateEdit:
     edit.setObjectName(name)
     edit.setAccessibleName(accessible)
     edit.setCalendarPopup(True)
-    edit.setDisplayFormat("d MMM yyyy")
+    edit.setDisplayFormat(QT_DATE_FORMAT)  # 31/03/2026, as every date field
     edit.setMaximumDate(QDate(dt.date.today()))
     edit.setDate(QDate(value))
     return edit
@@ -307,8 +309,7 @@ class SignOffDialog(_LadderDialog):
             eligibility = "Already held: this level has been signed off."
         elif preview.eligible:
             n = len(preview.evidence)
-            eligibility = f"Yes: {'these' if n != 1 else 'this'} {n} session{'s' if n != 1 else ''} " \
-                          f"meet{'s' if n == 1 else ''} the rule."
+            eligibility = f"Yes: {noun_for(n, 'this')} {plural(n, 'session')} meet{'s' if n == 1 else ''} the rule."
         else:
             eligibility = "Not yet. " + " ".join(preview.unmet)
         self.eligibility_value.setText(eligibility)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..dates import QT_DATE_FORMAT
 from ..services.base import Context
 from ..services.estate import establishments
 from ..services.people import transfer_person
@@ -66,7 +67,7 @@ class TransferDialog(QDialog):
         self.date.setObjectName("transferDate")
         self.date.setAccessibleName("Date of transfer")
         self.date.setCalendarPopup(True)
-        self.date.setDisplayFormat("d MMM yyyy")
+        self.date.setDisplayFormat(QT_DATE_FORMAT)  # 31/03/2026, as every date field
         today = QDate.currentDate()
         self.date.setMaximumDate(today)
         self.date.setDate(today)

@@ -24,8 +24,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...dates import QT_DATE_FORMAT
 from ...services import sessions as session_service
 from ...services.base import Context
+from ...words import noun_for
 from ..session_dialog import (
     KIND_ROLE,
     CancelSessionDialog,
@@ -276,7 +278,7 @@ class SessionsPage(Page):
         edit = OptionalDateEdit()
         edit.setObjectName(name)
         edit.setAccessibleName(accessible)
-        edit.setDisplayFormat("dd/MM/yyyy")
+        edit.setDisplayFormat(QT_DATE_FORMAT)
         edit.setCalendarPopup(True)
         edit.setMinimumDate(ANY_DATE)
         edit.setSpecialValueText("Any")
@@ -384,7 +386,7 @@ class SessionsPage(Page):
         if n == 0:
             self.count.setText("No sessions match.")
         else:
-            self.count.setText(f"{n}{'+' if more else ''} session{'s' if n != 1 else ''}")
+            self.count.setText(f"{n}{'+' if more else ''} {noun_for(n if not more else 2, 'session')}")
         if not self._sized and n:
             self._sized = True
             self.table.resizeColumnsToContents()

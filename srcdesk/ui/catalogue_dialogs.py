@@ -49,6 +49,7 @@ from .widgets import (
     grow_to_fit,
     heading,
     scrolling_layout,
+    show_problems,
     show_service_error,
 )
 
@@ -190,10 +191,18 @@ class FormDialog(GuardedDialog):
         show_service_error(error, self.general_error, self.errors)
         grow_to_fit(self)
 
+    def problems(self) -> list[ValidationError]:
+        """What can be seen to be wrong before saving, every problem at once (each is shown
+        under its field); subclasses check what they can."""
+        return []
+
     def submit(self) -> None:
         if self.busy:
             return
         self.clear_errors()
+        if show_problems(self.problems(), self.general_error, self.errors):
+            grow_to_fit(self)
+            return
         try:
             fn, args, kwargs = self.work()
         except ValidationError as error:

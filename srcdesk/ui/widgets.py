@@ -104,6 +104,9 @@ def grow_to_fit(window: QWidget) -> None:
     layout = window.layout()
     if layout is None:
         return
+    for area in window.findChildren(_BodyArea):
+        area.updateGeometry()  # what its contents ask for has changed: ask the window again
+    layout.invalidate()
     layout.activate()
     width = window.width()
     need = layout.heightForWidth(width) if layout.hasHeightForWidth() else layout.sizeHint().height()
@@ -142,12 +145,27 @@ class _BodyArea(QScrollArea):
         return QSize(min(width, max(limit, 1)), 6 * self.fontMetrics().height() + frame)
 
 
+def keep_default_button(dialog: QWidget) -> None:
+    """Make the dialog's default button its own for good, so that Enter presses it whatever had
+    the focus before.
+
+    A button made default before its button box was put in the dialog is not known to the dialog
+    as its default; the first time such a button gets the focus and loses it again (clicked, then
+    the focus goes back to a field with a problem), Qt takes "default" away from it, and Enter no
+    longer submits. Setting it again once it is in the dialog makes the dialog remember it."""
+    for button in dialog.findChildren(QPushButton):
+        if button.isDefault() and button.window() is dialog:
+            button.setDefault(False)
+            button.setDefault(True)
+
+
 class _FitOnShow(QObject):
     """Sizes its dialog for its contents and its screen each time the dialog is shown."""
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         if event.type() == QEvent.Type.Show and isinstance(watched, QWidget) and watched.isWindow():
             fit_to_screen(watched, watched.size().expandedTo(watched.sizeHint()))
+            keep_default_button(watched)
         return False
 
 
@@ -176,6 +194,7 @@ def scrolling_layout(dialog: QWidget, footer: QWidget | QLayout | None = None) -
     elif footer is not None:
         outer.addLayout(footer)
     dialog.installEventFilter(_FitOnShow(dialog))
+    keep_default_button(dialog)
     return inner
 
 

@@ -4,7 +4,7 @@ come and go with the fields, column widths, British dates (issue 10)."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QRect, Qt
+from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QWidget
 
 from srcdesk.ui import widgets
@@ -119,4 +119,134 @@ def test_enter_in_the_facilitator_finder_adds_and_never_saves(qtbot, open_demo) 
     dialog.what_error.clear_error()
     qtbot.keyClick(picker.search, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     assert dialog.what_error.isVisible()
+    dialog._closing = True  # noqa: SLF001
+
+
+# -- columns ---------------------------------------------------------------------------------------
+
+def _sessions_page(qtbot, open_demo, settings, width: int):  # noqa: ANN001, ANN202
+    from srcdesk.ui.pages.sessions import SessionsPage
+    from srcdesk.ui.table_model import column_widths
+
+    page = SessionsPage(open_demo("rita"))
+    qtbot.addWidget(page)
+    column_widths(page.table)._settings = settings  # noqa: SLF001 - this test's own settings file
+    page.resize(width, 500)
+    page.show()
+    with qtbot.waitSignal(page.model.loaded, timeout=WAIT):
+        page.activate()
+    qtbot.waitUntil(lambda: not page.model.loading and page.model.rowCount() > 0, timeout=WAIT)
+    qtbot.wait(20)  # the columns are fitted once the rows are drawn
+    return page
+
+
+@pytest.mark.usefixtures("demo_today")
+@pytest.mark.parametrize("width", [700, 1024 - 180])  # the Sessions page beside the navigation at 1024x600
+def test_no_column_collapses_and_the_session_keeps_its_room(qtbot, open_demo, settings, width: int) -> None:  # noqa: ANN001
+    from srcdesk.ui.table_model import READABLE_CHARS, column_widths
+
+    page = _sessions_page(qtbot, open_demo, settings, width)
+    table, sizer = page.table, column_widths(page.table)
+    char = table.fontMetrics().averageCharWidth()
+    header = table.horizontalHeader()
+    titles = [page.model.headerData(c, Qt.Orientation.Horizontal) for c in range(page.model.columnCount())]
+    for column, title in enumerate(titles):
+        text = header.fontMetrics().horizontalAdvance(title)
+        assert header.sectionSize(column) >= text, f"{title} is cut to {header.sectionSize(column)}px"
+    session = titles.index("Session")
+    assert header.sectionSize(session) >= 24 * char
+    # dates and times are read whole, never "30 Oc…"
+    for title in ("Date", "Time"):
+        column = titles.index(title)
+        assert header.sectionSize(column) >= min(table.sizeHintForColumn(column), READABLE_CHARS * char)
+    # the session's column takes the room left: the columns fill the table exactly, or scroll
+    total = sum(header.sectionSize(c) for c in range(len(titles)))
+    assert total >= table.viewport().width()
+    assert sizer.stretch == session
+
+
+@pytest.mark.usefixtures("demo_today")
+def test_a_column_width_set_by_hand_is_remembered(qtbot, open_demo, settings) -> None:  # noqa: ANN001
+    page = _sessions_page(qtbot, open_demo, settings, 1100)
+    header = page.table.horizontalHeader()
+    location = [page.model.headerData(c, Qt.Orientation.Horizontal) for c in range(8)].index("Location")
+    edge = header.sectionViewportPosition(location) + header.sectionSize(location) - 1
+    y = header.height() // 2
+    before = header.sectionSize(location)
+    qtbot.mousePress(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(edge, y))
+    qtbot.mouseMove(header.viewport(), QPoint(edge + 60, y))
+    qtbot.mouseRelease(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(edge + 60, y))
+    widened = header.sectionSize(location)
+    assert widened > before + 30
+    settings.sync()
+    assert settings.value("columns/sessionsTable")
+    # a new Sessions page (the next time the app opens) uses it again
+    again = _sessions_page(qtbot, open_demo, settings, 1100)
+    from srcdesk.ui.table_model import column_widths
+
+    column_widths(again.table)._load()  # noqa: SLF001 - read the settings this test gave it
+    column_widths(again.table).fit()
+    assert again.table.horizontalHeader().sectionSize(location) == widened
+    # and a drag can't make a column narrower than its title
+    qtbot.mousePress(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(edge + 59, y))
+    qtbot.mouseMove(header.viewport(), QPoint(header.sectionViewportPosition(location) + 2, y))
+    qtbot.mouseRelease(header.viewport(), Qt.MouseButton.LeftButton,
+                       pos=QPoint(header.sectionViewportPosition(location) + 2, y))
+    assert header.sectionSize(location) >= header.fontMetrics().horizontalAdvance("Location")
+
+
+# -- errors: all at once, gone when fixed, and Enter still submits ---------------------------------
+
+def test_set_up_shows_every_problem_clears_each_when_fixed_and_enter_still_submits(qtbot, tmp_path) -> None:  # noqa: ANN001
+    from srcdesk.ui.setup_dialog import FirstRunDialog
+
+    dialog = FirstRunDialog(tmp_path / "new")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.codes_loaded, timeout=WAIT)
+    submitted: list[bool] = []
+    dialog.setup_button.clicked.connect(lambda: submitted.append(True))
+    # a first try with the mouse: the button takes the focus, the problems take it back
+    dialog.setup_button.setFocus()
+    qtbot.mouseClick(dialog.setup_button, Qt.MouseButton.LeftButton)
+    errors = (dialog.establishment_error, dialog.username_error, dialog.display_name_error, dialog.password_error)
+    assert submitted == [True] and all(e.isVisible() for e in errors)  # every problem at once
+    assert dialog.focusWidget() is dialog.establishment  # the first one to fix
+    qtbot.keyClicks(dialog.establishment, "Perth")
+    assert not dialog.establishment_error.isVisible()  # fixed: its message goes at once
+    qtbot.keyClicks(dialog.username, "jsmith")
+    assert not dialog.username_error.isVisible() and dialog.display_name_error.isVisible()
+    qtbot.keyClick(dialog.username, Qt.Key.Key_Return)  # Enter submits again after a failed submit
+    assert submitted == [True, True] and dialog.display_name_error.isVisible()
+    assert dialog.focusWidget() is dialog.display_name
+    qtbot.keyClicks(dialog.display_name, "Jo Smith")
+    qtbot.keyClicks(dialog.password, "password123")
+    qtbot.keyClicks(dialog.confirm, "password124")
+    qtbot.keyClick(dialog.confirm, Qt.Key.Key_Return)
+    assert dialog.confirm_error.isVisible() and not dialog.password_error.isVisible()
+    qtbot.keyClick(dialog.confirm, Qt.Key.Key_Backspace)
+    assert not dialog.confirm_error.isVisible()
+    qtbot.keyClicks(dialog.confirm, "3")
+    with qtbot.waitSignal(dialog.installationCreated, timeout=15_000) as created:
+        qtbot.keyClick(dialog.confirm, Qt.Key.Key_Return)
+    created.args[0].db.close()
+
+
+def test_enrol_shows_both_problems_clears_each_when_fixed_and_enter_still_submits(qtbot, ctx) -> None:  # noqa: ANN001
+    from srcdesk.ui.sync_dialogs.trust import EnrolDialog
+
+    dialog = EnrolDialog(ctx)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.save_button.setFocus()
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    card_error, fingerprint_error = dialog.errors["card"], dialog.errors["fingerprint"]
+    assert card_error.isVisible() and fingerprint_error.isVisible()
+    assert dialog.focusWidget() is dialog.card
+    qtbot.keyClicks(dialog.fingerprint, "ABCD")
+    assert not fingerprint_error.isVisible() and card_error.isVisible()
+    card_error.clear_error()
+    qtbot.keyClick(dialog.fingerprint, Qt.Key.Key_Return)  # Enter submits again
+    assert card_error.isVisible() and card_error.message.startswith("Choose the enrolment card")
+    assert not fingerprint_error.isVisible()
     dialog._closing = True  # noqa: SLF001

@@ -160,13 +160,16 @@ class EnrolDialog(FormDialog):
 
     # -- enrolling -----------------------------------------------------------------------------
 
-    def work(self) -> tuple[Callable[..., Any], tuple, dict]:
-        path = self.card.text().strip()
-        if not path:
-            raise ValidationError("Choose the enrolment card file the other PC wrote.", "card")
+    def problems(self) -> list[ValidationError]:
+        found = []
+        if not self.card.text().strip():
+            found.append(ValidationError("Choose the enrolment card file the other PC wrote.", "card"))
         if not self.fingerprint.text().strip():
-            raise ValidationError("Type the fingerprint the other side read out to you.", "fingerprint")
-        return enrol_card_file, (self.ctx, Path(path), self.fingerprint.text()), {}
+            found.append(ValidationError("Type the fingerprint the other side read out to you.", "fingerprint"))
+        return found
+
+    def work(self) -> tuple[Callable[..., Any], tuple, dict]:
+        return enrol_card_file, (self.ctx, Path(self.card.text().strip()), self.fingerprint.text()), {}
 
     def done_message(self, result: trust.TrustedInstallation) -> str:
         where = f" ({result.establishment_code})" if result.establishment_code else ""

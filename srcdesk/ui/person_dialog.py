@@ -45,6 +45,7 @@ from .widgets import (
     grow_to_fit,
     heading,
     scrolling_layout,
+    show_problems,
     show_service_error,
 )
 
@@ -117,6 +118,7 @@ class PersonDialog(GuardedDialog):
         self.notes.setAccessibleName("Notes")
         self.notes.setTabChangesFocus(True)
         self.notes.setMinimumHeight(self.notes.fontMetrics().lineSpacing() * 4)
+        self.notes.setMaximumHeight(self.notes.fontMetrics().lineSpacing() * 8)  # room for Save on a small screen
 
         self.errors: dict[str, FieldError] = {}
         details = QGroupBox("Person")
@@ -306,6 +308,9 @@ class PersonDialog(GuardedDialog):
             error.clear_error()
         self.general_error.clear_error()
         values = self.values()
+        if show_problems(people.person_problems(values), self.general_error, self.errors):
+            grow_to_fit(self)
+            return  # every problem at once, each under its field; nothing sent
         if self.person_id is None:
             est = self.establishment.currentData()
             fn, args, kwargs = people.create_person, (self.ctx,), {**values, "establishment_id": est}

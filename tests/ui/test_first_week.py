@@ -250,3 +250,25 @@ def test_enrol_shows_both_problems_clears_each_when_fixed_and_enter_still_submit
     assert card_error.isVisible() and card_error.message.startswith("Choose the enrolment card")
     assert not fingerprint_error.isVisible()
     dialog._closing = True  # noqa: SLF001
+
+
+def test_a_new_person_is_told_every_problem_at_once_in_the_same_date_words(qtbot, open_demo) -> None:  # noqa: ANN001
+    dialog = PersonDialog(open_demo("rita"))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.liberation_date.placeholderText() == dialog.consent_date.placeholderText() == "e.g. 31/03/2026"
+    qtbot.keyClicks(dialog.liberation_date, "2026-13-45")
+    qtbot.keyClick(dialog.liberation_date, Qt.Key.Key_Return)
+    assert dialog.errors["given_name"].message == "Given name is required."
+    assert dialog.errors["family_name"].message == "Family name is required."
+    assert dialog.errors["liberation_date"].message == "Liberation date must be a date like 31/03/2026."
+    assert dialog.focusWidget() is dialog.given_name
+    qtbot.keyClicks(dialog.given_name, "Ann")
+    assert not dialog.errors["given_name"].isVisible() and dialog.errors["family_name"].isVisible()
+    dialog.liberation_date.clear()
+    qtbot.keyClicks(dialog.liberation_date, "1/4/2027")  # the British way, without leading zeros
+    assert not dialog.errors["liberation_date"].isVisible()
+    qtbot.keyClicks(dialog.family_name, "Other")
+    with qtbot.waitSignal(dialog.saved, timeout=WAIT) as saved:
+        qtbot.keyClick(dialog.family_name, Qt.Key.Key_Return)
+    assert str(saved.args[0].liberation_date) == "2027-04-01"

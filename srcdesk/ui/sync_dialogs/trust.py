@@ -19,7 +19,7 @@ from ...services.base import Context
 from ...sync.identity import MAX_CARD_BYTES, read_card
 from ..catalogue_dialogs import FormDialog
 from ..tasks import Task, run_task
-from ..widgets import FieldError, confirm, describe_error, push_button
+from ..widgets import FieldError, confirm, describe_error, grow_to_fit, push_button
 from .text import with_kind
 from .views import monospace_font, note
 
@@ -157,6 +157,7 @@ class EnrolDialog(FormDialog):
                                f"{identity.installation_id}.")
         self.card_info.setAccessibleName(self.card_info.text())
         self.card_info.show()
+        grow_to_fit(self)  # the description takes its lines; never drawn over the fields below
 
     # -- enrolling -----------------------------------------------------------------------------
 

@@ -169,6 +169,11 @@ class _FitOnShow(QObject):
         return False
 
 
+def fit_on_show(window: QWidget) -> None:
+    """Each time ``window`` is shown: the size it has or asks for, within its screen, on it."""
+    window.installEventFilter(_FitOnShow(window))
+
+
 def scrolling_layout(dialog: QWidget, footer: QWidget | QLayout | None = None) -> QVBoxLayout:
     """The layout a dialog's contents go in, inside a scroll area, with ``footer`` (its buttons)
     under it and always in view.
@@ -193,7 +198,7 @@ def scrolling_layout(dialog: QWidget, footer: QWidget | QLayout | None = None) -
         outer.addWidget(footer)
     elif footer is not None:
         outer.addLayout(footer)
-    dialog.installEventFilter(_FitOnShow(dialog))
+    fit_on_show(dialog)
     keep_default_button(dialog)
     return inner
 

@@ -272,3 +272,35 @@ def test_a_new_person_is_told_every_problem_at_once_in_the_same_date_words(qtbot
     with qtbot.waitSignal(dialog.saved, timeout=WAIT) as saved:
         qtbot.keyClick(dialog.family_name, Qt.Key.Key_Return)
     assert str(saved.args[0].liberation_date) == "2027-04-01"
+
+
+def test_enter_in_the_register_find_adds_and_stays_and_the_register_fits(qtbot, open_demo,
+                                                                          small_screen) -> None:  # noqa: ANN001
+    from srcdesk.services import sessions
+    from srcdesk.ui.register_dialog import RegisterDialog
+
+    ctx = open_demo("rita")
+    session = sessions.create_session(ctx, date="2026-11-03", start_time="10:00", end_time="11:30",
+                                      activity_type_id="act-cafe", location="Dining hall")
+    dialog = RegisterDialog(ctx, session.id)
+    qtbot.addWidget(dialog)
+    saves: list[object] = []
+    dialog.saved.connect(saves.append)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.ready, timeout=WAIT)
+    assert small_screen.contains(dialog.frameGeometry())
+    for button in (dialog.save_button, dialog.close_button):
+        corner = button.mapTo(dialog, button.rect().bottomRight())
+        assert dialog.rect().contains(corner) and not button.visibleRegion().isEmpty()
+    dialog.find.setFocus()
+    qtbot.keyClicks(dialog.find, "Annette")
+    qtbot.keyClick(dialog.find, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: dialog.model.rowCount() == 1, timeout=WAIT)
+    assert dialog.find.text() == "" and dialog.focusWidget() is dialog.find  # ready for the next name
+    qtbot.keyClick(dialog.find, Qt.Key.Key_Return)  # Enter on an empty Find goes to the roster, no save
+    qtbot.wait(50)
+    assert saves == [] and dialog.model.dirty and dialog.focusWidget() is dialog.table
+    dialog._closing = True  # noqa: SLF001
+    dialog.model.set_status(0, "present")
+    with qtbot.waitSignal(dialog.saved, timeout=WAIT):
+        qtbot.keyClick(dialog.table, Qt.Key.Key_Return)  # Enter in the roster saves

@@ -152,11 +152,9 @@ class _LadderDialog(GuardedDialog):
         return self.allowed and self._ready and self._task is None
 
     def _update_button(self) -> None:
+        # It stays the default button while disabled: Enter then does nothing (it never cancels).
         self.accept_button.setEnabled(self.can_submit())
-        if self.accept_button.isEnabled():
-            self.accept_button.setDefault(True)
-        else:
-            self.cancel_button.setDefault(True)
+        self.accept_button.setDefault(True)
 
     def dirty(self) -> bool:
         return False

@@ -105,13 +105,19 @@ def grow_to_fit(window: QWidget) -> None:
     if layout is None:
         return
     for area in window.findChildren(_BodyArea):
-        area.updateGeometry()  # what its contents ask for has changed: ask the window again
+        inner = area.widget().layout() if area.widget() is not None else None
+        if inner is not None:  # recompute what the contents need now (a table just filled, a message)
+            inner.invalidate()
+            inner.activate()
+        area.updateGeometry()  # and ask the window again
     layout.invalidate()
     layout.activate()
-    width = window.width()
+    limit = largest_size(window)
+    # wide enough for what can't wrap (a table filled since it opened), so it doesn't scroll sideways
+    width = max(window.width(), min(layout.minimumSize().width(), limit.width()))
     need = layout.heightForWidth(width) if layout.hasHeightForWidth() else layout.sizeHint().height()
-    need = min(need, largest_size(window).height())
-    if need > window.height():
+    need = max(min(need, limit.height()), window.height())
+    if (width, need) != (window.width(), window.height()):
         window.resize(width, need)
     keep_on_screen(window)
 

@@ -42,6 +42,7 @@ from .widgets import (
     GuardedDialog,
     StatusNote,
     confirm,
+    fit_placeholder,
     grow_to_fit,
     heading,
     scrolling_layout,
@@ -119,8 +120,7 @@ class PersonDialog(GuardedDialog):
         self.notes.setTabChangesFocus(True)
         self.notes.setMinimumHeight(self.notes.fontMetrics().lineSpacing() * 4)
         self.notes.setMaximumHeight(self.notes.fontMetrics().lineSpacing() * 8)  # room for Save on a small screen
-        for edit in (self.external_ref, self.consent_scope.lineEdit()):  # the hint read in full, never "c…"
-            edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance(edit.placeholderText()) + 24)
+        fit_placeholder(self.external_ref, self.consent_scope.lineEdit())
 
         self.errors: dict[str, FieldError] = {}
         details = QGroupBox("Person")

@@ -29,7 +29,15 @@ from ..services.estate import establishments
 from ..services.people import transfer_person
 from .bus import data_bus
 from .tasks import Task, run_task
-from .widgets import FieldError, StatusNote, grow_to_fit, heading, scrolling_layout, show_service_error
+from .widgets import (
+    FieldError,
+    StatusNote,
+    fit_placeholder,
+    grow_to_fit,
+    heading,
+    scrolling_layout,
+    show_service_error,
+)
 
 LEFT_CUSTODY = "left custody"
 
@@ -76,6 +84,7 @@ class TransferDialog(QDialog):
         self.reason.setAccessibleName("Reason")
         self.reason.setMaxLength(1000)
         self.reason.setPlaceholderText("optional, e.g. closer to family; liberated")
+        fit_placeholder(self.reason)
 
         self.errors: dict[str, FieldError] = {}
         grid = QGridLayout()

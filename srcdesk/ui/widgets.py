@@ -235,6 +235,12 @@ def _edited_signal(field: QWidget) -> Any:
     return getattr(field, "changed", None)  # a compound field (a person picker) says so itself
 
 
+def fit_placeholder(*edits: QLineEdit) -> None:
+    """Line edits at least as wide as their placeholder: a hint is read in full, never "libera…"."""
+    for edit in edits:
+        edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance(edit.placeholderText()) + 24)
+
+
 def _error_colour(widget: QWidget) -> str:
     dark = widget.palette().color(QPalette.ColorRole.Window).lightness() < 128
     return "#ff8a80" if dark else "#a4000f"  # both readable (WCAG AA) on their backgrounds

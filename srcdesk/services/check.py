@@ -87,7 +87,7 @@ def _run(db: Database, report: CheckReport) -> None:
             if orphans:
                 report.problems.append(f"Change log: {plural(orphans, t + ' row')} logged but missing from the table.")
             elif waiting:
-                report.notes.append(f"{plural(waiting, t + ' change')} wait{'s' if waiting == 1 else ''} for a bundle that creates their record.")
+                report.notes.append(f"{t.capitalize()} changes that wait for a bundle that creates their record: {waiting}.")
             # An insert logged without its values (sync.changelog) is the only change of a row that
             # still holds them: stamped by that insert, with no record merged into it.
             merged = (f"OR EXISTS (SELECT 1 FROM {t} AS a WHERE a.merged_into = c.row_id)"
@@ -121,11 +121,11 @@ def _run(db: Database, report: CheckReport) -> None:
                     f"FROM sync_waiting AS w WHERE w.table_name = '{m.__tablename__}'" for m in SYNCABLE_MODELS)
                 + ")").one()
             if waiting:
-                report.notes.append(f"{plural(waiting, 'record')} wait{'s' if waiting == 1 else ''} for a bundle with the records they refer to.")
+                report.notes.append(f"Records that wait for a bundle with the records they refer to: {waiting}.")
             if held:
                 report.notes.append(
-                    f"{plural(held, 'record')} stay{'s' if held == 1 else ''} as they were: changes that arrived for them can't be applied "
-                    "yet (see the bundle history); each import tries again.")
+                    "Records that stay as they were, as changes that arrived for them can't be applied yet (see "
+                    f"the bundle history; each import tries again): {held}.")
         report.notes += [clash.note for clash in serial_clashes(conn)]
         changes = conn.exec_driver_sql("SELECT count(*) FROM change_log").scalar_one()
         report.notes.append(f"{plural(total, 'record')}, {plural(changes, 'logged change')}, schema {current}.")

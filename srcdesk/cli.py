@@ -17,6 +17,7 @@ from pathlib import Path
 from . import __version__
 from .errors import SrcdeskError
 from .services.permissions import ROLES
+from .words import noun_for, plural
 
 log = logging.getLogger("srcdesk")
 
@@ -253,7 +254,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(note)
     for problem in report.problems:
         print(f"PROBLEM: {problem}")
-    print("OK" if report.ok else f"{len(report.problems)} problem(s) found.")
+    print("OK" if report.ok else f"{plural(len(report.problems), 'problem')} found.")
     return 0 if report.ok else 1
 
 
@@ -393,7 +394,7 @@ def cmd_bundle(args: argparse.Namespace) -> int:
                                              all_=args.all, full=args.full):
                     kind = "full bundle" if r.full else "bundle"
                     print(f"Wrote {kind} {r.seq} for {r.recipient_name}: {r.path} "
-                          f"({r.changes} change(s), {r.size // 1024 + 1} KB).")
+                          f"({plural(r.changes, 'change')}, {r.size // 1024 + 1} KB).")
             case "verify":
                 v = sync.verify_bundle(ctx, args.file)
                 print(f"OK: {v.describe()}")
@@ -412,7 +413,7 @@ def cmd_bundle(args: argparse.Namespace) -> int:
                     print(f"{h.origin_name} ({h.origin_id}){gaps}")
                     for e in h.entries:
                         print(f"  {e.direction:<8} seq {e.seq:>6}  {e.created_at:%Y-%m-%d %H:%M}  "
-                              f"{e.changes:>8} change(s)  {e.file_name}")
+                              f"{e.changes:>8} {noun_for(e.changes, 'change'):<7}  {e.file_name}")
                         if e.direction == "received":
                             print(f"{'':11}{e.outcome()}")
                         for held in e.held:
@@ -488,7 +489,7 @@ def _print_imported(batch) -> int:  # noqa: ANN001 - a services.sync.ImportBatch
 
 
 def _records(count: int) -> str:
-    return f"{count} record" if count == 1 else f"{count} records"
+    return plural(count, "record")
 
 
 def _seq_ranges(seqs: list[int]) -> str:

@@ -31,6 +31,7 @@ from .paths import create_private_file, database_path, private_dir
 from .sync.capture import Actor, install_engine_guard, install_session_hooks
 from .sync.hlc import HybridClock
 from .untrusted import open_untrusted
+from .words import plural
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -310,7 +311,7 @@ def _migrate(engine: Engine, step: Callable[[Config], None]) -> None:
                 broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                 if broken:
                     raise DatabaseError(
-                        f"Updating the database would break {len(broken)} reference(s) "
+                        f"Updating the database would break {plural(len(broken), 'reference')} "
                         f"(first in {broken[0][0]}); nothing was changed."
                     )
         finally:

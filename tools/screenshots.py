@@ -17,12 +17,26 @@ from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Two offscreen screens: a big one for the main screens, and a small PC's 1024x600 beside it,
+# where dialogs show that they fit (their buttons stay on the screen).
+SMALL_SCREEN = (1024, 600)
+_SCREENS = {"screens": [
+    {"name": "big", "x": 0, "y": 0, "width": 1920, "height": 1200, "logicalDpi": 96, "logicalBaseDpi": 96},
+    {"name": "small", "x": 1920, "y": 0, "width": SMALL_SCREEN[0], "height": SMALL_SCREEN[1],
+     "logicalDpi": 96, "logicalBaseDpi": 96},
+]}
+if os.environ["QT_QPA_PLATFORM"] == "offscreen":
+    import json
+
+    _config = Path(tempfile.mkdtemp(prefix="srcdesk-screens-")) / "screens.json"
+    _config.write_text(json.dumps(_SCREENS), encoding="utf-8")
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={_config}"
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from PySide6.QtCore import QSettings, QThreadPool  # noqa: E402
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+from PySide6.QtWidgets import QApplication, QLabel, QWidget  # noqa: E402
 
 PASSWORD = "password123"
 TODAY = dt.date(2026, 10, 28)  # inside the sample data (it ends on 31 Oct 2026)
@@ -144,6 +158,51 @@ def shoot_session_dialog(app, ctx, window, save) -> None:  # noqa: ANN001
     dialog.deleteLater()
 
 
+def small_screen(app: QApplication):  # noqa: ANN201
+    """The 1024x600 screen, if there is one (see _SCREENS)."""
+    return next((s for s in app.screens() if (s.size().width(), s.size().height()) == SMALL_SCREEN), None)
+
+
+def shoot_session_dialog_small(app, ctx, window, save) -> None:  # noqa: ANN001
+    """A new session refused (nothing chosen under What) on a 1024x600 screen: the message is
+    shown, the dialog fits the screen, Save and Close are in view. Saved with the screen around it."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QColor, QPainter, QPixmap
+
+    from srcdesk.ui.session_dialog import SessionDialog
+
+    screen = small_screen(app)
+    if screen is None:
+        print("  (no 1024x600 screen: run offscreen)")
+        return
+    area = screen.availableGeometry()
+    dialog = SessionDialog(ctx, on_date=TODAY)
+    dialog.move(area.topLeft())
+    dialog.show()
+    settle(app)
+    dialog.location.setText("Chapel")
+    dialog.notes.setPlainText("Long notes, as people write them.\n" * 3)
+    dialog.submit()
+    settle(app)
+    geometry = dialog.frameGeometry()
+    assert area.contains(geometry), f"the dialog {geometry} does not fit the screen {area}"
+    box = dialog.buttons
+    buttons = QRect(box.mapToGlobal(box.rect().topLeft()), box.size())
+    assert area.contains(buttons) and dialog.what_error.isVisible()
+    picture = QPixmap(area.size())
+    picture.fill(QColor("#2b2b2b"))  # the rest of the small screen, so that the fit can be seen
+    painter = QPainter(picture)
+    painter.drawPixmap(geometry.topLeft() - area.topLeft(), dialog.grab())
+    painter.end()
+    frame = QLabel()
+    frame.setPixmap(picture)
+    frame.resize(picture.size())
+    save(frame, "15-session-dialog-error-1024x600")
+    dialog._closing = True
+    dialog.hide()
+    dialog.deleteLater()
+
+
 def shoot_register(app, ctx, window, save) -> None:  # noqa: ANN001
     from srcdesk.ui.register_dialog import RegisterDialog
 
@@ -179,6 +238,7 @@ def shoot_person(app, ctx, window, save) -> None:  # noqa: ANN001
 #: (name, shoot(app, ctx, window, save(widget, file_name))) for dialogs and detail views.
 EXTRA_SHOTS: list[tuple[str, Callable]] = [
     ("session dialog", shoot_session_dialog),
+    ("session dialog with an error on a 1024x600 screen", shoot_session_dialog_small),
     ("register", shoot_register),
     ("a person", shoot_person),
 ]

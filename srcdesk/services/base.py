@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
 
+from ..dates import date_wanted, parse_typed_date
 from ..db import Database
 from ..errors import NotFound, PermissionDenied, ValidationError
 from ..models import Base, Installation, LocalState, Syncable, User
@@ -251,9 +252,9 @@ def parse_date(value: Any, label: str, field: str, *, required: bool = True) -> 
     if isinstance(value, dt.date):
         return value
     try:
-        return dt.date.fromisoformat(str(value).strip())
+        return parse_typed_date(str(value))
     except ValueError:
-        raise ValidationError(f"{label} must be a date like 2024-03-31.", field) from None
+        raise ValidationError(date_wanted(label), field) from None
 
 
 def parse_time(value: Any, label: str, field: str) -> str:

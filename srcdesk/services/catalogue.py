@@ -31,6 +31,7 @@ from ..models import (
     Session,
 )
 from ..sync.authority import local_refusal, refuse_here
+from ..words import plural
 from .base import Context, get_live, saved, text, to_record, tombstone
 
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
@@ -196,7 +197,7 @@ def delete(ctx: Context, model: type, row_id: str, reason: str) -> None:
         row = get_live(s, model, row_id, label)
         used = usage_count(s, model, row_id)
         if used:
-            raise ValidationError(f"This {label} is used by {used} record(s); retire it instead of deleting it.")
+            raise ValidationError(f"This {label} is used by {plural(used, 'record')}; retire it instead of deleting it.")
         tombstone(row, reason)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DatabaseError as SADatabaseError
 from ..db import Database, head_revision, schema_revision
 from ..models import NATURAL_KEYS, SYNCABLE_MODELS
 from ..paths import open_to
+from ..words import plural
 from .certificates import serial_clashes
 
 
@@ -45,7 +46,8 @@ def _check_private(db: Database, report: CheckReport) -> None:
                           for p in loose[:5])
         more = f" and {len(loose) - 5} more" if len(loose) > 5 else ""
         report.problems.append(
-            f"{len(loose)} file(s) or folder(s) of the data can be read by other users of this PC ({names}{more}): "
+            f"{plural(len(loose), 'file or folder', 'files or folders')} of the data can be read by other users of "
+            f"this PC ({names}{more}): "
             "signing in to srcdesk makes them private again.")
 
 
@@ -88,7 +90,7 @@ def _run(db: Database, report: CheckReport) -> None:
             if stale and t in NATURAL_KEYS:
                 stale = [row_id for row_id in stale if not _stamped_by_merged_rows(raw, t, row_id)]
             if stale:
-                report.problems.append(f"Change log: {len(stale)} {t} row(s) changed without a matching log entry.")
+                report.problems.append(f"Change log: {plural(len(stale), t + ' row')} changed without a matching log entry.")
             # A row whose creation is logged must exist. Changes to a row whose creation has not
             # arrived yet (a later bundle imported before an earlier one) wait in the log.
             orphans, waiting = conn.execute(
@@ -100,9 +102,9 @@ def _run(db: Database, report: CheckReport) -> None:
                 {"t": t},
             ).one()
             if orphans:
-                report.problems.append(f"Change log: {orphans} {t} row(s) logged but missing from the table.")
+                report.problems.append(f"Change log: {plural(orphans, t + ' row')} logged but missing from the table.")
             elif waiting:
-                report.notes.append(f"{waiting} {t} change(s) wait for a bundle that creates their record.")
+                report.notes.append(f"{t.capitalize()} changes that wait for a bundle that creates their record: {waiting}.")
             # An insert logged without its values (sync.changelog) is the only change of a row that
             # still holds them: stamped by that insert, with no record merged into it.
             merged = (f"OR EXISTS (SELECT 1 FROM {t} AS a WHERE a.merged_into = c.row_id)"
@@ -119,13 +121,13 @@ def _run(db: Database, report: CheckReport) -> None:
             ).scalar_one()
             if unvalued:
                 report.problems.append(
-                    f"Change log: {unvalued} {t} change(s) logged without their values while their row "
+                    f"Change log: {plural(unvalued, t + ' change')} logged without their values while their row "
                     "does not hold them.")
             drifted = _content_drift(raw, t, has_waiting)
             if drifted:
                 report.problems.append(
-                    f"Change log: {drifted} {t} row(s) hold values their logged changes never wrote (changed "
-                    "outside srcdesk); restore a backup, or ask for help.")
+                    f"Change log: {plural(drifted, t + ' row')} changed outside srcdesk (values no logged change "
+                    "wrote); restore a backup, or ask for help.")
         known = {m.__tablename__ for m in SYNCABLE_MODELS}
         strays = [
             r[0] for r in conn.exec_driver_sql("SELECT DISTINCT table_name FROM change_log").fetchall()
@@ -141,14 +143,14 @@ def _run(db: Database, report: CheckReport) -> None:
                     f"FROM sync_waiting AS w WHERE w.table_name = '{m.__tablename__}'" for m in SYNCABLE_MODELS)
                 + ")").one()
             if waiting:
-                report.notes.append(f"{waiting} record(s) wait for a bundle with the records they refer to.")
+                report.notes.append(f"Records that wait for a bundle with the records they refer to: {waiting}.")
             if held:
                 report.notes.append(
-                    f"{held} record(s) stay as they were: changes that arrived for them can't be applied "
-                    "yet (see the bundle history); each import tries again.")
+                    "Records that stay as they were, as changes that arrived for them can't be applied yet (see "
+                    f"the bundle history; each import tries again): {held}.")
         report.notes += [clash.note for clash in serial_clashes(conn)]
         changes = conn.exec_driver_sql("SELECT count(*) FROM change_log").scalar_one()
-        report.notes.append(f"{total} records, {changes} logged changes, schema {current}.")
+        report.notes.append(f"{plural(total, 'record')}, {plural(changes, 'logged change')}, schema {current}.")
 
 
 def database_digest(db: Database) -> str:

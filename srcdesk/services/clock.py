@@ -31,6 +31,7 @@ from ..sync.bundle import FUTURE_SLACK
 from ..sync.capture import CAPTURE_FLAG
 from ..sync.hlc import pack, physical_ms, to_datetime
 from ..sync.restamp import own_changes_ahead, received_max, restamp, stored_clock
+from ..words import plural
 from .base import Context
 
 Progress = Callable[[int, int, str], None]
@@ -61,7 +62,7 @@ def how_long(span: dt.timedelta) -> str:
 
 
 def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+    return plural(n, word)
 
 
 def _changes(n: int) -> str:

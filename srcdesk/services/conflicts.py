@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm.attributes import flag_modified
 
+from ..dates import date_wanted, parse_typed_date
 from ..errors import NotFound, ValidationError
 from ..models import SYNCABLE_MODELS, Installation, SyncConflict, User
 from ..sync.authority import refuse_here
@@ -197,10 +198,15 @@ def _python_value(column: Any, value: Any) -> Any:
     label = column.key.replace("_", " ").capitalize()
     if isinstance(value, str):
         value = value.strip() or None
+    if isinstance(column.type, Date) and isinstance(value, str):
+        try:  # typed as people write it (31/03/2026), travels as ISO
+            value = parse_typed_date(value).isoformat()
+        except ValueError:
+            raise ValidationError(date_wanted(label), "value") from None
     check = SCHEMA[column.table.name][column.key]
     if not check(value.isoformat() if isinstance(value, dt.date) else value):
         if isinstance(column.type, Date):
-            raise ValidationError(f"{label} must be a date like 2024-03-31.", "value")
+            raise ValidationError(date_wanted(label), "value")
         raise ValidationError(f"{label} can't take that value (wrong kind, or too long).", "value")
     if isinstance(column.type, Date) and isinstance(value, str):
         return dt.date.fromisoformat(value)

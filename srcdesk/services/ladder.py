@@ -41,6 +41,7 @@ from ..models import (
     Programme,
     Session,
 )
+from ..words import plural
 from .base import Context, Page, change_status, get_live, keyset_page, parse_date, saved, text, to_record
 
 
@@ -106,15 +107,15 @@ def _evaluate(s, person_id: str, definition: MilestoneDefinition, ladder: Sequen
         if len(got) >= need:
             evidence += [a[0] for a in got[-need:]]
         else:
-            within = f" within {window} days" if window else ""
-            unmet.append(f"Has attended {len(got)} of {need} sessions{within}.")
+            within = f" within {plural(window, 'day')}" if window else ""
+            unmet.append(f"Has attended {len(got)} of {plural(need, 'session')}{within}.")
     if "role_sessions" in rules:
         roles, need = set(rules["role_sessions"]["roles"]), rules["role_sessions"]["count"]
         got = [a for a in attended if a[2] in roles]
         if len(got) >= need:
             evidence += [a[0] for a in got[-need:]]
         else:
-            unmet.append(f"Has {len(got)} of {need} sessions in the role of {_role_words(s, roles)}.")
+            unmet.append(f"Has {len(got)} of {plural(need, 'session')} in the role of {_role_words(s, roles)}.")
     if "programme_completed" in rules:
         code = rules["programme_completed"]
         programme = s.execute(select(Programme).where(Programme.code == code, Programme.merged_into.is_(None))).scalar_one_or_none()
@@ -131,7 +132,7 @@ def _evaluate(s, person_id: str, definition: MilestoneDefinition, ladder: Sequen
                 )).scalars())
                 done = {a[3] for a in attended if a[3] in modules}
                 if not modules or done != modules:
-                    unmet.append(f"Has completed {len(done)} of {len(modules)} modules of {programme.name}.")
+                    unmet.append(f"Has completed {len(done)} of {plural(len(modules), 'module')} of {programme.name}.")
     seen: set[str] = set()
     evidence = [e for e in evidence if not (e in seen or seen.add(e))]
     return Eligibility(definition.id, definition.level, definition.name, not unmet, unmet, evidence)
@@ -379,13 +380,13 @@ def describe_rules(s, rules_json: str | None) -> str:  # noqa: ANN001
     parts: list[str] = []
     if "attended_sessions" in rules:
         n = rules["attended_sessions"]
-        part = f"{n} session{'s' if n != 1 else ''} attended"
+        part = f"{plural(n, 'session')} attended"
         if rules.get("within_days"):
-            part += f" within {rules['within_days']} days"
+            part += f" within {plural(rules['within_days'], 'day')}"
         parts.append(part)
     if "role_sessions" in rules:
         n = rules["role_sessions"]["count"]
-        parts.append(f"{n} session{'s' if n != 1 else ''} as {_role_words(s, rules['role_sessions']['roles'])}")
+        parts.append(f"{plural(n, 'session')} as {_role_words(s, rules['role_sessions']['roles'])}")
     if "programme_completed" in rules:
         code = rules["programme_completed"]
         name = s.execute(select(Programme.name).where(Programme.code == code, Programme.merged_into.is_(None))).scalar_one_or_none()

@@ -53,6 +53,23 @@ def search_key(given: str, family: str) -> str:
     return f"{given} {family}".casefold()
 
 
+def person_problems(values: dict[str, Any]) -> list[ValidationError]:
+    """Every problem with a person's details at once, each naming its field, so that a form can
+    show them all before saving (pure: no database)."""
+    found = []
+    for key, value in values.items():
+        try:
+            _clean({key: value})
+        except ValidationError as error:
+            found.append(error)
+    if not found:
+        try:
+            _clean(values)
+        except ValidationError as error:
+            found.append(error)
+    return found
+
+
 def _clean(values: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in values.items():

@@ -39,9 +39,19 @@ from ..errors import ValidationError
 from ..models import ActivityType, AttendanceRole, MilestoneDefinition, Module, Programme
 from ..services import catalogue
 from ..services.base import Context
+from ..words import plural
 from .bus import data_bus
 from .tasks import Task, run_task
-from .widgets import FieldError, GuardedDialog, StatusNote, grow_to_fit, heading, show_service_error
+from .widgets import (
+    FieldError,
+    GuardedDialog,
+    StatusNote,
+    grow_to_fit,
+    heading,
+    scrolling_layout,
+    show_problems,
+    show_service_error,
+)
 
 LABELS = {Programme: "programme", Module: "module", ActivityType: "activity type",
           MilestoneDefinition: "ladder level"}
@@ -96,7 +106,7 @@ class FormDialog(GuardedDialog):
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
 
-        self.layout_ = QVBoxLayout(self)
+        self.layout_ = scrolling_layout(self, self.buttons)
         # the dialog is never narrower than what its rows need (at any scaling)
         self.layout_.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         self.layout_.addWidget(self.heading)
@@ -104,7 +114,6 @@ class FormDialog(GuardedDialog):
         self.layout_.addWidget(self.general_error)
         self.layout_.addWidget(self.status)
         self.layout_.addStretch(1)
-        self.layout_.addWidget(self.buttons)
 
     # -- building ---------------------------------------------------------------------------
 
@@ -182,10 +191,18 @@ class FormDialog(GuardedDialog):
         show_service_error(error, self.general_error, self.errors)
         grow_to_fit(self)
 
+    def problems(self) -> list[ValidationError]:
+        """What can be seen to be wrong before saving, every problem at once (each is shown
+        under its field); subclasses check what they can."""
+        return []
+
     def submit(self) -> None:
         if self.busy:
             return
         self.clear_errors()
+        if show_problems(self.problems(), self.general_error, self.errors):
+            grow_to_fit(self)
+            return
         try:
             fn, args, kwargs = self.work()
         except ValidationError as error:
@@ -334,14 +351,14 @@ def describe_rules(rules: str | dict, role_names: dict[str, str] | None = None) 
     parts = []
     if "attended_sessions" in rules:
         n = rules["attended_sessions"]
-        text = f"{n} session{'s' if n != 1 else ''} attended"
+        text = f"{plural(n, 'session')} attended"
         if "within_days" in rules:
-            text += f" within {rules['within_days']} days"
+            text += f" within {plural(rules['within_days'], 'day')}"
         parts.append(text)
     if "role_sessions" in rules:
         rs = rules["role_sessions"]
         roles = " / ".join(names.get(r, r) for r in rs.get("roles", []))
-        parts.append(f"{rs.get('count')} session{'s' if rs.get('count') != 1 else ''} as {roles}")
+        parts.append(f"{plural(rs.get('count'), 'session')} as {roles}")
     if "programme_completed" in rules:
         parts.append(f"completed {rules['programme_completed']}")
     return "; ".join(parts) if parts else "no conditions"

@@ -9,8 +9,6 @@ coordinators and administrators only). Both run their work in the background, an
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..dates import DATE_HINT, numeric_date
 from ..errors import SrcdeskError, ValidationError
 from ..models import PERSON_KINDS
 from ..services import people
@@ -38,10 +37,20 @@ from ..services.estate import establishments
 from .bus import data_bus
 from .errors import report_unexpected
 from .tasks import Task, run_task
-from .widgets import FieldError, GuardedDialog, StatusNote, confirm, grow_to_fit, heading, show_service_error
+from .widgets import (
+    FieldError,
+    GuardedDialog,
+    StatusNote,
+    confirm,
+    fit_placeholder,
+    grow_to_fit,
+    heading,
+    scrolling_layout,
+    show_problems,
+    show_service_error,
+)
 
 CONSENT_SUGGESTIONS = ("Attendance, milestones and certificates", "Attendance only")
-DATE_HINT = "e.g. 31/03/2026"
 
 
 def confirm_discard(parent: QWidget, on_discard: Callable[[], Any]) -> QMessageBox:
@@ -49,27 +58,6 @@ def confirm_discard(parent: QWidget, on_discard: Callable[[], Any]) -> QMessageB
     Keep editing is the default and Escape keeps editing. Tests monkeypatch this function."""
     return confirm(parent, "Discard changes?", "You have changed this person's details. Discard the changes?",
                    "&Discard changes", on_discard, no_text="&Keep editing")
-
-
-def date_text(value: dt.date | None) -> str:
-    """How a date is shown in a field: 31/03/2026 (as people in Scotland write it)."""
-    return value.strftime("%d/%m/%Y") if value else ""
-
-
-def parse_typed_date(text: str) -> str:
-    """A typed date for the services: "31/3/2026", "31.03.26" or "2026-03-31" -> ISO.
-    Anything else is passed on unchanged for the service to explain."""
-    raw = text.strip()
-    m = re.fullmatch(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})", raw)
-    if m:
-        day, month, year = (int(g) for g in m.groups())
-        if year < 100:
-            year += 2000
-        try:
-            return dt.date(year, month, day).isoformat()
-        except ValueError:
-            return raw
-    return raw
 
 
 def can_delete(ctx: Context) -> bool:
@@ -131,6 +119,8 @@ class PersonDialog(GuardedDialog):
         self.notes.setAccessibleName("Notes")
         self.notes.setTabChangesFocus(True)
         self.notes.setMinimumHeight(self.notes.fontMetrics().lineSpacing() * 4)
+        self.notes.setMaximumHeight(self.notes.fontMetrics().lineSpacing() * 8)  # room for Save on a small screen
+        fit_placeholder(self.external_ref, self.consent_scope.lineEdit())
 
         self.errors: dict[str, FieldError] = {}
         details = QGroupBox("Person")
@@ -178,14 +168,13 @@ class PersonDialog(GuardedDialog):
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
 
-        layout = QVBoxLayout(self)
+        layout = scrolling_layout(self, self.buttons)
         layout.addWidget(heading("Edit person" if person_id else "Register a person"))
         layout.addWidget(details)
         layout.addWidget(consent)
         layout.addWidget(notes_box, 1)
         layout.addWidget(self.general_error)
         layout.addWidget(self.status)
-        layout.addWidget(self.buttons)
 
         order = [self.given_name, self.family_name, self.kind, self.external_ref, self.establishment,
                  self.liberation_date, self.consent_date, self.consent_scope, self.notes, self.save_button,
@@ -262,8 +251,8 @@ class PersonDialog(GuardedDialog):
         self.family_name.setText(record.family_name)
         self.kind.setCurrentIndex(max(0, self.kind.findData(record.kind)))
         self.external_ref.setText(record.external_ref or "")
-        self.liberation_date.setText(date_text(record.liberation_date))
-        self.consent_date.setText(date_text(record.consent_date))
+        self.liberation_date.setText(numeric_date(record.liberation_date))
+        self.consent_date.setText(numeric_date(record.consent_date))
         self.consent_scope.setCurrentText(record.consent_scope or "")
         self.notes.setPlainText(record.notes or "")
         self.establishment.clear()
@@ -308,8 +297,8 @@ class PersonDialog(GuardedDialog):
             "family_name": self.family_name.text(),
             "kind": self.kind.currentData(),
             "external_ref": self.external_ref.text(),
-            "liberation_date": parse_typed_date(self.liberation_date.text()),
-            "consent_date": parse_typed_date(self.consent_date.text()),
+            "liberation_date": self.liberation_date.text(),  # 31/03/2026 or ISO: the service reads both
+            "consent_date": self.consent_date.text(),
             "consent_scope": self.consent_scope.currentText(),
             "notes": self.notes.toPlainText(),
         }
@@ -321,6 +310,9 @@ class PersonDialog(GuardedDialog):
             error.clear_error()
         self.general_error.clear_error()
         values = self.values()
+        if show_problems(people.person_problems(values), self.general_error, self.errors):
+            grow_to_fit(self)
+            return  # every problem at once, each under its field; nothing sent
         if self.person_id is None:
             est = self.establishment.currentData()
             fn, args, kwargs = people.create_person, (self.ctx,), {**values, "establishment_id": est}
@@ -404,14 +396,13 @@ class DeletePersonDialog(QDialog):
         self.delete_button.setAutoDefault(False)
         buttons.accepted.connect(self.submit)
         buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
+        layout = scrolling_layout(self, buttons)
         layout.addWidget(heading("Delete person"))
         layout.addWidget(text)
         layout.addWidget(label)
         layout.addWidget(self.reason)
         layout.addWidget(self.reason_error)
         layout.addWidget(self.general_error)
-        layout.addWidget(buttons)
         self.reason.setFocus()
 
     def submit(self) -> None:

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from ..errors import SrcdeskError
 from ..services import ladder, people
 from ..services.base import Context
+from ..words import noun_for, plural
 from .errors import report_unexpected
 from .person_dialog import DeletePersonDialog, PersonDialog, can_delete
 from .table_model import Column, PagedTableModel, RowsTableModel, display, record_view
@@ -318,7 +319,7 @@ class PersonView(QWidget):
             who = d.consent_recorded_by or "someone on another srcdesk installation"
             self._set_value("consent_recorded", f"{who}, {when}" if when else who)
         self.transfer_model.set_rows(data.transfers)
-        self.history_note.say(f"{len(data.transfers)} transfers recorded." if data.transfers
+        self.history_note.say(f"{plural(len(data.transfers), 'transfer')} recorded." if data.transfers
                               else "No transfers recorded: the person has stayed where they were registered.")
         _fit_columns(self.transfer_table)
         self.milestone_model.set_rows(data.levels)
@@ -341,7 +342,7 @@ class PersonView(QWidget):
         if rows == 0:
             self.attendance_note.say("Not on the register of any session yet.")
         else:
-            self.attendance_note.say(f"{rows}{'+' if more else ''} sessions, newest first"
+            self.attendance_note.say(f"{rows}{'+' if more else ''} {noun_for(rows if not more else 2, 'session')}, newest first"
                                      f"{' (more as you scroll)' if more else ''}.")
         if rows and rows <= 100:
             _fit_columns(self.attendance_table)

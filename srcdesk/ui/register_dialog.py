@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -57,7 +57,7 @@ from .errors import report_unexpected
 from .register_model import COL_NAME, COL_NOTE, COL_REF, COL_ROLE, COL_STATUS, ChoiceDelegate, RegisterModel
 from .table_model import Column, PagedTableModel
 from .tasks import Task, run_task
-from .widgets import FieldError, StatusNote, heading
+from .widgets import FieldError, StatusNote, fit_on_show, fit_to_screen, heading
 
 MATCHES_PAGE = 20
 ENTER_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
@@ -341,11 +341,10 @@ class RegisterDialog(QDialog):
         self._set_editable(False)
         self._roster_changed()
         # Room for a 25-person register at any scaling, within the screen.
-        width, height = 110 * metrics.averageCharWidth(), 42 * metrics.height()
-        screen = self.screen().availableGeometry() if self.screen() else None
-        if screen is not None:
-            width, height = min(width, int(screen.width() * 0.9)), min(height, int(screen.height() * 0.9))
-        self.resize(max(width, self.sizeHint().width()), max(height, self.sizeHint().height()))
+        hint = self.sizeHint()
+        fit_to_screen(self, QSize(max(110 * metrics.averageCharWidth(), hint.width()),
+                                  max(42 * metrics.height(), hint.height())))
+        fit_on_show(self)  # and on the screen, with Save and Close, whenever it is shown
 
     # -- loading ------------------------------------------------------------------------------
 

@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..dates import QT_DATE_FORMAT
 from ..errors import ValidationError
 from ..models import ActivityType, Module, Programme
 from ..services import catalogue, estate
@@ -51,17 +52,18 @@ from ..services import sessions as session_service
 from ..services.base import Context
 from ..services.people import PersonRow, search_people
 from ..services.sessions import PersonChoice, SaveOutcome, SessionDetails
+from ..words import plural
 from .bus import data_bus
 from .table_model import Column, PagedTableModel, RowsTableModel
 from .tasks import Task, run_task
-from .widgets import FieldError, StatusNote, confirm, describe_error, grow_to_fit, heading
+from .widgets import FieldError, StatusNote, confirm, describe_error, grow_to_fit, heading, scrolling_layout
 
 KIND_ROLE = Qt.ItemDataRole.UserRole + 10  # ("module", id, programme code) | ("activity", id) | ("programme", id)
 LEVEL_ROLE = Qt.ItemDataRole.UserRole + 11  # indentation level in a grouped combo
 NEW_COHORT = "__new__"
 SEARCH_DELAY_MS = 150
 RAT = session_service.RAT_PROGRAMME_CODE
-DATE_FORMAT = "dd/MM/yyyy"
+DATE_FORMAT = QT_DATE_FORMAT  # 31/03/2026, as every date field
 
 
 def ask(parent: QWidget, title: str, text: str, yes_text: str, no_text: str,
@@ -179,6 +181,9 @@ PERSON_COLUMNS = [Column("Name", _person_text)]
 class PersonPicker(QWidget):
     """Facilitators: type to find a person, Enter (or Add) puts them on the list; Delete removes.
 
+    Enter in the finder belongs to the finder: it adds the person found (once the search for
+    what was typed has arrived, if it is still running) and never saves the dialog.
+
     ``people`` is the chosen list of :class:`PersonChoice`; ``changed`` fires when it changes.
     """
 
@@ -216,16 +221,18 @@ class PersonPicker(QWidget):
         self.remove_button.setObjectName("removeFacilitator")
         self.remove_button.setAccessibleName("Remove the selected facilitator")
         self.remove_button.setAutoDefault(False)
-        rows = self.fontMetrics().height() * 4 + 8
+        line = self.fontMetrics().height()
         for view in (self.results, self.chosen):
-            view.setMinimumHeight(rows)
+            # a few names show; no more room asked for (it would push Save down a small screen)
+            view.setMinimumHeight(line * 4 + 8)
+            view.setMaximumHeight(line * 7 + 8)
 
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(SEARCH_DELAY_MS)
         self._timer.timeout.connect(self._run_search)
+        self._pending_add = False  # Enter pressed before the results for what was typed arrived
         self.search.textChanged.connect(lambda _t: self._timer.start())
-        self.search.returnPressed.connect(self.add_current)
         self.search.installEventFilter(self)
         self.results.installEventFilter(self)
         self.chosen.installEventFilter(self)
@@ -275,6 +282,17 @@ class PersonPicker(QWidget):
         if self.results_model.rowCount() and not self.results.currentIndex().isValid():
             self.results.setCurrentIndex(self.results_model.index(0, 0))
         self._update_buttons()
+        if self._pending_add and not self._timer.isActive():
+            self._pending_add = False
+            self.add_current()
+
+    def _enter_in_search(self) -> None:
+        if not self.search.text().strip():
+            return
+        if self._timer.isActive() or self.results_model.loading:
+            self._pending_add = True  # typed faster than the search: add when it arrives
+            return
+        self.add_current()
 
     def add_current(self) -> None:
         if self._timer.isActive() or self.results_model.loading:
@@ -315,6 +333,9 @@ class PersonPicker(QWidget):
 
         if event.type() == QEvent.Type.KeyPress:
             key = event.key()
+            if watched is self.search and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self._enter_in_search()
+                return True  # never the dialog's default button: that would save the session
             if watched is self.search and key == Qt.Key.Key_Down and self.results_model.rowCount():
                 self.results.setFocus()
                 if not self.results.currentIndex().isValid():
@@ -376,13 +397,12 @@ class CancelSessionDialog(QDialog):
         row = QHBoxLayout()
         row.addWidget(label)
         row.addWidget(self.reason, 1)
-        layout = QVBoxLayout(self)
+        layout = scrolling_layout(self, buttons)
         layout.addWidget(intro)
         layout.addWidget(note)
         layout.addLayout(row)
         layout.addWidget(self.error)
         layout.addWidget(self.status)
-        layout.addWidget(buttons)
         self.reason.setFocus()
 
     def showEvent(self, event) -> None:  # noqa: ANN001, N802
@@ -507,6 +527,7 @@ class SessionDialog(QDialog):
         self.notes.setAccessibleName("Notes")
         self.notes.setTabChangesFocus(True)
         self.notes.setMinimumHeight(self.fontMetrics().height() * 3 + 12)
+        self.notes.setMaximumHeight(self.fontMetrics().height() * 6 + 12)
 
         # -- recruit cohort -----------------------------------------------------------------
         self.cohort_box = QGroupBox("Recruit cohort (Recovery Awareness Training)")
@@ -671,7 +692,7 @@ class SessionDialog(QDialog):
         repeat_line.setContentsMargins(0, 0, 0, 0)
         self.repeat_row.setVisible(session_id is None)
 
-        layout = QVBoxLayout(self)
+        layout = scrolling_layout(self, self.buttons)
         layout.addWidget(heading(self.windowTitle()))
         layout.addWidget(self.cancelled_note)
         layout.addLayout(grid)
@@ -681,7 +702,6 @@ class SessionDialog(QDialog):
         layout.addWidget(self.general_error)
         layout.addWidget(self.status)
         layout.addStretch(1)
-        layout.addWidget(self.buttons)
 
         chain = [self.establishment, self.what, self.title_edit, self.date, self.start, self.end, self.location,
                  self.facilitators.search, self.facilitators.results, self.facilitators.add_button,
@@ -885,7 +905,7 @@ class SessionDialog(QDialog):
             self.repeat_note.setText("Choose a date after the session's date.")
         else:
             self.repeat_note.setText(
-                f"{len(dates) + 1} sessions in all, every {first:%A}, the last on {dates[-1].day} {dates[-1]:%b %Y}."
+                f"{plural(len(dates) + 1, 'session')} in all, every {first:%A}, the last on {dates[-1].day} {dates[-1]:%b %Y}."
             )
 
     # -- values ----------------------------------------------------------------------------

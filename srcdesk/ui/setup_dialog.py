@@ -36,7 +36,7 @@ from ..services.setup import (
 from ..sync.identity import write_private_file
 from .errors import report_unexpected
 from .tasks import run_task
-from .widgets import FieldError, StatusNote, accept_quit_buttons, heading, push_button
+from .widgets import FieldError, StatusNote, accept_quit_buttons, heading, push_button, scrolling_layout
 
 SEARCH_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -201,7 +201,7 @@ class FirstRunDialog(QDialog):
         self.progress.setTextVisible(True)
         self.progress.hide()
 
-        layout = QVBoxLayout(self)
+        layout = scrolling_layout(self, self.buttons)
         layout.addWidget(heading("Set up srcdesk on this PC"))
         layout.addWidget(intro)
         layout.addWidget(folder)
@@ -211,7 +211,6 @@ class FirstRunDialog(QDialog):
         layout.addWidget(self.status)
         layout.addWidget(self.progress)
         layout.addStretch(1)
-        layout.addWidget(self.buttons)
 
         for first, second in (
             (self.at_establishment, self.establishment),
@@ -410,7 +409,8 @@ class RecoveryKeyDialog(QDialog):
         self.data_dir = data_dir
         self.setWindowTitle("srcdesk — the office recovery key")
         self.setModal(True)
-        layout = QVBoxLayout(self)
+        buttons = QDialogButtonBox()
+        layout = scrolling_layout(self, buttons)
         layout.addWidget(heading("Store the office recovery key"))
         intro = QLabel(
             "Every bundle the establishments send to the office is also encrypted to this key, so if this "
@@ -429,7 +429,6 @@ class RecoveryKeyDialog(QDialog):
         layout.addWidget(self.status)
         self.stored = QCheckBox("I have &stored the recovery key safely, away from this PC")
         layout.addWidget(self.stored)
-        buttons = QDialogButtonBox()
         self.save_button = push_button("Save to &file…", "save_recovery_key", self.choose_file,
                                        accessible="Save the recovery key to a file")
         self.copy_button = push_button("&Copy", "copy_recovery_key", self.copy, accessible="Copy the recovery key")
@@ -438,7 +437,6 @@ class RecoveryKeyDialog(QDialog):
         for b in (self.save_button, self.copy_button):
             buttons.addButton(b, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.continue_button, QDialogButtonBox.ButtonRole.AcceptRole)
-        layout.addWidget(buttons)
         self.stored.toggled.connect(self.continue_button.setEnabled)
 
     @classmethod

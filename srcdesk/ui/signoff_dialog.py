@@ -25,18 +25,19 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QTableView,
-    QVBoxLayout,
     QWidget,
 )
 
+from ..dates import QT_DATE_FORMAT
 from ..errors import SrcdeskError, ValidationError
 from ..services import ladder
 from ..services.base import Context
+from ..words import noun_for, plural
 from .bus import data_bus
 from .errors import report_unexpected
 from .table_model import Column, RowsTableModel, display
 from .tasks import Task, run_task
-from .widgets import FieldError, GuardedDialog, StatusNote, confirm, grow_to_fit, heading
+from .widgets import FieldError, GuardedDialog, StatusNote, confirm, grow_to_fit, heading, scrolling_layout
 
 EVIDENCE_COLUMNS = [
     Column("Date", lambda e: e.date),
@@ -60,7 +61,7 @@ def _date_edit(name: str, accessible: str, value: dt.date) -> QDateEdit:
     edit.setObjectName(name)
     edit.setAccessibleName(accessible)
     edit.setCalendarPopup(True)
-    edit.setDisplayFormat("d MMM yyyy")
+    edit.setDisplayFormat(QT_DATE_FORMAT)  # 31/03/2026, as every date field
     edit.setMaximumDate(QDate(dt.date.today()))
     edit.setDate(QDate(value))
     return edit
@@ -150,11 +151,9 @@ class _LadderDialog(GuardedDialog):
         return self.allowed and self._ready and self._task is None
 
     def _update_button(self) -> None:
+        # It stays the default button while disabled: Enter then does nothing (it never cancels).
         self.accept_button.setEnabled(self.can_submit())
-        if self.accept_button.isEnabled():
-            self.accept_button.setDefault(True)
-        else:
-            self.cancel_button.setDefault(True)
+        self.accept_button.setDefault(True)
 
     def dirty(self) -> bool:
         return False
@@ -272,14 +271,13 @@ class SignOffDialog(_LadderDialog):
         form.addRow(note_label, self.note)
         form.addRow("", self.note_error)
 
-        layout = QVBoxLayout(self)
+        layout = scrolling_layout(self, self.buttons)
         layout.addWidget(self.title)
         layout.addWidget(self.role_note)
         layout.addLayout(form)
         layout.addWidget(self.error)
         layout.addWidget(self.status)
         layout.addStretch(1)
-        layout.addWidget(self.buttons)
         QWidget.setTabOrder(self.evidence_view, self.achieved_on)
         QWidget.setTabOrder(self.achieved_on, self.note)
         QWidget.setTabOrder(self.note, self.accept_button)
@@ -308,8 +306,7 @@ class SignOffDialog(_LadderDialog):
             eligibility = "Already held: this level has been signed off."
         elif preview.eligible:
             n = len(preview.evidence)
-            eligibility = f"Yes: {'these' if n != 1 else 'this'} {n} session{'s' if n != 1 else ''} " \
-                          f"meet{'s' if n == 1 else ''} the rule."
+            eligibility = f"Yes: {noun_for(n, 'this')} {plural(n, 'session')} meet{'s' if n == 1 else ''} the rule."
         else:
             eligibility = "Not yet. " + " ".join(preview.unmet)
         self.eligibility_value.setText(eligibility)
@@ -383,7 +380,7 @@ class _ChangeAchievementDialog(_LadderDialog):
         self._update_button()
 
     def _finish_layout(self) -> None:
-        layout = QVBoxLayout(self)
+        layout = scrolling_layout(self, self.buttons)
         layout.addWidget(self.title)
         layout.addWidget(self.role_note)
         layout.addWidget(self.keep_note)
@@ -391,7 +388,6 @@ class _ChangeAchievementDialog(_LadderDialog):
         layout.addWidget(self.error)
         layout.addWidget(self.status)
         layout.addStretch(1)
-        layout.addWidget(self.buttons)
         self.reason.setFocus()
         self.resize(self.sizeHint().width() + 20 * self.fontMetrics().averageCharWidth(), self.sizeHint().height())
 

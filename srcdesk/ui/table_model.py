@@ -26,8 +26,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSettings,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QHeaderView, QStyle, QTableView
 
 from ..dates import day_month_year
 from ..services.base import Page as ServicePage
@@ -51,6 +61,7 @@ class Column:
     align: Qt.AlignmentFlag = LEFT
     tooltip: Callable[[Any], str | None] | None = None
     width_hint: int | None = None  # characters, for the view's default column width
+    min_chars: int | None = None  # never narrower than this many characters (else: its title)
 
 
 def display(value: Any) -> str:
@@ -221,11 +232,186 @@ class PagedTableModel(RowsTableModel):
             self._start(self._after, replace=False)
 
 
+READABLE_CHARS = 16  # a column squeezed for room keeps this much: "30 Oct 2026", "09:30–11:00"
+
+
+class ColumnWidths(QObject):
+    """The column widths of a table, the same way everywhere.
+
+    - Every column is at least as wide as its title (or its ``Column.min_chars``), so none
+      collapses to "D…"; one column (``stretch``, else the last) takes the room that is left,
+      but never less than its own minimum: on a narrow screen the table scrolls sideways instead.
+    - The other columns fit their contents when rows arrive, up to ``max_chars`` characters.
+    - Widths the person sets by dragging a column's edge are remembered (QSettings, under
+      ``columns/<view's object name>``) and used again, as the window layout is.
+    """
+
+    def __init__(self, view: QTableView, *, stretch: int | None = None, max_chars: int = 40,
+                 settings: QSettings | None = None) -> None:
+        super().__init__(view)
+        self.view = view
+        self.header = header = view.horizontalHeader()
+        self.max_chars = max_chars
+        self._stretch = stretch
+        self._settings = settings
+        self._busy = False
+        self._remembered: dict[int, int] = {}
+        self._preferred: dict[int, int] = {}
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(False)
+        header.setMinimumSectionSize(self._char() * 3)
+        header.sectionResized.connect(self._resized)
+        view.viewport().installEventFilter(self)
+        model = view.model()
+        if model is not None:
+            model.modelReset.connect(self._rows_arrived)
+            model.rowsInserted.connect(lambda *_: self._rows_arrived())
+            model.layoutChanged.connect(self._rows_arrived)
+        self._load()
+        QTimer.singleShot(0, self, self.fit)
+
+    # -- what the columns need ------------------------------------------------------------------
+
+    def _char(self) -> int:
+        return max(self.view.fontMetrics().averageCharWidth(), 1)
+
+    @property
+    def stretch(self) -> int:
+        count = self.header.count()
+        return self._stretch if self._stretch is not None and 0 <= self._stretch < count else count - 1
+
+    def minimum(self, column: int) -> int:
+        """The narrowest ``column`` may be: its title in full, or ``min_chars`` characters."""
+        model = self.view.model()
+        title = str(model.headerData(column, Qt.Orientation.Horizontal) or "") if model is not None else ""
+        margin = 2 * self.header.style().pixelMetric(QStyle.PixelMetric.PM_HeaderMargin, None, self.header)
+        width = self.header.fontMetrics().horizontalAdvance(title) + margin + self._char() * 2
+        columns = getattr(model, "columns", ())
+        chars = columns[column].min_chars if column < len(columns) else None
+        return max(width, (chars or 0) * self._char())
+
+    # -- fitting ------------------------------------------------------------------------------------
+
+    def _rows_arrived(self) -> None:
+        QTimer.singleShot(0, self, self.fit)
+
+    def fit(self) -> None:
+        """Columns fit their contents (capped at ``max_chars``) unless the person set their width;
+        then :meth:`restretch` shares out the room."""
+        model = self.view.model()
+        if model is None or self._busy:
+            return
+        cap = self._char() * self.max_chars
+        self._preferred = {}
+        for column in range(model.columnCount()):
+            if self.view.isColumnHidden(column):
+                continue
+            if column in self._remembered and column != self.stretch:
+                width = self._remembered[column]
+            else:
+                width = min(max(self.view.sizeHintForColumn(column), self.header.sectionSizeHint(column)), cap)
+            self._preferred[column] = max(width, self.minimum(column))
+        self.restretch()
+
+    def restretch(self) -> None:
+        """Share the table's width: every column as it prefers when there is room, the stretching
+        one taking the rest; when there isn't, the others give up room first (down to their
+        minimum, not those set by hand), then the stretching one, down to its minimum."""
+        if self._busy or self.header.count() == 0:
+            return
+        preferred = self._preferred
+        column = self.stretch
+        others = [c for c in preferred if c != column and not self.header.isSectionHidden(c)]
+        wanted = preferred.get(column, self.minimum(column))
+        room = self.view.viewport().width()
+        widths = {c: preferred[c] for c in others}
+        deficit = sum(widths.values()) + wanted - room
+        # a column gives up room down to a readable width: all of a date, a time, a short name
+        readable = READABLE_CHARS * self._char()
+        give = {c: preferred[c] - max(self.minimum(c), min(preferred[c], readable))
+                for c in others if c not in self._remembered}
+        if deficit > 0 and sum(give.values()) > 0:
+            share = min(1.0, deficit / sum(give.values()))
+            for c, spare in give.items():
+                widths[c] = preferred[c] - int(spare * share)
+        widths[column] = max(room - sum(widths.values()), self.minimum(column))
+        self._busy = True
+        try:
+            for c, width in widths.items():
+                if self.header.sectionSize(c) != width:
+                    self.header.resizeSection(c, width)
+        finally:
+            self._busy = False
+
+    def _resized(self, column: int, _old: int, new: int) -> None:
+        if self._busy:
+            return
+        if new < self.minimum(column):
+            self._busy = True
+            try:
+                self.header.resizeSection(column, self.minimum(column))
+            finally:
+                self._busy = False
+        by_hand = bool(QApplication.mouseButtons() & Qt.MouseButton.LeftButton)
+        if by_hand and column != self.stretch:  # dragged by the person: remember it
+            self._remembered[column] = max(new, self.minimum(column))
+            self._save()
+            self._preferred[column] = self._remembered[column]
+        self.restretch()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.Resize:
+            self.restretch()
+        return False
+
+    # -- remembering --------------------------------------------------------------------------------
+
+    @property
+    def key(self) -> str:
+        return f"columns/{self.view.objectName()}"
+
+    def _store(self) -> QSettings | None:
+        if not self.view.objectName():
+            return None
+        if self._settings is None:
+            self._settings = QSettings()
+        return self._settings
+
+    def _load(self) -> None:
+        store = self._store()
+        value = store.value(self.key) if store is not None else None
+        if isinstance(value, str) and value:
+            try:
+                pairs = (item.split(":") for item in value.split(","))
+                self._remembered = {int(c): int(w) for c, w in pairs if int(w) > 0}
+            except ValueError:
+                self._remembered = {}
+
+    def _save(self) -> None:
+        store = self._store()
+        if store is not None:
+            store.setValue(self.key, ",".join(f"{c}:{w}" for c, w in sorted(self._remembered.items())))
+
+    def forget(self) -> None:
+        """Back to the widths that fit the contents."""
+        self._remembered = {}
+        store = self._store()
+        if store is not None:
+            store.remove(self.key)
+        self.fit()
+
+
+def column_widths(view: QTableView) -> ColumnWidths | None:
+    """The :class:`ColumnWidths` looking after ``view``'s columns, if any."""
+    return view.findChild(ColumnWidths)
+
+
 def record_view(model: QAbstractTableModel, name: str, accessible: str, *, stretch: int | None = None,
-                fit: bool = True) -> QTableView:
+                fit: bool = True, settings: QSettings | None = None) -> QTableView:
     """A read-only table of records: whole rows chosen one at a time, Tab leaves the table,
-    columns fitted to their contents (``fit``) with column ``stretch`` (else the last) taking
-    what is left."""
+    columns sized by :class:`ColumnWidths` (fitted to their contents with ``fit``, never narrower
+    than their titles, widths set by hand remembered) with column ``stretch`` (else the last)
+    taking what is left."""
     view = QTableView()
     view.setObjectName(name)
     view.setAccessibleName(accessible)
@@ -237,10 +423,5 @@ def record_view(model: QAbstractTableModel, name: str, accessible: str, *, stret
     view.setTabKeyNavigation(False)
     view.setWordWrap(False)
     view.verticalHeader().hide()
-    header = view.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents if fit else QHeaderView.ResizeMode.Interactive)
-    if stretch is not None:
-        header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
-    else:
-        header.setStretchLastSection(True)
+    ColumnWidths(view, stretch=stretch, max_chars=40 if fit else 24, settings=settings)
     return view

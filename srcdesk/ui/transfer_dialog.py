@@ -20,16 +20,24 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QLabel,
     QLineEdit,
-    QVBoxLayout,
     QWidget,
 )
 
+from ..dates import QT_DATE_FORMAT
 from ..services.base import Context
 from ..services.estate import establishments
 from ..services.people import transfer_person
 from .bus import data_bus
 from .tasks import Task, run_task
-from .widgets import FieldError, StatusNote, grow_to_fit, heading, show_service_error
+from .widgets import (
+    FieldError,
+    StatusNote,
+    fit_placeholder,
+    grow_to_fit,
+    heading,
+    scrolling_layout,
+    show_service_error,
+)
 
 LEFT_CUSTODY = "left custody"
 
@@ -67,7 +75,7 @@ class TransferDialog(QDialog):
         self.date.setObjectName("transferDate")
         self.date.setAccessibleName("Date of transfer")
         self.date.setCalendarPopup(True)
-        self.date.setDisplayFormat("d MMM yyyy")
+        self.date.setDisplayFormat(QT_DATE_FORMAT)  # 31/03/2026, as every date field
         today = QDate.currentDate()
         self.date.setMaximumDate(today)
         self.date.setDate(today)
@@ -76,6 +84,7 @@ class TransferDialog(QDialog):
         self.reason.setAccessibleName("Reason")
         self.reason.setMaxLength(1000)
         self.reason.setPlaceholderText("optional, e.g. closer to family; liberated")
+        fit_placeholder(self.reason)
 
         self.errors: dict[str, FieldError] = {}
         grid = QGridLayout()
@@ -112,14 +121,13 @@ class TransferDialog(QDialog):
         buttons.accepted.connect(self.submit)
         buttons.rejected.connect(self.reject)
 
-        layout = QVBoxLayout(self)
+        layout = scrolling_layout(self, buttons)
         layout.addWidget(heading(f"Transfer {name}"))
         layout.addWidget(intro)
         layout.addLayout(grid)
         layout.addWidget(self.general_error)
         layout.addWidget(self.status)
         layout.addStretch(1)
-        layout.addWidget(buttons)
         self.setTabOrder(self.destination, self.date)
         self.setTabOrder(self.date, self.reason)
         self.setTabOrder(self.reason, self.transfer_button)

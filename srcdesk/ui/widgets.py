@@ -6,15 +6,26 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, QTimer
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractSpinBox,
+    QComboBox,
+    QDateTimeEdit,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
+    QFrame,
     QLabel,
+    QLayout,
+    QLineEdit,
     QMessageBox,
+    QPlainTextEdit,
     QPushButton,
+    QScrollArea,
+    QStyle,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -34,8 +45,58 @@ def heading(text: str, *, scale: float = 1.35, parent: QWidget | None = None) ->
     return label
 
 
+# -- windows that fit the screen ---------------------------------------------------------------------
+
+# What a window manager adds around a window (title bar, borders) before the window is shown and
+# its real frame is known: enough for the title bars of Windows and the common Linux desktops.
+FRAME_ALLOWANCE = QSize(16, 40)
+
+
+def screen_area(window: QWidget) -> QRect:
+    """The part of the window's screen a window may use (without the taskbar); tests replace it."""
+    screen = window.screen()
+    return screen.availableGeometry() if screen is not None else QRect(0, 0, 1024, 600)
+
+
+def _frame_extra(window: QWidget) -> QSize:
+    """The frame around the window's contents: measured once it is shown, else the allowance."""
+    frame, inner = window.frameGeometry(), window.geometry()
+    measured = QSize(frame.width() - inner.width(), frame.height() - inner.height())
+    if window.isVisible() and measured.height() > 0:
+        return measured
+    return FRAME_ALLOWANCE
+
+
+def largest_size(window: QWidget) -> QSize:
+    """The largest size of ``window``'s contents that, with its frame, still fits on its screen."""
+    area, extra = screen_area(window), _frame_extra(window)
+    return QSize(max(area.width() - extra.width(), 1), max(area.height() - extra.height(), 1))
+
+
+def keep_on_screen(window: QWidget) -> None:
+    """Move a window (frame and all) inside its screen's usable area, top-left first."""
+    area, extra = screen_area(window), _frame_extra(window)
+    frame = window.frameGeometry() if window.isVisible() else QRect(window.pos(), window.size() + extra)
+    x = max(area.left(), min(frame.left(), area.right() + 1 - frame.width()))
+    y = max(area.top(), min(frame.top(), area.bottom() + 1 - frame.height()))
+    if (x, y) != (frame.left(), frame.top()):
+        window.move(x, y)
+
+
+def fit_to_screen(window: QWidget, wanted: QSize | None = None) -> None:
+    """Give a window the size it wants (``wanted``, else its size hint), never more than its screen
+    leaves for it, and keep it on the screen. A remembered or restored size is clamped the same way."""
+    limit = largest_size(window)
+    size = (wanted if wanted is not None else window.sizeHint()).expandedTo(window.minimumSizeHint())
+    size = size.boundedTo(limit).expandedTo(window.minimumSize().boundedTo(limit))
+    if size != window.size():
+        window.resize(size)
+    keep_on_screen(window)
+
+
 def grow_to_fit(window: QWidget) -> None:
-    """Make a window tall enough for its contents at its current width (after a message wrapped).
+    """Make a window tall enough for its contents at its current width (after a message wrapped),
+    but never taller than its screen: past that, the dialog's body scrolls (:func:`scrolling_layout`).
 
     Word-wrapped labels report their height only for a given width, which a dialog does not
     use when it is already shown; without this a long message is clipped or squeezes the fields.
@@ -43,11 +104,141 @@ def grow_to_fit(window: QWidget) -> None:
     layout = window.layout()
     if layout is None:
         return
+    for area in window.findChildren(_BodyArea):
+        inner = area.widget().layout() if area.widget() is not None else None
+        if inner is not None:  # recompute what the contents need now (a table just filled, a message)
+            inner.invalidate()
+            inner.activate()
+        area.updateGeometry()  # and ask the window again
+    layout.invalidate()
     layout.activate()
-    width = window.width()
+    limit = largest_size(window)
+    # wide enough for what can't wrap (a table filled since it opened), so it doesn't scroll sideways
+    width = max(window.width(), min(layout.minimumSize().width(), limit.width()))
     need = layout.heightForWidth(width) if layout.hasHeightForWidth() else layout.sizeHint().height()
-    if need > window.height():
+    need = max(min(need, limit.height()), window.height())
+    if (width, need) != (window.width(), window.height()):
         window.resize(width, need)
+    keep_on_screen(window)
+
+
+class _BodyArea(QScrollArea):
+    """The part of a dialog that scrolls: as big as its contents ask for (a plain scroll area
+    asks for a fixed 36 by 24 lines), as small as a few lines when the screen is small."""
+
+    def _scrollbar(self) -> int:
+        return self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        body = self.widget()
+        if body is None:
+            return super().sizeHint()
+        hint = body.sizeHint()
+        layout = body.layout()
+        width = max(hint.width(), self.viewport().width() if self.isVisible() else 0)
+        if layout is not None and layout.hasHeightForWidth():
+            # a scroll area lays out such contents at their height for the width, never less
+            hint.setHeight(max(hint.height(), layout.totalHeightForWidth(width)))
+        frame = 2 * self.frameWidth()
+        return QSize(hint.width() + frame + self._scrollbar(), hint.height() + frame)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        body = self.widget()
+        frame = 2 * self.frameWidth()
+        width = (body.minimumSizeHint().width() if body is not None else 0) + frame + self._scrollbar()
+        # Never wider than the screen leaves (a dialog scrolls sideways rather than lose its buttons).
+        limit = largest_size(self.window()).width() - 2 * 12
+        return QSize(min(width, max(limit, 1)), 6 * self.fontMetrics().height() + frame)
+
+
+def keep_default_button(dialog: QWidget) -> None:
+    """Make the dialog's default button its own for good, so that Enter presses it whatever had
+    the focus before.
+
+    A button made default before its button box was put in the dialog is not known to the dialog
+    as its default; the first time such a button gets the focus and loses it again (clicked, then
+    the focus goes back to a field with a problem), Qt takes "default" away from it, and Enter no
+    longer submits. Setting it again once it is in the dialog makes the dialog remember it."""
+    for button in dialog.findChildren(QPushButton):
+        if button.isDefault() and button.window() is dialog:
+            button.setDefault(False)
+            button.setDefault(True)
+
+
+class _FitOnShow(QObject):
+    """Sizes its dialog for its contents and its screen each time the dialog is shown."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.Show and isinstance(watched, QWidget) and watched.isWindow():
+            fit_to_screen(watched, watched.size().expandedTo(watched.sizeHint()))
+            keep_default_button(watched)
+        return False
+
+
+def fit_on_show(window: QWidget) -> None:
+    """Each time ``window`` is shown: the size it has or asks for, within its screen, on it."""
+    window.installEventFilter(_FitOnShow(window))
+
+
+def scrolling_layout(dialog: QWidget, footer: QWidget | QLayout | None = None) -> QVBoxLayout:
+    """The layout a dialog's contents go in, inside a scroll area, with ``footer`` (its buttons)
+    under it and always in view.
+
+    The area only scrolls when the screen is too small for everything (a 1024x600 PC, a long
+    error message): the dialog opens at the size its contents ask for, never bigger than its
+    screen, and keeps its buttons on the screen when a message makes it grow (:func:`grow_to_fit`).
+    """
+    outer = QVBoxLayout(dialog)
+    area = _BodyArea()
+    area.setObjectName("dialogBody")
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    body = QWidget()
+    body.setObjectName("dialogBodyContents")
+    area.setWidget(body)
+    inner = QVBoxLayout(body)
+    inner.setContentsMargins(0, 0, 0, 0)
+    outer.addWidget(area, 1)
+    if isinstance(footer, QWidget):
+        outer.addWidget(footer)
+    elif footer is not None:
+        outer.addLayout(footer)
+    fit_on_show(dialog)
+    keep_default_button(dialog)
+    return inner
+
+
+def _reveal(widget: QWidget) -> None:
+    """Scroll the dialog body holding ``widget`` (if any) so that it is in view."""
+    parent = widget.parentWidget()
+    while parent is not None and not isinstance(parent, QScrollArea):
+        parent = parent.parentWidget()
+    if parent is not None and widget.isVisible():
+        parent.ensureWidgetVisible(widget, 0, 8)
+
+
+def _edited_signal(field: QWidget) -> Any:
+    """The signal a field sends when the person changes it (None for fields without one)."""
+    if isinstance(field, QComboBox):
+        return field.currentIndexChanged
+    if isinstance(field, QDateTimeEdit):
+        return field.dateTimeChanged
+    if isinstance(field, QAbstractSpinBox) and hasattr(field, "valueChanged"):
+        return field.valueChanged
+    if isinstance(field, QLineEdit):
+        return field.textEdited
+    if isinstance(field, QPlainTextEdit):
+        return field.textChanged
+    if isinstance(field, QAbstractButton):
+        return field.toggled
+    return getattr(field, "changed", None)  # a compound field (a person picker) says so itself
+
+
+def fit_placeholder(*edits: QLineEdit) -> None:
+    """Line edits at least as wide as their placeholder: a hint is read in full, never "libera…"."""
+    for edit in edits:
+        edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance(edit.placeholderText()) + 24)
 
 
 def _error_colour(widget: QWidget) -> str:
@@ -56,11 +247,15 @@ def _error_colour(widget: QWidget) -> str:
 
 
 class FieldError(QLabel):
-    """A message under a field: hidden while empty, read out with the field it belongs to."""
+    """A message under a field: hidden while empty, read out with the field it belongs to, and
+    gone as soon as the person changes that field (they are fixing it)."""
 
     def __init__(self, field: QWidget | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.field = field
+        signal = _edited_signal(field) if field is not None else None
+        if signal is not None:
+            signal.connect(self._field_edited)
         self.setWordWrap(True)
         self.setTextFormat(Qt.TextFormat.PlainText)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -76,9 +271,14 @@ class FieldError(QLabel):
         self.setVisible(bool(message))
         if message and self.window().isVisible():
             grow_to_fit(self.window())
+            QTimer.singleShot(0, self, lambda: _reveal(self))
 
     def clear_error(self) -> None:
         self.show_error("")
+
+    def _field_edited(self, *_: Any) -> None:
+        if self.text():
+            self.clear_error()
 
     @property
     def message(self) -> str:
@@ -99,6 +299,8 @@ class StatusNote(QLabel):
         self.setText(message)
         self.setAccessibleName(message)
         self.setVisible(bool(message))
+        if message and self.window().isVisible():
+            grow_to_fit(self.window())  # a wrapped line takes room; never drawn over what is below
 
 
 def accept_quit_buttons(dialog: QDialog, accept_text: str, accept_name: str,
@@ -218,6 +420,21 @@ def show_service_error(error: BaseException, general: FieldError,
     target.show_error(str(error))
     if target.field is not None:
         target.field.setFocus()
+
+
+def show_problems(problems: list[ValidationError], general: FieldError,
+                  fields: dict[str, FieldError]) -> bool:
+    """Every problem found at once, each under the field it names (else in ``general``); the
+    first one's field gets the focus. False if there were none."""
+    shown: dict[FieldError, list[str]] = {}
+    for problem in problems:
+        shown.setdefault(fields.get(problem.field or "", general), []).append(str(problem))
+    for target, messages in shown.items():
+        target.show_error(" ".join(messages))
+    first = fields.get(problems[0].field or "") if problems else None
+    if first is not None and first.field is not None:
+        first.field.setFocus()
+    return bool(problems)
 
 
 def choose_folder(parent: QWidget, title: str, start: str, accept: str, name: str,

@@ -148,7 +148,7 @@ def test_check_finds_a_raw_edit_and_names_only_the_table_and_count(ctx) -> None:
 
     report = run_check(ctx.db)
     [problem] = [p for p in report.problems if "never wrote" in p]
-    assert problem.startswith("Change log: 2 person row(s) hold values their logged changes never wrote")
+    assert problem.startswith("Change log: 2 person rows changed outside srcdesk (values no logged change wrote)")
     assert "Secretname" not in problem and "Bloggs" not in problem and people[0].id not in problem
 
 
@@ -156,7 +156,7 @@ def test_a_one_character_edit_is_found_and_undoing_it_clears_the_problem(ctx) ->
     person = create_person(ctx, given_name="Jo", family_name="Bloggs")
     update_person(ctx, person.id, given_name="Joanne")
     _raw_update(ctx.db.path, "UPDATE person SET given_name = 'Joanne ' WHERE id = ?", person.id)
-    assert any("1 person row(s) hold values" in p for p in run_check(ctx.db).problems)
+    assert any("1 person row changed outside srcdesk" in p for p in run_check(ctx.db).problems)
     _raw_update(ctx.db.path, "UPDATE person SET given_name = 'Joanne' WHERE id = ?", person.id)
     assert run_check(ctx.db).ok  # put back: the row is its log's fold again
 
@@ -175,4 +175,4 @@ def test_a_raw_edit_of_a_row_logged_once_with_its_values_is_found(ctx) -> None: 
         con.close()
     assert run_check(ctx.db).ok
     _raw_update(ctx.db.path, "UPDATE person SET family_name = 'Other' WHERE id IN (?, ?, ?)", *[p.id for p in people[:3]])
-    assert [p for p in run_check(ctx.db).problems if p.startswith("Change log: 3 person row(s) hold values")]
+    assert [p for p in run_check(ctx.db).problems if p.startswith("Change log: 3 person rows changed outside srcdesk")]

@@ -142,9 +142,9 @@ def test_check_finds_a_broken_foreign_key(ctx, data_dir) -> None:  # noqa: ANN00
 def test_check_finds_writes_that_missed_the_change_log(ctx, data_dir) -> None:  # noqa: ANN001
     problems = _check_after_tampering(ctx, data_dir, "UPDATE person SET notes = 'x', updated_hlc = updated_hlc + 1")
     assert problems == [
-        "Change log: 1 person row(s) changed without a matching log entry.",
+        "Change log: 1 person row changed without a matching log entry.",
         # its creation was logged without values (they were the row's): the row no longer holds them
-        "Change log: 1 person change(s) logged without their values while their row does not hold them.",
+        "Change log: 1 person change logged without their values while their row does not hold them.",
     ]
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ...models import BundleRecord, Installation, SyncWaiting
+from ...words import plural
 from ..base import Context
 from ..conflicts import describe_record
 
@@ -91,7 +92,7 @@ def outcome_text(counts: Mapping[str, Any]) -> str:
     if n("held"):
         parts.append(f"{n('held')} held (can't be applied yet)")
     conflicts = n("conflicts")
-    parts.append(f"{conflicts} conflict{'' if conflicts == 1 else 's'}" + (" to decide" if conflicts else ""))
+    parts.append(plural(conflicts, "conflict") + (" to decide" if conflicts else ""))
     return ", ".join(parts)
 
 

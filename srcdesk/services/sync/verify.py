@@ -14,6 +14,7 @@ from ...models import BundleRecord
 from ...sync import bundle as fmt
 from ...sync.errors import BundleRefused
 from ...sync.minisign import PublicKey
+from ...words import plural
 from .. import trust
 from ..base import Context
 from .common import MAX_SEQ_JUMP
@@ -44,7 +45,7 @@ class Verified:
     def describe(self) -> str:
         where = f"{self.origin_name} ({self.origin_code})" if self.origin_code else self.origin_name
         return (f"Bundle {self.seq} from {where}, made {self.created:%d %b %Y %H:%M} UTC: "
-                f"{self.total} change(s)" + (", already imported." if self.already_imported else "."))
+                + plural(self.total, "change") + (", already imported." if self.already_imported else "."))
 
 
 @dataclass

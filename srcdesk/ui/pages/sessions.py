@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QDateEdit,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -24,8 +23,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...dates import QT_DATE_FORMAT
 from ...services import sessions as session_service
 from ...services.base import Context
+from ...words import noun_for
 from ..session_dialog import (
     KIND_ROLE,
     CancelSessionDialog,
@@ -37,7 +38,7 @@ from ..session_dialog import (
     pydate,
     qdate,
 )
-from ..table_model import CENTRE, RIGHT, Column, PagedTableModel
+from ..table_model import CENTRE, RIGHT, Column, ColumnWidths, PagedTableModel
 from ..tasks import run_task
 from ..widgets import FieldError, StatusNote, describe_error, heading, push_button
 from . import Page
@@ -184,7 +185,7 @@ class SessionsPage(Page):
         if self.office:
             columns.append(Column("Establishment", lambda r: r.establishment_code))
         columns += [
-            Column("Session", lambda r: r.what),
+            Column("Session", lambda r: r.what, min_chars=24),
             Column("Location", lambda r: r.location),
             Column("Facilitators", lambda r: r.facilitators),
             Column("Present", lambda r: r.attended, align=RIGHT),
@@ -203,10 +204,9 @@ class SessionsPage(Page):
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
-        header = self.table.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(False)
+        self.table.horizontalHeader().setHighlightSections(False)
+        # the session's name takes the room left, never less than 24 characters (else the table scrolls)
+        self.column_widths = ColumnWidths(self.table, stretch=self.what_column)
         self.table.activated.connect(self._activated)
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._update_buttons())
         self.model.loaded.connect(self._loaded)
@@ -276,7 +276,7 @@ class SessionsPage(Page):
         edit = OptionalDateEdit()
         edit.setObjectName(name)
         edit.setAccessibleName(accessible)
-        edit.setDisplayFormat("dd/MM/yyyy")
+        edit.setDisplayFormat(QT_DATE_FORMAT)
         edit.setCalendarPopup(True)
         edit.setMinimumDate(ANY_DATE)
         edit.setSpecialValueText("Any")
@@ -384,17 +384,11 @@ class SessionsPage(Page):
         if n == 0:
             self.count.setText("No sessions match.")
         else:
-            self.count.setText(f"{n}{'+' if more else ''} session{'s' if n != 1 else ''}")
-        if not self._sized and n:
-            self._sized = True
-            self.table.resizeColumnsToContents()
-            header = self.table.horizontalHeader()
-            header.setSectionResizeMode(self.what_column, QHeaderView.ResizeMode.Stretch)
+            self.count.setText(f"{n}{'+' if more else ''} {noun_for(n if not more else 2, 'session')}")
         if n and not self.table.currentIndex().isValid():
             self.table.setCurrentIndex(self.model.index(0, 0))
         self._update_buttons()
 
-    _sized = False
 
     def _failed(self, error: BaseException) -> None:
         if self._load_filters_after_list:

@@ -37,6 +37,7 @@ from ...dates import day_month_year_time
 from ...paths import backups_dir
 from ...services.backup import BackupFile, backup_now, backup_to, human_size, list_backups
 from ...services.base import Context
+from ...words import plural
 from ..bus import data_bus
 from ..catalogue_dialogs import open_dialog
 from ..lock import IDLE_LOCK_KEY, MAX_IDLE_MINUTES, MIN_IDLE_MINUTES, idle_lock_minutes
@@ -269,7 +270,7 @@ class SettingsPage(Page):
             return
         self.settings.setValue(IDLE_LOCK_KEY, int(minutes))
         data_bus().announce("settings")
-        self.status.say(f"srcdesk now locks after {minutes} minute{'s' if minutes != 1 else ''} without use.")
+        self.status.say(f"srcdesk now locks after {plural(minutes, 'minute')} without use.")
 
     # -- the data folder ----------------------------------------------------------------------------
 

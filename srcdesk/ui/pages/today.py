@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from ...services import ladder
 from ...services import sessions as session_service
 from ...services.base import Context
+from ...words import plural
 from ..session_dialog import SessionDialog
 from ..table_model import CENTRE, RIGHT, Column, RowsTableModel
 from ..tasks import run_task
@@ -246,7 +247,7 @@ class TodayPage(Page):
         if not rows:
             self.sessions_note.setText("No sessions recorded this week.")
         else:
-            self.sessions_note.setText(f"{held} session{'s' if held != 1 else ''}"
+            self.sessions_note.setText(plural(held, "session")
                                        + (f", {len(rows) - held} cancelled" if held != len(rows) else ""))
         row = self.sessions_model.find(lambda r: r.id == selected) if selected else -1
         if row < 0 and rows:

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from ...services import ladder
 from ...services.base import Context
 from ...services.estate import establishments
+from ...words import plural
 from ..signoff_dialog import SignOffDialog, SupersedeDialog, WithdrawDialog, fit_rows
 from ..table_model import RIGHT, Column, PagedTableModel, RowsTableModel, record_view
 from ..tasks import Task, run_task
@@ -351,7 +352,7 @@ class VolunteersPage(Page):
                 f"at {person.establishment_code}" if person.establishment_code else "no establishment",
                 f"current level: {person.current_level}" if person.current_level else "no level held yet"]
         attended = sum(1 for e in person.evidence if e.counts)
-        bits.append(f"{attended} session{'s' if attended != 1 else ''} attended")
+        bits.append(f"{plural(attended, 'session')} attended")
         self.person_summary.setText("; ".join(bits) + ".")
         self.person_summary.setAccessibleName(self.person_summary.text())
         self.levels_model.set_rows(person.levels)

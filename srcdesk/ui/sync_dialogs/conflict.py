@@ -10,6 +10,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QLabel, QLineEdit, QPlainTextEdit, QSpinBox, QWidget
 
+from ...dates import DATE_HINT, date_wanted, numeric_date, parse_typed_date
 from ...errors import ValidationError
 from ...services import conflicts as conflict_service
 from ...services.base import Context
@@ -81,7 +82,11 @@ class ConflictEditDialog(FormDialog):
         else:
             field = QLineEdit("" if current is None else str(current))
             if self.kind == "date":
-                field.setPlaceholderText("YYYY-MM-DD, e.g. 2027-01-31")
+                field.setPlaceholderText(DATE_HINT)
+                try:  # shown as people write it, as everywhere else
+                    field.setText(numeric_date(dt.date.fromisoformat(str(current))) if current else "")
+                except ValueError:
+                    pass
         self.value = self.add_row("&Value:", field, "value", "conflictValue", f"New {item.field_label.lower()}")
         self.finish_layout()
 
@@ -97,9 +102,9 @@ class ConflictEditDialog(FormDialog):
             return None
         if self.kind == "date":
             try:
-                dt.date.fromisoformat(text)
+                return parse_typed_date(text).isoformat()
             except ValueError:
-                raise ValidationError("Type a date like 2027-01-31 (year, month, day).", "value") from None
+                raise ValidationError(date_wanted(self.item.field_label), "value") from None
         return text
 
     def work(self) -> tuple[Callable[..., Any], tuple, dict]:

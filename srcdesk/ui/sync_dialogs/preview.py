@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QGroupBox, QVBoxLayout,
 
 from ...services.sync import BatchPreview, CheckedBundle
 from ..table_model import RIGHT, Column, record_view
-from ..widgets import grow_to_fit, heading
+from ..widgets import grow_to_fit, heading, scrolling_layout
 from .text import (
     changes_text,
     counts_text,
@@ -136,12 +136,11 @@ class ImportPreviewDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
 
-        layout = QVBoxLayout(self)
+        layout = scrolling_layout(self, self.buttons)
         layout.addWidget(heading("Check what the bundles hold"))
         layout.addWidget(self.view, 1)
         layout.addWidget(details_box)
         layout.addWidget(self.backup_note)
-        layout.addWidget(self.buttons)
         QWidget.setTabOrder(self.view, self.import_button)
         QWidget.setTabOrder(self.import_button, self.cancel_button)
         select_first(self.view)

@@ -13,6 +13,7 @@ from ...dates import day_month_time, day_month_year_time
 from ...errors import SrcdeskError
 from ...services import conflicts as conflict_service
 from ...services.sync import HeldRecord, Verified
+from ...words import plural
 from ..errors import report_unexpected
 
 PLURALS = {
@@ -89,11 +90,11 @@ def counts_text(counts: dict[str, int]) -> str:
 
 
 def changes_text(count: int) -> str:
-    return f"{count} change" if count == 1 else f"{count} changes"
+    return plural(count, "change")
 
 
 def records_text(count: int) -> str:
-    return f"{count} record" if count == 1 else f"{count} records"
+    return plural(count, "record")
 
 
 def origin_text(v: Verified) -> str:

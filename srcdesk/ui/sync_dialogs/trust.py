@@ -20,7 +20,7 @@ from ...sync import identity
 from ...sync.identity import read_card
 from ..catalogue_dialogs import FormDialog
 from ..tasks import Task, run_task
-from ..widgets import FieldError, confirm, describe_error, push_button
+from ..widgets import FieldError, confirm, describe_error, grow_to_fit, push_button
 from .text import with_kind
 from .views import monospace_font, note
 
@@ -154,16 +154,20 @@ class EnrolDialog(FormDialog):
                                f"{identity.installation_id}.")
         self.card_info.setAccessibleName(self.card_info.text())
         self.card_info.show()
+        grow_to_fit(self)  # the description takes its lines; never drawn over the fields below
 
     # -- enrolling -----------------------------------------------------------------------------
 
-    def work(self) -> tuple[Callable[..., Any], tuple, dict]:
-        path = self.card.text().strip()
-        if not path:
-            raise ValidationError("Choose the enrolment card file the other PC wrote.", "card")
+    def problems(self) -> list[ValidationError]:
+        found = []
+        if not self.card.text().strip():
+            found.append(ValidationError("Choose the enrolment card file the other PC wrote.", "card"))
         if not self.fingerprint.text().strip():
-            raise ValidationError("Type the fingerprint the other side read out to you.", "fingerprint")
-        return enrol_card_file, (self.ctx, Path(path), self.fingerprint.text()), {}
+            found.append(ValidationError("Type the fingerprint the other side read out to you.", "fingerprint"))
+        return found
+
+    def work(self) -> tuple[Callable[..., Any], tuple, dict]:
+        return enrol_card_file, (self.ctx, Path(self.card.text().strip()), self.fingerprint.text()), {}
 
     def done_message(self, result: trust.TrustedInstallation) -> str:
         where = f" ({result.establishment_code})" if result.establishment_code else ""

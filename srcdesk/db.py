@@ -27,7 +27,7 @@ from sqlalchemy.orm import sessionmaker
 from .errors import DatabaseError
 from .models import LocalState
 from .paths import backups_dir, database_path
-from .sync.capture import Actor, install_engine_guard, install_session_hooks
+from .sync.capture import Actor, install_engine_guard, install_session_hooks, install_write_watch
 from .sync.hlc import HybridClock
 
 if TYPE_CHECKING:
@@ -95,6 +95,7 @@ def make_engine(path: Path) -> Engine:
     )
     event.listen(engine, "connect", _set_pragmas)
     install_engine_guard(engine)
+    install_write_watch(engine)
     return engine
 
 

@@ -3,7 +3,7 @@ ladder's levels (with a form for their rules), and deleting something never used
 
 Every dialog is non-blocking (``show()``/``open()``), saves through :mod:`srcdesk.services.catalogue`
 in the background, shows a :class:`~srcdesk.errors.ValidationError` under the field it names,
-announces ``"catalogue"`` on the data bus after a successful write, and emits ``saved``.
+emits ``saved`` after a successful write (the data bus hears of it from the commit itself).
 Escape or Cancel with unsaved changes asks first (:func:`confirm`, which tests may monkeypatch).
 """
 
@@ -39,7 +39,6 @@ from ..errors import ValidationError
 from ..models import ActivityType, AttendanceRole, MilestoneDefinition, Module, Programme
 from ..services import catalogue
 from ..services.base import Context
-from .bus import data_bus
 from .tasks import Task, run_task
 from .widgets import FieldError, GuardedDialog, StatusNote, grow_to_fit, heading, show_service_error
 
@@ -62,7 +61,6 @@ class FormDialog(GuardedDialog):
 
     saved = Signal(object)  # the service's result
     savedMessage = Signal(str)  # what happened, in a sentence (done_message)
-    topic = "catalogue"
 
     def __init__(self, ctx: Context, title: str, heading_text: str, save_text: str = "&Save",
                  parent: QWidget | None = None) -> None:
@@ -207,7 +205,6 @@ class FormDialog(GuardedDialog):
         self._set_busy(False)
         self.status.say("")
         self.result_value = result
-        data_bus().announce(self.topic)
         self.saved.emit(result)
         self.savedMessage.emit(self.done_message(result))
         self._dirty = False

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from .. import __version__
 from ..services.base import Context
-from .bus import data_bus
+from .bus import ExternalChanges, data_bus
 from .lock import IdleWatcher, LockScreen, idle_lock_minutes
 from .login_dialog import describe_installation
 from .pages import Page
@@ -115,6 +115,8 @@ class MainWindow(QMainWindow):
         self.idle_watcher.idle.connect(self.lock)
         self.idle_watcher.start()
         data_bus().changed.connect(self._data_changed)
+        # Writes by another program (a CLI import while this window is open) refresh the views too.
+        self.external_changes = ExternalChanges(ctx.db.path, self)
         self.clock_warning.check()  # once per start, in the background
 
     # -- pages -----------------------------------------------------------------------------
@@ -324,6 +326,7 @@ class MainWindow(QMainWindow):
             return
         self._end_lock()
         self.idle_watcher.dispose()
+        self.external_changes.stop()
         self._save_geometry()
         super().closeEvent(event)
         if self._leaving == "sign out":

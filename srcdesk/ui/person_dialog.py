@@ -3,8 +3,8 @@
 :class:`PersonDialog` is a form over :func:`srcdesk.services.people.create_person` /
 :func:`~srcdesk.services.people.update_person`: each service error appears under the field it
 names. :class:`DeletePersonDialog` asks for the reason and records the deletion (a tombstone;
-coordinators and administrators only). Both run their work in the background, announce
-``"people"`` on the data bus and emit ``saved`` / ``deleted``.
+coordinators and administrators only). Both run their work in the background and emit
+``saved`` / ``deleted`` (the data bus hears of the write from the commit itself).
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from ..models import PERSON_KINDS
 from ..services import people
 from ..services.base import ROLE_RANK, Context
 from ..services.estate import establishments
-from .bus import data_bus
 from .errors import report_unexpected
 from .tasks import Task, run_task
 from .widgets import FieldError, GuardedDialog, StatusNote, confirm, grow_to_fit, heading, show_service_error
@@ -335,7 +334,6 @@ class PersonDialog(GuardedDialog):
     def _saved(self, record: Any) -> None:
         self._task = None
         self.record = record
-        data_bus().announce("people")
         self.saved.emit(record)
         self._dirty = False
         self._closing = True
@@ -425,7 +423,6 @@ class DeletePersonDialog(QDialog):
 
     def _done(self, _result: object) -> None:
         self._task = None
-        data_bus().announce("people")
         self.deleted.emit(self.person_id)
         self.accept()
 

@@ -5,7 +5,7 @@ details, a line saying why they can't, and a disabled button (the service refuse
 Achievements are never deleted: withdrawing or superseding one keeps it, with the reason.
 
 Each dialog is non-blocking (``show()``/``open()``), emits :attr:`saved` with the service's
-record after a successful write, and announces ``"ladder"`` on the data bus.
+record after a successful write (the data bus hears of it from the commit itself).
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
 from ..errors import SrcdeskError, ValidationError
 from ..services import ladder
 from ..services.base import ROLE_RANK, Context
-from .bus import data_bus
 from .errors import report_unexpected
 from .table_model import Column, RowsTableModel, display
 from .tasks import Task, run_task
@@ -187,7 +186,6 @@ class _LadderDialog(GuardedDialog):
         self._task = None
         self.status.say(self.done_message(record))
         self.last_message = self.done_message(record)
-        data_bus().announce("ladder")
         self.saved.emit(record)
         self._closing = True
         self.accept()

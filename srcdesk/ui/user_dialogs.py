@@ -1,7 +1,7 @@
 """Dialogs administrators use for accounts: add a user, reset a password, change a role.
 
 Each saves through :mod:`srcdesk.services.users` in the background, shows a service error under
-the field it names, announces ``"users"`` on the data bus, and emits ``saved``.
+the field it names, and emits ``saved``.
 """
 
 from __future__ import annotations
@@ -57,7 +57,6 @@ def _check_passwords(password: QLineEdit, confirm: QLineEdit) -> str:
 class AddUserDialog(FormDialog):
     """A new account: username, full name, role, password typed twice."""
 
-    topic = "users"
 
     def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
         super().__init__(ctx, "Add a user", "Add a user", "&Add user", parent)
@@ -93,7 +92,6 @@ class AddUserDialog(FormDialog):
 class ResetPasswordDialog(FormDialog):
     """A new password for someone who forgot theirs; they sign in with it next time."""
 
-    topic = "users"
 
     def __init__(self, ctx: Context, user: UserInfo, parent: QWidget | None = None) -> None:
         title = f"Reset the password of {user.display_name}"
@@ -120,7 +118,6 @@ class ResetPasswordDialog(FormDialog):
 class ChangeRoleDialog(FormDialog):
     """Choose another role for an account."""
 
-    topic = "users"
 
     def __init__(self, ctx: Context, user: UserInfo, parent: QWidget | None = None) -> None:
         title = f"Change the role of {user.display_name}"

@@ -23,7 +23,7 @@ from srcdesk.services.users import add_user
 from srcdesk.sync.errors import BundleRefused
 from srcdesk.ui.bus import data_bus
 from srcdesk.ui.pages import registry
-from srcdesk.ui.pages.sync import IMPORT_TOPICS, SyncPage
+from srcdesk.ui.pages.sync import SyncPage
 from srcdesk.ui.sync_dialogs import EnrolDialog, gap_sentence, seq_text
 from srcdesk.ui.tasks import pending_tasks
 
@@ -112,7 +112,7 @@ def cells(model, number: int) -> list[str]:  # noqa: ANN001
 # -- the page in the app ---------------------------------------------------------------------------
 
 def test_the_page_is_registered_for_coordinators(world) -> None:  # noqa: ANN001
-    assert SyncPage in registry.PAGES and "sync" in IMPORT_TOPICS
+    assert SyncPage in registry.PAGES
     per = world["PER"]
     rita = add_user(per, "rita", "Rita Recorder", "recorder", PASSWORD)
     colin = add_user(per, "colin", "Colin Coordinator", "coordinator", PASSWORD)

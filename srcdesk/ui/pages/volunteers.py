@@ -3,7 +3,7 @@ each person's progress with the sessions behind it, and sign-off, withdrawal and
 
 Everything loads in the background through :mod:`srcdesk.services.ladder`; the sign-off,
 withdraw and supersede dialogs (:mod:`srcdesk.ui.signoff_dialog`) write through its services
-and announce ``"ladder"``, after which this page (and any other listening) reloads itself.
+and their commits raise ``"ladder"`` on the data bus, after which this page (and any other listening) reloads itself.
 """
 
 from __future__ import annotations

@@ -52,7 +52,6 @@ def describe_identity(identity: Any) -> str:
 class EnrolDialog(FormDialog):
     """Trust another installation: its enrolment card, and the fingerprint read out by phone."""
 
-    topic = "sync"
 
     def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
         super().__init__(ctx, "Enrol an installation", "Enrol an installation", "&Enrol", parent)
@@ -177,7 +176,6 @@ class EnrolDialog(FormDialog):
 class RevokeDialog(FormDialog):
     """Stop trusting an installation for good, with a reason; asks once more before doing it."""
 
-    topic = "sync"
 
     def __init__(self, ctx: Context, installation: trust.TrustedInstallation, parent: QWidget | None = None) -> None:
         title = f"Revoke {installation.name}"

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import QHBoxLayout, QProgressDialog
 
 from ....services import sync as sync_service
 from ....services.sync import HELD_RETRIED, BatchPreview, BundleOutcome, HeldRecord, ImportBatch, outcome_text
-from ...bus import data_bus
 from ...progress import run_with_progress
 from ...sync_dialogs import (
     ColouredModel,
@@ -34,7 +33,7 @@ from ...sync_dialogs import (
 from ...table_model import RIGHT, Column, record_view
 from ...widgets import push_button
 from .asking import Question
-from .base import IMPORT_TOPICS, Tab, say_error
+from .base import Tab, say_error
 
 if TYPE_CHECKING:
     from .page import SyncPage
@@ -271,5 +270,3 @@ class ImportTab(Tab):
         self.model.set_rows(result_rows(list(batch.outcomes)))
         fit_columns(self.view, 44)
         self.view.show()
-        if batch.applied:
-            data_bus().announce(*IMPORT_TOPICS)

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from .. import __version__
 from ..services.base import Context
@@ -268,6 +269,8 @@ class MainWindow(QMainWindow):
         if self.locked or self.ctx.user is None:
             return
         self.idle_watcher.stop()
+        # Where the person was working (a register over the main window, a field in it): given back on unlocking.
+        self._focus_before_lock = (QApplication.activeWindow(), QApplication.focusWidget())
         self._hidden_by_lock = [w for w in QApplication.topLevelWidgets()
                                 if w.isVisible() and not isinstance(w, LockScreen)]
         for widget in self._hidden_by_lock:
@@ -289,10 +292,17 @@ class MainWindow(QMainWindow):
         return hidden
 
     def _unlocked(self) -> None:
-        for widget in self._end_lock():
+        hidden = self._end_lock()
+        for widget in hidden:
             widget.show()
-        self.raise_()
-        self.activateWindow()
+        window, focus = getattr(self, "_focus_before_lock", (None, None))
+        self._focus_before_lock = (None, None)
+        if window is None or not isValid(window) or window not in hidden:
+            window = self
+        window.raise_()
+        window.activateWindow()
+        if focus is not None and isValid(focus) and focus.window() is window and focus.isVisible():
+            focus.setFocus(Qt.FocusReason.OtherFocusReason)
         self.idle_watcher.start()
 
     def _sign_out_from_lock(self) -> None:

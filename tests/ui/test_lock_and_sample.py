@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QLineEdit, QVBoxLayout
+from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QVBoxLayout
 
 from srcdesk.paths import database_path, sample_data_dir
 from srcdesk.ui.lock import IDLE_LOCK_KEY, LockScreen, idle_lock_minutes
@@ -45,6 +45,30 @@ def test_idle_lock_then_unlock_keeps_unsaved_work(qtbot, start_app, perth_data):
     assert window.isVisible() and edit.window().isVisible()
     assert edit.text() == "half-typed note"
     assert window.idle_watcher.active
+
+
+def test_unlocking_gives_focus_back_to_where_it_was(qtbot, start_app, perth_data):
+    from PySide6.QtWidgets import QApplication
+
+    controller, window = signed_in(qtbot, start_app, perth_data)
+    edit = unsaved_window(window)
+    other = QLineEdit(edit.window())
+    edit.window().layout().addWidget(other)
+    other.show()
+    with qtbot.waitActive(edit.window(), timeout=WAIT_MS):
+        edit.window().activateWindow()
+    other.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is other, timeout=WAIT_MS)
+    window.lock_action.trigger()
+    screen = window.lock_screen
+    text = screen.findChild(QLabel, "lockExplanation").text()
+    assert "Alex Admin" in text and "admin)" not in text and "(admin" not in text  # no username shown
+    assert "admin" not in screen.password.accessibleName().replace("Admin", "")
+    qtbot.keyClicks(screen.password, PASSWORD)
+    qtbot.keyClick(screen.password, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not window.locked, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is edit.window(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is other, timeout=WAIT_MS)
 
 
 def test_typing_keeps_it_unlocked(qtbot, start_app, perth_data):

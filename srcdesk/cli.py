@@ -80,7 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     kenrol = ksub.add_parser("enrol", help="trust another installation's enrolment card (administrators)")
     kenrol.add_argument("card", type=Path, metavar="FILE")
     kenrol.add_argument("--fingerprint", required=True, metavar="FP",
-                        help="the fingerprint the other side read out to you (spaces optional)")
+                        help="the fingerprint the other side read out to you: 8 groups of 4 letters and digits "
+                             "(spaces or dashes optional, any case)")
     krevoke = ksub.add_parser("revoke", help="stop trusting an installation for good (administrators)")
     krevoke.add_argument("installation_id", metavar="INSTALLATION_ID")
     krevoke.add_argument("--reason", help='why (default: "revoked by <you>")')

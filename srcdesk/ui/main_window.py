@@ -313,8 +313,10 @@ class MainWindow(QMainWindow):
     def _data_changed(self, topics: frozenset[str]) -> None:
         if "settings" in topics:
             self.idle_watcher.set_timeout_ms(idle_lock_minutes(self.settings) * 60_000)
-            if not self.clock_warning.isHidden():
-                self.clock_warning.check(show=False)  # hidden once the clock is repaired, never shown again
+        if not self.clock_warning.isHidden():
+            # A repair re-stamps records (whatever topics that makes): hidden once the clock is
+            # repaired, never shown again.
+            self.clock_warning.check(show=False)
 
     def _close_own_windows(self) -> bool:
         """Close the dialogs this window opened (a register asks about unsaved changes).

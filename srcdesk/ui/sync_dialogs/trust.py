@@ -103,10 +103,10 @@ class EnrolDialog(FormDialog):
         self.fingerprint = self.add_row("&Fingerprint:", QLineEdit(), "fingerprint", "fingerprint",
                                         "Fingerprint, as read out by phone")
         self.fingerprint.setFont(monospace_font(self))
-        self.fingerprint.setPlaceholderText("16 groups of 4 letters and digits")
+        self.fingerprint.setPlaceholderText("8 groups of 4 letters and digits")
         self.fingerprint.setMaxLength(120)
         self.finish_layout()
-        self.fingerprint.setMinimumWidth(self.fingerprint.fontMetrics().horizontalAdvance("0000 " * 16) + 16)
+        self.fingerprint.setMinimumWidth(self.fingerprint.fontMetrics().horizontalAdvance("WWWW " * 8) + 16)
 
     # -- the card file -------------------------------------------------------------------------
 

@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="fill a new installation with realistic sample data")
     demo.add_argument("--scale", choices=("small", "national", "decade"), default="small")
     demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--end-date", metavar="DATE",
+                      help="the last day of the data (default: today); with --seed, the same data every time")
 
     sub.add_parser("check", help="check integrity, references, migrations and the change log")
 
@@ -177,6 +179,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from .services.base import parse_date
     from .services.demo import generate_demo
 
     ctx = _signed_in(args)
@@ -185,7 +188,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             if sys.stderr.isatty():
                 print(f"\r{what}: {done * 100 // max(total, 1):3d}%   ", end="", file=sys.stderr, flush=True)
 
-        summary = generate_demo(ctx, scale=args.scale, seed=args.seed, progress=progress)
+        end = parse_date(args.end_date, "End date", "end") if args.end_date else None
+        summary = generate_demo(ctx, scale=args.scale, seed=args.seed, end=end, progress=progress)
         if sys.stderr.isatty():
             print(file=sys.stderr)
         print(summary.describe())

@@ -32,6 +32,7 @@ from shiboken6 import isValid
 
 from .. import __version__
 from ..services.base import Context
+from ..services.setup import SAMPLE_SIGN_IN
 from .bus import ExternalChanges, data_bus
 from .lock import IdleWatcher, LockScreen, idle_lock_minutes
 from .login_dialog import describe_installation
@@ -228,6 +229,7 @@ class MainWindow(QMainWindow):
         bar = self.statusBar()
         if inst.sample:
             self.sample_status = QLabel("Sample data — made up, not for real records")
+            self.sample_status.setToolTip(f"To come back to it, {SAMPLE_SIGN_IN}.")
             self.sample_status.setObjectName("sampleStatus")
             self.sample_status.setStyleSheet("font-weight: bold;")
             bar.addWidget(self.sample_status)

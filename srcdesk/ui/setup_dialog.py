@@ -29,6 +29,8 @@ from ..paths import database_path, sample_data_dir
 from ..services.base import Context
 from ..services.setup import (
     RECOVERY_WARNING,
+    SAMPLE_ESTABLISHMENT,
+    SAMPLE_SIGN_IN,
     create_sample_installation,
     establishment_codes,
     init_installation,
@@ -188,7 +190,8 @@ class FirstRunDialog(QDialog):
         self.sample_button.setAutoDefault(False)
         self.sample_button.setToolTip(
             f"Make a separate installation full of made-up people and sessions in {self.sample_dir}, "
-            "to try srcdesk out. Nothing in it is real, and it never mixes with real records.")
+            "to try srcdesk out: no need to fill in the form first. Nothing in it is real, and it never "
+            f"mixes with real records. Later, {SAMPLE_SIGN_IN}.")
         self.sample_button.setAccessibleName("Explore with sample data")
         self.sample_button.setAccessibleDescription(self.sample_button.toolTip())
         self.sample_button.clicked.connect(self.explore_sample)
@@ -306,7 +309,9 @@ class FirstRunDialog(QDialog):
         if exists:
             self.sample_button.setText("Open the &sample data")
             self.sample_button.setAccessibleName("Open the sample data")
-            self.sample_button.setToolTip(f"Sign in to the sample data made earlier in {self.sample_dir}.")
+            self.sample_button.setToolTip(f"Open the sample data made earlier in {self.sample_dir}: "
+                                          f"{SAMPLE_SIGN_IN}.")
+            self.sample_button.setAccessibleDescription(self.sample_button.toolTip())
 
     def explore_sample(self) -> None:
         """Make (or reopen) the separate sample-data installation, with a progress bar."""
@@ -315,9 +320,12 @@ class FirstRunDialog(QDialog):
         if self.sample_exists:
             self.sampleChosen.emit(self.sample_dir)
             return
-        form = self._checked_form()
-        if form is None:
-            return
+        # Its own made-up administrator: the form is for this PC's real set-up. Only where the PC is
+        # (office or establishment) carries over, if chosen.
+        self._clear_errors()
+        office = self.at_office.isChecked()
+        form = {"office": office,
+                "establishment": None if office else (self.establishment.currentData() or SAMPLE_ESTABLISHMENT)}
         self._set_busy(True, "Making sample data: made-up people, sessions and registers…")
         self.progress.setRange(0, 0)
         self.progress.show()

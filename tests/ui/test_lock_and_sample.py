@@ -124,11 +124,9 @@ def test_explore_with_sample_data(qtbot, start_app, tmp_path):
     qtbot.waitUntil(lambda: controller.setup_dialog is not None, timeout=WAIT_MS)
     dialog = controller.setup_dialog
     qtbot.waitUntil(lambda: dialog.codes_loaded, timeout=WAIT_MS)
-    dialog.at_office.setChecked(True)
-    qtbot.keyClicks(dialog.username, "sam")
-    qtbot.keyClicks(dialog.display_name, "Sam Sample")
-    qtbot.keyClicks(dialog.password, PASSWORD)
-    qtbot.keyClicks(dialog.confirm, PASSWORD)
+    # Nothing filled in: the sample data has its own made-up administrator.
+    assert not dialog.username.text() and not dialog.password.text()
+    assert "no need to fill in the form" in dialog.sample_button.toolTip()
     seen_progress: list[int] = []
     dialog.progress.valueChanged.connect(seen_progress.append)
     click(qtbot, dialog.sample_button)
@@ -140,6 +138,14 @@ def test_explore_with_sample_data(qtbot, start_app, tmp_path):
     assert controller.context.installation.sample
     assert "SAMPLE DATA" in window.windowTitle()
     assert window.sample_status.isVisible()
+    assert controller.context.user.username == "sample" and "sample-data" in window.sample_status.toolTip()
+    assert not dialog.username_error.message  # no form errors were shown
+    # The sample data ends today, so Today has this week's sessions.
+    import datetime as dt
+
+    from srcdesk.services.sessions import sessions_between
+    recent = sessions_between(controller.context, dt.date.today() - dt.timedelta(days=6), dt.date.today())
+    assert recent
 
 
 def test_sample_data_is_offered_again(qtbot, start_app, tmp_path):

@@ -256,14 +256,14 @@ def test_show_person_from_elsewhere(qtbot, open_demo) -> None:  # noqa: ANN001
 def test_office_counts_one_establishment_at_a_time(qtbot, tmp_path):
     """At the office the ladder is counted for the establishment chosen, never the whole nation."""
     from srcdesk.services import ladder
-    from srcdesk.services.demo import generate_demo
+    from srcdesk.services.demo import DEMO_END, generate_demo
     from srcdesk.services.setup import init_installation
     from srcdesk.ui.pages.volunteers import VolunteersPage
 
     ctx = init_installation(tmp_path / "office", establishment=None, office=True, admin_username="phr",
                             admin_name="Pat", admin_password="password123")
     try:
-        generate_demo(ctx, scale="small")
+        generate_demo(ctx, scale="small", end=DEMO_END)
         page = VolunteersPage(ctx)
         qtbot.addWidget(page)
         page.show()

@@ -28,6 +28,7 @@ from ..sync.identity import (
     write_private_file,
 )
 from .base import SAMPLE_KEY, Context, InstallationInfo, UserInfo, load_installation
+from .estate import establishment_sort_key
 from .reference_data import load_reference, seed_reference
 from .users import check_password_strength, create_user_unchecked
 
@@ -35,7 +36,8 @@ from .users import check_password_strength, create_user_unchecked
 def establishment_codes() -> list[tuple[str, str]]:
     """(code, name) of the open establishments in the shipped reference data."""
     data = load_reference()
-    return [(e["code"], e["name"]) for e in data["establishment"] if not e.get("closed")]
+    found = [(e["code"], e["name"]) for e in data["establishment"] if not e.get("closed")]
+    return sorted(found, key=lambda c: establishment_sort_key(c[1], c[0]))
 
 
 @dataclass

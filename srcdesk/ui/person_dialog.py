@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -41,6 +41,7 @@ from .widgets import FieldError, GuardedDialog, StatusNote, confirm, grow_to_fit
 
 CONSENT_SUGGESTIONS = ("Attendance, milestones and certificates", "Attendance only")
 DATE_HINT = "e.g. 31/03/2026"
+COMMUNITY = "community"  # the office's "No establishment (community)" choice
 
 
 def confirm_discard(parent: QWidget, on_discard: Callable[[], Any]) -> QMessageBox:
@@ -204,7 +205,6 @@ class PersonDialog(GuardedDialog):
         self.establishment.setEnabled(False)
         if person_id is None:
             if ctx.installation.is_office:
-                self.establishment.addItem("No establishment (community)", None)
                 self.establishment.setPlaceholderText("Loading the establishments…")
                 run_task(establishments, ctx, owner=self, name="load establishments",
                          on_result=self._establishments_loaded, on_error=self._show_error)
@@ -250,9 +250,20 @@ class PersonDialog(GuardedDialog):
     # -- loading ---------------------------------------------------------------------------
 
     def _establishments_loaded(self, rows: list[Any]) -> None:
+        # The office registers people anywhere: the establishment the officer picked last time,
+        # else none chosen yet (they pick one: never an arbitrary default).
         for est in rows:
             self.establishment.addItem(f"{est.name} ({est.code})", est.id)
+        self.establishment.addItem("No establishment (community)", COMMUNITY)
+        last = QSettings().value(self._last_establishment_key)
+        found = self.establishment.findData(last) if last else -1
+        self.establishment.setPlaceholderText("Choose the establishment…")
+        self.establishment.setCurrentIndex(found)
         self.establishment.setEnabled(True)
+
+    @property
+    def _last_establishment_key(self) -> str:
+        return f"people/{self.ctx.installation.id}/new_person_establishment"
 
     def _loaded(self, record: Any) -> None:
         self._task = None
@@ -322,6 +333,12 @@ class PersonDialog(GuardedDialog):
         values = self.values()
         if self.person_id is None:
             est = self.establishment.currentData()
+            if self.ctx.installation.is_office and self.establishment.currentIndex() < 0:
+                self.errors["establishment_id"].show_error(
+                    "Choose where this person is: an establishment, or no establishment (community).")
+                self.establishment.setFocus()
+                return
+            est = None if est == COMMUNITY else est
             fn, args, kwargs = people.create_person, (self.ctx,), {**values, "establishment_id": est}
             self.status.say("Registering…")
         else:
@@ -334,6 +351,8 @@ class PersonDialog(GuardedDialog):
     def _saved(self, record: Any) -> None:
         self._task = None
         self.record = record
+        if self.person_id is None and self.ctx.installation.is_office:
+            QSettings().setValue(self._last_establishment_key, self.establishment.currentData())
         self.saved.emit(record)
         self._dirty = False
         self._closing = True

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from ..errors import SrcdeskError, ValidationError
 from ..paths import database_path, sample_data_dir
 from ..services.base import Context
+from ..services.estate import establishment_sort_key, place_name
 from ..services.setup import (
     RECOVERY_WARNING,
     SAMPLE_ESTABLISHMENT,
@@ -43,14 +44,6 @@ from .widgets import FieldError, StatusNote, accept_quit_buttons, heading, push_
 SEARCH_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
-def place_name(name: str) -> str:
-    """"HMP & YOI Polmont" -> "Polmont": what people call the establishment."""
-    for prefix in ("HMP & YOI ", "HMP YOI ", "HMP "):
-        if name.startswith(prefix):
-            return name[len(prefix):]
-    return name
-
-
 class EstablishmentModel(QStandardItemModel):
     """Establishments for a combo box; typing "Perth", "PER" or "HMP Perth" finds HMP Perth.
 
@@ -60,7 +53,7 @@ class EstablishmentModel(QStandardItemModel):
 
     def set_establishments(self, codes: list[tuple[str, str]]) -> None:
         self.clear()
-        for code, name in sorted(codes, key=lambda c: place_name(c[1]).casefold()):
+        for code, name in sorted(codes, key=lambda c: establishment_sort_key(c[1], c[0])):
             item = QStandardItem(f"{name} ({code})")
             item.setData(code, Qt.ItemDataRole.UserRole)
             item.setData([name.casefold(), place_name(name).casefold(), code.casefold()], SEARCH_ROLE)

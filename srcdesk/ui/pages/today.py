@@ -268,8 +268,8 @@ class TodayPage(Page):
             # The office holds every establishment: counting the whole nation's ladder on every
             # start would keep a core busy for a long time. The Peer volunteers page does it
             # one establishment at a time.
-            self.eligible_note.setText("At the office, see who is eligible establishment by establishment "
-                                       "on the Peer volunteers page.")
+            self.eligible_note.setText("At the office, see who is eligible on the Peer volunteers page "
+                                       "(every establishment, or one).")
             return
         self.eligible_note.setText("Working out who is eligible…")
         run_task(ladder.eligible_people, self.ctx, establishment_id=self.establishment_id, limit=ELIGIBLE_LIMIT, owner=self,

@@ -34,6 +34,7 @@ from .. import __version__
 from ..services.base import Context
 from ..services.setup import SAMPLE_SIGN_IN
 from .bus import ExternalChanges, data_bus
+from .guide import GuideWindow
 from .lock import IdleWatcher, LockScreen, idle_lock_minutes
 from .login_dialog import describe_installation
 from .pages import Page
@@ -130,6 +131,15 @@ class MainWindow(QMainWindow):
         self.pages[page.key] = page
         item = QListWidgetItem(page.title)
         item.setData(Qt.ItemDataRole.UserRole, page.key)
+        number = len(self.pages)
+        if number <= 9:
+            go = QAction(f"&{number} {page.title}", self)
+            go.setObjectName(f"go{page.key.title()}Action")
+            go.setShortcut(QKeySequence(f"Ctrl+{number}"))
+            go.triggered.connect(lambda _checked=False, key=page.key: self.show_page(key))
+            self.go_menu.addAction(go)
+            self.go_actions.append(go)
+            item.setToolTip(f"{page.title} (Ctrl+{number})")
         item.setData(Qt.ItemDataRole.AccessibleTextRole, page.title)
         self.nav.addItem(item)
         counted = getattr(page, "conflictsChanged", None)  # e.g. "Sync (2)": conflicts waiting for a person
@@ -207,7 +217,18 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
 
+        # Ctrl+1…9 go to the first nine pages of the navigation list (added with the pages).
+        self.go_menu = self.menuBar().addMenu("&Go")
+        self.go_actions: list[QAction] = []
+
         help_menu = self.menuBar().addMenu("&Help")
+        self.guide_action = QAction("User &guide", self)
+        self.guide_action.setObjectName("guideAction")
+        self.guide_action.setShortcut(QKeySequence(QKeySequence.StandardKey.HelpContents))
+        self.guide_action.setStatusTip("A short guide to srcdesk (it opens without a network)")
+        self.guide_action.triggered.connect(self.show_guide)
+        help_menu.addAction(self.guide_action)
+        self.guide: GuideWindow | None = None
         self.about_action = QAction("&About srcdesk", self)
         self.about_action.setObjectName("aboutAction")
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
@@ -235,6 +256,15 @@ class MainWindow(QMainWindow):
             bar.addWidget(self.sample_status)
         bar.addWidget(self.installation_status)
         bar.addPermanentWidget(self.user_status)
+
+    def show_guide(self) -> GuideWindow:
+        """Help → User guide (F1): the guide shipped in resources/, in a window of its own."""
+        if self.guide is None or not isValid(self.guide):
+            self.guide = GuideWindow(self)
+        self.guide.show()
+        self.guide.raise_()
+        self.guide.activateWindow()
+        return self.guide
 
     def show_about(self) -> QMessageBox:
         """Opens (never exec()s) the About box, so nothing waits on it."""

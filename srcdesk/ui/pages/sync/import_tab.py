@@ -63,7 +63,7 @@ def file_outcome(o: BundleOutcome) -> str:
         return "Not imported"
     if r.already_imported:
         return "Already imported; nothing changed"
-    text = "Imported: " + outcome_text(r.counts())
+    text = "Imported " + outcome_text(r.counts())
     if r.revocations:
         text += f", {r.revocations} revocation{'' if r.revocations == 1 else 's'}"
     return text
@@ -88,7 +88,7 @@ def summary_lines(batch: ImportBatch) -> list[str]:
     lines = []
     if applied:
         t = batch.totals()
-        lines.append(f"Imported {len(applied)} bundle{'' if len(applied) == 1 else 's'}: {outcome_text(t)}.")
+        lines.append(f"Imported {len(applied)} bundle{'' if len(applied) == 1 else 's'}, {outcome_text(t)}.")
         held = {(h.table, h.row_id): h for r in applied for h in r.held_records}
         again = {(h.table, h.row_id): h for r in applied for h in r.held_again if (h.table, h.row_id) not in held}
         if held:

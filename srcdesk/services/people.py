@@ -50,7 +50,14 @@ class PersonRow:
 
 
 def search_key(given: str, family: str) -> str:
+    """The name searched on (stored on the person): "given family", case-folded."""
     return f"{given} {family}".casefold()
+
+
+def sort_key(given: str, family: str) -> str:
+    """The order people are listed in, everywhere: family name, then given name, case-folded (the
+    search index holds the same, made by its triggers: migration 0008)."""
+    return f"{family} {given}".casefold()
 
 
 def _clean(values: dict[str, Any]) -> dict[str, Any]:

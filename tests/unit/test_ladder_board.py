@@ -158,7 +158,7 @@ def test_people_at_level_pages_by_name(demo: Context) -> None:
             break
         after = page.after
     assert len(seen) == board.holders == len({h.person_id for h in seen})
-    names = [h.display_name.casefold() for h in seen]
+    names = [" ".join(reversed(h.display_name.casefold().rsplit(" ", 1))) for h in seen]  # family name first
     assert names == sorted(names)
 
 

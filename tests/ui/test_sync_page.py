@@ -170,7 +170,7 @@ def test_export_at_perth_and_import_at_the_office(qtbot, world, settings, monkey
     # per kind of record, in people's words: the account travels only as the name of who recorded
     assert "It brings 2 records: 1 person, 1 staff name (who recorded)." in details
     assert "user account" not in details.lower() and cells(dialog.model, 0)[4] == "2"
-    assert "bringing 2 records: 1 person, 1 staff name (who recorded)" in dialog.backup_note.text()
+    assert "1 bundle ready to import, bringing 2 records." in dialog.backup_note.text()
     assert "backing up the data now" in dialog.backup_note.text()
     assert cells(dialog.model, 0)[5] == "Ready"
     assert unnamed(dialog) == []

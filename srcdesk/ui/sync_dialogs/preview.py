@@ -125,8 +125,9 @@ class ImportPreviewDialog(QDialog):
         for c in ready:
             for table, count in c.records.items():
                 kinds[table] = kinds.get(table, 0) + count
-        if kinds:
-            summary += f", bringing {records_text(sum(kinds.values()))}: {counts_text(kinds)}"
+        if kinds:  # (one bundle's kinds are in its details above)
+            summary += f", bringing {records_text(sum(kinds.values()))}" + (f": {counts_text(kinds)}"
+                                                                           if len(ready) > 1 else "")
         backing_up = (" srcdesk is backing up the data now, while you read this." if preview.backing_up else "")
         self.backup_note = note(
             f"{summary}.{backing_up} Each bundle is then applied whole or not at all, the oldest first. Changes "

@@ -97,7 +97,7 @@ def outcome_text(counts: Mapping[str, Any]) -> str:
     text = f"{total} record{'' if total == 1 else 's'}: " + ", ".join(parts)
     conflicts = n("conflicts")
     if conflicts:
-        text += f"; {conflicts} value{'' if conflicts == 1 else 's'} changed in two places, to decide"
+        text += f"; {conflicts} conflict{'' if conflicts == 1 else 's'} to decide"
     return text
 
 

@@ -61,7 +61,9 @@ def describe_checked(c: CheckedBundle) -> str:
         f"Bundle {v.seq}, made {local_time(v.created)}" + (" — a full bundle: everything again." if v.full else "."),
         (f"It brings {records_text(c.record_total)}: {counts_text(c.records)}"
          + (f" ({changes_text(v.total)} in all: a record can change more than once)." if v.total != c.record_total
-            else ".") if c.records else f"It holds {changes_text(v.total)}.")
+            else ".") if c.records else
+         "It brings no records: nothing changed there since its last bundle." if c.ready else
+         f"It holds {changes_text(v.total)}.")
         + (f" It also passes on {v.revocations} revoked key{'' if v.revocations == 1 else 's'}."
            if v.revocations else ""),
     ]
@@ -80,7 +82,7 @@ PREVIEW_COLUMNS = [
     Column("From", lambda c: origin_text(c.verified) if c.verified else ""),
     Column("Bundle", lambda c: c.verified.seq if c.verified else "", align=RIGHT),
     Column("Made", lambda c: local_time(c.verified.created) if c.verified else ""),
-    Column("Records", lambda c: c.record_total if c.records else "", align=RIGHT,
+    Column("Records", lambda c: c.record_total if c.ready else "", align=RIGHT,
            tooltip=lambda c: counts_text(c.records) if c.records else ""),
     Column("State", lambda c: one_line(checked_state(c)), tooltip=checked_state),
 ]

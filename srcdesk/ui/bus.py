@@ -17,12 +17,12 @@ database is announced by hand (``data_bus().announce("settings")`` for this PC's
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from ..sync.capture import DataVersion, watch_commits
-from .tasks import run_task
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +66,12 @@ def topics_of(tables: frozenset[str] | set[str]) -> frozenset[str]:
 class DataBus(QObject):
     changed = Signal(object)  # frozenset[str] of topics
     _written = Signal(object)  # committing thread -> UI thread (queued): frozenset[str] of tables
+    _external = Signal()  # ExternalChanges' thread -> UI thread (queued): another program wrote
 
     def __init__(self) -> None:
         super().__init__()
         self._written.connect(self._tables_written, Qt.ConnectionType.QueuedConnection)
+        self._external.connect(self.announce_all, Qt.ConnectionType.QueuedConnection)
         self._stop_watching = watch_commits(self)
 
     def announce(self, *topics: str) -> None:
@@ -78,6 +80,7 @@ class DataBus(QObject):
             raise ValueError(f"unknown data topics: {sorted(unknown)}")
         self.changed.emit(frozenset(topics))
 
+    @Slot()
     def announce_all(self) -> None:
         self.changed.emit(TOPICS)
 
@@ -110,51 +113,40 @@ def data_bus() -> DataBus:
     return _bus
 
 
-class ExternalChanges(QObject):
-    """Polls the database every ``interval_ms`` in the background for commits by another process,
-    and announces every topic when it finds one."""
+class ExternalChanges:
+    """Polls the database every ``interval_ms`` for commits by another process, on a thread of its
+    own (never the UI thread, and never a task the UI waits for), and has the bus announce every
+    topic when it finds one. :meth:`stop` ends it."""
 
-    def __init__(self, path: Path, parent: QObject | None = None, *, interval_ms: int = 2000) -> None:
-        super().__init__(parent)
-        self._path = path
-        self._version: DataVersion | None = None
-        self._busy = False
-        self._closed = False
-        self.timer = QTimer(self)
-        self.timer.setInterval(interval_ms)
-        self.timer.timeout.connect(self._tick)
-        data_bus()  # the bus watches this process's own commits from now on
-        self.timer.start()
+    def __init__(self, path: Path, *, interval_ms: int = 2000) -> None:
+        self.bus = data_bus()  # made here, on the UI thread; it watches this process's own commits
+        self._stop = threading.Event()
+        self.ready = threading.Event()  # set once it is watching (for tests)
+        self._thread = threading.Thread(target=self._run, args=(path, interval_ms / 1000),
+                                        name="srcdesk-external-changes", daemon=True)
+        self._thread.start()
 
-    @Slot()
-    def _tick(self) -> None:
-        if self._busy or self._closed:
+    def _run(self, path: Path, interval: float) -> None:
+        try:
+            version = DataVersion(path)
+        except Exception as exc:  # noqa: BLE001 - without it, only this program's writes refresh the views
+            log.warning("can't look for changes by another program: %s", type(exc).__name__)
             return
-        self._busy = True
-        run_task(_poll, self._path, self._version, owner=self, on_done=self._polled,
-                 name="look for changes by another program")
-
-    def _polled(self, outcome: tuple[DataVersion, bool] | None, error: BaseException | None) -> None:
-        self._busy = False
-        if error is not None:
-            log.warning("couldn't look for changes by another program: %s", type(error).__name__)
-            return
-        self._version, changed = outcome
-        if self._closed:
-            run_task(self._version.close, name="stop looking for changes")
-            return
-        if changed:
-            data_bus().announce_all()
+        self.ready.set()
+        try:
+            while not self._stop.wait(interval):
+                try:
+                    changed = version.poll()
+                except Exception as exc:  # noqa: BLE001 - try again next time
+                    log.warning("couldn't look for changes by another program: %s", type(exc).__name__)
+                    continue
+                if changed:
+                    try:
+                        self.bus._external.emit()  # noqa: SLF001 - queued to the UI thread
+                    except RuntimeError:  # the application has ended
+                        return
+        finally:
+            version.close()
 
     def stop(self) -> None:
-        self.timer.stop()
-        self._closed = True
-        if self._version is not None and not self._busy:
-            version, self._version = self._version, None
-            run_task(version.close, name="stop looking for changes")
-
-
-def _poll(path: Path, version: DataVersion | None) -> tuple[DataVersion, bool]:
-    if version is None:
-        return DataVersion(path), False  # changes from now on
-    return version, version.poll()
+        self._stop.set()

@@ -119,7 +119,8 @@ class MainWindow(QMainWindow):
         self.idle_watcher.start()
         data_bus().changed.connect(self._data_changed)
         # Writes by another program (a CLI import while this window is open) refresh the views too.
-        self.external_changes = ExternalChanges(ctx.db.path, self)
+        self.external_changes = ExternalChanges(ctx.db.path)
+        self.destroyed.connect(self.external_changes.stop)  # however the window goes
         self.clock_warning.check()  # once per start, in the background
 
     # -- pages -----------------------------------------------------------------------------

@@ -197,8 +197,8 @@ def test_a_write_by_another_program_refreshes_the_page(qtbot, page: TodayPage, d
 
     from srcdesk.ui.bus import ExternalChanges
 
-    watcher = ExternalChanges(page.ctx.db.path, page, interval_ms=100)
-    qtbot.waitUntil(lambda: watcher._version is not None, timeout=WAIT)  # noqa: SLF001 - watching from here on
+    watcher = ExternalChanges(page.ctx.db.path, interval_ms=100)
+    assert watcher.ready.wait(WAIT / 1000)  # watching from here on
     row = page.sessions_model.row(0)
     assert not row.cancelled
     code = (

@@ -352,8 +352,9 @@ class DataVersion:
     """
 
     def __init__(self, path: Path) -> None:
-        self._conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False,
-                                     isolation_level=None)
+        # (as_uri: "file:///C:/…" on Windows, where "file:C:\…" is no URI; spaces and "?" escaped)
+        self._conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True,
+                                     check_same_thread=False, isolation_level=None)
         self._lock = threading.Lock()
         self._known = self._read()
         self._outside = False

@@ -84,3 +84,19 @@ def test_every_table_has_its_topics() -> None:
     assert all(topics <= TOPICS for topics in TABLE_TOPICS.values())
     assert topics_of({"person_transfer"}) == {"people"}
     assert topics_of({"no_such_table"}) == TOPICS  # unknown: everything may have changed
+
+
+def test_data_version_opens_any_path(tmp_path: Path) -> None:
+    """A path with spaces, "#" or "?" (a Windows profile folder may have them) is opened as a URI."""
+    folder = tmp_path / "Jo Bloggs #1?"
+    folder.mkdir()
+    db = folder / "srcdesk.sqlite3"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    version = DataVersion(db)
+    try:
+        with sqlite3.connect(db) as conn:
+            conn.execute("INSERT INTO t VALUES (1)")
+        assert version.poll() is True
+    finally:
+        version.close()

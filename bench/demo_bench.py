@@ -84,7 +84,7 @@ def raw_copy_seconds(source: Path, target_dir: Path, cache_kib: int) -> tuple[fl
 def bench_demo(opts: argparse.Namespace) -> None:
     from srcdesk.paths import database_path
     from srcdesk.services.check import run_check
-    from srcdesk.services.demo import BULK_CACHE_KIB, generate_demo
+    from srcdesk.services.demo import BULK_CACHE_KIB, DEMO_END, generate_demo
     from srcdesk.services.setup import init_installation
 
     root = Path(tempfile.mkdtemp(prefix="srcdesk-bench-"))
@@ -94,7 +94,7 @@ def bench_demo(opts: argparse.Namespace) -> None:
                                 admin_name="Bench", admin_password="bench-password")
         try:
             t0 = time.perf_counter()
-            summary = generate_demo(ctx, scale=opts.scale, seed=opts.seed, progress=_progress)
+            summary = generate_demo(ctx, scale=opts.scale, seed=opts.seed, end=DEMO_END, progress=_progress)
             demo_s = time.perf_counter() - t0
         finally:
             ctx.db.close()

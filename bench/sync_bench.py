@@ -334,7 +334,7 @@ def _cache_ok(cache: Path, opts: argparse.Namespace) -> bool:
 def _make_cache(cache: Path, opts: argparse.Namespace) -> None:
     """An establishment filled with demo data and an empty office, each enrolled with the other."""
     from srcdesk.services import trust
-    from srcdesk.services.demo import generate_demo
+    from srcdesk.services.demo import DEMO_END, generate_demo
     from srcdesk.services.setup import init_installation
 
     part = cache.with_name(cache.name + ".part")
@@ -348,7 +348,7 @@ def _make_cache(cache: Path, opts: argparse.Namespace) -> None:
                                    admin_name="PHR Officer", admin_password=PASSWORD,
                                    recovery_key_out=part / "recovery.key")
         try:
-            summary = generate_demo(est, scale=opts.scale, seed=opts.seed)
+            summary = generate_demo(est, scale=opts.scale, seed=opts.seed, end=DEMO_END)
             trust.enrol(est, trust.export_card(office, part / "office.card").read_bytes(),
                         trust.my_identity(office).fingerprint)
             trust.enrol(office, trust.export_card(est, part / "est.card").read_bytes(),

@@ -71,7 +71,7 @@ def demo_office(folder: Path, *, scale: str, seed: int, schema: str) -> tuple[Pa
     """An office data folder filled as ``srcdesk demo --scale SCALE --seed SEED`` fills one, made
     once into ``folder`` and reused while the schema is the same. Returns (its data folder, the
     cache's marker)."""
-    from srcdesk.services.demo import generate_demo
+    from srcdesk.services.demo import DEMO_END, generate_demo
     from srcdesk.services.setup import init_installation
 
     try:
@@ -88,7 +88,7 @@ def demo_office(folder: Path, *, scale: str, seed: int, schema: str) -> tuple[Pa
     ctx = init_installation(part / "office", establishment=None, office=True, admin_username=OFFICE_USER,
                             admin_name="PHR Officer", admin_password=PASSWORD, recovery_key_out=part / "recovery.key")
     try:
-        summary = generate_demo(ctx, scale=scale, seed=seed)
+        summary = generate_demo(ctx, scale=scale, seed=seed, end=DEMO_END)
     finally:
         ctx.db.close()
     marker = {"format": CACHE_FORMAT, "schema": schema, "scale": scale, "seed": seed, "records": summary.total,

@@ -119,14 +119,14 @@ def _report(name: str, samples: list[float], goal_ms: float, note: str = "") -> 
 
 
 def _decade_data(root: Path) -> Path:
-    from srcdesk.services.demo import generate_demo
+    from srcdesk.services.demo import DEMO_END, generate_demo
     from srcdesk.services.setup import init_installation
 
     data = root / "decade"
     ctx = init_installation(data, establishment=None, office=True, admin_username="ann",
                             admin_name="Ann Admin", admin_password="password123")
     try:
-        generate_demo(ctx, scale="decade")
+        generate_demo(ctx, scale="decade", end=DEMO_END)
     finally:
         ctx.db.close()
     return data

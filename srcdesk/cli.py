@@ -69,6 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="fill a new installation with realistic sample data")
     demo.add_argument("--scale", choices=("small", "national", "decade"), default="small")
     demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--end-date", metavar="DATE",
+                      help="the last day of the data (default: today); with --seed, the same data every time")
 
     sub.add_parser("check", help="check integrity, references, migrations and the change log")
 
@@ -106,7 +108,8 @@ def _parser() -> argparse.ArgumentParser:
     kenrol = ksub.add_parser("enrol", help="trust another installation's enrolment card (administrators)")
     kenrol.add_argument("card", type=Path, metavar="FILE")
     kenrol.add_argument("--fingerprint", required=True, metavar="FP",
-                        help="the fingerprint the other side read out to you (spaces optional)")
+                        help="the fingerprint the other side read out to you: 8 groups of 4 letters and digits "
+                             "(spaces or dashes optional, any case)")
     krevoke = ksub.add_parser("revoke", help="stop trusting an installation for good (administrators)")
     krevoke.add_argument("installation_id", metavar="INSTALLATION_ID")
     krevoke.add_argument("--reason", help='why (default: "revoked by <you>")')
@@ -224,6 +227,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from .services.base import parse_date
     from .services.demo import generate_demo
 
     ctx = _signed_in(args)
@@ -232,7 +236,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             if sys.stderr.isatty():
                 print(f"\r{what}: {done * 100 // max(total, 1):3d}%   ", end="", file=sys.stderr, flush=True)
 
-        summary = generate_demo(ctx, scale=args.scale, seed=args.seed, progress=progress)
+        end = parse_date(args.end_date, "End date", "end") if args.end_date else None
+        summary = generate_demo(ctx, scale=args.scale, seed=args.seed, end=end, progress=progress)
         if sys.stderr.isatty():
             print(file=sys.stderr)
         print(summary.describe())

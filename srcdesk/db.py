@@ -28,7 +28,7 @@ from .backups import copy_database, timestamped_backup
 from .errors import DatabaseError, database_problem, scrub
 from .models import LocalState
 from .paths import create_private_file, database_path, private_dir
-from .sync.capture import Actor, install_engine_guard, install_session_hooks
+from .sync.capture import Actor, install_engine_guard, install_session_hooks, install_write_watch
 from .sync.hlc import HybridClock
 from .untrusted import open_untrusted
 from .words import plural
@@ -122,6 +122,7 @@ def make_engine(path: Path) -> Engine:
     event.listen(engine, "connect", _set_pragmas)
     event.listen(engine, "handle_error", _speak_plainly)
     install_engine_guard(engine)
+    install_write_watch(engine)
     return engine
 
 

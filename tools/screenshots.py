@@ -75,7 +75,7 @@ def main(argv: list[str]) -> int:
     app = QApplication(sys.argv[:1])
     app.setStyle("Fusion")
 
-    from srcdesk.services.demo import generate_demo
+    from srcdesk.services.demo import DEMO_END, generate_demo
     from srcdesk.services.setup import init_installation
     from srcdesk.services.users import add_user
     from srcdesk.ui.app import configure_application
@@ -93,7 +93,7 @@ def main(argv: list[str]) -> int:
     print("making national-scale sample data for HMP Perth…", flush=True)
     ctx = init_installation(tmp / "perth", establishment="PER", office=False, admin_username="admin",
                             admin_name="Alex Admin", admin_password=PASSWORD)
-    generate_demo(ctx, scale="national")
+    generate_demo(ctx, scale="national", end=DEMO_END)
     add_user(ctx, "colin", "Colin Coordinator", "coordinator", PASSWORD)
     add_user(ctx, "rita", "Rita Recorder", "recorder", PASSWORD)
 

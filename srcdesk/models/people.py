@@ -74,8 +74,9 @@ class PersonSearchWord(Base):
     """Search index (this installation only, never synced): for each live person, one row per
     word of their ``search_name``, one for their lower-cased ``external_ref`` and one with the
     empty word, each carrying what a search filters and sorts on. Kept by SQLite triggers on
-    ``person`` (migrations 0002-0003), so every way a person row is written (services, bulk
-    inserts, sync merges) keeps it right.
+    ``person`` (migrations 0002-0003, 0008), so every way a person row is written (services, bulk
+    inserts, sync merges) keeps it right. Its ``search_name`` is the order people are listed in:
+    family name, then given name (:func:`srcdesk.services.people.sort_key`).
     """
 
     __tablename__ = "person_search_word"

@@ -231,7 +231,7 @@ def _summary(s, session_id: str) -> SessionSummary:  # noqa: ANN001
         select(Person.given_name, Person.family_name)
         .join(SessionFacilitator, SessionFacilitator.person_id == Person.id)
         .where(SessionFacilitator.session_id == session_id, SessionFacilitator.deleted_hlc.is_(None))
-        .order_by(Person.search_name)
+        .order_by(func.lower(Person.family_name), func.lower(Person.given_name))
     ).all()
     return SessionSummary(row.id, row.date, row.start_time, row.end_time, row.what, row.programme, row.location,
                           row.establishment_id, row.code, row.establishment_name, row.series_id,
@@ -247,7 +247,7 @@ def _lines(s, session_id: str) -> list[RegisterLine]:  # noqa: ANN001
         .join(AttendanceStatus, AttendanceStatus.id == Attendance.status_id)
         .join(AttendanceRole, AttendanceRole.id == Attendance.role_id)
         .where(Attendance.session_id == session_id, Attendance.deleted_hlc.is_(None))
-        .order_by(Person.search_name, Person.id)
+        .order_by(func.lower(Person.family_name), func.lower(Person.given_name), Person.id)
     ).all()
     return [RegisterLine(r[0], f"{r[1]} {r[2]}", r[3], r[4], r[5], r[6], r[7]) for r in rows]
 

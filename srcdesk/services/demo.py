@@ -9,9 +9,10 @@ staff facilitators; registers with varied statuses and roles; people climbing th
 peer-volunteer ladder (signed-off achievements with the sessions that evidence them);
 certificates, transfers, liberations, initiatives, LEROs and referrals.
 
-The same seed gives the same content (ids are fresh uuid7s, everything else repeats).
-Dates run up to the fixed :data:`DEMO_END`, so a demo made today and one made next year
-match.
+The same seed and end date give the same content (ids are fresh uuid7s, everything else
+repeats). Dates run up to the day the demo is made, so its Today page has this week's sessions;
+pass ``end=`` (``srcdesk demo --end-date``) for data that repeats whatever the date, as the
+tests and benchmarks do with :data:`DEMO_END`.
 
 Speed matters (the decade scale is about 1.9 million rows): everything is simulated in
 plain Python with one ``random.Random``, written chunk by chunk (one establishment-year at a
@@ -57,7 +58,8 @@ from .certificates import installation_tag
 
 ProgressFn = Callable[[int, int, str], None]
 
-#: Demo data ends on this day whatever the date today, so a seed always gives the same data.
+#: A fixed end for data that repeats whatever the date (tests, benchmarks); the scales' start
+#: dates below are for this end, and move with the end asked for.
 DEMO_END = dt.date(2026, 10, 31)
 #: Page cache (KiB) for the bulk run's connection; restored afterwards. Random inserts into
 #: the attendance and change-log indexes thrash SQLite's default 2 MiB cache.
@@ -220,10 +222,13 @@ LIGHT = _Profile(
 
 @dataclass(frozen=True)
 class _Scale:
-    start: dt.date
+    start: dt.date  # when the data ends on DEMO_END
     chunks: int  # per establishment
     every_establishment: bool  # on the office: all open prisons, else one
     profile: _Profile
+
+    def start_for(self, end: dt.date) -> dt.date:
+        return end - (DEMO_END - self.start)
 
 
 SCALES: dict[str, _Scale] = {
@@ -330,15 +335,15 @@ class _Slot:
 
 
 class _Demo:
-    def __init__(self, ctx: Context, s: Any, spec: _Scale, seed: int) -> None:
+    def __init__(self, ctx: Context, s: Any, spec: _Scale, seed: int, end: dt.date) -> None:
         self.ctx = ctx
         self.s = s
         self.spec = spec
         self.profile = spec.profile
         self.rng = rng = random.Random(seed)
         self.admin = ctx.user.id  # type: ignore[union-attr]
-        self.start = spec.start
-        self.end = DEMO_END
+        self.start = spec.start_for(end)
+        self.end = end
         self.ndays = (self.end - self.start).days + 1
         start_ord = self.start.toordinal()
         self.iso = [dt.date.fromordinal(start_ord + i).isoformat() for i in range(self.ndays)]
@@ -1107,12 +1112,17 @@ class _Establishment:
 # -- entry point ----------------------------------------------------------------------------
 
 
-def generate_demo(ctx: Context, *, scale: str, seed: int = 1, progress: ProgressFn | None = None) -> DemoSummary:
-    """Fill a new, empty installation with realistic demo data (one transaction)."""
+def generate_demo(ctx: Context, *, scale: str, seed: int = 1, end: dt.date | None = None,
+                  progress: ProgressFn | None = None) -> DemoSummary:
+    """Fill a new, empty installation with realistic demo data (one transaction), ending on ``end``
+    (today if not given: the data is "now", so Today shows this week's sessions)."""
     ctx.require("demo.fill")
     spec = SCALES.get(scale)
     if spec is None:
         raise ValidationError(f"Unknown demo scale '{scale}'; choose one of: {', '.join(SCALES)}.", "scale")
+    end = end or dt.date.today()
+    if end > dt.date.today():
+        raise ValidationError("Demo data can't end in the future; choose today or an earlier day.", "end")
     started = time.perf_counter()
     with ctx.db.session(ctx.actor) as s:
         people = s.execute(select(func.count()).select_from(Person)).scalar_one()
@@ -1126,11 +1136,11 @@ def generate_demo(ctx: Context, *, scale: str, seed: int = 1, progress: Progress
         old_cache = dbapi.execute("PRAGMA cache_size").fetchone()[0]
         dbapi.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
         try:
-            demo = _Demo(ctx, s, spec, seed)
+            demo = _Demo(ctx, s, spec, seed, end)
             demo.run(progress)
         finally:
             dbapi.execute(f"PRAGMA cache_size = {int(old_cache)}")
     return DemoSummary(
-        scale=scale, seed=seed, start=spec.start, end=DEMO_END, establishments=len(demo.scope),
+        scale=scale, seed=seed, start=demo.start, end=demo.end, establishments=len(demo.scope),
         counts=dict(demo.counts), elapsed=time.perf_counter() - started,
     )

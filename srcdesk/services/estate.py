@@ -81,9 +81,25 @@ def update_establishment(ctx: Context, establishment_id: str, **values: Any) -> 
         return saved(s, est)
 
 
+def place_name(name: str) -> str:
+    """"HMP & YOI Polmont" -> "Polmont": what people call the establishment."""
+    for prefix in ("HMP & YOI ", "HMP YOI ", "HMP "):
+        if name.startswith(prefix):
+            return name[len(prefix):]
+    return name
+
+
+def establishment_sort_key(name: str, code: str = "") -> tuple[str, str]:
+    """The one order of every establishment list: by place name ("Barlinnie" before "Polmont",
+    whatever comes before it), then by code."""
+    return place_name(name).casefold(), code.casefold()
+
+
 def establishments(ctx: Context, *, include_closed: bool = False) -> list[Any]:
+    """The establishments, in :func:`establishment_sort_key` order."""
     with ctx.read() as s:
         q = select(Establishment).where(Establishment.deleted_hlc.is_(None))
         if not include_closed:
             q = q.where(Establishment.closed.is_(None))
-        return [to_record(e) for e in s.execute(q.order_by(Establishment.name)).scalars()]
+        rows = [to_record(e) for e in s.execute(q).scalars()]
+    return sorted(rows, key=lambda e: establishment_sort_key(e.name, e.code))

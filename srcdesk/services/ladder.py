@@ -43,6 +43,7 @@ from ..models import (
 )
 from ..words import plural
 from .base import Context, Page, change_status, get_live, keyset_page, parse_date, saved, text, to_record
+from .people import sort_key
 
 
 @dataclass(frozen=True)
@@ -409,7 +410,7 @@ class _Facts:
 
     name: tuple[str, str]  # given, family
     external_ref: str | None
-    search_name: str
+    search_name: str  # the order it is listed in (srcdesk.services.people.sort_key)
     establishment_id: str | None
     days: list[int] = field(default_factory=list)  # ordinals of the dates of sessions attended, sorted
     roles: dict[str, int] = field(default_factory=dict)  # role code -> sessions attended in it
@@ -452,7 +453,8 @@ def _load_facts(s, est: str | None, ids: Sequence[str] | None = None) -> dict[st
         where += " AND p.establishment_id = :est"
         params["est"] = est
     people: dict[str, _Facts] = {
-        pid: _Facts((given, family), ref_, key, pest) for pid, given, family, ref_, key, pest in s.execute(sql_text(
+        pid: _Facts((given, family), ref_, sort_key(given, family), pest)
+        for pid, given, family, ref_, _search, pest in s.execute(sql_text(
             "SELECT p.id, p.given_name, p.family_name, p.external_ref, p.search_name, p.establishment_id "
             f"FROM person p WHERE p.deleted_hlc IS NULL AND {where}"), params)}
     role_codes = dict(s.execute(select(AttendanceRole.id, AttendanceRole.code)).all())

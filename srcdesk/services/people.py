@@ -50,6 +50,7 @@ class PersonRow:
 
 
 def search_key(given: str, family: str) -> str:
+    """The name searched on (stored on the person): "given family", case-folded."""
     return f"{given} {family}".casefold()
 
 
@@ -68,6 +69,12 @@ def person_problems(values: dict[str, Any]) -> list[ValidationError]:
         except ValidationError as error:
             found.append(error)
     return found
+
+
+def sort_key(given: str, family: str) -> str:
+    """The order people are listed in, everywhere: family name, then given name, case-folded (the
+    search index holds the same, made by its triggers: migration 0008)."""
+    return f"{family} {given}".casefold()
 
 
 def _clean(values: dict[str, Any]) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from ..sync.identity import (
     write_private_file,
 )
 from .base import SAMPLE_KEY, Context, InstallationInfo, UserInfo, load_installation
+from .estate import establishment_sort_key
 from .reference_data import load_reference, seed_reference
 from .users import check_password_strength, create_user_unchecked
 
@@ -38,7 +39,8 @@ log = logging.getLogger("srcdesk")
 def establishment_codes() -> list[tuple[str, str]]:
     """(code, name) of the open establishments in the shipped reference data."""
     data = load_reference()
-    return [(e["code"], e["name"]) for e in data["establishment"] if not e.get("closed")]
+    found = [(e["code"], e["name"]) for e in data["establishment"] if not e.get("closed")]
+    return sorted(found, key=lambda c: establishment_sort_key(c[1], c[0]))
 
 
 @dataclass(frozen=True, eq=False)
@@ -245,23 +247,31 @@ def open_installation(data_dir: Path) -> Context:
 
 
 SAMPLE_SCALE = "national"
+# The sample data's own administrator: exploring it needs no form filled in first, and its
+# sign-in is said on the set-up screen and in the sample window (the data is all made up).
+SAMPLE_USERNAME = "sample"
+SAMPLE_PASSWORD = "sample-data"
+SAMPLE_ADMIN_NAME = "Sam Sample"
+SAMPLE_ESTABLISHMENT = "PER"
+SAMPLE_SIGN_IN = f"sign in to it as {SAMPLE_USERNAME} with the password {SAMPLE_PASSWORD}"
 
 
 def create_sample_installation(
     data_dir: Path,
     *,
-    establishment: str | None,
-    office: bool,
-    admin_username: str,
-    admin_name: str | None,
-    admin_password: str,
+    establishment: str | None = SAMPLE_ESTABLISHMENT,
+    office: bool = False,
+    admin_username: str = SAMPLE_USERNAME,
+    admin_name: str | None = SAMPLE_ADMIN_NAME,
+    admin_password: str = SAMPLE_PASSWORD,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> NewInstallation:
     """A separate installation in ``data_dir`` filled with made-up sample data to explore.
 
     It is what ``srcdesk init`` then ``srcdesk demo --scale national`` make, marked as sample
     data so every window says so. ``data_dir`` must not be the real data folder (the caller
-    passes :func:`srcdesk.paths.sample_data_dir`); a failure leaves no database behind.
+    passes :func:`srcdesk.paths.sample_data_dir`); a failure leaves no database behind. Its
+    administrator is :data:`SAMPLE_USERNAME` / :data:`SAMPLE_PASSWORD` unless others are given.
     """
     from .demo import generate_demo
 

@@ -30,7 +30,8 @@ from ..sync.identity import (
     LocalIdentity,
     PublicIdentity,
     check_installation_id,
-    format_fingerprint,
+    describe_mismatch,
+    is_fingerprint,
     normalise_fingerprint,
     read_card,
     write_card,
@@ -129,7 +130,9 @@ def _trusted(s: OrmSession, row: Installation) -> TrustedInstallation:
     return TrustedInstallation(
         installation_id=row.id, role=row.role, establishment_code=_code_of(s, row.establishment_id),
         name=row.name, signing_key=row.signing_key, age_recipient=row.age_recipient,
-        recovery_recipient=row.recovery_recipient, fingerprint=row.fingerprint, enrolled_at=row.enrolled_at,
+        recovery_recipient=row.recovery_recipient, enrolled_at=row.enrolled_at,
+        # From its keys, so one enrolled before fingerprints were 8 groups shows what its PC shows now.
+        fingerprint=_public_of(s, row).fingerprint if row.signing_key and row.age_recipient else row.fingerprint,
         enrolled_by=row.enrolled_by, revoked_at=row.revoked_at, revoked_after_seq=row.revoked_after_seq,
         revoked_reason=row.revoked_reason, revoked_by=row.revoked_by,
         last_received_seq=_last_received(s, row.id),
@@ -211,9 +214,11 @@ def enrol(ctx: Context, card_bytes: bytes, fingerprint: str) -> TrustedInstallat
     except ValueError as exc:
         raise ValidationError(str(exc), "fingerprint") from None
     card = read_card(card_bytes)
-    if typed != card.fingerprint_hex:
+    differ = card.matches_fingerprint(typed)
+    if differ:
         raise BundleRefused(
-            "The fingerprint you typed does not match this card: do not enrol it; check with the sender by phone."
+            f"The fingerprint you typed does not match this card ({describe_mismatch(differ, len(typed) // 4)}); "
+            "do not enrol it until it matches."
         )
     with ctx.write("trust.edit", "enrol another installation") as s:
         me = _self_row(s)
@@ -360,7 +365,7 @@ def _check_revocation(index: int, record: Any) -> dict[str, Any]:
     fingerprint = record["fingerprint"]
     if fingerprint is not None:
         try:
-            if not isinstance(fingerprint, str) or fingerprint != format_fingerprint(normalise_fingerprint(fingerprint)):
+            if not is_fingerprint(fingerprint):
                 raise ValueError
         except ValueError:
             raise _bad(index, "its fingerprint is not a fingerprint") from None

@@ -14,10 +14,14 @@ Three pieces make this a property of the storage rather than a matter of discipl
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
@@ -243,12 +247,156 @@ def install_session_hooks(session_class: type[OrmSession]) -> None:
     event.listen(session_class, "after_flush", _after_flush)
     event.listen(session_class, "after_flush_postexec", _after_flush_postexec)
     event.listen(session_class, "after_rollback", _after_rollback)
+    event.listen(session_class, "after_begin", _note_begin)
+    event.listen(session_class, "before_commit", _before_commit)
+    event.listen(session_class, "after_commit", _after_commit)
+    event.listen(session_class, "after_rollback", _forget_written)
 
 
 _WRITE = re.compile(
     r"^\s*(?:INSERT|REPLACE|UPDATE|DELETE)\b(?:\s+OR\s+\w+)?(?:\s+INTO|\s+FROM)?\s+[\"`\[]?(\w+)",
     re.IGNORECASE,
 )
+
+# -- telling others what a transaction wrote ----------------------------------------------------
+#
+# Every connection records the tables its statements write (SQLite's trace callback sees every
+# statement, the ORM's and the raw ones of bulk_insert and the merge alike). A session notes the
+# connections of its transaction; once it has committed, the watchers (the UI's data bus) are told
+# which tables it wrote. Writes by another process are not seen here: DataVersion tells them.
+
+log_ = logging.getLogger(__name__)
+WRITTEN = "srcdesk_written"  # connection info: the tables written since its transaction began
+_WATCHED = "srcdesk_watched"  # session info: the WRITTEN sets of its transaction's connections
+
+
+class CommitWatcher(Protocol):
+    def before_commit(self) -> None:
+        """Called in the committing thread just before a transaction commits."""
+
+    def committed(self, tables: frozenset[str]) -> None:
+        """Called in the committing thread once a transaction that wrote ``tables`` has committed."""
+
+
+_watchers: list[CommitWatcher] = []
+_watchers_lock = threading.Lock()
+
+
+def watch_commits(watcher: CommitWatcher) -> Callable[[], None]:
+    """Tell ``watcher`` about every commit of this process; returns the function that stops it."""
+    with _watchers_lock:
+        _watchers.append(watcher)
+
+    def stop() -> None:
+        with _watchers_lock:
+            if watcher in _watchers:
+                _watchers.remove(watcher)
+
+    return stop
+
+
+def _current_watchers() -> list[CommitWatcher]:
+    with _watchers_lock:
+        return list(_watchers)
+
+
+def install_write_watch(engine: Engine) -> None:
+    """Make every connection of ``engine`` record the tables it writes."""
+
+    @event.listens_for(engine, "connect")
+    def _trace(dbapi_conn, record):  # noqa: ANN001
+        written: set[str] = set()
+        record.info[WRITTEN] = written
+
+        def note(statement: str) -> None:
+            m = _WRITE.match(statement)
+            if m:
+                written.add(m.group(1).lower())
+
+        dbapi_conn.set_trace_callback(note)
+
+
+def _note_begin(session: OrmSession, transaction: Any, connection: Any) -> None:
+    written = connection.info.get(WRITTEN)
+    if written is not None:
+        written.clear()
+        session.info.setdefault(_WATCHED, []).append(written)
+
+
+def _before_commit(session: OrmSession) -> None:
+    for watcher in _current_watchers():
+        try:
+            watcher.before_commit()
+        except Exception:  # a watcher must never stop a commit
+            log_.exception("a commit watcher failed before a commit")
+
+
+def _after_commit(session: OrmSession) -> None:
+    sets = session.info.pop(_WATCHED, [])
+    tables = frozenset().union(*sets)
+    for written in sets:
+        written.clear()
+    if not tables:
+        return
+    for watcher in _current_watchers():
+        try:
+            watcher.committed(tables)
+        except Exception:
+            log_.exception("a commit watcher failed after a commit")
+
+
+def _forget_written(session: OrmSession) -> None:
+    for written in session.info.pop(_WATCHED, []):
+        written.clear()
+
+
+class DataVersion:
+    """Tells whether another process (a CLI import while the app is open) committed to the database.
+
+    SQLite's ``PRAGMA data_version`` on a connection of its own changes whenever any other
+    connection commits, this process's included; this process's own commits are read off as they
+    happen (:meth:`before_commit`, :meth:`committed`, as a :class:`CommitWatcher`), so :meth:`poll`
+    answers True only for commits from elsewhere. Not thread-bound: call it off the UI thread.
+    """
+
+    def __init__(self, path: Path) -> None:
+        # (as_uri: "file:///C:/…" on Windows, where "file:C:\…" is no URI; spaces and "?" escaped)
+        self._conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True,
+                                     check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        self._known = self._read()
+        self._outside = False
+        self._stop = watch_commits(self)
+
+    def _read(self) -> int:
+        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def before_commit(self) -> None:
+        with self._lock:
+            if self._conn is not None and self._read() != self._known:
+                self._outside = True  # someone else committed since we last looked
+
+    def committed(self, tables: frozenset[str]) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._known = self._read()
+
+    def poll(self) -> bool:
+        """True if another process committed since the last poll."""
+        with self._lock:
+            if self._conn is None:
+                return False
+            version = self._read()
+            changed = self._outside or version != self._known
+            self._known, self._outside = version, False
+            return changed
+
+    def close(self) -> None:
+        self._stop()
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
 
 def install_engine_guard(engine: Engine) -> None:

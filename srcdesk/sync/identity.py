@@ -11,8 +11,10 @@ encrypted to as well. It is made once, shown once (or written to a file the pers
 never stored in the data folder.
 
 The **public identity** (:class:`PublicIdentity`) is what other installations enrol. Its
-**fingerprint** is SHA-256 over a fixed text of the installation id, role and public keys, shown as
-16 groups of 4 hex digits that people compare by phone or on paper.
+**fingerprint** is SHA-256 over a fixed text of the installation id, role and public keys; its first
+160 bits, in base32 (letters A-Z and digits 2-7), are shown as 8 groups of 4 that people read out
+by phone or write on paper. (srcdesk before 0.x showed all 256 bits as 16 groups of 4 hex digits:
+cards and trust lists carrying that form are still accepted, and so is typing it.)
 
 An **enrolment card** is a UTF-8 text file: line 1 is canonical JSON of the public identity, then
 the four lines of a prehashed minisign signature over line 1 (without its newline) made by the
@@ -22,6 +24,7 @@ card's own key. :func:`read_card` treats a card as untrusted bytes; every refusa
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import os
@@ -55,7 +58,11 @@ __all__ = [
     "card_bytes",
     "check_installation_id",
     "create_keys",
+    "describe_mismatch",
+    "differing_groups",
+    "fingerprint_from_digest",
     "format_fingerprint",
+    "is_fingerprint",
     "keys_dir",
     "keys_exist",
     "load_keys",
@@ -98,26 +105,79 @@ class KeysError(SrcdeskError):
 # --------------------------------------------------------------------------- fingerprints
 
 
-def format_fingerprint(hex64: str) -> str:
-    """``"1A2B3C4D…"`` (64 hex digits) as 16 groups of 4 upper-case digits separated by spaces."""
-    hex64 = hex64.upper()
-    return " ".join(hex64[i : i + 4] for i in range(0, 64, 4))
+FINGERPRINT_GROUPS = 8
+FINGERPRINT_CHARS = 4 * FINGERPRINT_GROUPS  # base32: 5 bits each, 160 bits in all
+_FINGERPRINT_RE = re.compile(r"[A-Z2-7]{32}")
+# Base32 has no 0, 1 or 8: heard or typed, they can only be O, I and B.
+_ALIKE = str.maketrans({"0": "O", "1": "I", "8": "B"})
+
+
+def fingerprint_from_digest(digest: bytes) -> str:
+    """The compact fingerprint (32 base32 characters) of a SHA-256 digest: its first 160 bits."""
+    return base64.b32encode(digest[:20]).decode("ascii")
+
+
+def format_fingerprint(compact: str) -> str:
+    """A fingerprint as people read it: 8 groups of 4 (or, for the 64 hex digits of the old form,
+    16 groups of 4), upper case, separated by spaces."""
+    compact = compact.upper()
+    return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
+
+
+def _compact(text: str) -> str:
+    return "".join(ch for ch in text if ch not in " -\t").upper()
 
 
 def normalise_fingerprint(text: str) -> str:
-    """A fingerprint as typed (spaces, dashes, any case) as 64 upper-case hex digits.
+    """A fingerprint as typed (with or without spaces or dashes, any case) as its 32 characters.
 
-    Raises :class:`ValueError` with a sentence for people if it isn't one.
+    The old form (64 hex digits) comes back as its 64 digits. Raises :class:`ValueError` with a
+    sentence for people if it isn't a fingerprint.
     """
     if not isinstance(text, str):
-        raise ValueError("A fingerprint is 64 hexadecimal digits (16 groups of 4).")
-    compact = "".join(ch for ch in text if ch not in " -\t").upper()
-    if not _HEX64_RE.fullmatch(compact):
+        raise ValueError("A fingerprint is 8 groups of 4 letters and digits.")
+    compact = _compact(text)
+    if _HEX64_RE.fullmatch(compact):
+        return compact  # srcdesk's old form
+    compact = compact.translate(_ALIKE)
+    if len(compact) != FINGERPRINT_CHARS:
         raise ValueError(
-            "A fingerprint is 64 hexadecimal digits (0-9, A-F), shown as 16 groups of 4; "
-            "check what you typed."
+            f"A fingerprint is 8 groups of 4 letters and digits ({FINGERPRINT_CHARS} in all); "
+            f"you typed {len(compact)}. Check what you typed."
+        )
+    if not _FINGERPRINT_RE.fullmatch(compact):
+        groups = [i // 4 + 1 for i, ch in enumerate(compact) if not ("A" <= ch <= "Z" or "2" <= ch <= "7")]
+        raise ValueError(
+            "A fingerprint has only letters A to Z and digits 2 to 7; "
+            f"check group {groups[0]} of {FINGERPRINT_GROUPS}."
         )
     return compact
+
+
+def is_fingerprint(text: Any) -> bool:
+    """``text`` is a fingerprint as srcdesk writes it (8 groups of 4, or the old 16 groups of hex)."""
+    if not isinstance(text, str) or not text.isascii():
+        return False
+    try:
+        return text == format_fingerprint(normalise_fingerprint(text))
+    except ValueError:
+        return False
+
+
+def differing_groups(typed: str, expected: str) -> list[int]:
+    """The groups (counted from 1) in which a typed fingerprint differs from the expected one;
+    both as :func:`normalise_fingerprint` returns them and of the same form."""
+    return [i // 4 + 1 for i in range(0, len(expected), 4) if typed[i : i + 4] != expected[i : i + 4]]
+
+
+def describe_mismatch(groups: list[int], of: int = FINGERPRINT_GROUPS) -> str:
+    """Where a fingerprint differs, in a sentence: which groups to have read out again."""
+    if len(groups) > of // 2:
+        return (f"{len(groups)} of its {of} groups differ: make sure the card is from the PC whose "
+                "fingerprint was read out to you")
+    said = (f"group {groups[0]}" if len(groups) == 1
+            else "groups " + ", ".join(str(g) for g in groups[:-1]) + f" and {groups[-1]}")
+    return f"{said} of {of} differ{'s' if len(groups) == 1 else ''}: have {said} read out again"
 
 
 def check_installation_id(value: Any, what: str = "the installation id") -> str:
@@ -152,9 +212,25 @@ class PublicIdentity:
         return hashlib.sha256(self.canonical_bytes()).hexdigest().upper()
 
     @property
+    def fingerprint_code(self) -> str:
+        """The fingerprint's 32 characters (base32 of the digest's first 160 bits)."""
+        return fingerprint_from_digest(hashlib.sha256(self.canonical_bytes()).digest())
+
+    @property
     def fingerprint(self) -> str:
-        """The fingerprint as people compare it: 16 groups of 4 hex digits."""
+        """The fingerprint as people compare it: 8 groups of 4 letters and digits."""
+        return format_fingerprint(self.fingerprint_code)
+
+    @property
+    def old_fingerprint(self) -> str:
+        """The fingerprint as srcdesk showed it before: 16 groups of 4 hex digits."""
         return format_fingerprint(self.fingerprint_hex)
+
+    def matches_fingerprint(self, typed: str) -> list[int]:
+        """The groups in which ``typed`` (already normalised) differs from this identity's
+        fingerprint, in whichever form it was typed: empty when it matches."""
+        expected = self.fingerprint_hex if len(typed) == 64 else self.fingerprint_code
+        return differing_groups(typed, expected)
 
     def public_key(self) -> PublicKey:
         return PublicKey.from_line(self.signing_key)
@@ -483,6 +559,6 @@ def read_card(data: bytes) -> PublicIdentity:
     stated = card["fingerprint"]
     if not isinstance(stated, str) or not stated.isascii():
         raise _refuse('"fingerprint" is not a fingerprint')
-    if not secrets.compare_digest(stated, identity.fingerprint):
+    if not (secrets.compare_digest(stated, identity.fingerprint) or secrets.compare_digest(stated, identity.old_fingerprint)):
         raise _refuse("the fingerprint written on it does not match its keys")
     return identity

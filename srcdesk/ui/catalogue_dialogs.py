@@ -3,7 +3,7 @@ ladder's levels (with a form for their rules), and deleting something never used
 
 Every dialog is non-blocking (``show()``/``open()``), saves through :mod:`srcdesk.services.catalogue`
 in the background, shows a :class:`~srcdesk.errors.ValidationError` under the field it names,
-announces ``"catalogue"`` on the data bus after a successful write, and emits ``saved``.
+emits ``saved`` after a successful write (the data bus hears of it from the commit itself).
 Escape or Cancel with unsaved changes asks first (:func:`confirm`, which tests may monkeypatch).
 """
 
@@ -40,7 +40,6 @@ from ..models import ActivityType, AttendanceRole, MilestoneDefinition, Module, 
 from ..services import catalogue
 from ..services.base import Context
 from ..words import plural
-from .bus import data_bus
 from .tasks import Task, run_task
 from .widgets import (
     FieldError,
@@ -72,7 +71,6 @@ class FormDialog(GuardedDialog):
 
     saved = Signal(object)  # the service's result
     savedMessage = Signal(str)  # what happened, in a sentence (done_message)
-    topic = "catalogue"
 
     def __init__(self, ctx: Context, title: str, heading_text: str, save_text: str = "&Save",
                  parent: QWidget | None = None) -> None:
@@ -224,7 +222,6 @@ class FormDialog(GuardedDialog):
         self._set_busy(False)
         self.status.say("")
         self.result_value = result
-        data_bus().announce(self.topic)
         self.saved.emit(result)
         self.savedMessage.emit(self.done_message(result))
         self._dirty = False

@@ -100,16 +100,17 @@ class LockScreen(QDialog):
         self.setObjectName("lockScreen")
         self.setWindowTitle("srcdesk is locked")
         self.setMinimumWidth(420)
-        user = ctx.user
+        # No name: the lock screen is what a passer-by sees, and a username is half of what signs in
+        # (a display name is often the username too).
         explain = QLabel(
-            f"srcdesk was locked because nobody used it for a while. {user.display_name} ({user.username}): "
-            "enter your password to carry on where you left off."
+            "srcdesk was locked because nobody used it for a while. Enter your password to carry on where "
+            "you left off, or sign out so someone else can sign in."
         )
         explain.setObjectName("lockExplanation")
         explain.setWordWrap(True)
         self.password = QLineEdit()
         self.password.setObjectName("lockPassword")
-        self.password.setAccessibleName(f"Password for {user.username}")
+        self.password.setAccessibleName("Password")
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         label = QLabel("&Password:")
         label.setBuddy(self.password)

@@ -28,11 +28,14 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from .. import __version__
 from ..services.base import Context
-from .bus import data_bus
+from ..services.setup import SAMPLE_SIGN_IN
+from .bus import ExternalChanges, data_bus
 from .catalogue_dialogs import open_dialog
+from .guide import GuideWindow
 from .lock import IdleWatcher, LockScreen, idle_lock_minutes
 from .login_dialog import describe_installation
 from .pages import Page
@@ -117,6 +120,9 @@ class MainWindow(QMainWindow):
         self.idle_watcher.idle.connect(self.lock)
         self.idle_watcher.start()
         data_bus().changed.connect(self._data_changed)
+        # Writes by another program (a CLI import while this window is open) refresh the views too.
+        self.external_changes = ExternalChanges(ctx.db.path)
+        self.destroyed.connect(self.external_changes.stop)  # however the window goes
         self.clock_warning.check()  # once per start, in the background
 
     # -- pages -----------------------------------------------------------------------------
@@ -128,6 +134,15 @@ class MainWindow(QMainWindow):
         self.pages[page.key] = page
         item = QListWidgetItem(page.title)
         item.setData(Qt.ItemDataRole.UserRole, page.key)
+        number = len(self.pages)
+        if number <= 9:
+            go = QAction(f"&{number} {page.title}", self)
+            go.setObjectName(f"go{page.key.title()}Action")
+            go.setShortcut(QKeySequence(f"Ctrl+{number}"))
+            go.triggered.connect(lambda _checked=False, key=page.key: self.show_page(key))
+            self.go_menu.addAction(go)
+            self.go_actions.append(go)
+            item.setToolTip(f"{page.title} (Ctrl+{number})")
         item.setData(Qt.ItemDataRole.AccessibleTextRole, page.title)
         self.nav.addItem(item)
         counted = getattr(page, "conflictsChanged", None)  # e.g. "Sync (2)": conflicts waiting for a person
@@ -212,7 +227,18 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
 
+        # Ctrl+1…9 go to the first nine pages of the navigation list (added with the pages).
+        self.go_menu = self.menuBar().addMenu("&Go")
+        self.go_actions: list[QAction] = []
+
         help_menu = self.menuBar().addMenu("&Help")
+        self.guide_action = QAction("User &guide", self)
+        self.guide_action.setObjectName("guideAction")
+        self.guide_action.setShortcut(QKeySequence(QKeySequence.StandardKey.HelpContents))
+        self.guide_action.setStatusTip("A short guide to srcdesk (it opens without a network)")
+        self.guide_action.triggered.connect(self.show_guide)
+        help_menu.addAction(self.guide_action)
+        self.guide: GuideWindow | None = None
         self.about_action = QAction("&About srcdesk", self)
         self.about_action.setObjectName("aboutAction")
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
@@ -234,6 +260,7 @@ class MainWindow(QMainWindow):
         bar = self.statusBar()
         if inst.sample:
             self.sample_status = QLabel("Sample data — made up, not for real records")
+            self.sample_status.setToolTip(f"To come back to it, {SAMPLE_SIGN_IN}.")
             self.sample_status.setObjectName("sampleStatus")
             self.sample_status.setStyleSheet("font-weight: bold;")
             bar.addWidget(self.sample_status)
@@ -245,6 +272,15 @@ class MainWindow(QMainWindow):
         dialog.savedMessage.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         self.password_dialog = open_dialog(dialog)
         return self.password_dialog
+
+    def show_guide(self) -> GuideWindow:
+        """Help → User guide (F1): the guide shipped in resources/, in a window of its own."""
+        if self.guide is None or not isValid(self.guide):
+            self.guide = GuideWindow(self)
+        self.guide.show()
+        self.guide.raise_()
+        self.guide.activateWindow()
+        return self.guide
 
     def show_about(self) -> QMessageBox:
         """Opens (never exec()s) the About box, so nothing waits on it."""
@@ -281,6 +317,8 @@ class MainWindow(QMainWindow):
         if self.locked or self.ctx.user is None:
             return
         self.idle_watcher.stop()
+        # Where the person was working (a register over the main window, a field in it): given back on unlocking.
+        self._focus_before_lock = (QApplication.activeWindow(), QApplication.focusWidget())
         self._hidden_by_lock = [w for w in QApplication.topLevelWidgets()
                                 if w.isVisible() and not isinstance(w, LockScreen)]
         for widget in self._hidden_by_lock:
@@ -302,10 +340,17 @@ class MainWindow(QMainWindow):
         return hidden
 
     def _unlocked(self) -> None:
-        for widget in self._end_lock():
+        hidden = self._end_lock()
+        for widget in hidden:
             widget.show()
-        self.raise_()
-        self.activateWindow()
+        window, focus = getattr(self, "_focus_before_lock", (None, None))
+        self._focus_before_lock = (None, None)
+        if window is None or not isValid(window) or window not in hidden:
+            window = self
+        window.raise_()
+        window.activateWindow()
+        if focus is not None and isValid(focus) and focus.window() is window and focus.isVisible():
+            focus.setFocus(Qt.FocusReason.OtherFocusReason)
         self.idle_watcher.start()
 
     def _sign_out_from_lock(self) -> None:
@@ -316,8 +361,10 @@ class MainWindow(QMainWindow):
     def _data_changed(self, topics: frozenset[str]) -> None:
         if "settings" in topics:
             self.idle_watcher.set_timeout_ms(idle_lock_minutes(self.settings) * 60_000)
-            if not self.clock_warning.isHidden():
-                self.clock_warning.check(show=False)  # hidden once the clock is repaired, never shown again
+        if not self.clock_warning.isHidden():
+            # A repair re-stamps records (whatever topics that makes): hidden once the clock is
+            # repaired, never shown again.
+            self.clock_warning.check(show=False)
 
     def _close_own_windows(self) -> bool:
         """Close the dialogs this window opened (a register asks about unsaved changes).
@@ -339,6 +386,7 @@ class MainWindow(QMainWindow):
             return
         self._end_lock()
         self.idle_watcher.dispose()
+        self.external_changes.stop()
         self._save_geometry()
         super().closeEvent(event)
         if self._leaving == "sign out":

@@ -3,8 +3,8 @@
 :class:`PersonDialog` is a form over :func:`srcdesk.services.people.create_person` /
 :func:`~srcdesk.services.people.update_person`: each service error appears under the field it
 names. :class:`DeletePersonDialog` asks for the reason and records the deletion (a tombstone;
-coordinators and administrators only). Both run their work in the background, announce
-``"people"`` on the data bus and emit ``saved`` / ``deleted``.
+coordinators and administrators only). Both run their work in the background and emit
+``saved`` / ``deleted`` (the data bus hears of the write from the commit itself).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -34,7 +34,6 @@ from ..models import PERSON_KINDS
 from ..services import people
 from ..services.base import Context
 from ..services.estate import establishments
-from .bus import data_bus
 from .errors import report_unexpected
 from .tasks import Task, run_task
 from .widgets import (
@@ -51,6 +50,7 @@ from .widgets import (
 )
 
 CONSENT_SUGGESTIONS = ("Attendance, milestones and certificates", "Attendance only")
+COMMUNITY = "community"  # the office's "No establishment (community)" choice
 
 
 def confirm_discard(parent: QWidget, on_discard: Callable[[], Any]) -> QMessageBox:
@@ -194,7 +194,6 @@ class PersonDialog(GuardedDialog):
         self.establishment.setEnabled(False)
         if person_id is None:
             if ctx.installation.is_office:
-                self.establishment.addItem("No establishment (community)", None)
                 self.establishment.setPlaceholderText("Loading the establishments…")
                 run_task(establishments, ctx, owner=self, name="load establishments",
                          on_result=self._establishments_loaded, on_error=self._show_error)
@@ -240,9 +239,20 @@ class PersonDialog(GuardedDialog):
     # -- loading ---------------------------------------------------------------------------
 
     def _establishments_loaded(self, rows: list[Any]) -> None:
+        # The office registers people anywhere: the establishment the officer picked last time,
+        # else none chosen yet (they pick one: never an arbitrary default).
         for est in rows:
             self.establishment.addItem(f"{est.name} ({est.code})", est.id)
+        self.establishment.addItem("No establishment (community)", COMMUNITY)
+        last = QSettings().value(self._last_establishment_key)
+        found = self.establishment.findData(last) if last else -1
+        self.establishment.setPlaceholderText("Choose the establishment…")
+        self.establishment.setCurrentIndex(found)
         self.establishment.setEnabled(True)
+
+    @property
+    def _last_establishment_key(self) -> str:
+        return f"people/{self.ctx.installation.id}/new_person_establishment"
 
     def _loaded(self, record: Any) -> None:
         self._task = None
@@ -315,6 +325,12 @@ class PersonDialog(GuardedDialog):
             return  # every problem at once, each under its field; nothing sent
         if self.person_id is None:
             est = self.establishment.currentData()
+            if self.ctx.installation.is_office and self.establishment.currentIndex() < 0:
+                self.errors["establishment_id"].show_error(
+                    "Choose where this person is: an establishment, or no establishment (community).")
+                self.establishment.setFocus()
+                return
+            est = None if est == COMMUNITY else est
             fn, args, kwargs = people.create_person, (self.ctx,), {**values, "establishment_id": est}
             self.status.say("Registering…")
         else:
@@ -327,7 +343,8 @@ class PersonDialog(GuardedDialog):
     def _saved(self, record: Any) -> None:
         self._task = None
         self.record = record
-        data_bus().announce("people")
+        if self.person_id is None and self.ctx.installation.is_office:
+            QSettings().setValue(self._last_establishment_key, self.establishment.currentData())
         self.saved.emit(record)
         self._dirty = False
         self._closing = True
@@ -416,7 +433,6 @@ class DeletePersonDialog(QDialog):
 
     def _done(self, _result: object) -> None:
         self._task = None
-        data_bus().announce("people")
         self.deleted.emit(self.person_id)
         self.accept()
 

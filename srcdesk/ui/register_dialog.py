@@ -52,7 +52,6 @@ from ..services.attendance import (
     save_register,
 )
 from ..services.people import PersonRow, create_person, search_people
-from .bus import data_bus
 from .errors import report_unexpected
 from .register_model import COL_NAME, COL_NOTE, COL_REF, COL_ROLE, COL_STATUS, ChoiceDelegate, RegisterModel
 from .table_model import Column, PagedTableModel
@@ -692,7 +691,6 @@ class RegisterDialog(QDialog):
             else:
                 report_unexpected(error)
             return
-        data_bus().announce("people")
         name = f"{person.given_name} {person.family_name}"
         self.hide_new_person()
         self.find.clear()
@@ -793,7 +791,6 @@ class RegisterDialog(QDialog):
                 report_unexpected(error)
         else:
             self.model.mark_saved()
-            data_bus().announce("attendance")
             parts = [f"{n} {what}" for n, what in ((result.added, "added"), (result.changed, "changed"),
                                                    (result.removed, "taken off")) if n]
             self.status.say("Saved" + (": " + ", ".join(parts) + "." if parts else "."))

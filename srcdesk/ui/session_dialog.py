@@ -53,7 +53,6 @@ from ..services.base import Context
 from ..services.people import PersonRow, search_people
 from ..services.sessions import PersonChoice, SaveOutcome, SessionDetails
 from ..words import plural
-from .bus import data_bus
 from .table_model import Column, PagedTableModel, RowsTableModel
 from .tasks import Task, run_task
 from .widgets import FieldError, StatusNote, confirm, describe_error, grow_to_fit, heading, scrolling_layout
@@ -420,7 +419,6 @@ class CancelSessionDialog(QDialog):
 
     def _done(self, record: Any) -> None:
         self._task = None
-        data_bus().announce("sessions")
         self.cancelled.emit(record)
         self.accept()
 
@@ -956,7 +954,7 @@ class SessionDialog(QDialog):
             before = dict(self._snapshot or {})
             values = {k: v for k, v in values.items() if before.get(k) != v}
             if new_cohort is None and not values:
-                self._saved(SaveOutcome(self.details.session, [], None), announce=False)
+                self._saved(SaveOutcome(self.details.session, [], None))
                 return
         elif self.ask_establishment and not values.get("establishment_id"):
             self.establishment_error.show_error("Choose the establishment where the session took place.")
@@ -972,11 +970,9 @@ class SessionDialog(QDialog):
                               repeat_until=repeat_until, **values, owner=self, name="save a session",
                               on_result=self._saved, on_error=self._save_failed)
 
-    def _saved(self, outcome: SaveOutcome, announce: bool = True) -> None:
+    def _saved(self, outcome: SaveOutcome) -> None:
         self._task = None
         self.outcome = outcome
-        if announce:
-            data_bus().announce("sessions")
         self._snapshot = None
         self.saved.emit(outcome.session)
         self.accept()

@@ -27,8 +27,11 @@ from PySide6.QtWidgets import (
 from ..errors import SrcdeskError, ValidationError
 from ..paths import database_path, sample_data_dir
 from ..services.base import Context
+from ..services.estate import establishment_sort_key, place_name
 from ..services.setup import (
     RECOVERY_WARNING,
+    SAMPLE_ESTABLISHMENT,
+    SAMPLE_SIGN_IN,
     create_sample_installation,
     establishment_codes,
     init_installation,
@@ -41,14 +44,6 @@ from .widgets import FieldError, StatusNote, accept_quit_buttons, heading, push_
 SEARCH_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
-def place_name(name: str) -> str:
-    """"HMP & YOI Polmont" -> "Polmont": what people call the establishment."""
-    for prefix in ("HMP & YOI ", "HMP YOI ", "HMP "):
-        if name.startswith(prefix):
-            return name[len(prefix):]
-    return name
-
-
 class EstablishmentModel(QStandardItemModel):
     """Establishments for a combo box; typing "Perth", "PER" or "HMP Perth" finds HMP Perth.
 
@@ -58,7 +53,7 @@ class EstablishmentModel(QStandardItemModel):
 
     def set_establishments(self, codes: list[tuple[str, str]]) -> None:
         self.clear()
-        for code, name in sorted(codes, key=lambda c: place_name(c[1]).casefold()):
+        for code, name in sorted(codes, key=lambda c: establishment_sort_key(c[1], c[0])):
             item = QStandardItem(f"{name} ({code})")
             item.setData(code, Qt.ItemDataRole.UserRole)
             item.setData([name.casefold(), place_name(name).casefold(), code.casefold()], SEARCH_ROLE)
@@ -188,7 +183,8 @@ class FirstRunDialog(QDialog):
         self.sample_button.setAutoDefault(False)
         self.sample_button.setToolTip(
             f"Make a separate installation full of made-up people and sessions in {self.sample_dir}, "
-            "to try srcdesk out. Nothing in it is real, and it never mixes with real records.")
+            "to try srcdesk out: no need to fill in the form first. Nothing in it is real, and it never "
+            f"mixes with real records. Later, {SAMPLE_SIGN_IN}.")
         self.sample_button.setAccessibleName("Explore with sample data")
         self.sample_button.setAccessibleDescription(self.sample_button.toolTip())
         self.sample_button.clicked.connect(self.explore_sample)
@@ -305,7 +301,9 @@ class FirstRunDialog(QDialog):
         if exists:
             self.sample_button.setText("Open the &sample data")
             self.sample_button.setAccessibleName("Open the sample data")
-            self.sample_button.setToolTip(f"Sign in to the sample data made earlier in {self.sample_dir}.")
+            self.sample_button.setToolTip(f"Open the sample data made earlier in {self.sample_dir}: "
+                                          f"{SAMPLE_SIGN_IN}.")
+            self.sample_button.setAccessibleDescription(self.sample_button.toolTip())
 
     def explore_sample(self) -> None:
         """Make (or reopen) the separate sample-data installation, with a progress bar."""
@@ -314,9 +312,12 @@ class FirstRunDialog(QDialog):
         if self.sample_exists:
             self.sampleChosen.emit(self.sample_dir)
             return
-        form = self._checked_form()
-        if form is None:
-            return
+        # Its own made-up administrator: the form is for this PC's real set-up. Only where the PC is
+        # (office or establishment) carries over, if chosen.
+        self._clear_errors()
+        office = self.at_office.isChecked()
+        form = {"office": office,
+                "establishment": None if office else (self.establishment.currentData() or SAMPLE_ESTABLISHMENT)}
         self._set_busy(True, "Making sample data: made-up people, sessions and registers…")
         self.progress.setRange(0, 0)
         self.progress.show()

@@ -5,7 +5,7 @@ details, a line saying why they can't, and a disabled button (the service refuse
 Achievements are never deleted: withdrawing or superseding one keeps it, with the reason.
 
 Each dialog is non-blocking (``show()``/``open()``), emits :attr:`saved` with the service's
-record after a successful write, and announces ``"ladder"`` on the data bus.
+record after a successful write (the data bus hears of it from the commit itself).
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from ..errors import SrcdeskError, ValidationError
 from ..services import ladder
 from ..services.base import Context
 from ..words import noun_for, plural
-from .bus import data_bus
 from .errors import report_unexpected
 from .table_model import Column, RowsTableModel, display
 from .tasks import Task, run_task
@@ -185,7 +184,6 @@ class _LadderDialog(GuardedDialog):
         self._task = None
         self.status.say(self.done_message(record))
         self.last_message = self.done_message(record)
-        data_bus().announce("ladder")
         self.saved.emit(record)
         self._closing = True
         self.accept()

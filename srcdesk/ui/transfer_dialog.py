@@ -2,8 +2,7 @@
 
 A form over :func:`srcdesk.services.people.transfer_person`: the establishments (closed ones
 left out) load in the background; the date defaults to today and can't be in the future.
-Service errors appear under the field they name. On success it announces ``"people"`` and
-emits :attr:`TransferDialog.transferred` with the new history entry.
+Service errors appear under the field they name. On success it emits :attr:`TransferDialog.transferred` with the new history entry.
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ from ..dates import QT_DATE_FORMAT
 from ..services.base import Context
 from ..services.estate import establishments
 from ..services.people import transfer_person
-from .bus import data_bus
 from .tasks import Task, run_task
 from .widgets import (
     FieldError,
@@ -180,7 +178,6 @@ class TransferDialog(QDialog):
 
     def _done(self, move: Any) -> None:
         self._task = None
-        data_bus().announce("people")
         self.transferred.emit(move)
         self.accept()
 

@@ -2,7 +2,7 @@
 change your own password (everyone, with the current one).
 
 Each saves through :mod:`srcdesk.services.users` in the background, shows a service error under
-the field it names, announces ``"users"`` on the data bus, and emits ``saved``.
+the field it names, and emits ``saved``.
 """
 
 from __future__ import annotations
@@ -59,7 +59,6 @@ def _check_passwords(password: QLineEdit, confirm: QLineEdit) -> str:
 class AddUserDialog(FormDialog):
     """A new account: username, full name, role, password typed twice."""
 
-    topic = "users"
 
     def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
         super().__init__(ctx, "Add a user", "Add a user", "&Add user", parent)
@@ -97,7 +96,6 @@ class AddUserDialog(FormDialog):
 class ResetPasswordDialog(FormDialog):
     """A new password for someone who forgot theirs; they sign in with it next time."""
 
-    topic = "users"
 
     def __init__(self, ctx: Context, user: UserInfo, parent: QWidget | None = None) -> None:
         title = f"Reset the password of {user.display_name}"
@@ -159,7 +157,6 @@ class ChangeMyPasswordDialog(FormDialog):
 class ChangeRoleDialog(FormDialog):
     """Choose another role for an account."""
 
-    topic = "users"
 
     def __init__(self, ctx: Context, user: UserInfo, parent: QWidget | None = None) -> None:
         title = f"Change the role of {user.display_name}"

@@ -26,7 +26,7 @@ import pytest
 
 from srcdesk.services import sync, trust
 from srcdesk.services.check import run_check
-from srcdesk.services.demo import generate_demo
+from srcdesk.services.demo import DEMO_END, generate_demo
 from srcdesk.services.setup import init_installation, open_installation
 
 # Every child's pipe is closed: a leaked descriptor per run fails the test (pytest turns the
@@ -61,7 +61,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Setup:
         per_card = trust.export_card(per, root / "per.card")
         trust.enrol(per, office_card.read_bytes(), trust.my_identity(office).fingerprint)
         trust.enrol(office, per_card.read_bytes(), trust.my_identity(per).fingerprint)
-        generate_demo(per, scale="national", seed=7)  # one establishment, a year: ~16,000 records
+        generate_demo(per, scale="national", seed=7, end=DEMO_END)  # one establishment, a year: ~16,000 records
         (root / "stick").mkdir()
         [exported] = sync.export_bundles(per, root / "stick")
     finally:

@@ -120,13 +120,13 @@ def start_app(qtbot, settings: QSettings) -> Iterator[Callable[[Path], AppContro
 @pytest.fixture(scope="session")
 def _demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """HMP Perth with small-scale demo data and three users, made once per test run."""
-    from srcdesk.services.demo import generate_demo
+    from srcdesk.services.demo import DEMO_END, generate_demo
     from srcdesk.services.users import add_user
 
     folder = tmp_path_factory.mktemp("demo-template") / "perth"
     ctx = init_installation(folder, establishment="PER", office=False, admin_username="admin",
                             admin_name="Alex Admin", admin_password=PASSWORD)
-    generate_demo(ctx, scale="small")
+    generate_demo(ctx, scale="small", end=DEMO_END)
     add_user(ctx, "colin", "Colin Coordinator", "coordinator", PASSWORD)
     add_user(ctx, "rita", "Rita Recorder", "recorder", PASSWORD)
     ctx.db.close()

@@ -334,8 +334,37 @@ def test_menus(qtbot, start_app, perth_data):
     controller, window = signed_in(qtbot, start_app, perth_data)
     menus = {a.text(): [x.text() for x in a.menu().actions() if not x.isSeparator()]
              for a in window.menuBar().actions()}
+    titles = [window.nav.item(i).text() for i in range(window.nav.count())]
     assert menus == {"&File": ["Change my &password…", "&Lock now", "Sign &out / switch user", "&Quit"],
-                     "&Help": ["&About srcdesk"]}
+                     "&Go": [f"&{n} {title}" for n, title in enumerate(titles[:9], 1)],
+                     "&Help": ["User &guide", "&About srcdesk"]}
+
+
+def test_ctrl_digit_switches_pages(qtbot, start_app, perth_data):
+    controller, window = signed_in(qtbot, start_app, perth_data)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=WAIT_MS)
+    keys = list(window.pages)
+    assert len(keys) >= 3
+    for n in (3, 1, len(keys)):
+        qtbot.keyClick(window, getattr(Qt.Key, f"Key_{n}"), Qt.KeyboardModifier.ControlModifier)
+        assert window.nav.currentRow() == n - 1 and window.current_page is window.pages[keys[n - 1]]
+
+
+def test_f1_opens_the_user_guide_offline(qtbot, start_app, perth_data):
+    from srcdesk.ui.guide import guide_path
+
+    controller, window = signed_in(qtbot, start_app, perth_data)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=WAIT_MS)
+    assert guide_path().is_file()
+    qtbot.keyClick(window, Qt.Key.Key_F1)
+    guide = window.guide
+    assert guide is not None
+    qtbot.waitUntil(lambda: guide.isVisible() and guide.loaded, timeout=WAIT_MS)
+    text = guide.browser.toPlainText()
+    assert text.startswith("srcdesk: a short guide") and "Ctrl+1" in text and "8 groups of 4" in text
+    assert window.show_guide() is guide  # one guide window, raised again
 
 
 def test_about_box_says_the_version(qtbot, start_app, perth_data):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QLineEdit, QVBoxLayout
+from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QVBoxLayout
 
 from srcdesk.paths import database_path, sample_data_dir
 from srcdesk.ui.lock import IDLE_LOCK_KEY, LockScreen, idle_lock_minutes
@@ -45,6 +45,30 @@ def test_idle_lock_then_unlock_keeps_unsaved_work(qtbot, start_app, perth_data):
     assert window.isVisible() and edit.window().isVisible()
     assert edit.text() == "half-typed note"
     assert window.idle_watcher.active
+
+
+def test_unlocking_gives_focus_back_to_where_it_was(qtbot, start_app, perth_data):
+    from PySide6.QtWidgets import QApplication
+
+    controller, window = signed_in(qtbot, start_app, perth_data)
+    edit = unsaved_window(window)
+    other = QLineEdit(edit.window())
+    edit.window().layout().addWidget(other)
+    other.show()
+    with qtbot.waitActive(edit.window(), timeout=WAIT_MS):
+        edit.window().activateWindow()
+    other.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is other, timeout=WAIT_MS)
+    window.lock_action.trigger()
+    screen = window.lock_screen
+    text = screen.findChild(QLabel, "lockExplanation").text()
+    for shown in (text, screen.password.accessibleName(), screen.windowTitle()):
+        assert "admin" not in shown.lower()  # neither the username nor the name (Alex Admin)
+    qtbot.keyClicks(screen.password, PASSWORD)
+    qtbot.keyClick(screen.password, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not window.locked, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is edit.window(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is other, timeout=WAIT_MS)
 
 
 def test_typing_keeps_it_unlocked(qtbot, start_app, perth_data):
@@ -100,11 +124,9 @@ def test_explore_with_sample_data(qtbot, start_app, tmp_path):
     qtbot.waitUntil(lambda: controller.setup_dialog is not None, timeout=WAIT_MS)
     dialog = controller.setup_dialog
     qtbot.waitUntil(lambda: dialog.codes_loaded, timeout=WAIT_MS)
-    dialog.at_office.setChecked(True)
-    qtbot.keyClicks(dialog.username, "sam")
-    qtbot.keyClicks(dialog.display_name, "Sam Sample")
-    qtbot.keyClicks(dialog.password, PASSWORD)
-    qtbot.keyClicks(dialog.confirm, PASSWORD)
+    # Nothing filled in: the sample data has its own made-up administrator.
+    assert not dialog.username.text() and not dialog.password.text()
+    assert "no need to fill in the form" in dialog.sample_button.toolTip()
     seen_progress: list[int] = []
     dialog.progress.valueChanged.connect(seen_progress.append)
     click(qtbot, dialog.sample_button)
@@ -116,6 +138,14 @@ def test_explore_with_sample_data(qtbot, start_app, tmp_path):
     assert controller.context.installation.sample
     assert "SAMPLE DATA" in window.windowTitle()
     assert window.sample_status.isVisible()
+    assert controller.context.user.username == "sample" and "sample-data" in window.sample_status.toolTip()
+    assert not dialog.username_error.message  # no form errors were shown
+    # The sample data ends today, so Today has this week's sessions.
+    import datetime as dt
+
+    from srcdesk.services.sessions import sessions_between
+    recent = sessions_between(controller.context, dt.date.today() - dt.timedelta(days=6), dt.date.today())
+    assert recent
 
 
 def test_sample_data_is_offered_again(qtbot, start_app, tmp_path):

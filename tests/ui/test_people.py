@@ -346,3 +346,45 @@ def test_search_field_is_labelled_and_focused_first(qtbot, open_demo) -> None:  
     for widget in page.findChildren(QLineEdit):
         if widget.isVisibleTo(page) and widget.objectName():
             assert widget.accessibleName()
+
+
+def test_office_new_person_asks_where_then_remembers_the_last_choice(qtbot, office_data) -> None:  # noqa: ANN001
+    from PySide6.QtCore import QCoreApplication, QThreadPool
+
+    from srcdesk.services.setup import open_installation
+    from srcdesk.services.users import authenticate
+
+    from .conftest import PASSWORD
+
+    ctx = open_installation(office_data)
+    ctx.user = authenticate(ctx.db, "phr", PASSWORD)
+    try:
+        def new_dialog() -> PersonDialog:
+            dialog = PersonDialog(ctx, None)
+            qtbot.addWidget(dialog)
+            dialog.show()
+            qtbot.waitUntil(dialog.establishment.isEnabled, timeout=WAIT)
+            return dialog
+
+        dialog = new_dialog()
+        assert dialog.establishment.currentIndex() == -1  # nothing picked for the officer
+        texts = [dialog.establishment.itemText(i) for i in range(dialog.establishment.count())]
+        assert texts[-1] == "No establishment (community)" and "HMP Perth (PER)" in texts
+        qtbot.keyClicks(dialog.given_name, "Ada")
+        qtbot.keyClicks(dialog.family_name, "Lovelace")
+        dialog.submit()
+        assert "Choose where this person is" in dialog.errors["establishment_id"].message
+        dialog.establishment.setCurrentIndex(dialog.establishment.findText("HMP Perth (PER)"))
+        with qtbot.waitSignal(dialog.saved, timeout=WAIT) as saved:
+            dialog.submit()
+        perth = dialog.establishment.itemData(dialog.establishment.findText("HMP Perth (PER)"))
+        assert saved.args[0].establishment_id == perth
+
+        again = new_dialog()  # the last one picked
+        assert again.establishment.currentText() == "HMP Perth (PER)"
+        again._closing = True  # noqa: SLF001
+        again.done(0)
+    finally:
+        QThreadPool.globalInstance().waitForDone(WAIT)
+        QCoreApplication.processEvents()
+        ctx.db.close()

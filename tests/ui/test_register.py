@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QComboBox, QMessageBox
 
 from srcdesk.services import attendance, people, sessions
 from srcdesk.services.attendance import RegisterEntry
+from srcdesk.services.people import sort_key
 from srcdesk.ui import register_dialog
 from srcdesk.ui.bus import data_bus
 from srcdesk.ui.register_dialog import RegisterDialog
@@ -109,7 +110,8 @@ def test_take_a_register_by_keyboard_alone(qtbot, open_demo, open_register) -> N
 
     again = open_register(ctx, session.id)  # reopened: what was saved, cursor on the first line
     assert [(r.person_id, r.status) for r in again.model.rows] == [
-        (r.person_id, r.status) for r in sorted(dialog.model.rows, key=lambda r: r.name.casefold())]
+        (r.person_id, r.status) for r in sorted(dialog.model.rows,  # by family name, then given name
+                                                key=lambda r: sort_key(*r.name.rsplit(" ", 1)))]
     assert again.table.hasFocus() and again.table.currentIndex().row() == 0
 
 

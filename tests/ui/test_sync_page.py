@@ -23,7 +23,7 @@ from srcdesk.services.users import add_user
 from srcdesk.sync.errors import BundleRefused
 from srcdesk.ui.bus import data_bus
 from srcdesk.ui.pages import registry
-from srcdesk.ui.pages.sync import IMPORT_TOPICS, SyncPage
+from srcdesk.ui.pages.sync import SyncPage
 from srcdesk.ui.sync_dialogs import EnrolDialog, gap_sentence, seq_text
 from srcdesk.ui.tasks import pending_tasks
 
@@ -112,7 +112,7 @@ def cells(model, number: int) -> list[str]:  # noqa: ANN001
 # -- the page in the app ---------------------------------------------------------------------------
 
 def test_the_page_is_registered_for_coordinators(world) -> None:  # noqa: ANN001
-    assert SyncPage in registry.PAGES and "sync" in IMPORT_TOPICS
+    assert SyncPage in registry.PAGES
     per = world["PER"]
     rita = add_user(per, "rita", "Rita Recorder", "recorder", PASSWORD)
     colin = add_user(per, "colin", "Colin Coordinator", "coordinator", PASSWORD)
@@ -166,7 +166,11 @@ def test_export_at_perth_and_import_at_the_office(qtbot, world, settings, monkey
     assert dialog is not None and dialog.isVisible()
     assert [c.path for c in dialog.files] == written and dialog.import_button.isEnabled()
     details = dialog.details.text()
-    assert "From HMP Perth (PER)" in details and "Bundle 1" in details and "1 to a person" in details
+    assert "From HMP Perth (PER)" in details and "Bundle 1" in details
+    # per kind of record, in people's words: the account travels only as the name of who recorded
+    assert "It brings 2 records: 1 person, 1 staff name (who recorded)." in details
+    assert "user account" not in details.lower() and cells(dialog.model, 0)[4] == "2"
+    assert "1 bundle ready to import, bringing 2 records." in dialog.backup_note.text()
     assert "backing up the data now" in dialog.backup_note.text()
     assert cells(dialog.model, 0)[5] == "Ready"
     assert unnamed(dialog) == []
@@ -175,9 +179,9 @@ def test_export_at_perth_and_import_at_the_office(qtbot, world, settings, monkey
     qtbot.keyClick(dialog.view, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: tab.summary.isVisible(), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: office_page.idle, timeout=WAIT_MS)
-    assert "Imported 1 bundle: 2 new" in tab.summary.text() and "backed up" in tab.summary.text()
+    assert "Imported 1 bundle, 2 records: 2 new, 0 updated." in tab.summary.text() and "backed up" in tab.summary.text()
     assert cells(tab.model, 0)[1:3] == ["HMP Perth", "1"]
-    assert cells(tab.model, 0)[3].startswith("Imported: 2 new, 0 updated")
+    assert cells(tab.model, 0)[3] == "Imported 2 records: 2 new, 0 updated"
     assert people.get_person(office, person.id).family_name == "Bloggs"
     assert any({"people", "sync"} <= topics for topics in announced)
     assert list((office.db.data_dir / "backups").glob("*before-import*"))
@@ -188,6 +192,34 @@ def test_export_at_perth_and_import_at_the_office(qtbot, world, settings, monkey
     assert again is None
     assert "already imported; nothing changed" in tab.summary.text()
     data_bus().changed.disconnect(announced.append)
+
+
+def test_import_counts_records_per_kind_and_add_up(qtbot, world, settings, monkeypatch, tmp_path) -> None:  # noqa: ANN001
+    """A real bundle whose records changed more than once: the preview counts records per kind (not
+    changes), and the result's parts add up to the same number."""
+    per, office = world["PER"], world.office
+    person = people.create_person(per, given_name="Jo", family_name="Bloggs")
+    people.update_person(per, person.id, notes="first")
+    people.update_person(per, person.id, notes="second")  # one record, three changes
+    sessions.save_session(per, date=dt.date.today(), start_time="10:00", end_time="11:00", location="Hall",
+                          activity_type_id="act-cafe")
+    [written] = sync.export_bundles(per, tmp_path)
+    page = sync_page(qtbot, office, settings)
+    dialog = import_files(qtbot, page, monkeypatch, written.path, accept=False)
+    details = dialog.details.text()
+    [checked] = dialog.files
+    kinds = checked.records
+    assert kinds == {"person": 1, "session": 1, "app_user": 1} and checked.record_total == sum(kinds.values()) == 3
+    assert (f"It brings 3 records: 1 person, 1 session, 1 staff name (who recorded) ({written.changes} changes "
+            "in all: a record can change more than once).") in details
+    assert cells(dialog.model, 0)[4] == "3"
+    tab = page.import_tab
+    qtbot.keyClick(dialog.view, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: tab.summary.isVisible() and page.idle and not tab.busy, timeout=WAIT_MS)
+    [outcome] = tab.outcomes
+    assert outcome.result.records == checked.record_total  # what the preview said is what the result counts
+    assert cells(tab.model, 0)[3] == "Imported 3 records: 3 new, 0 updated"
+    assert tab.summary.text().startswith("Imported 1 bundle, 3 records: 3 new, 0 updated.")
 
 
 def test_export_at_the_office_for_one_or_all_establishments(qtbot, world, settings, monkeypatch,  # noqa: ANN001
@@ -300,7 +332,7 @@ def test_a_tampered_bundle_is_refused_with_its_reason(qtbot, world, settings, mo
     qtbot.waitUntil(lambda: tab.summary.isVisible() and page.idle and not tab.busy, timeout=WAIT_MS)
     assert "Imported 1 bundle" in tab.summary.text() and f"{bad.name} was refused" in tab.summary.text()
     assert tab.model.rowCount() == 2
-    assert cells(tab.model, 0)[3].startswith("Imported: 2 new") and cells(tab.model, 1)[3].startswith("Refused: ")
+    assert cells(tab.model, 0)[3].startswith("Imported 2 records: 2 new") and cells(tab.model, 1)[3].startswith("Refused: ")
     assert tab.model.index(1, 0).data(Qt.ItemDataRole.ForegroundRole) is not None  # the refusal in red
 
 
@@ -365,7 +397,7 @@ def test_the_page_imports_several_bundles_through_import_bundles_with_one_backup
     assert calls == [((second, third, first), ["preview", "progress"])]
     assert events == ["backup started", "backup finished"]
     assert len(list((office.db.data_dir / "backups").glob("*before-import*"))) == 1
-    assert tab.summary.text().startswith("Imported 3 bundles: 5 new, 0 updated, 0 unchanged, 0 conflicts.")
+    assert tab.summary.text().startswith("Imported 3 bundles, 5 records: 5 new, 0 updated.")
     assert [cells(tab.model, i)[:3] for i in range(3)] == [
         [second.name, "HMP Perth", "2"], [third.name, "HMP Barlinnie", "1"], [first.name, "HMP Perth", "1"]]
 
@@ -429,15 +461,14 @@ def test_held_records_are_shown_in_the_results_and_the_history(qtbot, world, set
     qtbot.keyClick(dialog.view, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: tab.summary.isVisible() and page.idle and not tab.busy, timeout=WAIT_MS)
     summary = tab.summary.text()
-    assert summary.startswith("Imported 1 bundle: 0 new, 1 updated, 0 unchanged, 1 held (can't be applied yet), "
-                              "0 conflicts.")
+    assert summary.startswith("Imported 1 bundle, 2 records: 0 new, 1 updated, 1 held (can't be applied yet).")
     assert "1 record can't be applied yet and stays as it was: Session: " in summary
     assert REASON in summary and sync.HELD_RETRIED in summary
     assert f"{bad.name} was refused" in summary
     rows = [cells(tab.model, i) for i in range(tab.model.rowCount())]
     assert [r[0] for r in rows] == [held_bundle.name, rows[1][0], bad.name] and rows[1][0].startswith("Held: Session")
     assert rows[1][3] == f"Held: its {REASON}. Tried again at every import."
-    assert rows[0][3].startswith("Imported: 0 new, 1 updated, 0 unchanged, 1 held")
+    assert rows[0][3].startswith("Imported 2 records: 0 new, 1 updated, 1 held")
     assert all(tab.model.index(i, 0).data(Qt.ItemDataRole.ForegroundRole) is not None for i in (1, 2))
     assert unnamed(page) == []
     shot(page, "sync-import-results")
@@ -446,7 +477,7 @@ def test_held_records_are_shown_in_the_results_and_the_history(qtbot, world, set
     qtbot.waitUntil(lambda: page.idle and history.model.rowCount() == 3, timeout=WAIT_MS)
     rows = [cells(history.model, i) for i in range(3)]
     assert [r[1:3] for r in rows] == [["Received", "2"], ["Held record", "2"], ["Received", "1"]]
-    assert rows[0][7] == "0 new, 1 updated, 0 unchanged, 1 held (can't be applied yet), 0 conflicts"
+    assert rows[0][7] == "2 records: 0 new, 1 updated, 1 held (can't be applied yet)"
     assert rows[1][7].startswith("Session: ") and rows[1][7].endswith(
         f" — its {REASON}; still held; tried again at every import.")
     assert history.held_warning.isVisible() and history.held_warning.text().startswith("1 record is held: ")
@@ -485,7 +516,7 @@ def test_history_shows_a_missing_bundle_until_it_arrives(qtbot, world, settings,
     assert history.gap_warning.isVisible()
     assert history.gap_warning.text() == "Bundle 1 from HMP Perth has not been imported yet."
     rows = [cells(history.model, i) for i in range(2)]
-    assert rows[0][:3] == ["HMP Perth", "Received", "2"] and rows[0][7].startswith("1 new")
+    assert rows[0][:3] == ["HMP Perth", "Received", "2"] and rows[0][7].startswith("1 record: 1 new")
     assert rows[1][:3] == ["HMP Perth", "Missing", "1"] and rows[1][7].startswith("Not imported yet")
     colour = history.model.index(1, 0).data(Qt.ItemDataRole.ForegroundRole)
     assert colour is not None and history.model.index(0, 0).data(Qt.ItemDataRole.ForegroundRole) is None
@@ -505,8 +536,7 @@ def test_trust_shows_the_fingerprint_and_enrols_only_with_the_right_one(qtbot, w
     page = sync_page(qtbot, office, settings)
     tab = page.show_tab("trust")
     me = trust.my_identity(office)
-    assert tab.fingerprint.text().split() == me.fingerprint.split()
-    assert tab.fingerprint.text().count("\n") == 1  # two lines of eight groups
+    assert tab.fingerprint.text() == me.fingerprint and len(me.fingerprint.split()) == 8  # one line, read by phone
     names = [r.name for r in tab.model.rows]
     assert names == ["HMP Barlinnie", "HMP Perth"]
     per_row = cells(tab.model, 1)
@@ -536,6 +566,12 @@ def test_trust_shows_the_fingerprint_and_enrols_only_with_the_right_one(qtbot, w
     qtbot.keyClick(dialog.fingerprint, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: dialog.general_error.isVisible(), timeout=WAIT_MS)
     assert "does not match this card" in dialog.general_error.text()
+    groups = right.split()
+    groups[2] = "ZZZZ" if groups[2] != "ZZZZ" else "YYYY"
+    dialog.fingerprint.setText(" ".join(groups))
+    qtbot.keyClick(dialog.fingerprint, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "group 3 of 8 differs" in dialog.general_error.text(), timeout=WAIT_MS)
+    dialog.fingerprint.setText(wrong)
     assert dialog.isVisible()
     shot(dialog, "sync-enrol-refused")
     assert "DUM" not in [t.establishment_code for t in trust.trusted_installations(office)]

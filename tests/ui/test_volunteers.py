@@ -253,28 +253,38 @@ def test_show_person_from_elsewhere(qtbot, open_demo) -> None:  # noqa: ANN001
     assert page.sign_off_button.isEnabled()
 
 
-def test_office_counts_one_establishment_at_a_time(qtbot, tmp_path):
-    """At the office the ladder is counted for the establishment chosen, never the whole nation."""
+def test_office_opens_on_all_establishments_and_counts_one_when_chosen(qtbot, tmp_path):
+    """At the office the ladder opens on every establishment; choosing one counts only its people."""
     from srcdesk.services import ladder
-    from srcdesk.services.demo import generate_demo
+    from srcdesk.services.demo import DEMO_END, generate_demo
     from srcdesk.services.setup import init_installation
     from srcdesk.ui.pages.volunteers import VolunteersPage
 
     ctx = init_installation(tmp_path / "office", establishment=None, office=True, admin_username="phr",
                             admin_name="Pat", admin_password="password123")
     try:
-        generate_demo(ctx, scale="small")
+        generate_demo(ctx, scale="small", end=DEMO_END)
         page = VolunteersPage(ctx)
         qtbot.addWidget(page)
         page.show()
         page.activate()
         qtbot.waitUntil(lambda: page.establishment_combo.count() > 0 and page.board_model.rowCount() > 0
                         and not page.loading, timeout=10_000)
+        assert page.establishment_combo.currentText() == "All establishments" and page.establishment_id is None
+        everyone = ladder.ladder_board(ctx, establishment_id=None)
+        assert [(b.definition_id, b.holders, b.eligible) for b in page.board_model.rows] == \
+            [(b.definition_id, b.holders, b.eligible) for b in everyone]
+        names = [page.establishment_combo.itemText(i) for i in range(1, page.establishment_combo.count())]
+        from srcdesk.services.estate import place_name
+        assert names == sorted(names, key=lambda n: place_name(n).casefold())  # the one establishment order
+        perth = page.establishment_combo.findText("HMP Perth (PER)")
+        page.establishment_combo.setCurrentIndex(perth)
         chosen = page.establishment_id
         assert chosen is not None
         expected = ladder.ladder_board(ctx, establishment_id=chosen)
-        assert [(b.definition_id, b.holders, b.eligible) for b in page.board_model.rows] == \
-            [(b.definition_id, b.holders, b.eligible) for b in expected]
+        qtbot.waitUntil(lambda: not page.loading and [(b.definition_id, b.holders, b.eligible)
+                                                      for b in page.board_model.rows] ==
+                        [(b.definition_id, b.holders, b.eligible) for b in expected], timeout=10_000)
         page.close()
         qtbot.waitUntil(lambda: not page.loading, timeout=10_000)
     finally:

@@ -8,6 +8,7 @@ missing ``minisign`` or ``age`` fails the test; elsewhere it is skipped.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import json
@@ -333,13 +334,13 @@ def check_cards_as_documented(world: Any, tmp_path: Path) -> None:
         comment = verified_comment(run_as_documented(
             CARD_VERIFY, work, {"$(jq -r .minisign_public_key card.json)": card["minisign_public_key"]}))
         assert comment == f"srcdesk-enrolment/1 installation={me.installation_id}"
-        # The fingerprint: SHA-256 over the document's lines, shown in 16 groups of 4.
+        # The fingerprint: SHA-256 over the document's lines, its first 20 bytes in base32, in 8 groups of 4.
         canonical = (template.replace("<installation id>", card["installation_id"])
                      .replace("<role>", card["role"])
                      .replace("<minisign public key line>", card["minisign_public_key"])
                      .replace("<age recipient>", card["age_recipient"])
                      .replace("<recovery recipient, or nothing>", card["recovery_recipient"] or ""))
-        digest = hashlib.sha256(canonical.encode()).hexdigest().upper()
-        grouped = " ".join(digest[i:i + 4] for i in range(0, 64, 4))
+        code = base64.b32encode(hashlib.sha256(canonical.encode()).digest()[:20]).decode()
+        grouped = " ".join(code[i:i + 4] for i in range(0, 32, 4))
         assert grouped == card["fingerprint"] == me.fingerprint
         assert card["minisign_public_key"] == me.signing_key

@@ -40,6 +40,22 @@ def test_init_demo_check_backup(capsys, tmp_path) -> None:  # noqa: ANN001
     assert code == 0 and (tmp_path / "b.sqlite3").exists()
 
 
+def test_demo_end_date_repeats_the_data(capsys, tmp_path) -> None:  # noqa: ANN001
+    sessions = []
+    for name in ("a", "b"):
+        d = str(tmp_path / name)
+        assert run(capsys, "--data-dir", d, "init", "--establishment", "PER", "--admin", "ann")[0] == 0
+        code, out, err = run(capsys, "--data-dir", d, "--user", "ann", "demo", "--scale", "small",
+                             "--end-date", "2026-10-31")
+        assert code == 0 and "01 Sep 2026 to 31 Oct 2026" in out, err
+        with sqlite3.connect(database_path(Path(d))) as conn:
+            sessions.append(conn.execute("SELECT date, start_time, location FROM session ORDER BY 1, 2, 3").fetchall())
+    assert sessions[0] == sessions[1] and max(s[0] for s in sessions[0]) <= "2026-10-31"
+    code, _, err = run(capsys, "--data-dir", str(tmp_path / "c"), "init", "--establishment", "PER", "--admin", "ann")
+    code, _, err = run(capsys, "--data-dir", str(tmp_path / "c"), "--user", "ann", "demo", "--end-date", "31st")
+    assert code == 1 and "End date must be a date" in err and err.count("\n") == 1
+
+
 def test_data_dir_from_environment(capsys, tmp_path, monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setenv("SRCDESK_HOME", str(tmp_path / "home"))
     assert run(capsys, "init", "--office", "--admin", "phr")[0] == 0

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from srcdesk.errors import PermissionDenied, ValidationError
 from srcdesk.services.base import Context
 from srcdesk.services.check import run_check
-from srcdesk.services.demo import DemoSummary, generate_demo
+from srcdesk.services.demo import DEMO_END, DemoSummary, generate_demo
 from srcdesk.services.setup import init_installation
 from srcdesk.services.users import add_user
 
@@ -38,7 +38,7 @@ def ctx(tmp_path: Path) -> Iterator[Context]:
 
 @pytest.fixture
 def demo(ctx: Context) -> tuple[Context, DemoSummary]:
-    return ctx, generate_demo(ctx, scale="small", seed=1)
+    return ctx, generate_demo(ctx, scale="small", seed=1, end=DEMO_END)
 
 
 def _scalar(ctx: Context, sql: str, **params: object) -> object:
@@ -54,7 +54,7 @@ def _rows(ctx: Context, sql: str, **params: object) -> list[tuple]:
 def test_small_is_fast_and_passes_check(ctx: Context) -> None:
     calls: list[tuple[int, int, str]] = []
     started = time.perf_counter()
-    summary = generate_demo(ctx, scale="small", seed=1, progress=lambda d, t, w: calls.append((d, t, w)))
+    summary = generate_demo(ctx, scale="small", seed=1, end=DEMO_END, progress=lambda d, t, w: calls.append((d, t, w)))
     assert time.perf_counter() - started < 10
     report = run_check(ctx.db)
     assert report.ok, report.problems  # every row has its change-log entry, references hold
@@ -73,7 +73,7 @@ def test_same_seed_same_data(tmp_path: Path) -> None:
     def run(folder: str, seed: int) -> tuple[dict[str, int], list[tuple]]:
         c = _init(tmp_path / folder)
         try:
-            summary = generate_demo(c, scale="small", seed=seed)
+            summary = generate_demo(c, scale="small", seed=seed, end=DEMO_END)
             names = sorted(_rows(c, "SELECT given_name, family_name, kind FROM person"))
             return summary.counts, names
         finally:
@@ -90,7 +90,7 @@ def test_same_seed_same_data(tmp_path: Path) -> None:
 def test_refuses_an_installation_that_is_in_use(demo: tuple[Context, DemoSummary]) -> None:
     ctx, summary = demo
     with pytest.raises(ValidationError, match="new, separate data folder"):
-        generate_demo(ctx, scale="small", seed=2)
+        generate_demo(ctx, scale="small", seed=2, end=DEMO_END)
     assert _scalar(ctx, "SELECT count(*) FROM person") == summary.counts["person"]
 
 
@@ -98,13 +98,13 @@ def test_refuses_a_recorder(ctx: Context) -> None:
     rita = add_user(ctx, "rita", "Rita", "recorder", PASSWORD)
     as_rita = Context(ctx.db, ctx.installation, rita)
     with pytest.raises(PermissionDenied):
-        generate_demo(as_rita, scale="small")
+        generate_demo(as_rita, scale="small", end=DEMO_END)
     assert _scalar(ctx, "SELECT count(*) FROM session") == 0
 
 
 def test_unknown_scale_is_refused(ctx: Context) -> None:
     with pytest.raises(ValidationError, match="scale"):
-        generate_demo(ctx, scale="galactic")
+        generate_demo(ctx, scale="galactic", end=DEMO_END)
 
 
 def test_attendance_unique_and_sessions_well_formed(demo: tuple[Context, DemoSummary]) -> None:
@@ -158,7 +158,7 @@ def test_recruit_training_and_ladder(demo: tuple[Context, DemoSummary]) -> None:
 def test_office_small_uses_one_establishment(tmp_path: Path) -> None:
     c = _init(tmp_path / "office", office=True)
     try:
-        summary = generate_demo(c, scale="small", seed=3)
+        summary = generate_demo(c, scale="small", seed=3, end=DEMO_END)
         assert summary.establishments == 1
         assert len(_rows(c, "SELECT DISTINCT establishment_id FROM session")) == 1
         assert run_check(c.db).ok
@@ -178,3 +178,20 @@ def test_transfers_match_current_establishment(demo: tuple[Context, DemoSummary]
         SELECT count(*) FROM attendance a JOIN session s ON s.id = a.session_id
         JOIN person_transfer t ON t.person_id = a.person_id AND t.from_establishment_id = s.establishment_id
         WHERE s.date > t.transferred_on""") == 0
+
+
+def test_demo_data_ends_today_unless_told(ctx: Context, tmp_path: Path) -> None:
+    import datetime as dt
+
+    summary = generate_demo(ctx, scale="small", seed=1)
+    today = dt.date.today()
+    assert summary.end == today and summary.start == today - (DEMO_END - dt.date(2026, 9, 1))
+    last = _scalar(ctx, "SELECT max(date) FROM session")
+    assert today - dt.timedelta(days=7) <= dt.date.fromisoformat(last) <= today  # "Today" has this week's sessions
+    other = _init(tmp_path / "future")
+    try:
+        with pytest.raises(ValidationError, match="can't end in the future"):
+            generate_demo(other, scale="small", end=today + dt.timedelta(days=1))
+    finally:
+        other.db.close()
+

@@ -326,7 +326,7 @@ def test_held_records_are_counted_described_and_listed_in_the_history(world) -> 
     assert held.record.startswith("Session: ") and held.still_held
     assert held.reason == ("its session would end (10:30) before it starts (10:45): its times were changed "
                            "on two PCs; set them again here to release it")
-    assert r.describe().endswith("1 new, 1 updated, 0 unchanged, 1 held (can't be applied yet), 0 conflicts.")
+    assert r.describe().endswith("3 records: 1 new, 1 updated, 1 held (can't be applied yet).")
     assert people.get_person(office, other.id).notes == "still applies"
 
     [origin] = [h for h in sync.bundle_history(office) if h.origin_name == "HMP Perth"]
@@ -449,7 +449,7 @@ def test_the_command_line_imports_through_import_bundles(world, tmp_path, monkey
     assert lines[0].startswith("Checked: Bundle 2 from HMP Perth")
     assert lines[1].startswith("Checked: Bundle 1 from HMP Barlinnie")
     assert lines[1].endswith("Backing up, then applying 2 bundles.")
-    assert f"{held_path.name}: 1 new, 1 updated, 0 unchanged, 1 held (can't be applied yet), 0 conflicts." in lines
+    assert f"{held_path.name}: 3 records: 1 new, 1 updated, 1 held (can't be applied yet)." in lines
     assert any(line.startswith("  held: Session: ") and "before it starts (10:45)" in line for line in lines)
     assert sync.HELD_RETRIED in lines and len([p for p in (world.office.db.data_dir / "backups").iterdir()]) == 1
 

@@ -17,7 +17,7 @@ from srcdesk.models import Person
 from srcdesk.services import attendance, certificates, ladder, people, sessions
 from srcdesk.services.attendance import RegisterEntry
 from srcdesk.services.base import Context
-from srcdesk.services.demo import generate_demo
+from srcdesk.services.demo import DEMO_END, generate_demo
 from srcdesk.services.setup import init_installation
 from srcdesk.services.users import add_user
 
@@ -30,7 +30,7 @@ def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("ladder-demo") / "perth"
     c = init_installation(folder, establishment="PER", office=False, admin_username="ann",
                           admin_name="Ann Admin", admin_password=PASSWORD)
-    generate_demo(c, scale="small", seed=1)
+    generate_demo(c, scale="small", seed=1, end=DEMO_END)
     add_user(c, "colin", "Colin Coordinator", "coordinator", PASSWORD)
     add_user(c, "rita", "Rita Recorder", "recorder", PASSWORD)
     c.db.close()
@@ -158,7 +158,7 @@ def test_people_at_level_pages_by_name(demo: Context) -> None:
             break
         after = page.after
     assert len(seen) == board.holders == len({h.person_id for h in seen})
-    names = [h.display_name.casefold() for h in seen]
+    names = [" ".join(reversed(h.display_name.casefold().rsplit(" ", 1))) for h in seen]  # family name first
     assert names == sorted(names)
 
 

@@ -72,6 +72,13 @@ def test_frozen_resources_dir_is_under_meipass(monkeypatch: pytest.MonkeyPatch, 
     assert paths.resources_dir() == tmp_path / "resources"
 
 
+def test_user_guide_is_inside_resources() -> None:
+    """Help → User guide (F1) reads it from resources/, which the spec ships whole."""
+    from srcdesk.ui.guide import guide_path
+
+    assert guide_path() == ROOT / "resources" / "help" / "guide.md" and guide_path().is_file()
+
+
 def test_reference_data_is_inside_resources() -> None:
     assert (ROOT / "resources" / "reference" / "reference.json").is_file()
 

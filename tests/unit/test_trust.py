@@ -39,6 +39,10 @@ from srcdesk.sync.identity import (
     PublicIdentity,
     card_bytes,
     create_keys,
+    describe_mismatch,
+    differing_groups,
+    format_fingerprint,
+    is_fingerprint,
     keys_dir,
     load_keys,
     make_recovery_identity,
@@ -307,10 +311,12 @@ def test_fingerprint_is_sha256_of_the_canonical_text(ctx: Context) -> None:
     me = trust.my_identity(ctx)
     text = (f"srcdesk-identity/1\n{me.installation_id}\nestablishment\n{me.signing_key}\n"
             f"{me.age_recipient}\n\n")
-    digest = hashlib.sha256(text.encode()).hexdigest().upper()
-    assert me.fingerprint == " ".join(digest[i:i + 4] for i in range(0, 64, 4))
-    assert len(me.fingerprint.split(" ")) == 16
+    code = base64.b32encode(hashlib.sha256(text.encode()).digest()[:20]).decode()
+    assert me.fingerprint == " ".join(code[i:i + 4] for i in range(0, 32, 4))
+    assert [len(g) for g in me.fingerprint.split(" ")] == [4] * 8  # read out by phone: 8 groups of 4
     assert trust.my_identity(ctx).fingerprint == me.fingerprint  # stable
+    digest = hashlib.sha256(text.encode()).hexdigest().upper()
+    assert me.old_fingerprint == " ".join(digest[i:i + 4] for i in range(0, 64, 4))
 
 
 def test_fingerprint_changes_with_every_key(office: Context) -> None:
@@ -334,14 +340,33 @@ def test_fingerprint_changes_with_every_key(office: Context) -> None:
 
 
 def test_normalise_fingerprint() -> None:
-    hex64 = "0123456789abcdef" * 4
-    assert normalise_fingerprint(hex64) == hex64.upper()
-    spaced = " ".join(hex64[i:i + 4] for i in range(0, 64, 4))
-    assert normalise_fingerprint(spaced) == hex64.upper()
-    assert normalise_fingerprint(spaced.replace(" ", "-")) == hex64.upper()
-    for bad in ("", hex64[:-1], hex64 + "0", hex64[:-1] + "G", "Ｆ" * 64):
-        with pytest.raises(ValueError, match="64 hexadecimal"):
+    code = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    spaced = " ".join(code[i:i + 4] for i in range(0, 32, 4))
+    assert format_fingerprint(code) == spaced
+    for typed in (code, spaced, spaced.lower(), spaced.replace(" ", "-"), spaced.replace(" ", " - ").lower()):
+        assert normalise_fingerprint(typed) == code
+    # Base32 has no 0, 1 or 8: typed (or heard) they are O, I and B.
+    assert normalise_fingerprint(code.replace("O", "0").replace("I", "1").replace("B", "8")) == code
+    hex64 = "0123456789abcdef" * 4  # srcdesk's old form is still understood
+    assert normalise_fingerprint(" ".join(hex64[i:i + 4] for i in range(0, 64, 4))) == hex64.upper()
+    for bad in ("", code[:-1], code + "A"):
+        with pytest.raises(ValueError, match="8 groups of 4"):
             normalise_fingerprint(bad)
+    with pytest.raises(ValueError, match="only letters A to Z and digits 2 to 7; check group 1 of 8"):
+        normalise_fingerprint("Ｆ" * 32)
+    with pytest.raises(ValueError, match="check group 3 of 8"):
+        normalise_fingerprint(code[:9] + "9" + code[10:])
+    assert is_fingerprint(spaced) and not is_fingerprint(code) and not is_fingerprint(spaced.lower())
+    assert is_fingerprint(" ".join(["ABCD"] * 16))  # the old form, in trust lists from older PCs
+
+
+def test_a_mismatch_says_which_group_to_read_again() -> None:
+    code = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    assert differing_groups(code, code) == []
+    assert differing_groups(code[:5] + "Z" + code[6:], code) == [2]
+    assert describe_mismatch([2]) == "group 2 of 8 differs: have group 2 read out again"
+    assert describe_mismatch([2, 7]) == "groups 2 and 7 of 8 differ: have groups 2 and 7 read out again"
+    assert "6 of its 8 groups differ" in describe_mismatch([1, 2, 3, 4, 5, 6])
 
 
 # --------------------------------------------------------------------------- enrolment cards
@@ -491,14 +516,31 @@ def test_enrol_both_ways(enrolled: tuple[Context, Context]) -> None:
 def test_typed_fingerprint_must_match(ctx: Context, office: Context, tmp_path: Path) -> None:
     data = card_of(ctx, tmp_path)
     before = table_dump(office)
-    with pytest.raises(BundleRefused, match="does not match this card: do not enrol it"):
+    with pytest.raises(BundleRefused, match="does not match this card .*do not enrol it"):
         trust.enrol(office, data, trust.my_identity(office).fingerprint)
-    with pytest.raises(ValidationError, match="64 hexadecimal"):
+    with pytest.raises(ValidationError, match="8 groups of 4"):
         trust.enrol(office, data, "1234")
+    fp = trust.my_identity(ctx).fingerprint
+    groups = fp.split()
+    misheard = " ".join([*groups[:4], groups[4][::-1] if groups[4] != groups[4][::-1] else "ZZZZ", *groups[5:]])
+    with pytest.raises(BundleRefused, match=r"\(group 5 of 8 differs: have group 5 read out again\)"):
+        trust.enrol(office, data, misheard)
     assert table_dump(office) == before
     # spaces, dashes and case don't matter
-    fp = trust.my_identity(ctx).fingerprint
     assert trust.enrol(office, data, fp.lower().replace(" ", "-")).installation_id == ctx.installation.id
+
+
+def test_the_old_hex_fingerprint_and_cards_carrying_it_still_enrol(ctx: Context, office: Context, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    me = trust.my_identity(ctx)
+    with monkeypatch.context() as m:  # a card written by an older srcdesk: 16 groups of hex on it
+        m.setattr(PublicIdentity, "fingerprint", property(lambda self: self.old_fingerprint))
+        old_card = card_of(ctx, tmp_path)
+    assert split_card(old_card)[0]["fingerprint"] == me.old_fingerprint
+    assert trust.enrol(office, old_card, me.old_fingerprint).installation_id == me.installation_id
+    assert trust.enrol(office, old_card, me.fingerprint).installation_id == me.installation_id
+    shown = [t for t in trust.trusted_installations(office) if t.installation_id == me.installation_id]
+    assert shown[0].fingerprint == me.fingerprint  # shown in today's form
 
 
 def test_forged_card_with_attackers_keys_fails_the_fingerprint(ctx: Context, office: Context) -> None:
@@ -797,8 +839,10 @@ def test_cli_export_enrol_list_revoke(capsys, tmp_path: Path) -> None:  # noqa: 
     code, _, err = run_cli(capsys, *P, "keys", "export", "--to", str(card))
     assert code == 1 and "already exists" in err
 
-    code, _, err = run_cli(capsys, *OFF, "keys", "enrol", str(card), "--fingerprint", "0" * 64)
-    assert code == 1 and "does not match this card" in err
+    code, _, err = run_cli(capsys, *OFF, "keys", "enrol", str(card), "--fingerprint", "A" * 32)
+    assert code == 1 and "does not match this card" in err and "8 groups differ" in err
+    code, _, err = run_cli(capsys, *OFF, "keys", "enrol", str(card), "--fingerprint", fp[:-4] + "ZZZZ")
+    assert code == 1 and "group 8 of 8 differs" in err and err.count("\n") == 1
     code, out, err = run_cli(capsys, *OFF, "keys", "enrol", str(card), "--fingerprint", fp)
     assert code == 0 and out.startswith("Enrolled: HMP Perth (PER)"), err
     code, out, _ = run_cli(capsys, *OFF, "keys", "enrol", str(card), "--fingerprint", fp.replace(" ", ""))

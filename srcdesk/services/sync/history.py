@@ -77,23 +77,29 @@ class OriginHistory:
 
 
 def outcome_text(counts: Mapping[str, Any]) -> str:
-    """"3 new, 1 updated, 0 unchanged, 1 held (can't be applied yet), 0 conflicts": what an import did
-    to the records a bundle brought. The parts add up to the records the import touched; the rarer
-    outcomes (merged, waiting, held) are named only when there are some."""
+    """"18 records: 15 new, 2 updated, 1 already here (unchanged); 1 conflict to decide": what an
+    import did to the records a bundle brought. The parts add up to the records named first (the
+    records the bundle brings, as its preview counts them); what was not applied is named with
+    why (already here, merged, waiting, held). Conflicts count values, not records."""
     def n(key: str) -> int:
         value = counts.get(key, 0)
         return value if isinstance(value, int) else 0
 
-    parts = [f"{n('new')} new", f"{n('updated')} updated", f"{n('unchanged')} unchanged"]
+    total = records_count(counts)
+    parts = [f"{n('new')} new", f"{n('updated')} updated"]
+    if n("unchanged"):
+        parts.append(f"{n('unchanged')} already here (unchanged)")
     if n("merged"):
         parts.append(f"{n('merged')} merged (made on two PCs, now one)")
     if n("waiting"):
         parts.append(f"{n('waiting')} waiting for a bundle not imported yet")
     if n("held"):
         parts.append(f"{n('held')} held (can't be applied yet)")
+    text = f"{plural(total, 'record')}: " + ", ".join(parts)
     conflicts = n("conflicts")
-    parts.append(plural(conflicts, "conflict") + (" to decide" if conflicts else ""))
-    return ", ".join(parts)
+    if conflicts:
+        text += f"; {plural(conflicts, 'conflict')} to decide"
+    return text
 
 
 def records_count(counts: Mapping[str, Any]) -> int:

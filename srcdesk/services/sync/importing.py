@@ -89,6 +89,14 @@ class CheckedBundle:
     error: BaseException | None = None
     same_as: Path | None = None  # an earlier file of this import holds the same bundle
     missing_before: tuple[int, ...] = ()  # numbers from its origin neither imported here nor in this import
+    # The records it brings, per kind of record (table): what its import's outcome counts add up
+    # to. (Its manifest counts changes: a record changed three times is three changes.) Empty when
+    # not worked out: refused, already imported, or the same as another file.
+    records: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def record_total(self) -> int:
+        return sum(self.records.values())
 
     @property
     def ready(self) -> bool:
@@ -285,10 +293,17 @@ def _check(ctx: Context, files: list[_File], progress: Progress | None) -> None:
             f.release()
             continue
         first[v.bundle_id] = f.path
-        f.checked = CheckedBundle(f.path, v)
         if v.already_imported:
+            f.checked = CheckedBundle(f.path, v)
             f.release()
-        elif kept + f.stamp.size > KEEP_OPEN_BYTES and kept:
+            continue
+        try:
+            f.checked = CheckedBundle(f.path, v, records=_records_per_kind(f.opened))
+        except Exception as exc:  # noqa: BLE001 - a bundle whose records can't be read is refused now
+            f.checked = CheckedBundle(f.path, error=exc)
+            f.release()
+            continue
+        if kept + f.stamp.size > KEEP_OPEN_BYTES and kept:
             f.release()  # decrypted again when its turn comes
         else:
             kept += f.stamp.size
@@ -304,6 +319,15 @@ def _check(ctx: Context, files: list[_File], progress: Progress | None) -> None:
         if c is not None and c.ready and c.verified is not None:
             own = coming[c.verified.origin_id]
             f.checked = replace(c, missing_before=tuple(s for s in c.verified.missing_before if s not in own))
+
+
+def _records_per_kind(opened: Opened) -> dict[str, int]:
+    """How many records (rows) of each kind the bundle brings, read from its changes (validated as
+    the apply reads them; the clock limit is the apply's to judge)."""
+    found: dict[str, int] = {}
+    for table, _row_id, _changes in fmt.iter_groups(opened.payload, max_hlc=2**63 - 1):
+        found[table] = found.get(table, 0) + 1
+    return found
 
 
 def _apply_all(ctx: Context, ready: list[_File], outcomes: list[BundleOutcome], saved: Path | None,

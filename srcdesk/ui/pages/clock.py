@@ -23,14 +23,12 @@ from PySide6.QtWidgets import (
 
 from ...services.base import Context
 from ...services.clock import ClockStatus, RepairResult, clock_status, repair_clock, when
-from ..bus import data_bus
 from ..progress import run_with_progress
 from ..tasks import run_task
 from ..widgets import FieldError, confirm, describe_error, push_button
 
 # A repair may change what any page shows (stamps, and values where an edit received later now
 # comes after this PC's) and the conflict queue.
-REPAIR_TOPICS = ("people", "sessions", "attendance", "ladder", "catalogue", "users", "sync", "settings")
 
 
 def _value(name: str) -> QLabel:
@@ -179,7 +177,6 @@ class ClockSection(QGroupBox):
         self.result_value.setAccessibleDescription(self.result_value.text())
         self.result_value.show()
         self.repaired.emit(result)
-        data_bus().announce(*REPAIR_TOPICS)
         self.refresh()
 
     def _repair_failed(self, error: BaseException) -> None:

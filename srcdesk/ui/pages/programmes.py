@@ -3,7 +3,7 @@ the milestone ladder with its rules, and (to look at) attendance statuses and ro
 
 Anything already used is retired rather than deleted ("Retire" / "Bring back"); something never
 used may be deleted, with a reason. Every list loads in the background; every write goes through
-:mod:`srcdesk.services.catalogue` in the background and announces ``"catalogue"``.
+:mod:`srcdesk.services.catalogue` in the background; the commit tells the data bus.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from ...errors import SrcdeskError
 from ...models import ActivityType, AttendanceRole, AttendanceStatus, MilestoneDefinition, Module, Programme
 from ...services import catalogue
 from ...services.base import Context
-from ..bus import data_bus
 from ..catalogue_dialogs import (
     LABELS,
     CatalogueItemDialog,
@@ -245,7 +244,6 @@ class CatalogueSection(QWidget):
         self.error.clear_error()
 
         def done(record: Any) -> None:
-            data_bus().announce("catalogue")
             if retire:
                 self.message.emit(f"Retired {label} {record.code} — {record.name}: it stays on the records "
                                   "that use it but is no longer offered for new ones.")

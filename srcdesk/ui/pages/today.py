@@ -83,7 +83,7 @@ def open_register(page: QWidget, ctx: Context, session_id: str, status: StatusNo
 class TodayPage(Page):
     key = "today"
     title = "Today"
-    topics = frozenset({"sessions", "attendance", "ladder"})
+    topics = frozenset({"sessions", "attendance", "ladder", "people", "catalogue"})
 
     registerRequested = Signal(str)  # session id: take its register
     personRequested = Signal(str)  # person id: show them (People / Peer volunteers page)
@@ -91,6 +91,7 @@ class TodayPage(Page):
     def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self.week_start: dt.date | None = None
+        self._select_next: str | None = None  # a session just recorded: selected once it is listed
         office = ctx.installation.is_office
         self.establishment_id = ctx.installation.establishment_id
 
@@ -240,7 +241,7 @@ class TodayPage(Page):
     def _week_loaded(self, monday: dt.date, rows: list[Any]) -> None:
         if monday != self._monday():
             return  # the person has moved to another week since
-        selected = self.selected_session_id()
+        selected = self._select_next or self.selected_session_id()
         self.sessions_model.set_rows(rows)
         self.sessions_error.clear_error()
         held = sum(1 for r in rows if not r.cancelled)
@@ -250,6 +251,8 @@ class TodayPage(Page):
             self.sessions_note.setText(plural(held, "session")
                                        + (f", {len(rows) - held} cancelled" if held != len(rows) else ""))
         row = self.sessions_model.find(lambda r: r.id == selected) if selected else -1
+        if row >= 0 and selected == self._select_next:
+            self._select_next = None
         if row < 0 and rows:
             day = today()
             row = next((i for i, r in enumerate(rows) if r.date >= day), 0)
@@ -266,8 +269,8 @@ class TodayPage(Page):
             # The office holds every establishment: counting the whole nation's ladder on every
             # start would keep a core busy for a long time. The Peer volunteers page does it
             # one establishment at a time.
-            self.eligible_note.setText("At the office, see who is eligible establishment by establishment "
-                                       "on the Peer volunteers page.")
+            self.eligible_note.setText("At the office, see who is eligible on the Peer volunteers page "
+                                       "(every establishment, or one).")
             return
         self.eligible_note.setText("Working out who is eligible…")
         run_task(ladder.eligible_people, self.ctx, establishment_id=self.establishment_id, limit=ELIGIBLE_LIMIT, owner=self,
@@ -317,6 +320,15 @@ class TodayPage(Page):
 
     def _session_saved(self, record: Any) -> None:
         self.status.say(f"Recorded a session on {record.date.day} {record.date:%b %Y} at {record.start_time}.")
+        # "Take the register" next means this session's: select it, in its week, once it is listed.
+        self._select_next = record.id
+        row = self.sessions_model.find(lambda r: r.id == record.id)
+        if row >= 0 and record.date >= self._monday() and record.date <= self._monday() + dt.timedelta(days=6):
+            self._select_next = None
+            self.sessions.setCurrentIndex(self.sessions_model.index(row, 0))
+            self._update_buttons()
+        else:
+            self.show_week(session_service.week_of(record.date)[0])
 
     def take_register(self) -> None:
         session_id = self.selected_session_id()

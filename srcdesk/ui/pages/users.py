@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
 
 from ...services import users
 from ...services.base import Context, UserInfo
-from ..bus import data_bus
 from ..catalogue_dialogs import open_dialog
 from ..table_model import Column, PagedTableModel, record_view
 from ..tasks import run_task
@@ -192,7 +191,6 @@ class UsersPage(Page):
         self.active_button.setEnabled(False)
 
         def done(info: UserInfo) -> None:
-            data_bus().announce("users")
             state = "enabled: they can sign in again" if info.active else "disabled: they can no longer sign in"
             self.status.say(f"The account of {info.display_name} ({info.username}) is {state}.")
 

@@ -3,7 +3,7 @@ each person's progress with the sessions behind it, and sign-off, withdrawal and
 
 Everything loads in the background through :mod:`srcdesk.services.ladder`; the sign-off,
 withdraw and supersede dialogs (:mod:`srcdesk.ui.signoff_dialog`) write through its services
-and announce ``"ladder"``, after which this page (and any other listening) reloads itself.
+and their commits raise ``"ladder"`` on the data bus, after which this page (and any other listening) reloads itself.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ class VolunteersPage(Page):
         self._person_task: Task | None = None
         self.message = ""  # what the last sign-off, withdrawal or correction did
 
-        # at the office: one establishment's ladder at a time (the whole nation's is too much to count)
+        # at the office: every establishment's ladder (the first choice), or one establishment's
         self.establishment_combo = QComboBox()
         self.establishment_combo.setObjectName("ladderEstablishment")
         self.establishment_combo.setAccessibleName("Establishment")
@@ -235,18 +235,17 @@ class VolunteersPage(Page):
 
     @property
     def establishment_id(self) -> str | None:
-        """Whose ladder is shown: this establishment's, or the one chosen at the office."""
+        """Whose ladder is shown: this establishment's, or the one chosen at the office (None: all)."""
         if self.ctx.installation.is_office:
             return self.establishment_combo.currentData()
         return self.ctx.installation.establishment_id
 
     def _establishments_arrived(self, rows: list[Any]) -> None:
         self.establishment_combo.blockSignals(True)
+        self.establishment_combo.addItem("All establishments", None)
         for est in rows:
             self.establishment_combo.addItem(f"{est.name} ({est.code})", est.id)
-        # Start on the first prison (community custody units and the like have few volunteers).
-        first = next((i for i, est in enumerate(rows) if est.kind == "prison"), 0)
-        self.establishment_combo.setCurrentIndex(first if rows else -1)
+        self.establishment_combo.setCurrentIndex(0)
         self.establishment_combo.blockSignals(False)
         self.refresh()
 
@@ -261,8 +260,8 @@ class VolunteersPage(Page):
             run_task(establishments, self.ctx, owner=self, name="load establishments",
                      on_result=self._establishments_arrived, on_error=self._board_failed)
             return
-        if self.ctx.installation.is_office and self.establishment_id is None:
-            return
+        if self.ctx.installation.is_office and self.establishment_combo.currentIndex() < 0:
+            return  # the establishments are on their way
         if not self.board_model.rowCount():
             self.status.say("Counting the ladder…")
         if self._board_task is not None:

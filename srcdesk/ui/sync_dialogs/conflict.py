@@ -39,7 +39,6 @@ def side_origin(side: Side) -> str:
 class ConflictEditDialog(FormDialog):
     """Settle a conflict with a value of one's own, starting from the current one."""
 
-    topic = "sync"
 
     def __init__(self, ctx: Context, item: ConflictItem, parent: QWidget | None = None) -> None:
         super().__init__(ctx, "Edit the value", f"{item.record} — {item.field_label.lower()}", "&Save", parent)

@@ -25,6 +25,7 @@ from .text import (
     local_time,
     one_line,
     origin_text,
+    records_text,
     seq_text,
     with_kind,
 )
@@ -58,7 +59,11 @@ def describe_checked(c: CheckedBundle) -> str:
         f"{v.path.name}",
         f"From {origin}, signed by its key and checked: nothing was changed on the way.",
         f"Bundle {v.seq}, made {local_time(v.created)}" + (" — a full bundle: everything again." if v.full else "."),
-        f"It holds {changes_text(v.total)}: {counts_text(v.counts)}."
+        (f"It brings {records_text(c.record_total)}: {counts_text(c.records)}"
+         + (f" ({changes_text(v.total)} in all: a record can change more than once)." if v.total != c.record_total
+            else ".") if c.records else
+         "It brings no records: nothing changed there since its last bundle." if c.ready else
+         f"It holds {changes_text(v.total)}.")
         + (f" It also passes on {v.revocations} revoked key{'' if v.revocations == 1 else 's'}."
            if v.revocations else ""),
     ]
@@ -77,7 +82,8 @@ PREVIEW_COLUMNS = [
     Column("From", lambda c: origin_text(c.verified) if c.verified else ""),
     Column("Bundle", lambda c: c.verified.seq if c.verified else "", align=RIGHT),
     Column("Made", lambda c: local_time(c.verified.created) if c.verified else ""),
-    Column("Changes", lambda c: c.verified.total if c.verified else "", align=RIGHT),
+    Column("Records", lambda c: c.record_total if c.ready else "", align=RIGHT,
+           tooltip=lambda c: counts_text(c.records) if c.records else ""),
     Column("State", lambda c: one_line(checked_state(c)), tooltip=checked_state),
 ]
 
@@ -117,6 +123,13 @@ class ImportPreviewDialog(QDialog):
         skipped = len(self.files) - len(ready)
         summary = (f"{len(ready)} of {len(self.files)} bundles can be imported" if skipped
                    else f"{len(ready)} bundle{'' if len(ready) == 1 else 's'} ready to import")
+        kinds: dict[str, int] = {}
+        for c in ready:
+            for table, count in c.records.items():
+                kinds[table] = kinds.get(table, 0) + count
+        if kinds:  # (one bundle's kinds are in its details above)
+            summary += f", bringing {records_text(sum(kinds.values()))}" + (f": {counts_text(kinds)}"
+                                                                           if len(ready) > 1 else "")
         backing_up = (" srcdesk is backing up the data now, while you read this." if preview.backing_up else "")
         self.backup_note = note(
             f"{summary}.{backing_up} Each bundle is then applied whole or not at all, the oldest first. Changes "

@@ -16,8 +16,11 @@ from ...services.sync import HeldRecord, Verified
 from ...words import plural
 from ..errors import report_unexpected
 
+# What each kind of record is called in counts. Accounts travel only as the names of who recorded
+# what (never with a password: nobody can sign in with them elsewhere), and are called so.
+SINGULARS = {"app_user": "staff name (who recorded)"}
 PLURALS = {
-    "person": "people", "app_user": "user accounts", "attendance": "register lines",
+    "person": "people", "app_user": "staff names (who recorded)", "attendance": "register lines",
     "attendance_role": "attendance roles", "attendance_status": "attendance statuses",
     "milestone_achievement": "milestones reached", "milestone_definition": "ladder levels",
     "milestone_evidence": "milestone evidence", "person_transfer": "transfers", "session_facilitator": "facilitators",
@@ -74,19 +77,17 @@ def gap_sentence(origin: str, seqs: Sequence[int]) -> str:
             f"{'has' if one else 'have'} not been imported yet.")
 
 
+def kind_text(table: str, count: int) -> str:
+    """"1 person", "9 register lines", "1 staff name (who recorded)"."""
+    single = SINGULARS.get(table) or conflict_service.TABLE_LABELS.get(table, table.replace("_", " ")).lower()
+    return f"1 {single}" if count == 1 else f"{count} {PLURALS.get(table, single + 's')}"
+
+
 def counts_text(counts: dict[str, int]) -> str:
-    """The changes a bundle holds per kind of record: {"person": 1, "attendance": 9} →
-    "9 to register lines, 1 to a person" (changes, not records: a record may have several)."""
-    parts = []
-    for table, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-        if not count:
-            continue
-        single = conflict_service.TABLE_LABELS.get(table, table.replace("_", " ")).lower()
-        if count == 1:
-            parts.append(f"1 to {'an' if single[0] in 'aeio' else 'a'} {single}")
-        else:
-            parts.append(f"{count} to {PLURALS.get(table, single + 's')}")
-    return ", ".join(parts) if parts else "no changes"
+    """Records per kind, the most first: {"person": 1, "attendance": 9} → "9 register lines, 1 person"."""
+    parts = [kind_text(table, count) for table, count in
+             sorted(counts.items(), key=lambda kv: (-kv[1], kind_text(kv[0], 1), kv[0])) if count]
+    return ", ".join(parts) if parts else "nothing"
 
 
 def changes_text(count: int) -> str:

@@ -49,7 +49,6 @@ def describe_identity(identity: Any) -> str:
 class EnrolDialog(FormDialog):
     """Trust another installation: its enrolment card, and the fingerprint read out by phone."""
 
-    topic = "sync"
 
     def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
         super().__init__(ctx, "Enrol an installation", "Enrol an installation", "&Enrol", parent)
@@ -101,10 +100,10 @@ class EnrolDialog(FormDialog):
         self.fingerprint = self.add_row("&Fingerprint:", QLineEdit(), "fingerprint", "fingerprint",
                                         "Fingerprint, as read out by phone")
         self.fingerprint.setFont(monospace_font(self))
-        self.fingerprint.setPlaceholderText("16 groups of 4 letters and digits")
+        self.fingerprint.setPlaceholderText("8 groups of 4 letters and digits")
         self.fingerprint.setMaxLength(120)
         self.finish_layout()
-        self.fingerprint.setMinimumWidth(self.fingerprint.fontMetrics().horizontalAdvance("0000 " * 16) + 16)
+        self.fingerprint.setMinimumWidth(self.fingerprint.fontMetrics().horizontalAdvance("WWWW " * 8) + 16)
 
     # -- the card file -------------------------------------------------------------------------
 
@@ -178,7 +177,6 @@ class EnrolDialog(FormDialog):
 class RevokeDialog(FormDialog):
     """Stop trusting an installation for good, with a reason; asks once more before doing it."""
 
-    topic = "sync"
 
     def __init__(self, ctx: Context, installation: trust.TrustedInstallation, parent: QWidget | None = None) -> None:
         title = f"Revoke {installation.name}"

@@ -21,7 +21,6 @@ classmethods (:meth:`SyncPage.ask_folder`, :meth:`SyncPage.ask_files`,
 :meth:`SyncPage.ask_card_path`) so tests can replace them.
 """
 
-from .base import IMPORT_TOPICS
 from .page import SyncPage
 
-__all__ = ["IMPORT_TOPICS", "SyncPage"]
+__all__ = ["SyncPage"]

@@ -1,5 +1,4 @@
-"""What the Sync page's tabs share: the tab base class, how an error is said, the topics an import
-announces."""
+"""What the Sync page's tabs share: the tab base class, and how an error is said."""
 
 from __future__ import annotations
 
@@ -14,7 +13,6 @@ if TYPE_CHECKING:
 
 LAST_FOLDER_KEY = "sync/lastFolder"
 #: What an import (or a conflict settled) may change: every page showing synced data reloads.
-IMPORT_TOPICS = ("people", "sessions", "attendance", "ladder", "catalogue", "users", "sync")
 
 
 def say_error(label: FieldError, error: BaseException) -> None:

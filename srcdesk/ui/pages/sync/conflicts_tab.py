@@ -11,7 +11,6 @@ from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QVBoxLayout, QWidget
 
 from ....services import conflicts as conflict_service
 from ....services.conflicts import ConflictItem
-from ...bus import data_bus
 from ...catalogue_dialogs import open_dialog
 from ...sync_dialogs import (
     ConflictEditDialog,
@@ -25,7 +24,7 @@ from ...sync_dialogs import (
 from ...table_model import Column, PagedTableModel, record_view
 from ...tasks import run_task
 from ...widgets import push_button
-from .base import IMPORT_TOPICS, Tab, say_error
+from .base import Tab, say_error
 
 if TYPE_CHECKING:
     from .page import SyncPage
@@ -172,7 +171,6 @@ class ConflictsTab(Tab):
         def finished(_result: Any) -> None:
             self._busy = False
             self.status.say(done)
-            data_bus().announce(*IMPORT_TOPICS)
 
         def failed(error: BaseException) -> None:
             self._busy = False
@@ -189,6 +187,5 @@ class ConflictsTab(Tab):
         self.error.clear_error()
         dialog = ConflictEditDialog(self.ctx, item, parent=self)
         dialog.savedMessage.connect(self.status.say)
-        dialog.saved.connect(lambda _r: data_bus().announce(*IMPORT_TOPICS))
         self.dialog = open_dialog(dialog)
         return self.dialog

@@ -13,7 +13,6 @@ from ....services import sync as sync_service
 from ....services import trust
 from ....services.backup import human_size
 from ....services.sync import ExportResult
-from ...bus import data_bus
 from ...progress import run_with_progress
 from ...sync_dialogs import ColouredModel, changes_text, fit_columns, note, warning_colour
 from ...table_model import RIGHT, Column, record_view
@@ -220,7 +219,6 @@ class ExportTab(Tab):
         self.layout_.setStretchFactor(self.done_box, 10 if len(results) > 1 else 0)
         self.show_button.setVisible(bool(results))
         self.done_box.show()
-        data_bus().announce("sync")
 
     def _failed(self, error: BaseException) -> None:
         self._set_busy(False)

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import QHBoxLayout, QProgressDialog
 
 from ....services import sync as sync_service
 from ....services.sync import HELD_RETRIED, BatchPreview, BundleOutcome, HeldRecord, ImportBatch, outcome_text
-from ...bus import data_bus
 from ...progress import run_with_progress
 from ...sync_dialogs import (
     ColouredModel,
@@ -34,7 +33,7 @@ from ...sync_dialogs import (
 from ...table_model import RIGHT, Column, record_view
 from ...widgets import push_button
 from .asking import Question
-from .base import IMPORT_TOPICS, Tab, say_error
+from .base import Tab, say_error
 
 if TYPE_CHECKING:
     from .page import SyncPage
@@ -64,7 +63,7 @@ def file_outcome(o: BundleOutcome) -> str:
         return "Not imported"
     if r.already_imported:
         return "Already imported; nothing changed"
-    text = "Imported: " + outcome_text(r.counts())
+    text = "Imported " + outcome_text(r.counts())
     if r.revocations:
         text += f", {r.revocations} revocation{'' if r.revocations == 1 else 's'}"
     return text
@@ -89,7 +88,7 @@ def summary_lines(batch: ImportBatch) -> list[str]:
     lines = []
     if applied:
         t = batch.totals()
-        lines.append(f"Imported {len(applied)} bundle{'' if len(applied) == 1 else 's'}: {outcome_text(t)}.")
+        lines.append(f"Imported {len(applied)} bundle{'' if len(applied) == 1 else 's'}, {outcome_text(t)}.")
         held = {(h.table, h.row_id): h for r in applied for h in r.held_records}
         again = {(h.table, h.row_id): h for r in applied for h in r.held_again if (h.table, h.row_id) not in held}
         if held:
@@ -271,5 +270,3 @@ class ImportTab(Tab):
         self.model.set_rows(result_rows(list(batch.outcomes)))
         fit_columns(self.view, 44)
         self.view.show()
-        if batch.applied:
-            data_bus().announce(*IMPORT_TOPICS)

@@ -153,8 +153,7 @@ class TrustTab(Tab):
         else:
             self.who.setText(f"{identity.name} ({identity.establishment_code}), establishment installation "
                              f"{identity.installation_id}.")
-        groups = identity.fingerprint.split()
-        self.fingerprint.setText(" ".join(groups[:8]) + "\n" + " ".join(groups[8:]))
+        self.fingerprint.setText(identity.fingerprint)
         self.fingerprint.setAccessibleDescription(identity.fingerprint)
 
     def _loaded(self) -> None:
@@ -178,11 +177,9 @@ class TrustTab(Tab):
         self.details.setText(describe_installation(chosen) if chosen is not None else "")
         self.details.setVisible(chosen is not None)
         fp = chosen.fingerprint if chosen is not None and chosen.fingerprint else ""
-        groups = fp.split()
-        self.details_fingerprint.setText(f"Fingerprint: {' '.join(groups[:8])}\n             {' '.join(groups[8:])}"
-                                         if groups else "")
+        self.details_fingerprint.setText(f"Fingerprint: {fp}" if fp else "")
         self.details_fingerprint.setAccessibleName(f"Fingerprint: {fp}")
-        self.details_fingerprint.setVisible(bool(groups))
+        self.details_fingerprint.setVisible(bool(fp))
 
     # -- actions -------------------------------------------------------------------------------
 

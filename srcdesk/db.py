@@ -104,9 +104,10 @@ def _set_pragmas(dbapi_conn: sqlite3.Connection, record: object) -> None:
 
 def _speak_plainly(context: ExceptionContext) -> BaseException | None:
     """Every error the engine raises: no SQL or parameters in it, and a busy, full, read-only or
-    unopenable database becomes a :class:`DatabaseError` with one sentence for a person."""
+    unopenable database becomes a :class:`DatabaseError` with one sentence for a person. (A damaged
+    file stays SQLAlchemy's error: opening and checking data report it in words of their own.)"""
     scrub(context.sqlalchemy_exception)
-    problem = database_problem(context.original_exception)
+    problem = database_problem(context.original_exception, operational=True)
     if problem is not None:
         problem.__cause__ = context.sqlalchemy_exception
         return problem
@@ -253,7 +254,7 @@ class Database:
             s.rollback()
             # Raw driver errors (the change capture's own statements) don't pass the engine's
             # handler: a busy or full database says so in one sentence here too.
-            problem = database_problem(exc)
+            problem = database_problem(exc, operational=True)
             if problem is not None:
                 raise problem from exc
             raise

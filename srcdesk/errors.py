@@ -74,15 +74,18 @@ def _chain(error: BaseException) -> list[BaseException]:
     return seen
 
 
-def database_problem(error: BaseException) -> DatabaseError | None:
+def database_problem(error: BaseException, *, operational: bool = False) -> DatabaseError | None:
     """A sentence for a SQLite error a person can act on (busy, disk full, read-only, can't open,
-    damaged), bare or wrapped by SQLAlchemy anywhere in ``error``'s chain; None for any other."""
+    damaged), bare or wrapped by SQLAlchemy anywhere in ``error``'s chain; None for any other.
+    ``operational``: only the conditions of the moment (busy, full, read-only, can't open, I/O),
+    not a damaged file, which the code that opens and checks data reports in its own words."""
     import sqlite3
 
     if isinstance(error, SrcdeskError):
         return None
+    kind = sqlite3.OperationalError if operational else sqlite3.DatabaseError
     for e in _chain(error):
-        if not isinstance(e, sqlite3.DatabaseError) or isinstance(e, sqlite3.IntegrityError):
+        if not isinstance(e, kind) or isinstance(e, sqlite3.IntegrityError):
             continue
         said = str(e).lower()
         for needles, sentence in _SQLITE_PROBLEMS:

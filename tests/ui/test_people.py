@@ -357,7 +357,7 @@ def test_office_new_person_asks_where_then_remembers_the_last_choice(qtbot, offi
     from .conftest import PASSWORD
 
     ctx = open_installation(office_data)
-    ctx.user = authenticate(ctx.db, "phr", PASSWORD)
+    ctx = ctx.signed_in(authenticate(ctx.db, "phr", PASSWORD))
     try:
         def new_dialog() -> PersonDialog:
             dialog = PersonDialog(ctx, None)

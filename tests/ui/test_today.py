@@ -207,7 +207,7 @@ def test_a_write_by_another_program_refreshes_the_page(qtbot, page: TodayPage, d
         "from srcdesk.services.users import authenticate\n"
         "from srcdesk.services.sessions import cancel_session\n"
         "ctx = open_installation(__import__('pathlib').Path(sys.argv[1]))\n"
-        "ctx.user = authenticate(ctx.db, 'rita', 'password123')\n"
+        "ctx = ctx.signed_in(authenticate(ctx.db, 'rita', 'password123'))\n"
         "cancel_session(ctx, sys.argv[2], 'Lockdown')\n"
         "ctx.db.close()\n"
     )

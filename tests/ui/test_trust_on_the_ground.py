@@ -101,7 +101,7 @@ def test_saving_a_person_while_another_srcdesk_writes_says_one_line(qtbot, perth
     ctx = open_installation(perth_data)
     hold = sqlite3.connect(database_path(perth_data), isolation_level=None)
     try:
-        ctx.user = authenticate(ctx.db, "admin", PASSWORD)
+        ctx = ctx.signed_in(authenticate(ctx.db, "admin", PASSWORD))
         owner = QWidget()
         qtbot.addWidget(owner)
         dialog = PersonDialog(ctx, parent=owner)

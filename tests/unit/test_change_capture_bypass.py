@@ -147,7 +147,7 @@ def test_check_finds_a_raw_edit_and_names_only_the_table_and_count(ctx) -> None:
     _raw_update(ctx.db.path, "UPDATE person SET family_name = 'Secretname' WHERE family_name = 'Bloggs-Smith'")
 
     report = run_check(ctx.db)
-    [problem] = [p for p in report.problems if "never wrote" in p]
+    [problem] = [p for p in report.problems if "changed outside srcdesk" in p]
     assert problem.startswith("Change log: 2 person rows changed outside srcdesk (values no logged change wrote)")
     assert "Secretname" not in problem and "Bloggs" not in problem and people[0].id not in problem
 

@@ -72,8 +72,8 @@ def test_cli_log_is_owner_only(tmp_path: Path, umask: int) -> None:
     args = _parser().parse_args(["--data-dir", str(tmp_path / "data"), "check"])
     try:
         raise RuntimeError("boom")
-    except RuntimeError:
-        path = _log_unexpected(args)
+    except RuntimeError as error:
+        path = _log_unexpected(args, error)
     assert path is not None and _mode(path) == 0o600 and _mode(path.parent) == 0o700
 
 

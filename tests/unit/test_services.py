@@ -175,7 +175,7 @@ def test_people_search_and_paging(recorder) -> None:  # noqa: ANN001
         _person(recorder, given, family)
     _person(recorder, "Jo", "Ref", external_ref="P123456")
     assert [p.display_name for p in people.search_people(recorder, "mar").items] == [
-        "Marek Nowak", "Mary Brown", "Tom Mare"]
+        "Mary Brown", "Tom Mare", "Marek Nowak"]  # by family name, then given name
     assert [p.display_name for p in people.search_people(recorder, "mar br").items] == ["Mary Brown"]
     assert [p.display_name for p in people.search_people(recorder, "p1234").items] == ["Jo Ref"]
     assert people.search_people(recorder, "%").items == []

@@ -151,13 +151,17 @@ def copy_database(source: Path, target: Path, *, progress: Progress | None = Non
 # -- automatic backups --------------------------------------------------------------------------------
 
 
-def timestamped_backup(data_dir: Path, reason: str, *, now: dt.datetime | None = None) -> Path:
+def timestamped_backup(data_dir: Path, reason: str, *, now: dt.datetime | None = None,
+                       prune: bool = True) -> Path:
     """An automatic backup into ``<data>/backups`` (made owner-only if new), named for when and
-    why it was made; then the automatic backups are pruned (:func:`prune_automatic`)."""
+    why it was made; then the automatic backups are pruned (:func:`prune_automatic`). With
+    ``prune=False`` the caller prunes once the backup is known to be kept (an import whose
+    backup is deleted again when nothing was applied must not have pruned an older one)."""
     now = now or dt.datetime.now()
     folder = private_dir(backups_dir(data_dir))
     made = copy_database(database_path(data_dir), folder / f"srcdesk-{now:%Y%m%d-%H%M%S-%f}-{reason}{BACKUP_SUFFIX}")
-    prune_automatic(folder)
+    if prune:
+        prune_automatic(folder)
     return made
 
 

@@ -374,10 +374,10 @@ def test_the_page_imports_several_bundles_through_import_bundles_with_one_backup
     release = threading.Event()
     real_backup = importing.timestamped_backup
 
-    def backup(data_dir: Path, reason: str) -> Path:
+    def backup(data_dir: Path, reason: str, **kw) -> Path:  # noqa: ANN003
         events.append("backup started")
         release.wait(WAIT_MS / 1000)
-        made = real_backup(data_dir, reason)
+        made = real_backup(data_dir, reason, **kw)
         events.append("backup finished")
         return made
 

@@ -137,11 +137,11 @@ def test_the_backup_is_made_while_the_preview_is_read(world, monkeypatch) -> Non
     started, answered = threading.Event(), threading.Event()
     real_backup = importing.timestamped_backup
 
-    def backup(data_dir: Path, reason: str) -> Path:
+    def backup(data_dir: Path, reason: str, **kw) -> Path:  # noqa: ANN003
         events.append("backup started")
         started.set()
         answered.wait(5)
-        made = real_backup(data_dir, reason)
+        made = real_backup(data_dir, reason, **kw)
         events.append("backup finished")
         return made
 
@@ -226,6 +226,25 @@ def test_cancel_at_the_preview_applies_nothing_and_leaves_nothing_open(world, mo
         sync.import_bundle(office, paths[0], preview=lambda _v: False)
 
 
+def test_a_backup_made_for_nothing_prunes_nothing_a_kept_one_prunes(world) -> None:  # noqa: ANN001
+    """Automatic backups are pruned only once the import's own backup is kept: an import cancelled at
+    its preview deletes its backup again, and must not have pruned an older one in its place."""
+    office = world.office
+    paths = three_bundles(world)
+    folder = office.db.data_dir / "backups"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    old = []
+    for days in range(1, 41):  # an import a day for 40 days: the rule keeps far fewer
+        when = dt.datetime.now() - dt.timedelta(days=days)
+        old.append(folder / f"srcdesk-{when:%Y%m%d-%H%M%S-%f}-before-import.sqlite3")
+        old[-1].write_bytes(b"backup")
+    sync.import_bundles(office, paths, preview=lambda _b: False)
+    assert backups(office) == sorted(old)
+    done = sync.import_bundles(office, paths, preview=lambda _b: True)
+    assert done.applied and done.backup in backups(office)
+    assert len(backups(office)) < 12 and len([p for p in old if p.exists()]) < len(old)
+
+
 def test_a_file_changed_after_the_preview_is_refused(world, monkeypatch) -> None:  # noqa: ANN001
     office = world.office
     second, third, first = three_bundles(world)
@@ -260,7 +279,7 @@ def test_a_failed_backup_applies_nothing(world, monkeypatch, table_hash) -> None
     before = table_hash(office)
     opened, closed = payloads_opened_and_closed(monkeypatch)
 
-    def backup(_data_dir: Path, _reason: str) -> Path:
+    def backup(_data_dir: Path, _reason: str, **_kw) -> Path:  # noqa: ANN003
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(importing, "timestamped_backup", backup)
@@ -468,10 +487,10 @@ def test_a_slow_preview_is_answered_after_the_backup_has_begun_through_the_cli_t
     events: list[tuple[str, float]] = []
     real_backup = importing.timestamped_backup
 
-    def backup(data_dir: Path, reason: str) -> Path:
+    def backup(data_dir: Path, reason: str, **kw) -> Path:  # noqa: ANN003
         events.append(("backup started", time.monotonic()))
         time.sleep(0.2)
-        made = real_backup(data_dir, reason)
+        made = real_backup(data_dir, reason, **kw)
         events.append(("backup finished", time.monotonic()))
         return made
 

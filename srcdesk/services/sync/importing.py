@@ -26,7 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ...backups import timestamped_backup
+from ...backups import prune_automatic, timestamped_backup
 from ...errors import DatabaseError, SrcdeskError
 from ...sync import bundle as fmt
 from ...sync.errors import BundleRefused
@@ -234,7 +234,7 @@ def import_bundles(ctx: Context, paths: Sequence[Path], *, preview: Preview | No
             return ImportBatch(tuple(outcomes), missing=_missing(ctx, checked))
         if backup:
             pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="srcdesk-backup")
-            backup_job = pool.submit(timestamped_backup, ctx.db.data_dir, "before-import")
+            backup_job = pool.submit(timestamped_backup, ctx.db.data_dir, "before-import", prune=False)
         if preview is not None and not preview(BatchPreview(tuple(checked), backing_up=backup_job is not None)):
             return ImportBatch(tuple(outcomes), cancelled=True, missing=_missing(ctx, checked))
         if backup_job is not None:
@@ -242,6 +242,8 @@ def import_bundles(ctx: Context, paths: Sequence[Path], *, preview: Preview | No
                 progress(0, 0, "Finishing the backup of the data…")
             saved = _backed_up(backup_job)
         _apply_all(ctx, ready, outcomes, saved, progress)
+        if saved is not None:  # only now: a backup deleted unused must not have pruned another
+            prune_automatic(saved.parent)
         return ImportBatch(tuple(outcomes), saved, missing=_missing(ctx, checked))
     finally:
         for f in files:

@@ -268,6 +268,8 @@ _WRITE = re.compile(
 log_ = logging.getLogger(__name__)
 WRITTEN = "srcdesk_written"  # connection info: the tables written since its transaction began
 _WATCHED = "srcdesk_watched"  # session info: the WRITTEN sets of its transaction's connections
+_NOTE = "srcdesk_note"  # connection info: its trace callback, set while commits are watched
+_TRACING = "srcdesk_tracing"  # connection info: whether the callback is set now
 
 
 class CommitWatcher(Protocol):
@@ -313,7 +315,9 @@ def install_write_watch(engine: Engine) -> None:
             if m:
                 written.add(m.group(1).lower())
 
-        dbapi_conn.set_trace_callback(note)
+        record.info[_NOTE] = note
+        record.info[_TRACING] = bool(_current_watchers())
+        dbapi_conn.set_trace_callback(note if record.info[_TRACING] else None)
 
 
 def _note_begin(session: OrmSession, transaction: Any, connection: Any) -> None:
@@ -321,6 +325,13 @@ def _note_begin(session: OrmSession, transaction: Any, connection: Any) -> None:
     if written is not None:
         written.clear()
         session.info.setdefault(_WATCHED, []).append(written)
+        # Tracing costs about a microsecond a statement (SQLite expands each one for the callback:
+        # ~10 % of a large import), so a connection traces only while someone watches commits (the
+        # app's data bus); the command line, with nobody watching, does not pay for it.
+        watched = bool(_current_watchers())
+        if connection.info.get(_TRACING) is not watched:
+            connection.connection.driver_connection.set_trace_callback(connection.info[_NOTE] if watched else None)
+            connection.info[_TRACING] = watched
 
 
 def _before_commit(session: OrmSession) -> None:

@@ -100,3 +100,26 @@ def test_data_version_opens_any_path(tmp_path: Path) -> None:
         assert version.poll() is True
     finally:
         version.close()
+
+
+def test_only_a_watched_process_pays_for_tracing(ctx: Context) -> None:
+    """Tracing costs about a microsecond a statement: with nobody watching commits (the command
+    line) connections are not traced; once someone watches, the next transaction is, and names its
+    tables (a watcher that came late misses nothing it was there for)."""
+    from srcdesk.sync.capture import _TRACING
+
+    create_person(ctx, given_name="Ada", family_name="Lovelace")
+    with ctx.db.engine.connect() as conn:
+        assert conn.info.get(_TRACING) is False
+    late = Recorder()
+    stop = watch_commits(late)
+    try:
+        create_person(ctx, given_name="Grace", family_name="Hopper")
+        assert late.commits and {"person", "change_log"} <= late.commits[-1]
+        with ctx.db.engine.connect() as conn:
+            assert conn.info.get(_TRACING) is True
+    finally:
+        stop()
+    create_person(ctx, given_name="Mary", family_name="Somerville")
+    with ctx.db.engine.connect() as conn:
+        assert conn.info.get(_TRACING) is False

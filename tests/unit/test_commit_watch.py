@@ -102,11 +102,15 @@ def test_data_version_opens_any_path(tmp_path: Path) -> None:
         version.close()
 
 
-def test_only_a_watched_process_pays_for_tracing(ctx: Context) -> None:
+def test_only_a_watched_process_pays_for_tracing(ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
     """Tracing costs about a microsecond a statement: with nobody watching commits (the command
     line) connections are not traced; once someone watches, the next transaction is, and names its
     tables (a watcher that came late misses nothing it was there for)."""
+    from srcdesk.sync import capture
     from srcdesk.sync.capture import _TRACING
+
+    monkeypatch.setattr(capture, "_watchers", [])  # as in a command: the app's data bus (kept for
+    # the life of a process, so left by earlier page tests in this one) is not watching
 
     create_person(ctx, given_name="Ada", family_name="Lovelace")
     with ctx.db.engine.connect() as conn:

@@ -36,7 +36,9 @@ def _as_on_windows(fmt: str) -> None:
         raise ValueError("Invalid format string")
 
 
-class WindowsDate(dt.date):
+class _FormatsLikeWindows:
+    """strftime and f-string formats refused as Windows' C runtime refuses them."""
+
     def strftime(self, fmt: str) -> str:
         _as_on_windows(fmt)
         return super().strftime(fmt)
@@ -46,14 +48,12 @@ class WindowsDate(dt.date):
         return super().__format__(fmt)
 
 
-class WindowsDateTime(dt.datetime):
-    def strftime(self, fmt: str) -> str:
-        _as_on_windows(fmt)
-        return super().strftime(fmt)
+class WindowsDate(_FormatsLikeWindows, dt.date):
+    pass
 
-    def __format__(self, fmt: str) -> str:
-        _as_on_windows(fmt)
-        return super().__format__(fmt)
+
+class WindowsDateTime(_FormatsLikeWindows, dt.datetime):
+    pass
 
 
 def test_the_stand_in_refuses_what_windows_refuses() -> None:

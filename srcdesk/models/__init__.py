@@ -29,6 +29,7 @@ from .recognition import (
     CERTIFICATE_KINDS,
     CERTIFICATE_STATUSES,
     Certificate,
+    CertificateDesign,
     MilestoneAchievement,
     MilestoneEvidence,
 )
@@ -60,7 +61,7 @@ __all__ = [
     "INITIATIVE_STATUSES", "MERGED_INTO", "NATURAL_KEYS", "NAMING_CONVENTION", "PERSON_KINDS", "REFERRAL_STAGES",
     "REFERRAL_STATUSES", "SYNCABLE_MODELS", "SYNCABLE_TABLES", "SYNC_META_COLUMNS",
     "TOMBSTONE_COLUMNS", "USER_ROLES",
-    "ActivityType", "Attendance", "BundleRecord", "SyncConflict", "SyncWaiting", "AttendanceRole", "AttendanceStatus", "Base", "Certificate",
+    "ActivityType", "Attendance", "BundleRecord", "SyncConflict", "SyncWaiting", "AttendanceRole", "AttendanceStatus", "Base", "Certificate", "CertificateDesign",
     "ChangeLog", "CommunityOrganisation", "Establishment", "Initiative", "Installation",
     "LocalState", "Mergeable", "MilestoneAchievement", "MilestoneDefinition", "MilestoneEvidence", "Module",
     "OrganisationLink", "PersonTransfer", "Person", "PlanFocus", "PlanTarget", "PlanYear",

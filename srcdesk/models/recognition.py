@@ -60,3 +60,30 @@ class Certificate(Syncable, Base):
     status: Mapped[str] = mapped_column(String(12), default="valid")
     status_reason: Mapped[str | None] = mapped_column(Text)
     supersedes_id: Mapped[str | None] = mapped_column(ref("certificate.id"), index=True)
+    # Frozen at issue (issue "Certificates"; older certificates have none and are printed from the
+    # columns above): the issuing establishment (None: the office), the code of what it is for
+    # (a programme's, module's or ladder level's code), the printed content as canonical JSON
+    # (see srcdesk.services.certificates.CONTENT_KEYS), and the signed text its QR code holds
+    # (srcdesk.sync.certcode). A reprint prints exactly this content and this code.
+    establishment_id: Mapped[str | None] = mapped_column(String(36))  # no FK: added by ALTER TABLE
+    award_code: Mapped[str | None] = mapped_column(String(30))
+    content: Mapped[str | None] = mapped_column(Text)
+    code: Mapped[str | None] = mapped_column(String(400))
+    batch_id: Mapped[str | None] = mapped_column(String(36), index=True)  # issued together (one print run)
+    # When and by whom it was revoked or superseded (the reason is status_reason).
+    status_changed_on: Mapped[dt.date | None] = mapped_column(Date)
+    status_changed_by: Mapped[str | None] = mapped_column(String(36))  # a user id
+
+
+class CertificateDesign(Mergeable, Syncable, Base):
+    """What every certificate shows besides its own content, set at the office and sent to every
+    PC: ``key`` -> ``value``. Keys (srcdesk.services.certificate_design): ``signatory1_name``,
+    ``signatory1_role``, ``signatory2_name``, ``signatory2_role``, ``footer``, ``logo_left``,
+    ``logo_right`` (PNG, base64, at most 70 KB)."""
+
+    __tablename__ = "certificate_design"
+    __natural_key__ = ("key",)
+    __table_args__ = natural_key(__tablename__, *__natural_key__)
+
+    key: Mapped[str] = mapped_column(String(40))
+    value: Mapped[str] = mapped_column(Text, default="")

@@ -37,6 +37,9 @@ class Programme(Mergeable, Syncable, Base):
     description: Mapped[str | None] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(20), default="programme")  # programme | award
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    # JSON: when a person has completed it (srcdesk.services.completion); None: no rule, so
+    # nobody is listed as eligible for its certificate (one may still be issued by hand).
+    completion_rule: Mapped[str | None] = mapped_column(Text)
 
 
 class Module(Mergeable, Syncable, Base):
@@ -50,6 +53,7 @@ class Module(Mergeable, Syncable, Base):
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     description: Mapped[str | None] = mapped_column(Text)
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    completion_rule: Mapped[str | None] = mapped_column(Text)  # as Programme.completion_rule
 
 
 class ActivityType(Mergeable, Syncable, Base):

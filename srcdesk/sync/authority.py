@@ -91,6 +91,7 @@ RULES: dict[str, Rule] = {
     "attendance": Rule(HELD, held=(("session_id", "session"), ("person_id", "person"))),
     "attendance_role": Rule(OFFICE, what="the roles on a register"),
     "attendance_status": Rule(OFFICE, what="the attendance statuses"),
+    "certificate_design": Rule(OFFICE, what="the certificates' logos, signatories and footer"),
     "certificate": Rule(HELD, held=(("person_id", "person"), ("achievement_id", "milestone_achievement"),
                                     ("supersedes_id", "certificate")),
                         signed_by=(("issued_by", "issued by"),), holds="certificate"),

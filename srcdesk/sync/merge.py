@@ -60,6 +60,7 @@ MAX_HELD_LISTED = 200  # held records listed by name in a bundle's summary (all 
 LABELS = {
     "activity_type": "activity type", "app_user": "user account", "attendance": "register line",
     "attendance_role": "register role", "attendance_status": "attendance status", "certificate": "certificate",
+    "certificate_design": "certificate design",
     "community_organisation": "community organisation", "establishment": "establishment",
     "initiative": "initiative", "milestone_achievement": "milestone", "milestone_definition": "ladder level",
     "milestone_evidence": "milestone evidence", "module": "module", "organisation_link": "organisation link",

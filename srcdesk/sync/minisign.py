@@ -171,6 +171,15 @@ class PublicKey:
         """The key id as minisign prints it (upper-case hex of the little-endian number, no leading zeros)."""
         return _key_id_hex(self.key_id)
 
+    def verifies(self, signature: bytes, message: bytes) -> bool:
+        """Whether ``signature`` is this key's bare Ed25519 signature of ``message`` (see
+        :meth:`SigningKey.sign_message`)."""
+        try:
+            self._verifier.verify(bytes(signature), bytes(message))
+        except InvalidSignature:
+            return False
+        return True
+
     def pub_file_text(self, comment: str | None = None) -> str:
         """A ``.pub`` file that ``minisign -p`` reads."""
         if comment is None:
@@ -289,6 +298,11 @@ class SigningKey:
             f"{UNTRUSTED_PREFIX}{untrusted_comment}\n{sig_line}\n"
             f"{TRUSTED_PREFIX}{trusted_comment}\n{global_line}\n"
         )
+
+    def sign_message(self, message: bytes) -> bytes:
+        """A bare 64-byte Ed25519 signature of ``message`` (for certificate codes, which are too
+        small for a minisign signature; the caller puts a domain tag of its own in ``message``)."""
+        return self._signer.sign(bytes(message))
 
     def sign_bytes(
         self, data: bytes, trusted_comment: str, untrusted_comment: str = DEFAULT_UNTRUSTED_COMMENT

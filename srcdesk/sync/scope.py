@@ -46,7 +46,8 @@ from ..models import NATURAL_KEYS, SYNCABLE_TABLES
 
 # Shared by every installation: every row goes everywhere.
 SHARED_TABLES = (
-    "activity_type", "app_user", "attendance_role", "attendance_status", "community_organisation", "establishment",
+    "activity_type", "app_user", "attendance_role", "attendance_status", "certificate_design", "community_organisation",
+    "establishment",
     "milestone_definition", "module", "organisation_link", "plan_focus", "plan_target", "plan_year", "programme",
     "recruit_cohort",
 )

@@ -623,5 +623,5 @@ def test_every_table_has_a_rule() -> None:
 
     assert set(auth.RULES) == SYNCABLE_TABLES
     kept = sorted(t for t, r in auth.RULES.items() if r.kind == auth.OFFICE)
-    assert kept == ["attendance_role", "attendance_status", "establishment", "milestone_definition", "plan_focus",
+    assert kept == ["attendance_role", "attendance_status", "certificate_design", "establishment", "milestone_definition", "plan_focus",
                     "plan_target", "plan_year"]

@@ -275,9 +275,12 @@ def _draw_signatures(c: Canvas, signatories: tuple[Signatory, ...]) -> None:
 def _draw_footer(c: Canvas, footer: str) -> None:
     if not footer:
         return
-    size, lines = fit_text(footer, SANS, _BOTTOM_LEFT_WIDTH, ((8.5, 7, 1), (8, 6.5, 2)))
+    # Centred on the page when it passes left of the QR code so; else centred left of it.
+    size, lines, centre = 8.5, [footer], PAGE_WIDTH / 2
+    if pdfmetrics.stringWidth(footer, SANS, size) > 2 * (_QR_X - 4 * mm - PAGE_WIDTH / 2):
+        size, lines = fit_text(footer, SANS, _BOTTOM_LEFT_WIDTH, ((8.5, 7, 1), (8, 6.5, 2)))
+        centre = _MARGIN + _BOTTOM_LEFT_WIDTH / 2
     c.setFont(SANS, size)
-    centre = _MARGIN + _BOTTOM_LEFT_WIDTH / 2
     for number, line in enumerate(lines):
         c.drawCentredString(centre, _FOOTER_Y + (len(lines) - 1 - number) * size * 1.2, line)
 

@@ -36,7 +36,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from ..dates import long_date
-from ..errors import Cancelled
+from ..errors import Cancelled, SrcdeskError
 from ..paths import resources_dir
 from .certificate_content import CertificateContent, Signatory
 
@@ -76,6 +76,16 @@ _BOTTOM_LEFT_WIDTH = _QR_X - 8 * mm - _MARGIN  # what the signatures and the foo
 _BODY_TOP = _HEADING_Y - 12 * mm
 _BODY_BOTTOM = _SIGNATURE_LINE_Y + 16 * mm
 _BODY_WIDTH = PAGE_WIDTH - 2 * _MARGIN - 20 * mm
+
+
+class NotSaved(SrcdeskError):
+    """The PDF could not be written where it was asked for (the message says where and why)."""
+
+
+def _not_saved(path: Path, error: OSError) -> NotSaved:
+    reason = error.strerror or type(error).__name__
+    return NotSaved(f"The certificates could not be saved as {path} ({reason}). If that file is open in "
+                    "another program, close it; or choose another folder. Then try again.")
 
 
 @dataclass(frozen=True)
@@ -387,13 +397,19 @@ def write_pdf(contents: Iterable[CertificateContent], design: Design, path: str 
     if not contents:
         raise ValueError("no certificates to print")
     path = Path(path)
-    fd, partial = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".pdf.part", dir=path.parent)
+    try:
+        fd, partial = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".pdf.part", dir=path.parent)
+    except OSError as exc:
+        raise _not_saved(path, exc) from exc
     os.close(fd)
     try:
         c = _canvas(partial, _title(contents))
         _draw_all(c, contents, design, qr=qr, progress=progress, cancelled=cancelled)
         c.save()
         os.replace(partial, path)
+    except OSError as exc:
+        _remove(Path(partial))
+        raise _not_saved(path, exc) from exc
     except BaseException:
         _remove(Path(partial))
         raise
@@ -416,7 +432,10 @@ def write_folder(contents: Iterable[CertificateContent], design: Design, folder:
     certificate). Cancelled: the files this call made are removed, and Cancelled is raised."""
     contents = list(contents)
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _not_saved(folder, exc) from exc
     written: list[Path] = []
     made: list[Path] = []
     total = len(contents)

@@ -225,3 +225,12 @@ def test_names_beyond_latin_1_print_as_typed(tmp_path: Path) -> None:
     content = sample_content(KEY, 1, name="Łukasz Wójcik-Ó Dónaill")
     words = " ".join(pdftotext(pdf.write_pdf([content], pdf.NO_DESIGN, tmp_path / "u.pdf")).split())
     assert "Łukasz Wójcik-Ó Dónaill" in words
+
+
+def test_a_pdf_that_can_t_be_saved_is_said_in_words_and_leaves_nothing(tmp_path: Path) -> None:
+    (tmp_path / "taken.pdf").mkdir()  # like a file open in a PDF viewer on Windows: can't be replaced
+    with pytest.raises(pdf.NotSaved, match="could not be saved as .*taken.pdf"):
+        pdf.write_pdf([sample_content(KEY, 1)], pdf.NO_DESIGN, tmp_path / "taken.pdf")
+    assert [p.name for p in tmp_path.iterdir()] == ["taken.pdf"]
+    with pytest.raises(pdf.NotSaved):
+        pdf.write_pdf([sample_content(KEY, 1)], pdf.NO_DESIGN, tmp_path / "no such folder" / "c.pdf")

@@ -255,12 +255,13 @@ class CertificatePreview(QPrintPreviewDialog):
         self.on_printed = on_printed
         self.print_dialog: QPrintDialog | None = None
         self.paintRequested.connect(self._paint)
+        # Qt's Print would paint the preview's images again; this prints the PDF at the printer's
+        # resolution instead. (Were the action not found in a later Qt, Qt's own Print stays: the
+        # same pages, at the preview's resolution.)
         self.print_action = next((a for a in self.findChildren(QAction) if a.text() == "Print"), None)
         if self.print_action is not None:
             self.print_action.triggered.disconnect()
             self.print_action.triggered.connect(self.print_for_real)
-        else:  # Qt changed: keep its own Print, which draws the preview's images (still the same pages)
-            pass
 
     def _paint(self, printer: QPrinter) -> None:
         paint_images(printer, self.images)

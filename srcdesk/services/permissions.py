@@ -50,6 +50,8 @@ ACTIONS: dict[str, Action] = {
     "milestone.correct": Action("coordinator", "withdraw or correct milestones"),
     "certificate.issue": Action("coordinator", "issue certificates"),
     "certificate.revoke": Action("coordinator", "revoke or reissue certificates"),
+    "certificate.design": Action("coordinator", "set the signatories, footer and logos printed on certificates "
+                                                "(at the SRC office)"),
     # programmes and plans
     "catalogue.edit": Action("coordinator", "add, edit, retire and delete programmes, modules, activity types, "
                                             "ladder levels and register codes"),
@@ -84,7 +86,8 @@ ACTIONS: dict[str, Action] = {
 # find. Take an action out of this set in the change that gives it a screen or a command.
 NOT_OFFERED_YET = frozenset({
     "initiative.record", "initiative.edit", "initiative.delete", "referral.record", "referral.edit",
-    "organisation.edit", "certificate.issue", "certificate.revoke", "plan.edit", "establishment.edit",
+    "organisation.edit", "certificate.issue", "certificate.revoke", "certificate.design", "plan.edit",
+    "establishment.edit",
 })
 _NOT_DESCRIBED = frozenset({"demo.fill"}) | NOT_OFFERED_YET
 

@@ -50,6 +50,7 @@ ACTIONS: dict[str, Action] = {
     "milestone.correct": Action("coordinator", "withdraw or correct milestones"),
     "certificate.issue": Action("coordinator", "issue certificates"),
     "certificate.revoke": Action("coordinator", "revoke or reissue certificates"),
+    "certificate.verify": Action("recorder", "check certificates' codes"),
     # programmes and plans
     "catalogue.edit": Action("coordinator", "add, edit, retire and delete programmes, modules, activity types, "
                                             "ladder levels and register codes"),

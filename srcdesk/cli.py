@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from . import cli_certificates as certificates_cli
 from .errors import SrcdeskError
 from .services.permissions import ROLES
 from .words import noun_for, plural
@@ -36,7 +37,8 @@ class UsageError(Exception):
 # touch no data at all. (``keys show`` and ``keys list`` write only once, for an installation
 # set up before srcdesk had keys: SQLite's own locking covers that one write.)
 READ_ONLY = {("check", None), ("clock", "check"), ("keys", "show"), ("keys", "list"), ("user", "list"),
-             ("bundle", "verify"), ("bundle", "history"), ("conflicts", "list"), ("certificates", "verify")}
+             ("bundle", "verify"), ("bundle", "history"), ("conflicts", "list"),
+             *(("certificates", c) for c in certificates_cli.READ_ONLY)}
 # Commands that act as nobody in particular; every other one needs --user or $SRCDESK_USER.
 NO_USER = {("init", None), ("check", None), ("clock", "check")}
 
@@ -136,6 +138,7 @@ def _parser() -> argparse.ArgumentParser:
     clsub.add_parser("repair", help="after this PC's clock was ahead and is right again: re-stamp the changes "
                      "made here in the future so the office takes them (administrators)")
 
+    certificates_cli.add_parser(sub)
     conflicts = sub.add_parser("conflicts", help="concurrent edits waiting for a person")
     csub = conflicts.add_subparsers(dest="conflicts_command", metavar="ACTION", required=True)
     csub.add_parser("list", help="list open conflicts")
@@ -145,21 +148,7 @@ def _parser() -> argparse.ArgumentParser:
     cres_how.add_argument("--keep", action="store_true", help="keep the current value")
     cres_how.add_argument("--other", action="store_true", help="take the value it overwrote")
     cres_how.add_argument("--value", help="set this value instead")
-
-    certs = sub.add_parser("certificates", help="certificates: check a certificate's code")
-    certsub = certs.add_subparsers(dest="certificates_command", metavar="ACTION", required=True)
-    _add_certificates_verify(certsub)
     return p
-
-
-def _add_certificates_verify(certsub: argparse._SubParsersAction) -> None:
-    verify = certsub.add_parser(
-        "verify", help="check a certificate's QR code (or its serial) offline: exit status 0 only if it is "
-        "genuine and valid", description="Check a certificate offline: the text of its QR code (as a barcode "
-        "scanner types it) or its serial typed by hand. Prints the answer on one line; exit status 0 only "
-        "for a genuine, valid certificate, 1 for anything else.")
-    verify.add_argument("text", metavar="TEXT", help="the QR code's text (SRC1:…), or a serial (SRC-PER-2026-…)")
-    verify.add_argument("--name", metavar="NAME", help="the name printed on the certificate, to check it too")
 
 
 def _roles_help() -> str:
@@ -524,25 +513,6 @@ def _seq_ranges(seqs: list[int]) -> str:
     return ", ".join(out)
 
 
-def _cmd_certificates_verify(args: argparse.Namespace) -> int:
-    from .services.certificate_verify import verify
-
-    ctx = _signed_in(args)
-    try:
-        verdict = verify(ctx, args.text, printed_name=args.name)
-    finally:
-        ctx.db.close()
-    print(verdict.line())
-    return 0 if verdict.valid else 1
-
-
-CERTIFICATE_ACTIONS = {"verify": _cmd_certificates_verify}
-
-
-def cmd_certificates(args: argparse.Namespace) -> int:
-    return CERTIFICATE_ACTIONS[args.certificates_command](args)
-
-
 def cmd_conflicts(args: argparse.Namespace) -> int:
     from .services import conflicts
 
@@ -598,6 +568,16 @@ COMMANDS["keys"] = cmd_keys
 COMMANDS["bundle"] = cmd_bundle
 COMMANDS["conflicts"] = cmd_conflicts
 COMMANDS["clock"] = cmd_clock
+
+
+def cmd_certificates(args: argparse.Namespace) -> int:
+    ctx = _signed_in(args)
+    try:
+        return certificates_cli.run(args, ctx)
+    finally:
+        ctx.db.close()
+
+
 COMMANDS["certificates"] = cmd_certificates
 
 

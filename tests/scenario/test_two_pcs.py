@@ -494,7 +494,7 @@ def test_old_serials_that_clash_on_two_perth_pcs_both_arrive_everywhere(world, p
     checked(world)
 
     # Reissued on PER-2 (a new, tagged serial; the old record kept as superseded): no clash anywhere.
-    again = certificates.supersede(world["PER-2"], old["PER-2"].id, "Its serial was on another certificate too")
+    again = certificates.reissue(world["PER-2"], old["PER-2"].id, "Its serial was on another certificate too")
     assert again.serial.startswith(f"SRC-PER-{TODAY.year}-{certificates.installation_tag(world['PER-2'].installation.id)}-")
     post.round()
     for name in (OFFICE, *PERTH):

@@ -34,7 +34,7 @@ def test_serials_carry_the_establishment_year_and_pc(coordinator: Context, kim) 
     year = TODAY.year
     first, second = issue(coordinator, kim.id), issue(coordinator, kim.id)
     assert (first.serial, second.serial) == (f"SRC-PER-{year}-{tag}-000001", f"SRC-PER-{year}-{tag}-000002")
-    reissued = certificates.supersede(coordinator, first.id, "Name misspelt", recipient_name="Kimberley Lee")
+    reissued = certificates.reissue(coordinator, first.id, "Name misspelt", recipient_name="Kimberley Lee")
     assert reissued.serial == f"SRC-PER-{year}-{tag}-000003"
     # Each year of issue counts from 1.
     last_year = issue(coordinator, kim.id, issued_on=dt.date(year - 1, 6, 1))
@@ -91,7 +91,7 @@ def test_a_serial_on_two_valid_certificates_is_a_clash_until_one_is_reissued(coo
     with coordinator.db.engine.connect() as conn:  # what `srcdesk check` passes
         assert certificates.serial_clashes(conn) == [clash]
 
-    certificates.supersede(coordinator, b.id, "Its serial was on another certificate too")
+    certificates.reissue(coordinator, b.id, "Its serial was on another certificate too")
     with coordinator.db.read() as s:
         assert certificates.serial_clashes(s) == []
         assert s.execute(select(Certificate.status).where(Certificate.id == b.id)).scalar_one() == "superseded"

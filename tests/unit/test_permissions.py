@@ -94,7 +94,8 @@ CALLS: dict[str, tuple[str, Call]] = {
     "catalogue.update": ("catalogue.edit", lambda c, t: catalogue.update(c, Programme, "nope", name="x")),
     "certificates.issue": ("certificate.issue", lambda c, t: certificates.issue(c, person_id="nope", kind="x")),
     "certificates.revoke": ("certificate.revoke", lambda c, t: certificates.revoke(c, "nope", "r")),
-    "certificates.supersede": ("certificate.revoke", lambda c, t: certificates.supersede(c, "nope", "r")),
+    "certificates.reissue": ("certificate.revoke", lambda c, t: certificates.reissue(c, "nope", "r")),
+    "certificates.issue_batch": ("certificate.issue", lambda c, t: certificates.issue_batch(c, [certificates.IssueRequest("nope", "programme")])),
     "certificate_verify.verify": ("certificate.verify", lambda c, t: certificate_verify.verify(c, "SRC1:nope")),
     "clock.repair_clock": ("clock.repair", lambda c, t: clock.repair_clock(c)),
     "community.create_initiative": ("initiative.record", lambda c, t: community.create_initiative(

@@ -321,7 +321,7 @@ def test_certificates_serials_and_status(recorder, coordinator) -> None:  # noqa
     tag = certificates.installation_tag(coordinator.installation.id)
     assert (c1.serial, c2.serial) == (f"SRC-PER-{year}-{tag}-000001", f"SRC-PER-{year}-{tag}-000002")
     assert c1.recipient_name == "Kim Lee" and c1.title.startswith("SRC Recovery Community")
-    c3 = certificates.supersede(coordinator, c1.id, "Name misspelt", recipient_name="Kimberley Lee")
+    c3 = certificates.reissue(coordinator, c1.id, "Name misspelt", recipient_name="Kimberley Lee")
     assert c3.supersedes_id == c1.id and c3.serial.endswith("000003")
     certificates.revoke(coordinator, c2.id, "Issued in error")
     states = {c.serial[-6:]: c.status for c in certificates.certificates_for(recorder, p.id)}

@@ -22,6 +22,7 @@ sentence and a few lines of detail. It reads only: any signed-in user may verify
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -37,9 +38,6 @@ from ..models import (
     CertificateStatus,
     Establishment,
     Installation,
-    MilestoneDefinition,
-    Module,
-    Programme,
     User,
 )
 from ..sync import certcode
@@ -125,6 +123,133 @@ class _Key:
     revoked_at: dt.datetime | None
 
 
+@dataclass(frozen=True)
+class _Record:
+    """A certificate held here, with the names of who issued it and who changed its status."""
+
+    id: str
+    serial: str
+    code: str | None
+    recipient_name: str
+    title: str
+    issued_on: dt.date
+    status: str
+    status_reason: str | None
+    status_changed_on: dt.date | None
+    issued_by_name: str | None
+    changed_by_name: str | None
+    changed_by_role: str | None
+    superseded_by: str | None
+    establishment: str | None  # "Name (CODE)" of the issuing establishment, None at the office
+
+
+@dataclass(frozen=True)
+class _Status:
+    serial: str
+    issued_on: dt.date
+    status: str
+    status_on: dt.date | None
+    by_name: str | None
+    by_role: str | None
+    reason: str
+    superseded_by: str | None
+
+
+@functools.lru_cache(maxsize=256)
+def _public_key(line: str) -> PublicKey | None:
+    """A key line read once (a line always reads as the same key)."""
+    try:
+        return PublicKey.from_line(line)
+    except (ValueError, BundleRefused):
+        return None
+
+
+def _date(value: Any) -> dt.date | None:
+    return None if value is None else value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+def _datetime(value: Any) -> dt.datetime | None:
+    return None if value is None else value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+
+
+class _Lookup:
+    """What a check reads, in one read transaction, with plain SQL: a scan must take milliseconds."""
+
+    _RECORD = (
+        "SELECT c.id, c.serial, c.code, c.recipient_name, c.title, c.issued_on, c.status, c.status_reason, "
+        "c.status_changed_on, iu.display_name, su.display_name, su.role, "
+        "(SELECT n.serial FROM certificate n WHERE n.supersedes_id = c.id AND n.deleted_hlc IS NULL "
+        " ORDER BY n.issued_on, n.id LIMIT 1), "
+        "CASE WHEN e.id IS NULL THEN NULL ELSE e.name || ' (' || e.code || ')' END "
+        "FROM certificate c LEFT JOIN app_user iu ON iu.id = c.issued_by "
+        "LEFT JOIN app_user su ON su.id = c.status_changed_by LEFT JOIN establishment e ON e.id = c.establishment_id "
+        "WHERE c.serial = ? AND c.deleted_hlc IS NULL ORDER BY c.issued_on, c.id")
+    _STATUS = ("SELECT serial, issued_on, status, status_on, by_name, by_role, reason, superseded_by "
+               "FROM certificate_status")
+
+    def __init__(self, s: OrmSession) -> None:
+        self.raw = s.connection().connection.driver_connection
+
+    def key(self, key_id: bytes) -> _Key | None:
+        """The key named ``key_id``: this PC's own, an installation's it knows, or one the office sent
+        (the earliest revocation either knows of counts)."""
+        found: _Key | None = None
+        for row_id, name, line, revoked, code in self.raw.execute(
+                "SELECT i.id, i.name, i.signing_key, i.revoked_at, e.code FROM installation i "
+                "LEFT JOIN establishment e ON e.id = i.establishment_id WHERE i.signing_key IS NOT NULL"):
+            public = _public_key(line)
+            if public is not None and public.key_id == key_id:
+                found = _Key(public, row_id, name, code, _datetime(revoked))
+                break
+        issuer = self.raw.execute(
+            "SELECT installation_id, name, signing_key, revoked_at, establishment_code FROM certificate_issuer "
+            "WHERE key_id = ?", (key_id.hex(),)).fetchone()
+        if issuer is None:
+            return found
+        row_id, name, line, revoked, code = issuer
+        public = _public_key(line)
+        if public is None or public.key_id != key_id:
+            return found
+        revoked_at = _datetime(revoked)
+        if found is None:
+            return _Key(public, row_id, name, code, revoked_at)
+        if public == found.public and revoked_at is not None and (found.revoked_at is None
+                                                                   or revoked_at < found.revoked_at):
+            return _Key(found.public, found.installation_id, found.name, found.establishment_code, revoked_at)
+        return found
+
+    def records(self, serial: str) -> list[_Record]:
+        return [_Record(i, se, co, rn, ti, _date(io), st, sr, _date(sc), ib, cb, cr, sb, est)
+                for i, se, co, rn, ti, io, st, sr, sc, ib, cb, cr, sb, est in self.raw.execute(self._RECORD, (serial,))]
+
+    def status(self, serial: str, key_hex: str | None) -> _Status | None:
+        if key_hex is None:  # a serial typed by hand: the newest news of it, whatever its key
+            row = self.raw.execute(self._STATUS + " WHERE serial = ? ORDER BY received_at DESC LIMIT 1",
+                                   (serial,)).fetchone()
+        else:
+            row = self.raw.execute(self._STATUS + " WHERE serial = ? AND key_id = ?", (serial, key_hex)).fetchone()
+        if row is None:
+            return None
+        se, io, st, so, bn, br, re_, sb = row
+        return _Status(se, _date(io), st, _date(so), bn, br, re_, sb)
+
+    def place(self, establishment_code: str) -> str:
+        if establishment_code == "OFF":
+            return "the SRC office"
+        row = self.raw.execute("SELECT name FROM establishment WHERE code = ? AND merged_into IS NULL LIMIT 1",
+                               (establishment_code,)).fetchone()
+        return f"{row[0]} ({establishment_code})" if row else establishment_code
+
+    def award(self, award_code: str) -> str:
+        """What the award code names here (a programme's, a ladder level's or a module's code)."""
+        for table in ("programme", "milestone_definition", "module"):
+            names = self.raw.execute(f"SELECT name FROM {table} WHERE code = ? AND deleted_hlc IS NULL LIMIT 2",
+                                     (award_code,)).fetchall()
+            if len(names) == 1:
+                return f"{names[0][0]} ({award_code})"
+        return award_code
+
+
 # --------------------------------------------------------------------------- verify
 
 
@@ -152,7 +277,8 @@ def verify(ctx: Context, text: str, *, printed_name: str | None = None) -> Verdi
     except certcode.NotACode as exc:
         return _not_genuine(_lower_first(str(exc)))
     with ctx.read() as s:
-        key = _find_key(s, code.key_id)
+        look = _Lookup(s)
+        key = look.key(code.key_id)
         if key is None:
             return _not_genuine("it was signed by a PC this srcdesk does not know.", code.serial)
         if key.revoked_at is not None and key.revoked_at.date() < code.issued_on:
@@ -168,24 +294,23 @@ def verify(ctx: Context, text: str, *, printed_name: str | None = None) -> Verdi
             if not name_checked:
                 return _not_genuine("the name typed is not the name this certificate was issued to.", code.serial,
                                     False)
-        rows = s.execute(select(Certificate).where(Certificate.serial == code.serial,
-                                                   Certificate.deleted_hlc.is_(None))).scalars().all()
+        rows = look.records(code.serial)
         if rows:
             exact = code.text()
             record = next((r for r in rows if r.code == exact), None)
             if record is None:
                 return _not_genuine("the code does not match the record for this serial.", code.serial, name_checked)
-            return _from_record(s, record, key, code, name_checked)
-        status = s.get(CertificateStatus, (code.serial, code.key_id.hex()))
+            return _from_record(record, look.place(code.establishment_code), name_checked)
+        where = look.place(code.establishment_code)
+        common = (f"Issued at: {where}", f"For: {look.award(code.award_code)}")
+        status = look.status(code.serial, code.key_id.hex())
         if status is not None:
-            return _from_status(s, status, key, code, name_checked)
-        where = _place(s, code.establishment_code)
+            return _from_status(status, common, name_checked)
         return Verdict(
             "not_here",
-            f"Genuine, issued by {_pc_name(key, where)} on {day_month_year(code.issued_on)}; its records have not "
+            f"Genuine, issued by {_pc_name(where)} on {day_month_year(code.issued_on)}; its records have not "
             "reached this PC yet.",
-            (f"Serial: {code.serial}", f"Issued at: {where}", f"Issued on: {day_month_year(code.issued_on)}",
-             f"For: {_award(s, code.award_code)}"),
+            (f"Serial: {code.serial}", f"Issued on: {day_month_year(code.issued_on)}", *common),
             None, name_checked, code.serial)
 
 
@@ -193,67 +318,8 @@ def _lower_first(sentence: str) -> str:
     return sentence[:1].lower() + sentence[1:] if sentence[:2] != sentence[:2].upper() else sentence
 
 
-def _find_key(s: OrmSession, key_id: bytes) -> _Key | None:
-    """The key named ``key_id``: this PC's own, an installation's it knows, or one the office sent."""
-    revoked: list[dt.datetime] = []
-    found: _Key | None = None
-    for row in s.execute(select(Installation).where(Installation.signing_key.is_not(None))).scalars():
-        try:
-            public = PublicKey.from_line(row.signing_key)
-        except (ValueError, BundleRefused):
-            continue
-        if public.key_id == key_id:
-            code = None
-            if row.establishment_id:
-                est = s.get(Establishment, row.establishment_id)
-                code = est.code if est else None
-            found = _Key(public, row.id, row.name, code, row.revoked_at)
-            break
-    issuer = s.execute(select(CertificateIssuer).where(CertificateIssuer.key_id == key_id.hex())).scalars().first()
-    if issuer is not None:
-        if found is None:
-            try:
-                public = PublicKey.from_line(issuer.signing_key)
-            except (ValueError, BundleRefused):
-                return None
-            if public.key_id != key_id:
-                return None
-            found = _Key(public, issuer.installation_id, issuer.name, issuer.establishment_code, issuer.revoked_at)
-        elif issuer.signing_key == found.public.line() and issuer.revoked_at is not None:
-            revoked.append(issuer.revoked_at)  # the office revoked it; this PC may not have heard directly
-    if found is not None and revoked:
-        earliest = min([*revoked, *([found.revoked_at] if found.revoked_at else [])])
-        found = _Key(found.public, found.installation_id, found.name, found.establishment_code, earliest)
-    return found
-
-
-def _place(s: OrmSession, establishment_code: str) -> str:
-    if establishment_code == "OFF":
-        return "the SRC office"
-    est = s.execute(select(Establishment).where(Establishment.code == establishment_code,
-                                                Establishment.merged_into.is_(None))).scalars().first()
-    return f"{est.name} ({establishment_code})" if est else establishment_code
-
-
-def _pc_name(key: _Key, where: str) -> str:
-    if key.establishment_code is None and where == "the SRC office":
-        return "the SRC office's PC"
-    return f"{where.split(' (')[0]}'s PC"
-
-
-def _award(s: OrmSession, award_code: str) -> str:
-    """What the award code names here (a programme's, a ladder level's or a module's code)."""
-    for model in (Programme, MilestoneDefinition, Module):
-        names = s.execute(select(model.name).where(model.code == award_code, model.deleted_hlc.is_(None))
-                          .limit(2)).scalars().all()
-        if len(names) == 1:
-            return f"{names[0]} ({award_code})"
-    return award_code
-
-
-def _who(s: OrmSession, user_id: str | None) -> tuple[str | None, str | None]:
-    user = s.get(User, user_id) if user_id else None
-    return (user.display_name, user.role) if user is not None else (None, None)
+def _pc_name(where: str) -> str:
+    return "the SRC office's PC" if where == "the SRC office" else f"{where.split(' (')[0]}'s PC"
 
 
 def _by(name: str | None, role: str | None) -> str:
@@ -262,76 +328,62 @@ def _by(name: str | None, role: str | None) -> str:
     return f" by {name}" + (f" ({role})" if role else "")
 
 
-def _from_record(s: OrmSession, record: Certificate, key: _Key | None, code: certcode.Code | None,
-                 name_checked: bool | None, *, serial_only: bool = False) -> Verdict:
-    where = _place(s, code.establishment_code) if code else _record_place(s, record)
-    issuer_name, _role = _who(s, record.issued_by)
+def _on(day: dt.date | None) -> str:
+    return f" on {day_month_year(day)}" if day else ""
+
+
+def _from_record(record: _Record, where: str | None, name_checked: bool | None, *,
+                 serial_only: bool = False) -> Verdict:
+    place = where or record.establishment or ("the SRC office" if record.code else "not recorded")
     common = (f"Serial: {record.serial}", f"Issued to: {record.recipient_name}", f"For: {record.title}",
               f"Issued on: {day_month_year(record.issued_on)}",
-              f"Issued at: {where}" + (f", by {issuer_name}" if issuer_name else ""))
+              f"Issued at: {place}" + (f", by {record.issued_by_name}" if record.issued_by_name else ""))
     prefix = (SERIAL_ONLY + " ") if serial_only else ""
+    when, by = _on(record.status_changed_on), _by(record.changed_by_name, record.changed_by_role)
+    reason = f"Reason: {record.status_reason or 'none given'}"
     if record.status == "revoked":
-        name, role = _who(s, record.status_changed_by)
-        when = f" on {day_month_year(record.status_changed_on)}" if record.status_changed_on else ""
-        details = (f"Revoked{when}{_by(name, role)}", f"Reason: {record.status_reason or 'none given'}", *common)
-        return Verdict("revoked", prefix + f"Genuine, but revoked{when}.", details, record.id, name_checked,
-                       record.serial, serial_only)
+        return Verdict("revoked", prefix + f"Genuine, but revoked{when}.", (f"Revoked{when}{by}", reason, *common),
+                       record.id, name_checked, record.serial, serial_only)
     if record.status == "superseded":
-        newer = s.execute(select(Certificate.serial).where(Certificate.supersedes_id == record.id,
-                                                           Certificate.deleted_hlc.is_(None))).scalars().first()
-        name, role = _who(s, record.status_changed_by)
-        when = f" on {day_month_year(record.status_changed_on)}" if record.status_changed_on else ""
+        newer = record.superseded_by
         headline = f"Genuine, but superseded by {newer}." if newer else "Genuine, but superseded by a later certificate."
-        details = (f"Superseded by {newer or 'a certificate not held here'}{when}{_by(name, role)}",
-                   f"Reason: {record.status_reason or 'none given'}", *common)
+        details = (f"Superseded by {newer or 'a certificate not held here'}{when}{by}", reason, *common)
         return Verdict("superseded", prefix + headline, details, record.id, name_checked, record.serial, serial_only)
     headline = "Genuine and valid." if not serial_only else f"{SERIAL_ONLY} This PC's record says it is valid."
     return Verdict("valid", headline, common, record.id, name_checked, record.serial, serial_only)
 
 
-def _record_place(s: OrmSession, record: Certificate) -> str:
-    if record.establishment_id is None:
-        return "the SRC office" if record.code else "not recorded"
-    est = s.get(Establishment, record.establishment_id)
-    return f"{est.name} ({est.code})" if est else "not recorded"
-
-
-def _from_status(s: OrmSession, status: CertificateStatus, key: _Key | None, code: certcode.Code | None,
-                 name_checked: bool | None, *, serial_only: bool = False) -> Verdict:
-    when = f" on {day_month_year(status.status_on)}" if status.status_on else ""
+def _from_status(status: _Status, common: tuple[str, ...], name_checked: bool | None, *,
+                 serial_only: bool = False) -> Verdict:
+    when, by = _on(status.status_on), _by(status.by_name, status.by_role)
     prefix = (SERIAL_ONLY + " ") if serial_only else ""
-    common = [f"Serial: {status.serial}", f"Issued on: {day_month_year(status.issued_on)}"]
-    if code is not None:
-        common += [f"Issued at: {_place(s, code.establishment_code)}", f"For: {_award(s, code.award_code)}"]
-    common.append("From the SRC office's list of revoked and superseded certificates")
+    details = [f"Reason: {status.reason or 'none given'}", f"Serial: {status.serial}",
+               f"Issued on: {day_month_year(status.issued_on)}", *common,
+               "From the SRC office's list of revoked and superseded certificates"]
     if status.status == "revoked":
-        details = (f"Revoked{when}{_by(status.by_name, status.by_role)}", f"Reason: {status.reason or 'none given'}",
-                   *common)
-        return Verdict("revoked", prefix + f"Genuine, but revoked{when}.", details, None, name_checked,
-                       status.serial, serial_only)
+        return Verdict("revoked", prefix + f"Genuine, but revoked{when}.", (f"Revoked{when}{by}", *details), None,
+                       name_checked, status.serial, serial_only)
     newer = status.superseded_by
     headline = f"Genuine, but superseded by {newer}." if newer else "Genuine, but superseded by a later certificate."
-    details = (f"Superseded by {newer or 'a later certificate'}{when}{_by(status.by_name, status.by_role)}",
-               f"Reason: {status.reason or 'none given'}", *common)
-    return Verdict("superseded", prefix + headline, details, None, name_checked, status.serial, serial_only)
+    return Verdict("superseded", prefix + headline, (f"Superseded by {newer or 'a later certificate'}{when}{by}",
+                                                     *details), None, name_checked, status.serial, serial_only)
 
 
 def _by_serial(ctx: Context, serial: str) -> Verdict:
     """A serial typed by hand: what this PC's record, or the office's list, says about it."""
     with ctx.read() as s:
-        rows = s.execute(select(Certificate).where(Certificate.serial == serial, Certificate.deleted_hlc.is_(None))
-                         .order_by(Certificate.issued_on, Certificate.id)).scalars().all()
+        look = _Lookup(s)
+        rows = look.records(serial)
         if rows:
-            verdict = _from_record(s, rows[0], None, None, None, serial_only=True)
+            verdict = _from_record(rows[0], None, None, serial_only=True)
             if len(rows) > 1:
                 verdict = Verdict(verdict.outcome, verdict.headline, (
                     *verdict.details, f"{len(rows)} certificates on this PC have this serial: scan the QR code to "
                     "tell them apart"), verdict.certificate_id, None, serial, True)
             return verdict
-        status = s.execute(select(CertificateStatus).where(CertificateStatus.serial == serial)
-                           .order_by(CertificateStatus.received_at.desc())).scalars().first()
+        status = look.status(serial, None)
         if status is not None:
-            return _from_status(s, status, None, None, None, serial_only=True)
+            return _from_status(status, (), None, serial_only=True)
     return Verdict("not_here", f"{SERIAL_ONLY} This PC knows no certificate {serial}; it may have been issued by a "
                    "PC whose records have not reached this one yet. Scan its QR code to check it is genuine.",
                    (f"Serial: {serial}",), None, None, serial, True)

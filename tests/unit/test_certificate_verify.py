@@ -10,6 +10,7 @@ import time
 import pytest
 from sqlalchemy import select
 
+from srcdesk.dates import day_month_year
 from srcdesk.models import Certificate, CertificateIssuer, CertificateStatus, Installation
 from srcdesk.services import certificate_verify, people, trust
 from srcdesk.services.base import Context
@@ -249,3 +250,70 @@ def test_rows_stay_untouched_by_a_verify(recorder: Context, ctx: Context) -> Non
     verify(recorder, code_for(own_key(recorder)))
     with ctx.read() as s:
         assert s.execute(select(Certificate)).all() == before
+
+
+# -- certificates held here, issued through the service ----------------------------------------------
+
+
+@pytest.fixture
+def kim_cert(coordinator: Context):  # noqa: ANN201
+    from srcdesk.services import certificates
+
+    kim = people.create_person(coordinator, given_name="Kim", family_name="Lee")
+    return certificates.issue(coordinator, person_id=kim.id, kind="programme", programme_id="prog-rcdt")
+
+
+def test_a_certificate_issued_here_is_genuine_and_valid(recorder: Context, kim_cert) -> None:  # noqa: ANN001
+    v = verify(recorder, kim_cert.code, printed_name="Kim Lee")
+    assert (v.outcome, v.headline, v.certificate_id, v.name_checked) == ("valid", "Genuine and valid.", kim_cert.id,
+                                                                         True)
+    assert f"Serial: {kim_cert.serial}" in v.details and "Issued to: Kim Lee" in v.details
+    assert any(d.startswith("Issued at: HMP Perth (PER), by Coordinator") for d in v.details), v.details
+
+
+def test_a_genuine_code_copied_onto_another_certificate_of_that_serial_is_not_genuine(
+        recorder: Context, kim_cert) -> None:  # noqa: ANN001
+    """Signed by this PC's own key for the same serial, but not the code the record holds (another
+    name): the record says which code its paper carries."""
+    other = code_for(own_key(recorder), serial=kim_cert.serial, name="Someone Else", issued_on=kim_cert.issued_on)
+    v = verify(recorder, other)
+    assert v.outcome == "not_genuine" and v.certificate_id is None
+    assert v.headline == "Not genuine: the code does not match the record for this serial."
+
+
+def test_revoked_and_superseded_here_say_when_by_whom_and_why(coordinator: Context, recorder: Context,
+                                                              kim_cert) -> None:  # noqa: ANN001
+    from srcdesk.services import certificates
+
+    new = certificates.reissue(coordinator, kim_cert.id, "Name misspelt", recipient_name="Kimberley Lee")
+    old = verify(recorder, kim_cert.code)
+    assert old.outcome == "superseded" and old.headline == f"Genuine, but superseded by {new.serial}."
+    today = day_month_year(dt.date.today())
+    assert old.details[:2] == (f"Superseded by {new.serial} on {today} by Coordinator (coordinator)",
+                               "Reason: Name misspelt")
+    certificates.revoke(coordinator, new.id, "Issued in error")
+    v = verify(recorder, new.code)
+    assert v.outcome == "revoked" and v.headline == f"Genuine, but revoked on {today}."
+    assert v.details[:2] == (f"Revoked on {today} by Coordinator (coordinator)", "Reason: Issued in error")
+    by_serial = verify(recorder, new.serial.lower())
+    assert by_serial.outcome == "revoked" and by_serial.by_serial_only and by_serial.certificate_id == new.id
+
+
+def test_a_serial_typed_by_hand_says_what_the_record_says(recorder: Context, kim_cert) -> None:  # noqa: ANN001
+    v = verify(recorder, f"  {kim_cert.serial} ")
+    assert v.outcome == "valid" and v.by_serial_only and v.certificate_id == kim_cert.id
+    assert v.headline == f"{certificate_verify.SERIAL_ONLY} This PC's record says it is valid."
+
+
+def test_the_status_list_at_the_office_has_no_names_or_people(coordinator: Context, kim_cert) -> None:  # noqa: ANN001
+    from srcdesk.services import certificates
+
+    certificates.revoke(coordinator, kim_cert.id, "Issued in error")
+    with coordinator.read() as s:
+        listed = certificate_verify.statuses_for_bundle(s)
+    assert listed == [{
+        "serial": kim_cert.serial, "key_id": certcode.decode(kim_cert.code).key_id.hex(),
+        "issued_on": kim_cert.issued_on.isoformat(), "status": "revoked",
+        "status_on": dt.date.today().isoformat(), "by_name": "Coordinator", "by_role": "coordinator",
+        "reason": "Issued in error", "superseded_by": None}]
+    assert "Kim" not in repr(listed) and kim_cert.person_id not in repr(listed)

@@ -80,6 +80,7 @@ def test_a_serial_typed_by_hand_and_a_name_checked(qtbot, open_demo) -> None:  #
     page = verify_page(qtbot, ctx)
     scan(qtbot, page, cert.serial)
     assert page.last.by_serial_only and page.headline.text().startswith("Checked by serial only")
+    assert page.word.text() == "VALID \u2014 BY SERIAL ONLY"
 
     qtbot.keyClicks(page.name_field, "Not " + cert.recipient_name)
     page.code_field.setFocus()

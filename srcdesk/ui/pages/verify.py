@@ -167,13 +167,15 @@ class VerifyPage(Page):
         else:
             assert verdict is not None
             self.last = verdict
-            self._show(verdict.outcome, verdict.headline, verdict.details)
+            self._show(verdict.outcome, verdict.headline, verdict.details, by_serial_only=verdict.by_serial_only)
         # The next scan replaces this one.
         self.code_field.setFocus()
         self.code_field.selectAll()
 
-    def _show(self, outcome: str, headline: str, details: tuple[str, ...]) -> None:
+    def _show(self, outcome: str, headline: str, details: tuple[str, ...], *, by_serial_only: bool = False) -> None:
         word, symbol, ink, paper, border = LOOKS[outcome]
+        if by_serial_only:  # what the record says, not a check of the paper
+            word = f"{word} \u2014 BY SERIAL ONLY"
         self.result.setProperty("outcome", outcome)
         self.result.setStyleSheet(
             f"QFrame#verifyResult {{ background: {paper}; border: 2px solid {border}; border-radius: 6px; }}"

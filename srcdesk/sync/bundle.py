@@ -489,7 +489,8 @@ def _check_manifest(m: Any, header: Header, inner: StrictZip, now: dt.datetime) 
         raise _fail("files are not a list of names, sizes and hashes")
     names = [f["name"] for f in files]
     expected = [*DATA_FILES, *(name for name, key in OPTIONAL_FILES.items() if key in optional)]
-    if sorted(names) != sorted(expected):
+    held = sorted(set(inner.names) - {MANIFEST, MANIFEST_SIG})
+    if sorted(names) != sorted(expected) or held != sorted(expected):
         raise BundleRefused("The bundle's files don't match its manifest (a file is missing or extra).")
     for f in files:
         if inner.size(f["name"]) != f["size"]:

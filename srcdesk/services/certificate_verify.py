@@ -569,7 +569,7 @@ def _day(value: Any, index: int, what: str, *, required: bool) -> dt.date | None
     if value is None and not required:
         return None
     if not isinstance(value, str) or not _DATE_RE.fullmatch(value):
-        raise _bad_status(index, f"its {what} is not a date like 2026-01-31")
+        raise _bad_status(index, f"its {what} is not an ISO date (2026-01-31)")
     try:
         return dt.date.fromisoformat(value)
     except ValueError:

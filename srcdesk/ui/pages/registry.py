@@ -15,6 +15,7 @@ from .settings import SettingsPage
 from .sync import SyncPage
 from .today import TodayPage
 from .users import UsersPage
+from .verify import VerifyPage
 from .volunteers import VolunteersPage
 
 PAGES: list[type[Page]] = [
@@ -23,6 +24,7 @@ PAGES: list[type[Page]] = [
     PeoplePage,
     VolunteersPage,
     ProgrammesPage,
+    VerifyPage,
     SyncPage,
     UsersPage,
     SettingsPage,

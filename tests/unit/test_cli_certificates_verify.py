@@ -76,7 +76,7 @@ def test_valid_is_zero_and_everything_else_one_each_on_one_line(perth, app_open)
     assert (done.returncode, done.stdout) == (1, "Not genuine: it was signed by a PC this srcdesk does not know.\n")
 
     done = srcdesk(folder, "certificates", "verify", cert.serial)
-    assert done.returncode == 0 and done.stdout.startswith("Checked by serial only: the code was not checked.")
+    assert done.returncode == 1 and done.stdout.startswith("Checked by serial only: the code was not checked.")
 
 
 def test_genuine_but_not_here_is_one(perth) -> None:  # noqa: ANN001

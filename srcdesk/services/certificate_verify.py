@@ -288,6 +288,10 @@ def verify(ctx: Context, text: str, *, printed_name: str | None = None) -> Verdi
         if not code.verifies(key.public):
             return _not_genuine("its signature does not match its content (it was altered or forged).",
                                 code.serial)
+        if key.establishment_code and code.establishment_code != key.establishment_code:
+            # An establishment's PC issues for its own establishment only (the office for any).
+            return _not_genuine(f"it was signed by {key.name}, a PC of {look.place(key.establishment_code)}, "
+                                f"but says it was issued at {look.place(code.establishment_code)}.", code.serial)
         name_checked = None
         if printed_name is not None:
             name_checked = code.name_matches(printed_name)

@@ -85,6 +85,14 @@ def test_a_forged_signature_under_a_known_key_id_is_not_genuine(recorder: Contex
     assert v.outcome == "not_genuine" and "signature does not match" in v.headline
 
 
+def test_a_pc_of_one_establishment_can_t_issue_for_another(recorder: Context) -> None:
+    """Perth's own key, signing a code that says it was issued at Barlinnie."""
+    v = verify(recorder, certcode.sign(own_key(recorder), serial="SRC-BAR-2026-0001-000001", award_code="RCDT",
+                                       issued_on=dt.date.today(), establishment_code="BAR", name="Kim Lee"))
+    assert v.outcome == "not_genuine"
+    assert "a PC of HMP Perth (PER), but says it was issued at HMP Barlinnie (BAR)" in v.headline
+
+
 def test_text_that_is_not_a_code_says_why(recorder: Context) -> None:
     assert verify(recorder, "hello").headline.startswith("Not genuine: that is not a srcdesk certificate's code")
     assert verify(recorder, "SRC1:!!!").outcome == "not_genuine"

@@ -125,6 +125,7 @@ class ProgrammeInfo:
     name: str
     rule: dict[str, Any] | None
     retired: bool
+    kind: str  # programme | award (the kind of its certificate)
     current_modules: tuple[str, ...]  # not retired, not deleted
     all_modules: tuple[str, ...]  # retired ones too
 
@@ -155,7 +156,7 @@ def load_catalogue(s) -> Catalogue:  # noqa: ANN001
     for p in s.execute(select(Programme).where(Programme.deleted_hlc.is_(None),
                                                Programme.merged_into.is_(None))).scalars():
         mine = [m for m in modules.values() if m.programme_id == p.id]
-        programmes[p.id] = ProgrammeInfo(p.id, p.code, p.name, parse_rule(p.completion_rule), p.retired,
+        programmes[p.id] = ProgrammeInfo(p.id, p.code, p.name, parse_rule(p.completion_rule), p.retired, p.kind,
                                          tuple(m.id for m in mine if not m.retired), tuple(m.id for m in mine))
     roles = {code: (order, name) for code, name, order in s.execute(
         select(AttendanceRole.code, AttendanceRole.name, AttendanceRole.sort_order))}

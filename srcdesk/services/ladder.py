@@ -395,6 +395,12 @@ class _Scope:
     ladder_key: tuple = ()  # the ladder the eligibility below was worked out for
     eligible: dict[str, str] = field(default_factory=dict)  # person -> next level's id, when eligible
     dirty: set[str] | None = None  # people to evaluate again (None: everyone)
+    # Certificates due (srcdesk.services.eligibility), kept like ``eligible``: person -> what
+    # they are due, worked out for the rules ``due_key``; ``due_dirty``: people to work out again.
+    due_key: tuple = ()
+    due: dict[str, list[tuple]] = field(default_factory=dict)
+    due_dirty: set[str] | None = None
+    due_sorted: dict[Any, list[tuple]] = field(default_factory=dict)  # kind -> sorted rows
     holders: dict[tuple, list[tuple[str, str]]] = field(default_factory=dict)  # (level id, level) -> keys
 
 
@@ -508,6 +514,10 @@ def _scope_facts(ctx: Context, s, est: str | None) -> dict[str, _Facts]:  # noqa
                 scope.holders.clear()
                 if scope.dirty is not None:
                     scope.dirty |= touched
+                if scope.due_dirty is not None:
+                    scope.due_dirty |= touched
+                if touched:
+                    scope.due_sorted.clear()
         if scope is None:
             scope = _Scope(seq, _load_facts(s, est))
             scopes[est] = scope

@@ -36,7 +36,7 @@ class UsageError(Exception):
 # touch no data at all. (``keys show`` and ``keys list`` write only once, for an installation
 # set up before srcdesk had keys: SQLite's own locking covers that one write.)
 READ_ONLY = {("check", None), ("clock", "check"), ("keys", "show"), ("keys", "list"), ("user", "list"),
-             ("bundle", "verify"), ("bundle", "history"), ("conflicts", "list")}
+             ("bundle", "verify"), ("bundle", "history"), ("conflicts", "list"), ("certificates", "eligible")}
 # Commands that act as nobody in particular; every other one needs --user or $SRCDESK_USER.
 NO_USER = {("init", None), ("check", None), ("clock", "check")}
 
@@ -145,7 +145,19 @@ def _parser() -> argparse.ArgumentParser:
     cres_how.add_argument("--keep", action="store_true", help="keep the current value")
     cres_how.add_argument("--other", action="store_true", help="take the value it overwrote")
     cres_how.add_argument("--value", help="set this value instead")
+
+    _add_certificates_parser(sub)
     return p
+
+
+def _add_certificates_parser(sub: argparse._SubParsersAction) -> None:
+    """``srcdesk certificates ACTION``: every certificate command is added here."""
+    certs = sub.add_parser("certificates", help="certificates: who is due one")
+    csub = certs.add_subparsers(dest="certificates_command", metavar="ACTION", required=True)
+    eligible = csub.add_parser("eligible", help="people who meet a completion rule and hold no valid certificate "
+                               "for it (this establishment's; everyone's at the office)")
+    eligible.add_argument("--establishment", metavar="CODE", help="that establishment's people (e.g. PER)")
+    eligible.add_argument("--format", choices=("text", "csv"), default="text", help="text (default) or CSV")
 
 
 def _roles_help() -> str:
@@ -535,6 +547,49 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
     return 0
 
 
+CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: object) -> str:
+    """A spreadsheet cell that is never run as a formula (a name typed as "=HYPERLINK(…)")."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(CSV_FORMULA_START) else text
+
+
+def cmd_certificates(args: argparse.Namespace) -> int:
+    import csv
+
+    from .dates import day_month_year
+    from .services import eligibility
+
+    ctx = _signed_in(args)
+    try:
+        match args.certificates_command:
+            case "eligible":
+                est = eligibility.establishment_by_code(ctx, args.establishment) if args.establishment else None
+                rows = eligibility.all_eligible_certificates(ctx, establishment_id=est)
+                if args.format == "csv":
+                    out = csv.writer(sys.stdout, lineterminator="\n")
+                    out.writerow(["person_id", "reference", "name", "establishment", "kind", "code", "title",
+                                  "completed_on"])
+                    for r in rows:
+                        out.writerow([_csv_cell(v) for v in (r.person_id, r.external_ref, r.display_name,
+                                                             r.establishment_code, r.kind, r.award_code, r.title,
+                                                             r.completed_on.isoformat())])
+                    return 0
+                if not rows:
+                    print("Nobody is due a certificate.")
+                for r in rows:
+                    print(f"{r.external_ref or '-':10} {r.display_name:30} {r.establishment_code or '-':4} "
+                          f"{r.award_code:14} {r.title} (completed {day_month_year(r.completed_on)})")
+                if rows:
+                    print(f"{plural(len(rows), 'certificate')} due to "
+                          f"{plural(len({r.person_id for r in rows}), 'person')}.")
+    finally:
+        ctx.db.close()
+    return 0
+
+
 def cmd_clock(args: argparse.Namespace) -> int:
     from .services import clock
     from .services.setup import open_installation
@@ -565,6 +620,7 @@ COMMANDS["keys"] = cmd_keys
 COMMANDS["bundle"] = cmd_bundle
 COMMANDS["conflicts"] = cmd_conflicts
 COMMANDS["clock"] = cmd_clock
+COMMANDS["certificates"] = cmd_certificates
 
 
 def _log_unexpected(args: argparse.Namespace | None, error: BaseException) -> Path | None:

@@ -154,6 +154,16 @@ def _signature(cat: Catalogue) -> tuple:
                   for m in cat.modules.values()))
 
 
+def establishment_by_code(ctx: Context, code: str) -> str:
+    """The id of the establishment with this code (e.g. ``PER``), for the command line."""
+    with ctx.read() as s:
+        found = s.execute(select(Establishment.id).where(Establishment.code == code.strip().upper(),
+                                                         Establishment.merged_into.is_(None))).scalar_one_or_none()
+    if found is None:
+        raise ValidationError(f"Unknown establishment code '{code}'.", "establishment")
+    return found
+
+
 def all_eligible_certificates(ctx: Context, *, establishment_id: str | None = None,
                               kind: str | None = None) -> list[EligibleCertificate]:
     """Every page of :func:`eligible_certificates` (for the command line and batch issue)."""
@@ -167,4 +177,5 @@ def all_eligible_certificates(ctx: Context, *, establishment_id: str | None = No
         after = page.after
 
 
-__all__ = ["EligibleCertificate", "all_eligible_certificates", "due_for", "eligible_certificates"]
+__all__ = ["EligibleCertificate", "all_eligible_certificates", "due_for", "eligible_certificates",
+           "establishment_by_code"]

@@ -27,6 +27,7 @@ from ...errors import SrcdeskError
 from ...models import ActivityType, AttendanceRole, AttendanceStatus, MilestoneDefinition, Module, Programme
 from ...services import catalogue
 from ...services.base import Context
+from ...services.completion import describe_completion
 from ..catalogue_dialogs import (
     LABELS,
     CatalogueItemDialog,
@@ -279,6 +280,7 @@ class ProgrammesPage(Page):
             Column("Code", lambda r: r.item.code),
             Column("Name", lambda r: r.item.name, tooltip=lambda r: r.item.description),
             Column("Kind", lambda r: KIND_NAMES.get(r.item.kind, r.item.kind)),
+            Column("Completed when", lambda r: describe_completion(r.item.completion_rule, programme=True)),
             Column("In use", _in_use, align=CENTRE, tooltip=_used("modules, certificates or targets")),
             Column("Retired", _retired, align=CENTRE),
         ], name="programmes", stretch=1, texts={
@@ -288,6 +290,7 @@ class ProgrammesPage(Page):
             Column("Order", lambda r: r.item.sequence, align=RIGHT),
             Column("Code", lambda r: r.item.code),
             Column("Name", lambda r: r.item.name, tooltip=lambda r: r.item.description),
+            Column("Completed when", lambda r: describe_completion(r.item.completion_rule, programme=False)),
             Column("In use", _in_use, align=CENTRE, tooltip=_used("sessions or certificates")),
             Column("Retired", _retired, align=CENTRE),
         ], name="modules", stretch=2, texts={

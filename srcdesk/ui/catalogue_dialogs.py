@@ -364,7 +364,7 @@ class CompletionRuleEditor(QGroupBox):
         self.setObjectName("completionRule")
         self.programme = programme
         current = parse_rule(rule) or {}
-        self.no_rule = QRadioButton("&No rule (nobody is listed as due a certificate)")
+        self.no_rule = QRadioButton("No r&ule (nobody is listed as due a certificate)")
         self.no_rule.setObjectName("noRule")
         self.attended_rule = QRadioButton("Attended at &least")
         self.attended_rule.setObjectName("attendedRule")

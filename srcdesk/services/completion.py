@@ -142,10 +142,45 @@ class Catalogue:
         return next((p for p in self.programmes.values() if p.code == code), None)
 
     def role_words(self, codes: Sequence[str] | set[str]) -> str:
-        """"helper, co-facilitator or trainer": role names in the register's order."""
-        known = self.roles
-        names = [known.get(c, (99, c))[1].lower() for c in sorted(codes, key=lambda c: (known.get(c, (99, c))[0], c))]
-        return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+        return role_words(codes, self.roles)
+
+
+def role_words(codes: Sequence[str] | set[str], roles: Mapping[str, tuple[int, str]]) -> str:
+    """"helper, co-facilitator or trainer": role names (``roles``: code -> (order, name)) in the
+    register's order; an unknown code as itself."""
+    names = [roles.get(c, (99, c))[1].lower() for c in sorted(codes, key=lambda c: (roles.get(c, (99, c))[0], c))]
+    if not names:
+        return "no role"
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def describe_level_rules(rules: dict[str, Any] | str | None, roles: Mapping[str, tuple[int, str]],
+                         programme_names: Mapping[str, str] | None = None) -> str:
+    """A ladder level's rules in words: "6 sessions attended within 84 days; 4 sessions as helper
+    or trainer; completed Training 4 Trainers" (``programme_names``: code -> name)."""
+    if not isinstance(rules, dict):
+        try:
+            rules = json.loads(rules or "{}")
+        except ValueError:
+            return "(rules unreadable)"
+        if not isinstance(rules, dict):
+            return "(rules unreadable)"
+    parts: list[str] = []
+    if "attended_sessions" in rules:
+        part = f"{plural(rules['attended_sessions'], 'session')} attended"
+        if rules.get("within_days"):
+            part += f" within {plural(rules['within_days'], 'day')}"
+        parts.append(part)
+    if "role_sessions" in rules:
+        rs = rules["role_sessions"]
+        parts.append(f"{plural(rs.get('count', 0), 'session')} as {role_words(rs.get('roles', []), roles)}")
+    if "programme_completed" in rules:
+        code = rules["programme_completed"]
+        parts.append(f"completed {(programme_names or {}).get(code) or code}")
+    if not parts:
+        return "No conditions"
+    words = "; ".join(parts)
+    return words[0].upper() + words[1:]
 
 
 def load_catalogue(s) -> Catalogue:  # noqa: ANN001
@@ -375,5 +410,5 @@ def _programme_progress(cat: Catalogue, f: Facts, p: ProgrammeInfo) -> str:
 
 
 __all__ = ["ALL", "Attended", "Catalogue", "Facts", "ModuleInfo", "PersonFacts", "ProgrammeInfo", "Verdict",
-           "best_window", "describe_completion", "level_verdict", "load_catalogue", "met_on",
-           "module_completed_on", "parse_rule", "programme_completed_on", "validate_completion_rule"]
+           "best_window", "describe_completion", "describe_level_rules", "level_verdict", "load_catalogue", "met_on",
+           "module_completed_on", "parse_rule", "programme_completed_on", "role_words", "validate_completion_rule"]

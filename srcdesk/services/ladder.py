@@ -34,12 +34,10 @@ from ..models import (
     MilestoneEvidence,
     Module,
     Person,
-    Programme,
     Session,
 )
-from ..words import plural
 from .base import Context, Page, change_status, get_live, keyset_page, parse_date, saved, text, to_record
-from .completion import Attended, Catalogue, PersonFacts, level_verdict, load_catalogue
+from .completion import Attended, Catalogue, PersonFacts, describe_level_rules, level_verdict, load_catalogue
 from .people import sort_key
 
 
@@ -346,25 +344,9 @@ class SignOffPreview:
 
 def describe_rules(s, rules_json: str | None) -> str:  # noqa: ANN001
     """A level's rules in words: "6 sessions attended within 84 days; 4 sessions as helper or trainer"."""
-    rules: dict[str, Any] = json.loads(rules_json or "{}")
-    parts: list[str] = []
-    if "attended_sessions" in rules:
-        n = rules["attended_sessions"]
-        part = f"{plural(n, 'session')} attended"
-        if rules.get("within_days"):
-            part += f" within {plural(rules['within_days'], 'day')}"
-        parts.append(part)
-    if "role_sessions" in rules:
-        n = rules["role_sessions"]["count"]
-        parts.append(f"{plural(n, 'session')} as {_role_words(s, rules['role_sessions']['roles'])}")
-    if "programme_completed" in rules:
-        code = rules["programme_completed"]
-        name = s.execute(select(Programme.name).where(Programme.code == code, Programme.merged_into.is_(None))).scalar_one_or_none()
-        parts.append(f"completed {name or code}")
-    if not parts:
-        return "No conditions"
-    text_ = "; ".join(parts)
-    return text_[0].upper() + text_[1:]
+    cat = load_catalogue(s)
+    names = {p.code: p.name for p in cat.programmes.values()}
+    return describe_level_rules(rules_json, cat.roles, names)
 
 
 def _scope(ctx: Context, establishment_id: str | None) -> str | None:

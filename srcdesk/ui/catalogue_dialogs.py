@@ -40,8 +40,7 @@ from ..errors import ValidationError
 from ..models import ActivityType, AttendanceRole, MilestoneDefinition, Module, Programme
 from ..services import catalogue
 from ..services.base import Context
-from ..services.completion import ALL, parse_rule, validate_completion_rule
-from ..words import plural
+from ..services.completion import ALL, describe_level_rules, parse_rule, validate_completion_rule
 from .tasks import Task, run_task
 from .widgets import (
     FieldError,
@@ -437,28 +436,11 @@ class CompletionRuleEditor(QGroupBox):
 
 # -- the ladder ------------------------------------------------------------------------------------
 
-def describe_rules(rules: str | dict, role_names: dict[str, str] | None = None) -> str:
-    """The rules of a ladder level in words: "6 sessions within 84 days; 4 sessions as Helper"."""
-    if isinstance(rules, str):
-        try:
-            rules = json.loads(rules or "{}")
-        except ValueError:
-            return "(rules unreadable)"
-    names = role_names or {}
-    parts = []
-    if "attended_sessions" in rules:
-        n = rules["attended_sessions"]
-        text = f"{plural(n, 'session')} attended"
-        if "within_days" in rules:
-            text += f" within {plural(rules['within_days'], 'day')}"
-        parts.append(text)
-    if "role_sessions" in rules:
-        rs = rules["role_sessions"]
-        roles = " / ".join(names.get(r, r) for r in rs.get("roles", []))
-        parts.append(f"{plural(rs.get('count'), 'session')} as {roles}")
-    if "programme_completed" in rules:
-        parts.append(f"completed {rules['programme_completed']}")
-    return "; ".join(parts) if parts else "no conditions"
+def describe_rules(rules: str | dict, roles: dict[str, tuple[int, str]] | None = None,
+                   programme_names: dict[str, str] | None = None) -> str:
+    """The rules of a ladder level in words, as everywhere (:func:`completion.describe_level_rules`):
+    ``roles`` code -> (order, name), ``programme_names`` code -> name, as loaded by the page."""
+    return describe_level_rules(rules, roles or {}, programme_names)
 
 
 class RulesEditor(QGroupBox):

@@ -71,8 +71,8 @@ DEFAULT_RULES_KEY = "reference:completion_rules"
 def apply_default_rules(s: OrmSession, data: dict[str, Any] | None = None) -> int:
     """Give the shipped programmes and modules that have no completion rule yet their default
     rule from the reference data, once per installation (databases made before completion rules
-    existed). An ORM write: stamped and logged like any edit, so it travels in bundles; every
-    installation writes the same value, which makes no conflict. Returns how many rows changed."""
+    existed; the office's, see :func:`srcdesk.services.setup.open_installation`). An ORM write:
+    stamped and logged like any edit, so it travels in bundles. Returns how many rows changed."""
     if s.get(LocalState, DEFAULT_RULES_KEY) is not None:
         return 0
     data = data or load_reference()

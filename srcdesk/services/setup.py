@@ -249,7 +249,12 @@ def open_installation(data_dir: Path) -> Context:
 
 def _bring_reference_up_to_date(db: Database, info: InstallationInfo) -> None:
     """What newer shipped reference data adds to existing data: the default completion rules
-    (once). Written by the installation itself (no user), through change capture."""
+    (once), at the office only. Written by the office itself (no user), through change capture,
+    they reach every establishment in its bundles; an establishment PC does not write them itself,
+    since the office refuses a change to a programme or module that names no coordinator
+    (:mod:`srcdesk.sync.authority`)."""
+    if not info.is_office:
+        return
     with db.session(Actor(info.id, None)) as s:
         if s.get(LocalState, DEFAULT_RULES_KEY) is not None:
             return

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -354,32 +353,54 @@ def test_reference_programmes_have_default_rules(ctx: Context) -> None:
     assert module_rules == {'{"attended_sessions": 1}'}
 
 
-def test_existing_data_gets_the_default_rules_once(ctx: Context, data_dir: Path) -> None:
-    """Data from before completion rules: the defaults are written when it is opened, as logged
-    changes (they travel in bundles), and a rule removed afterwards stays removed."""
+def _forget_rules(ctx: Context) -> None:
+    """As data from before completion rules: none on any programme or module, no note of defaults."""
     with ctx.db.session(ctx.actor) as s:
-        for row in s.execute(select(Programme)).scalars():
-            row.completion_rule = None
-        for row in s.execute(select(Module)).scalars():
-            row.completion_rule = None
+        for model in (Programme, Module):
+            for row in s.execute(select(model)).scalars():
+                row.completion_rule = None
         s.delete(s.get(LocalState, DEFAULT_RULES_KEY))
-    ctx.db.close()
-    reopened = open_installation(data_dir)
-    try:
-        with reopened.db.session() as s:
-            assert s.get(Programme, "prog-t4t").completion_rule == '{"modules_completed": "all"}'
-            assert s.get(Module, "mod-t4t-01").completion_rule == '{"attended_sessions": 1}'
-            logged = s.execute(select(ChangeLog.fields).where(ChangeLog.table_name == "programme",
-                                                              ChangeLog.row_id == "prog-t4t")
-                               .order_by(ChangeLog.seq.desc()).limit(1)).scalar_one()
-            assert json.loads(logged) == {"completion_rule": '{"modules_completed": "all"}'}
-        signed = reopened.signed_in(authenticate(reopened.db, "ann", PASSWORD))
-        catalogue.update(signed, Programme, "prog-t4t", completion_rule=None)
-    finally:
-        reopened.db.close()
-    again = open_installation(data_dir)
-    try:
-        with again.db.session() as s:
-            assert s.get(Programme, "prog-t4t").completion_rule is None
-    finally:
-        again.db.close()
+
+
+def _reopen(world, code: str, username: str) -> Context:  # noqa: ANN001
+    old = world[code]
+    old.db.close()
+    c = open_installation(old.db.data_dir)
+    c = c.signed_in(authenticate(c.db, username, PASSWORD))
+    if code == "office":
+        world.office = c
+    else:
+        world.sites[code] = c
+    return c
+
+
+def _rule_of(ctx: Context, model: type, row_id: str) -> str | None:
+    with ctx.db.session() as s:
+        return s.get(model, row_id).completion_rule
+
+
+def test_existing_data_gets_the_default_rules_once_from_the_office(make_world) -> None:  # noqa: ANN001
+    """Data from before completion rules: the office writes the defaults when it is opened, as
+    logged changes that reach the establishments in its bundles; an establishment PC writes
+    nothing itself (its bundle would name no coordinator); a rule removed later stays removed."""
+    world = make_world(("PER",))
+    _forget_rules(world.office)
+    world.send(world.office, world["PER"])
+    _forget_rules(world["PER"])
+    per = _reopen(world, "PER", "peradmin")
+    assert _rule_of(per, Programme, "prog-t4t") is None  # not written here
+    office = _reopen(world, "office", "phr")
+    assert _rule_of(office, Programme, "prog-t4t") == '{"modules_completed": "all"}'
+    assert _rule_of(office, Module, "mod-t4t-01") == '{"attended_sessions": 1}'
+    with office.db.session() as s:
+        logged = s.execute(select(ChangeLog.fields, ChangeLog.user_id).where(
+            ChangeLog.table_name == "programme", ChangeLog.row_id == "prog-t4t")
+            .order_by(ChangeLog.seq.desc()).limit(1)).one()
+    assert json.loads(logged[0]) == {"completion_rule": '{"modules_completed": "all"}'} and logged[1] is None
+    world.send(office, per)
+    assert _rule_of(per, Programme, "prog-t4t") == '{"modules_completed": "all"}'
+    world.send(per, office)  # accepted: nothing of PER's own about programmes
+    # a rule the office removes afterwards stays removed when it is opened again
+    catalogue.update(office, Programme, "prog-t4t", completion_rule=None)
+    office = _reopen(world, "office", "phr")
+    assert _rule_of(office, Programme, "prog-t4t") is None

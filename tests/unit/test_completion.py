@@ -19,6 +19,7 @@ from srcdesk.models import ChangeLog, LocalState, Module, Programme
 from srcdesk.services import attendance, catalogue, certificates, eligibility, ladder, people, sessions
 from srcdesk.services.attendance import RegisterEntry
 from srcdesk.services.base import Context
+from srcdesk.services.check import run_check
 from srcdesk.services.completion import (
     Attended,
     Catalogue,
@@ -399,6 +400,7 @@ def test_existing_data_gets_the_default_rules_once_from_the_office(make_world) -
     assert json.loads(logged[0]) == {"completion_rule": '{"modules_completed": "all"}'} and logged[1] is None
     world.send(office, per)
     assert _rule_of(per, Programme, "prog-t4t") == '{"modules_completed": "all"}'
+    assert run_check(office.db).ok and run_check(per.db).ok  # every stamp in the change log
     world.send(per, office)  # accepted: nothing of PER's own about programmes
     # a rule the office removes afterwards stays removed when it is opened again
     catalogue.update(office, Programme, "prog-t4t", completion_rule=None)

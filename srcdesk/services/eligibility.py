@@ -19,7 +19,7 @@ from sqlalchemy import select
 from ..errors import ValidationError
 from ..models import Establishment, MilestoneDefinition
 from .base import Context, Page, keyset_page
-from .completion import Catalogue, Facts, load_catalogue, met_on, programme_completed_on
+from .completion import Catalogue, Facts, load_catalogue, module_completed_on, programme_completed_on
 from .ladder import _cache_lock, _scope, _scope_facts
 
 KINDS = ("programme", "award", "module", "milestone")  # the order rows of one person come in
@@ -52,7 +52,7 @@ class EligibleCertificate:
 
 def due_for(cat: Catalogue, f: Facts, levels: dict[str, MilestoneDefinition]) -> list[tuple]:
     """What one person is due: (kind, code, title, programme id, module id, achievement id,
-    ordinal or date completed), by the one evaluator."""
+    date completed), by the one evaluator. ``f.held``: level id -> (achievement id, date, …)."""
     out: list[tuple] = []
     for p in cat.programmes.values():
         if p.retired or p.rule is None or p.id in f.certified:
@@ -61,14 +61,14 @@ def due_for(cat: Catalogue, f: Facts, levels: dict[str, MilestoneDefinition]) ->
         if day is not None:
             out.append((p.kind if p.kind in KINDS else "programme", p.code, p.name, p.id, None, None,
                         dt.date.fromordinal(day)))
-    for module_id, days in f.module_days.items():
+    for module_id in f.module_days:
         m = cat.modules.get(module_id)
         if m is None or m.retired or m.rule is None or module_id in f.certified:
             continue
         p = cat.programmes.get(m.programme_id)
         if p is None or p.retired:
             continue
-        day = met_on(days, int(m.rule.get("attended_sessions", 1)), m.rule.get("within_days"))
+        day = module_completed_on(cat, f, module_id, default_once=False)
         if day is not None:
             out.append(("module", m.code, m.name, None, m.id, None, dt.date.fromordinal(day)))
     for definition_id, held in f.held.items():

@@ -109,11 +109,6 @@ def _evaluate_all(s, person_id: str, ladder: Sequence[MilestoneDefinition], atte
     return [_evaluate(s, person_id, d, ladder, attended, held, cat, facts) for d in ladder]
 
 
-def _role_words(s, codes: set[str] | Sequence[str]) -> str:  # noqa: ANN001
-    """"helper, co-facilitator or trainer": role names in the register's order."""
-    return load_catalogue(s).role_words(codes)
-
-
 def _ladder(s) -> list[MilestoneDefinition]:  # noqa: ANN001
     return list(s.execute(
         select(MilestoneDefinition).where(MilestoneDefinition.retired.is_(False),

@@ -277,7 +277,7 @@ def test_a_valid_certificate_a_revoked_one_and_a_reissue(ctx: Context) -> None:
     assert (p.id, "RAT") in _due(ctx)
     again = certificates.issue(ctx, person_id=p.id, kind="programme", programme_id="prog-rat")
     assert (p.id, "RAT") not in _due(ctx)
-    certificates.supersede(ctx, again.id, "Name misspelt", recipient_name="Val Valid-Smith")
+    certificates.reissue(ctx, again.id, "Name misspelt", recipient_name="Val Valid-Smith")
     assert (p.id, "RAT") not in _due(ctx)  # superseded, but its reissue is valid
     assert _due(ctx) == _fresh(ctx)
 

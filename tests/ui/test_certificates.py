@@ -1,0 +1,213 @@
+"""The Certificates page and its dialogs: the list and its filters, issue by keyboard, reissue,
+revoke with a reason and a confirmation, and what a recorder sees."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import QItemSelectionModel, Qt
+
+from srcdesk.dates import numeric_date
+from srcdesk.services import certificates, people
+from srcdesk.ui.certificate_dialogs import (
+    TRAVELS,
+    IssueCertificateDialog,
+    ReissueCertificateDialog,
+    RevokeCertificateDialog,
+)
+from srcdesk.ui.pages.certificates import CertificatesPage
+
+from .conftest import shot
+
+WAIT = 5000
+
+
+def _open_page(qtbot, ctx) -> CertificatesPage:  # noqa: ANN001
+    page = CertificatesPage(ctx)
+    qtbot.addWidget(page)
+    page.resize(1280, 800)
+    page.show()
+    page.activate()
+    qtbot.waitUntil(lambda: page.model.loaded_once and not page.loading, timeout=WAIT)
+    return page
+
+
+def _choose(qtbot, page: CertificatesPage, predicate) -> object:  # noqa: ANN001
+    row = page.model.find(predicate)
+    assert row >= 0
+    page.table.setFocus()
+    page.table.selectionModel().setCurrentIndex(
+        page.model.index(row, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+    return page.model.row(row)
+
+
+def _someone(ctx):  # noqa: ANN001, ANN202
+    """A person of the demo with a name to type."""
+    return people.search_people(ctx, "", limit=1).items[0]
+
+
+def test_the_list_shows_the_certificates_newest_first_and_filters(qtbot, qtmodeltester, open_demo) -> None:  # noqa: ANN001
+    ctx = open_demo("rita")
+    page = _open_page(qtbot, ctx)
+    expected = certificates.list_certificates(ctx, limit=100).items
+    assert expected, "the demo has certificates"
+    assert [r.id for r in page.model.rows] == [r.id for r in expected]
+    first = page.model.rows[0]
+    cells = [page.model.data(page.model.index(0, c)) for c in range(page.model.columnCount())]
+    assert cells[0] == first.serial and cells[1] == first.recipient_name and cells[2] == first.title
+    assert cells[3] == f"{first.issued_on.day} {first.issued_on:%b %Y}" and cells[4] == first.place
+    qtmodeltester.check(page.model)
+    # the search: the start of a serial
+    qtbot.keyClicks(page.search, first.serial)
+    qtbot.waitUntil(lambda: not page.loading and page.model.rowCount() >= 1
+                    and all(r.serial.startswith(first.serial) for r in page.model.rows), timeout=WAIT)
+    page.search.clear()
+    # the status filter
+    page.status_filter.setCurrentIndex(page.status_filter.findData("revoked"))
+    qtbot.waitUntil(lambda: not page.loading, timeout=WAIT)
+    revoked = certificates.list_certificates(ctx, status="revoked", limit=100).items
+    assert [r.id for r in page.model.rows] == [r.id for r in revoked]
+    assert all(page.model.data(page.model.index(i, 5)).startswith("Revoked") for i in range(page.model.rowCount()))
+    # the programme filter lists the programmes
+    qtbot.waitUntil(lambda: page.programme.count() > 1, timeout=WAIT)
+    assert not page.establishment.isVisible()  # an establishment's PC: its own certificates
+    shot(page, "certificates-page")
+
+
+def test_a_recorder_sees_the_list_but_no_issue_reissue_or_revoke(qtbot, open_demo) -> None:  # noqa: ANN001
+    page = _open_page(qtbot, open_demo("rita"))
+    assert page.model.rowCount() > 0
+    for button in (page.issue_button, page.reissue_button, page.revoke_button):
+        assert not button.isVisible()
+    assert page.issue() is None and page.revoke() is None and page.reissue() is None
+    # a dialog opened anyway says why, and can't be completed
+    row = page.model.rows[0]
+    dialog = RevokeCertificateDialog(page.ctx, row, page)
+    qtbot.addWidget(dialog)
+    assert "Only a coordinator can revoke certificates" in dialog.role_note.text()
+    assert not dialog.accept_button.isEnabled()
+
+
+def test_issue_by_keyboard_from_the_page(qtbot, open_demo) -> None:  # noqa: ANN001
+    ctx = open_demo("colin")
+    person = _someone(ctx)
+    page = _open_page(qtbot, ctx)
+    assert page.issue_button.isVisible()
+    qtbot.keyClick(page.search, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: isinstance(page.dialog, IssueCertificateDialog), timeout=WAIT)
+    dialog: IssueCertificateDialog = page.dialog
+    assert dialog.picker is not None and dialog.focusWidget() is dialog.picker.search
+    assert not dialog.accept_button.isEnabled()
+    assert "No prison number or date of birth is printed" in dialog.not_printed.text()
+    assert dialog.own_name.text() == "The person can ask for the name they use to be printed."
+    # find the person by their reference, Enter chooses them
+    qtbot.keyClicks(dialog.picker.search, person.external_ref)
+    qtbot.keyClick(dialog.picker.search, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: dialog.loaded, timeout=WAIT)
+    assert dialog.person_id == person.id and dialog.name.text() == person.display_name
+    # what for: the combo lists programmes and their modules; the first module of the first programme
+    labels = [dialog.award.itemText(i) for i in range(dialog.award.count())]
+    module_row = next(i for i, text in enumerate(labels) if text.strip().startswith("Module"))
+    dialog.award.setFocus()
+    for _ in range(module_row + 1):
+        qtbot.keyClick(dialog.award, Qt.Key.Key_Down)
+    assert dialog.award.currentIndex() == module_row
+    award = dialog.award.currentData()
+    # a date in the future is refused, under the date
+    dialog.issued_on.selectAll()
+    qtbot.keyClicks(dialog.issued_on, numeric_date(dt.date.today() + dt.timedelta(days=3)))
+    dialog.name.selectAll()
+    qtbot.keyClicks(dialog.name, "Kim Asked-For")
+    assert dialog.accept_button.isEnabled()
+    qtbot.keyClick(dialog.name, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: dialog.issued_on_error.isVisible(), timeout=WAIT)
+    assert "future" in dialog.issued_on_error.text()
+    assert certificates.certificates_for(ctx, person.id) == [] or all(
+        c.recipient_name != "Kim Asked-For" for c in certificates.certificates_for(ctx, person.id))
+    # today's date: issued
+    dialog.issued_on.selectAll()
+    qtbot.keyClicks(dialog.issued_on, numeric_date(dt.date.today()))
+    assert not dialog.issued_on_error.isVisible()
+    shot(dialog, "certificate-issue")
+    with qtbot.waitSignal(dialog.saved, timeout=WAIT) as saved:
+        qtbot.keyClick(dialog.name, Qt.Key.Key_Return)
+    record = saved.args[0]
+    assert (record.person_id, record.module_id, record.recipient_name, record.issued_on) == (
+        person.id, award.module_id, "Kim Asked-For", dt.date.today())
+    assert record.code.startswith("SRC1:")
+    # the list reloads by itself: the new certificate comes first (newest)
+    qtbot.waitUntil(lambda: not page.loading and page.model.rowCount() and page.model.rows[0].id == record.id,
+                    timeout=WAIT)
+    assert record.serial in page.status.text()
+
+
+def test_revoke_asks_first_and_needs_a_reason(qtbot, monkeypatch, open_demo) -> None:  # noqa: ANN001
+    ctx = open_demo("colin")
+    page = _open_page(qtbot, ctx)
+    row = _choose(qtbot, page, lambda r: r.status == "valid")
+    assert page.revoke_button.isEnabled()
+    questions: list[str] = []
+    answer = {"yes": False}
+
+    def ask(cls, parent, text, on_yes):  # noqa: ANN001, ANN202
+        questions.append(text)
+        if answer["yes"]:
+            on_yes()
+
+    monkeypatch.setattr(RevokeCertificateDialog, "ask", classmethod(ask))
+    qtbot.keyClick(page.table, Qt.Key.Key_V, Qt.KeyboardModifier.AltModifier)  # Re&voke…
+    qtbot.waitUntil(lambda: isinstance(page.dialog, RevokeCertificateDialog), timeout=WAIT)
+    dialog: RevokeCertificateDialog = page.dialog
+    assert dialog.travels.text() == TRAVELS and dialog.travels.isVisible()
+    assert dialog.focusWidget() is dialog.reason and not dialog.accept_button.isEnabled()  # no reason yet
+    qtbot.keyClicks(dialog.reason, "Issued in error")
+    assert dialog.accept_button.isEnabled()
+    qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+    assert questions and row.serial in questions[0]
+    assert certificates.certificates_for(ctx, row.person_id)  # said no: nothing changed
+    assert next(c for c in certificates.certificates_for(ctx, row.person_id) if c.id == row.id).status == "valid"
+    shot(dialog, "certificate-revoke")
+    answer["yes"] = True
+    with qtbot.waitSignal(dialog.saved, timeout=WAIT):
+        qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+    stored = next(c for c in certificates.certificates_for(ctx, row.person_id) if c.id == row.id)
+    assert (stored.status, stored.status_reason, stored.status_changed_on) == ("revoked", "Issued in error",
+                                                                              dt.date.today())
+    qtbot.waitUntil(lambda: not page.loading and page.model.find(
+        lambda r: r.id == row.id and r.status == "revoked") >= 0, timeout=WAIT)
+    at = page.model.find(lambda r: r.id == row.id)
+    assert page.model.data(page.model.index(at, 5)) == f"Revoked on {dt.date.today().day} {dt.date.today():%b %Y}"
+    assert page.model.data(page.model.index(at, 5), Qt.ItemDataRole.ToolTipRole) == "Issued in error"
+    _choose(qtbot, page, lambda r: r.id == row.id)
+    assert not page.revoke_button.isEnabled() and "revoked" in page.revoke_button.toolTip()
+
+
+def test_reissue_gives_a_new_serial_and_keeps_the_old_one(qtbot, open_demo) -> None:  # noqa: ANN001
+    ctx = open_demo("colin")
+    page = _open_page(qtbot, ctx)
+    row = _choose(qtbot, page, lambda r: r.status == "valid" and r.kind != "milestone")
+    dialog = page.reissue()
+    assert isinstance(dialog, ReissueCertificateDialog)
+    assert "new serial" in dialog.keep_note.text() and "superseded" in dialog.keep_note.text()
+    assert dialog.name.text() == row.recipient_name and dialog.focusWidget() is dialog.name
+    dialog.name.selectAll()
+    qtbot.keyClicks(dialog.name, "Corrected Name")
+    qtbot.keyClick(dialog.name, Qt.Key.Key_Tab)
+    qtbot.keyClicks(dialog.reason, "Name misspelt")
+    shot(dialog, "certificate-reissue")
+    with qtbot.waitSignal(dialog.saved, timeout=WAIT) as saved:
+        qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+    new = saved.args[0]
+    assert new.serial != row.serial and new.supersedes_id == row.id and new.recipient_name == "Corrected Name"
+    both = {c.id: c for c in certificates.certificates_for(ctx, row.person_id)}
+    assert both[row.id].status == "superseded" and both[new.id].status == "valid"
+    qtbot.waitUntil(lambda: not page.loading and page.model.find(lambda r: r.id == new.id) >= 0, timeout=WAIT)
+    assert row.serial in page.status.text() and new.serial in page.status.text()
+
+
+def test_enter_on_a_certificate_asks_for_its_person(qtbot, open_demo) -> None:  # noqa: ANN001
+    page = _open_page(qtbot, open_demo("rita"))
+    row = _choose(qtbot, page, lambda r: True)
+    with qtbot.waitSignal(page.personRequested, timeout=WAIT) as asked:
+        qtbot.keyClick(page.table, Qt.Key.Key_Return)
+    assert asked.args == [row.person_id]

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from . import cli_certificates as certificates_cli
 from .errors import SrcdeskError
 from .services.permissions import ROLES
 from .words import noun_for, plural
@@ -36,7 +37,8 @@ class UsageError(Exception):
 # touch no data at all. (``keys show`` and ``keys list`` write only once, for an installation
 # set up before srcdesk had keys: SQLite's own locking covers that one write.)
 READ_ONLY = {("check", None), ("clock", "check"), ("keys", "show"), ("keys", "list"), ("user", "list"),
-             ("bundle", "verify"), ("bundle", "history"), ("conflicts", "list")}
+             ("bundle", "verify"), ("bundle", "history"), ("conflicts", "list"),
+             *(("certificates", c) for c in certificates_cli.READ_ONLY)}
 # Commands that act as nobody in particular; every other one needs --user or $SRCDESK_USER.
 NO_USER = {("init", None), ("check", None), ("clock", "check")}
 
@@ -136,6 +138,7 @@ def _parser() -> argparse.ArgumentParser:
     clsub.add_parser("repair", help="after this PC's clock was ahead and is right again: re-stamp the changes "
                      "made here in the future so the office takes them (administrators)")
 
+    certificates_cli.add_parser(sub)
     conflicts = sub.add_parser("conflicts", help="concurrent edits waiting for a person")
     csub = conflicts.add_subparsers(dest="conflicts_command", metavar="ACTION", required=True)
     csub.add_parser("list", help="list open conflicts")
@@ -565,6 +568,17 @@ COMMANDS["keys"] = cmd_keys
 COMMANDS["bundle"] = cmd_bundle
 COMMANDS["conflicts"] = cmd_conflicts
 COMMANDS["clock"] = cmd_clock
+
+
+def cmd_certificates(args: argparse.Namespace) -> int:
+    ctx = _signed_in(args)
+    try:
+        return certificates_cli.run(args, ctx)
+    finally:
+        ctx.db.close()
+
+
+COMMANDS["certificates"] = cmd_certificates
 
 
 def _log_unexpected(args: argparse.Namespace | None, error: BaseException) -> Path | None:

@@ -152,26 +152,34 @@ class Award:
     achievement_id: str | None = None
 
 
+# The words between the name and what it certifies, by kind; a module's and a level's line under it.
+STATEMENTS = {"programme": "has successfully completed", "award": "has achieved",
+              "module": "has successfully completed the module", "milestone": "is recognised as"}
+LEVEL_DETAIL = "on the peer-volunteer ladder of the recovery community"
+
+
+def module_detail(programme_name: str | None) -> str:
+    return f"a module of the {programme_name}" if programme_name else ""
+
+
 def _award(s: OrmSession, person_id: str, kind: str, programme_id: str | None, module_id: str | None,
            achievement_id: str | None) -> Award:
     if kind in ("programme", "award"):
         programme = get_live(s, Programme, programme_id or "", "programme")
-        statement = "has achieved" if kind == "award" or programme.kind == "award" else "has successfully completed"
-        return Award(kind, programme.code, programme.name, statement, "", programme_id=programme.id)
+        kind = "award" if kind == "award" or programme.kind == "award" else "programme"
+        return Award(kind, programme.code, programme.name, STATEMENTS[kind], "", programme_id=programme.id)
     if kind == "module":
         module = get_live(s, Module, module_id or "", "module")
         programme = s.get(Programme, module.programme_id)
-        detail = f"a module of the {programme.name}" if programme is not None else ""
-        return Award(kind, module.code, module.name, "has successfully completed the module", detail,
-                     module_id=module.id)
+        return Award(kind, module.code, module.name, STATEMENTS[kind],
+                     module_detail(programme.name if programme is not None else None), module_id=module.id)
     achievement = get_live(s, MilestoneAchievement, achievement_id or "", "milestone achievement")
     if achievement.person_id != person_id:
         raise ValidationError("That milestone belongs to someone else.", "achievement_id")
     if achievement.status != "active":
         raise ValidationError(f"That milestone is {achievement.status}.", "achievement_id")
     level = s.get(MilestoneDefinition, achievement.definition_id)
-    return Award(kind, level.code, level.name, "is recognised as",
-                 "on the peer-volunteer ladder of the recovery community", achievement_id=achievement.id)
+    return Award(kind, level.code, level.name, STATEMENTS[kind], LEVEL_DETAIL, achievement_id=achievement.id)
 
 
 def find_award(ctx: Context, person_id: str, code: str) -> Award:
@@ -371,7 +379,7 @@ def content_of(s: OrmSession, cert: Certificate) -> CertificateContent:
     (no code either) is printed from its record, with the design of today."""
     if cert.content:
         return CertificateContent.from_json(cert.content)
-    award = Award(cert.kind, cert.award_code or "", cert.title, "has successfully completed", "")
+    award = Award(cert.kind, cert.award_code or "", cert.title, STATEMENTS.get(cert.kind, STATEMENTS["programme"]), "")
     try:
         award = _award(s, cert.person_id, cert.kind, cert.programme_id, cert.module_id, cert.achievement_id)
     except (ValidationError, NotFound):

@@ -40,6 +40,7 @@ from ..models import (
     Establishment,
     Initiative,
     MilestoneAchievement,
+    MilestoneDefinition,
     MilestoneEvidence,
     Module,
     OrganisationLink,
@@ -52,9 +53,12 @@ from ..models import (
     Session,
     SessionFacilitator,
 )
+from ..reports.certificate_content import CertificateContent, Signatory
+from ..sync import certcode
 from ..sync.capture import bulk_insert
 from .base import Context
-from .certificates import installation_tag
+from .certificates import LEVEL_DETAIL, OFFICE_PLACE, STATEMENTS, installation_tag
+from .trust import local_identity
 
 ProgressFn = Callable[[int, int, str], None]
 
@@ -335,8 +339,9 @@ class _Slot:
 
 
 class _Demo:
-    def __init__(self, ctx: Context, s: Any, spec: _Scale, seed: int, end: dt.date) -> None:
+    def __init__(self, ctx: Context, s: Any, spec: _Scale, seed: int, end: dt.date, signing_key: Any = None) -> None:
         self.ctx = ctx
+        self.signing_key = signing_key  # certificates' codes are signed as the services sign them
         self.s = s
         self.spec = spec
         self.profile = spec.profile
@@ -358,6 +363,8 @@ class _Demo:
 
         # Reference data, read rather than assumed, for names printed on certificates.
         self.programme_name = dict(s.execute(select(Programme.id, Programme.name)).all())
+        self.programme_code = dict(s.execute(select(Programme.id, Programme.code)).all())
+        self.level_code = dict(s.execute(select(MilestoneDefinition.name, MilestoneDefinition.code)).all())
         modules = s.execute(
             select(Module.programme_id, Module.id).where(Module.retired.is_(False)).order_by(Module.programme_id, Module.sequence)
         ).all()
@@ -471,7 +478,25 @@ class _Demo:
             # Minted as this PC mints them (its tag: services.certificates), so two sample
             # installations' serials never clash in one office.
             row["serial"] = f"SRC-{code}-{year}-{installation_tag(self.ctx.installation.id)}-{n:06d}"
+            self._freeze(row, code)
             rows.append(row)
+
+    def _freeze(self, row: dict, code: str) -> None:
+        """The content printed and the signed code, as :func:`srcdesk.services.certificates.issue`
+        freezes them (signed by this PC: sample data stands for the whole estate)."""
+        est = next((e for e in self.est_by_id.values() if e.code == code), None)
+        kind = row["kind"]
+        award = self.programme_code.get(row["programme_id"] or "") or self.level_code.get(row["title"], "")
+        day = dt.date.fromisoformat(row["issued_on"])
+        signed = certcode.sign(self.signing_key, serial=row["serial"], award_code=award, issued_on=day,
+                               establishment_code=code, name=row["recipient_name"]) if self.signing_key else ""
+        content = CertificateContent(
+            serial=row["serial"], name=row["recipient_name"], title=row["title"], kind=kind,
+            statement=STATEMENTS[kind], detail=LEVEL_DETAIL if kind == "milestone" else "", issued_on=day,
+            place=est.name if est else OFFICE_PLACE, establishment_code=code, award_code=award, code=signed,
+            signatories=(Signatory(self.ctx.user.display_name, "Issued by"),))  # type: ignore[union-attr]
+        row.update(establishment_id=est.id if est else None, award_code=award, content=content.to_json(),
+                   code=signed or None, batch_id=None, status_changed_on=None, status_changed_by=None)
 
     def flush(self, code: str = "", before_day: int | None = 0) -> None:
         """Write what was generated.
@@ -1124,6 +1149,7 @@ def generate_demo(ctx: Context, *, scale: str, seed: int = 1, end: dt.date | Non
     if end > dt.date.today():
         raise ValidationError("Demo data can't end in the future; choose today or an earlier day.", "end")
     started = time.perf_counter()
+    signing_key = local_identity(ctx).signing_key
     with ctx.db.session(ctx.actor) as s:
         people = s.execute(select(func.count()).select_from(Person)).scalar_one()
         sessions = s.execute(select(func.count()).select_from(Session)).scalar_one()
@@ -1136,7 +1162,7 @@ def generate_demo(ctx: Context, *, scale: str, seed: int = 1, end: dt.date | Non
         old_cache = dbapi.execute("PRAGMA cache_size").fetchone()[0]
         dbapi.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
         try:
-            demo = _Demo(ctx, s, spec, seed, end)
+            demo = _Demo(ctx, s, spec, seed, end, signing_key)
             demo.run(progress)
         finally:
             dbapi.execute(f"PRAGMA cache_size = {int(old_cache)}")

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import and_, func, intersect, select, tuple_
 from sqlalchemy.orm import aliased
 
-from ..errors import ValidationError
+from ..errors import NotFound, ValidationError
 from ..models import (
     PERSON_KINDS,
     ActivityType,
@@ -207,6 +207,20 @@ def delete_person(ctx: Context, person_id: str, reason: str) -> None:
 def get_person(ctx: Context, person_id: str) -> Any:
     with ctx.read() as s:
         return to_record(get_live(s, Person, person_id, "person"))
+
+
+def person_by_ref_or_id(ctx: Context, text_: str) -> Any:
+    """The live person whose reference (case ignored) or id is ``text_`` (the command line's
+    ``--person``); NotFound says so in words."""
+    wanted = (text_ or "").strip()
+    with ctx.read() as s:
+        person = s.execute(select(Person).where(func.upper(Person.external_ref) == wanted.upper(),
+                                                Person.deleted_hlc.is_(None))).scalars().first()
+        if person is None:
+            person = s.get(Person, wanted)
+        if person is None or person.deleted_hlc is not None:
+            raise NotFound(f"No one here has the reference or id {wanted!r}.")
+        return to_record(person)
 
 
 # A typed word matching at most this many index rows is "rare": the search reads those rows

@@ -204,7 +204,6 @@ class IssueCertificateDialog(_CertificateDialog):
             QWidget.setTabOrder(first, second)
         if person_id is not None:
             self._load(person_id)
-            self.award.setFocus()
         else:
             self.picker.search.setFocus()
         self._update_ready()
@@ -263,6 +262,7 @@ class IssueCertificateDialog(_CertificateDialog):
         self.award.setPlaceholderText("Choose a programme, module or ladder level")
         self.award.blockSignals(False)
         self.award.setEnabled(True)
+        self.award.setFocus()  # next: what for (it could not take the focus while it was waiting)
         if not self._name_typed:
             self.name.setText(choices.name)
         self._update_ready()

@@ -105,6 +105,7 @@ def test_issue_by_keyboard_from_the_page(qtbot, open_demo) -> None:  # noqa: ANN
     qtbot.keyClick(dialog.picker.search, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: dialog.loaded, timeout=WAIT)
     assert dialog.person_id == person.id and dialog.name.text() == person.display_name
+    assert dialog.focusWidget() is dialog.award  # next: what for
     # what for: the combo lists programmes and their modules; the first module of the first programme
     labels = [dialog.award.itemText(i) for i in range(dialog.award.count())]
     module_row = next(i for i, text in enumerate(labels) if text.strip().startswith("Module"))
@@ -211,3 +212,62 @@ def test_enter_on_a_certificate_asks_for_its_person(qtbot, open_demo) -> None:  
     with qtbot.waitSignal(page.personRequested, timeout=WAIT) as asked:
         qtbot.keyClick(page.table, Qt.Key.Key_Return)
     assert asked.args == [row.person_id]
+
+
+# -- a person's certificates, on their page -----------------------------------------------------
+
+
+def _person_page(qtbot, ctx, person_id: str):  # noqa: ANN001, ANN202
+    from srcdesk.ui.pages.people import PeoplePage
+
+    page = PeoplePage(ctx)
+    qtbot.addWidget(page)
+    page.resize(1100, 700)
+    page.show()
+    with qtbot.waitSignal(page.model.loaded, timeout=WAIT):
+        page.activate()
+    with qtbot.waitSignal(page.person_view.loaded, timeout=WAIT):
+        page.show_person(person_id)
+    qtbot.waitUntil(lambda: not page.person_view.attendance_model.loading, timeout=WAIT)
+    return page
+
+
+def test_a_persons_page_lists_their_certificates_and_a_coordinator_issues_one(qtbot, open_demo) -> None:  # noqa: ANN001
+    ctx = open_demo("colin")
+    holder = certificates.list_certificates(ctx, limit=1).items[0]
+    page = _person_page(qtbot, ctx, holder.person_id)
+    view = page.person_view
+    theirs = certificates.certificates_for(ctx, holder.person_id)
+    assert sorted(r.id for r in view.certificate_model.rows) == sorted(c.id for c in theirs)
+    assert view.certificate_model.rows[0].issued_on == max(c.issued_on for c in theirs)  # newest first
+    assert view.certificate_note.text().startswith(f"{len(theirs)} certificate")
+    view.tabs.setCurrentIndex(view.tabs.count() - 1)
+    assert view.tabs.tabText(view.tabs.currentIndex()) == "&Certificates"
+    assert view.issue_button.isVisible() and view.issue_button.isEnabled()
+    shot(page, "person-certificates")
+    qtbot.keyClick(view.issue_button, Qt.Key.Key_I, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(lambda: isinstance(view.dialog, IssueCertificateDialog) and view.dialog.loaded, timeout=WAIT)
+    dialog: IssueCertificateDialog = view.dialog
+    assert dialog.picker is None and dialog.person_id == holder.person_id
+    person = people.get_person(ctx, holder.person_id)
+    assert dialog.name.text() == f"{person.given_name} {person.family_name}"
+    assert dialog.focusWidget() is dialog.award
+    qtbot.keyClick(dialog.award, Qt.Key.Key_Down)  # the first programme
+    programme = dialog.award.currentData()
+    assert programme.kind in ("programme", "award") and programme.programme_id
+    with qtbot.waitSignal(dialog.saved, timeout=WAIT) as saved:
+        qtbot.keyClick(dialog.issued_on, Qt.Key.Key_Return)
+    record = saved.args[0]
+    assert record.programme_id == programme.programme_id and record.person_id == holder.person_id
+    qtbot.waitUntil(lambda: view.certificate_model.find(lambda c: c.id == record.id) >= 0, timeout=WAIT)
+    assert record.serial in view.status.text()
+    assert view.certificate_model.rows[0].id == record.id
+
+
+def test_a_recorder_sees_a_persons_certificates_but_cannot_issue(qtbot, open_demo) -> None:  # noqa: ANN001
+    ctx = open_demo("rita")
+    holder = certificates.list_certificates(ctx, limit=1).items[0]
+    page = _person_page(qtbot, ctx, holder.person_id)
+    view = page.person_view
+    assert view.certificate_model.rowCount() >= 1
+    assert not view.issue_button.isVisible() and view.issue_certificate() is None

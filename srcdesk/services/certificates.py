@@ -53,6 +53,7 @@ from ..models import (
 )
 from ..reports.certificate_content import CertificateContent, Signatory
 from ..sync import certcode
+from ..sync.authority import refuse_here
 from .base import (
     Context,
     Page,
@@ -334,6 +335,7 @@ def revoke(ctx: Context, certificate_id: str, reason: str) -> Any:
     reason = text(reason, "Reason", "reason", max_len=1000)
     with ctx.write("certificate.revoke", "revoke certificates") as s:
         cert = get_live(s, Certificate, certificate_id, "certificate")
+        refuse_here(ctx, "certificate", {"establishment_id": cert.establishment_id})
         change_status(cert, "certificate", "valid", "revoked", reason)
         cert.status_changed_on, cert.status_changed_by = dt.date.today(), ctx.user.id
         return saved(s, cert)
@@ -348,6 +350,7 @@ def reissue(ctx: Context, certificate_id: str, reason: str, *, recipient_name: s
     key = _signing_key(ctx)
     with ctx.write("certificate.revoke", "reissue certificates") as s:
         old = get_live(s, Certificate, certificate_id, "certificate")
+        refuse_here(ctx, "certificate", {"establishment_id": old.establishment_id})
         change_status(old, "certificate", "valid", "superseded", reason)
         old.status_changed_on, old.status_changed_by = dt.date.today(), ctx.user.id
         request = IssueRequest(old.person_id, old.kind, old.programme_id, old.module_id, old.achievement_id,

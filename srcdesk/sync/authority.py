@@ -82,6 +82,10 @@ class Rule:
     role: str | None = None  # the least role of whoever changes it
     unlinked: tuple[str, ...] = ()  # columns an establishment may not set (links into every scope)
     holds: str | None = None  # the kind a new record of this table is held as
+    # Columns that never change once the record is made, by anyone (what a certificate prints:
+    # a correction is a reissue, a record of its own).
+    frozen: tuple[str, ...] = ()
+    frozen_words: str = ""
 
 
 _WORKPLAN = "the plan years, focus establishments and targets (the workplan)"
@@ -92,9 +96,15 @@ RULES: dict[str, Rule] = {
     "attendance_role": Rule(OFFICE, what="the roles on a register"),
     "attendance_status": Rule(OFFICE, what="the attendance statuses"),
     "certificate_design": Rule(OFFICE, what="the certificates' logos, signatories and footer"),
+    # Issued by an establishment's PC for its own establishment (none: at the office, or before
+    # certificates named where); revoked or reissued only there or at the office.
     "certificate": Rule(HELD, held=(("person_id", "person"), ("achievement_id", "milestone_achievement"),
-                                    ("supersedes_id", "certificate")),
-                        signed_by=(("issued_by", "issued by"),), holds="certificate"),
+                                    ("supersedes_id", "certificate")), establishment="establishment_id", or_none=True,
+                        signed_by=(("issued_by", "issued by"),), holds="certificate",
+                        frozen=("serial", "person_id", "recipient_name", "kind", "title", "programme_id", "module_id",
+                                "achievement_id", "issued_on", "issued_by", "supersedes_id", "establishment_id",
+                                "award_code", "content", "code", "batch_id"),
+                        frozen_words="what a certificate prints never changes: a correction is a reissue"),
     "community_organisation": Rule(SHARED, role="coordinator"),
     "establishment": Rule(OFFICE, what="the establishments (the estate)"),
     "initiative": Rule(AT, establishment="establishment_id"),
@@ -375,6 +385,11 @@ class EstablishmentAuthority:
         if kind == ACCOUNTS and effect.origin is not None and effect.origin != origin:
             raise self._refused(f"changes another installation's user account ({row_id})", final)
         ids = h.ids
+        if before is not None and after is not None:
+            changed = [c for c in rule.frozen if after.get(c) != before.get(c)]
+            if changed:
+                raise self._refused(f"changes {_a(table)} ({row_id}): {', '.join(changed)}; {rule.frozen_words}",
+                                    final)
         if before is not None:
             if rule.establishment and _elsewhere(rule, before, h.establishment_id):
                 raise self._refused(f"changes {_a(table)} of another establishment ({row_id})", final)

@@ -625,3 +625,44 @@ def test_every_table_has_a_rule() -> None:
     kept = sorted(t for t, r in auth.RULES.items() if r.kind == auth.OFFICE)
     assert kept == ["attendance_role", "attendance_status", "certificate_design", "establishment", "milestone_definition", "plan_focus",
                     "plan_target", "plan_year"]
+
+
+# -- certificates: issued where, and what they print --------------------------------------------
+
+
+def _office_certificate(w: World, office: Context, person: str, establishment_id: str | None) -> str:
+    """A certificate at the office about ``person`` as if issued at ``establishment_id``."""
+    from srcdesk.models import Certificate
+
+    cid = new_id()
+    with office.write("certificate.issue") as s:
+        s.add(Certificate(id=cid, serial=f"SRC-X-{next(_TICKS):06d}", person_id=w.ids[person], recipient_name="Pat",
+                          kind="programme", title="Recovery Awareness Training", programme_id="prog-rat",
+                          issued_on=TODAY, issued_by=office.user.id, status="valid", establishment_id=establishment_id,
+                          content='{"frozen":true}', code="SRC1:X"))
+    return cid
+
+
+def test_a_certificate_issued_as_another_establishment_is_refused(w: World, office: Context, tmp_path: Path) -> None:
+    refused(office, forge(w, [certificate(w, "per person", establishment_id="est-bar")], tmp_path),
+            "records a certificate .* at another establishment")
+    accepted(office, forge(w, [certificate(w, "per person", establishment_id="est-per")], tmp_path / "own"))
+
+
+@pytest.mark.parametrize("column", ["content", "code", "recipient_name", "serial", "issued_on"])
+def test_what_a_certificate_prints_never_changes(w: World, office: Context, tmp_path: Path, column: str) -> None:
+    cid = _office_certificate(w, office, "per person", "est-per")
+    value = "2020-01-01" if column == "issued_on" else "changed"
+    refused(office, forge(w, [update(w, "certificate", cid, {column: value})], tmp_path),
+            f"changes a certificate .*{column}.*a correction is a reissue")
+    # Its control: revoking it (status, reason, when, by whom) is Perth's to do.
+    accepted(office, forge(w, [update(w, "certificate", cid, {
+        "status": "revoked", "status_reason": "Issued in error", "status_changed_on": TODAY.isoformat(),
+        "status_changed_by": w.user("PER-1")})], tmp_path / "revoke"))
+
+
+def test_another_establishments_certificate_is_not_revoked_from_here(w: World, office: Context,
+                                                                      tmp_path: Path) -> None:
+    cid = _office_certificate(w, office, "per person", "est-bar")  # issued at Barlinnie before Pat moved
+    refused(office, forge(w, [update(w, "certificate", cid, {"status": "revoked", "status_reason": "No"})], tmp_path),
+            "changes a certificate of another establishment")

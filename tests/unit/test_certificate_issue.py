@@ -135,3 +135,14 @@ def test_list_filters_and_searches(coordinator: Context, kim, recorder: Context)
     page = certificates.list_certificates(coordinator, limit=1)
     rest = certificates.list_certificates(coordinator, limit=1, after=page.after)
     assert {page.items[0].id, rest.items[0].id} == {a.id, b.id}
+
+
+def test_a_certificate_issued_at_another_establishment_is_revoked_only_there_or_at_the_office(
+        coordinator: Context, kim) -> None:  # noqa: ANN001
+    cert = certificates.issue(coordinator, person_id=kim.id, kind="programme", programme_id="prog-rcdt")
+    with coordinator.write("certificate.issue") as s:  # as if Kim had been certified at Barlinnie
+        s.get(Certificate, cert.id).establishment_id = "est-bar"
+    for act in (lambda: certificates.revoke(coordinator, cert.id, "No"),
+                lambda: certificates.reissue(coordinator, cert.id, "No")):
+        with pytest.raises(PermissionDenied, match="belongs to another establishment"):
+            act()

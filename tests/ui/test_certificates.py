@@ -48,9 +48,10 @@ def _someone(ctx):  # noqa: ANN001, ANN202
 
 def test_the_list_shows_the_certificates_newest_first_and_filters(qtbot, qtmodeltester, open_demo) -> None:  # noqa: ANN001
     ctx = open_demo("rita")
+    certificates.revoke(open_demo("colin"), certificates.list_certificates(ctx, limit=1).items[0].id, "In error")
     page = _open_page(qtbot, ctx)
     expected = certificates.list_certificates(ctx, limit=100).items
-    assert expected, "the demo has certificates"
+    assert len(expected) > 1, "the demo has certificates"
     assert [r.id for r in page.model.rows] == [r.id for r in expected]
     first = page.model.rows[0]
     cells = [page.model.data(page.model.index(0, c)) for c in range(page.model.columnCount())]
@@ -66,7 +67,7 @@ def test_the_list_shows_the_certificates_newest_first_and_filters(qtbot, qtmodel
     page.status_filter.setCurrentIndex(page.status_filter.findData("revoked"))
     qtbot.waitUntil(lambda: not page.loading, timeout=WAIT)
     revoked = certificates.list_certificates(ctx, status="revoked", limit=100).items
-    assert [r.id for r in page.model.rows] == [r.id for r in revoked]
+    assert len(revoked) == 1 and [r.id for r in page.model.rows] == [r.id for r in revoked]
     assert all(page.model.data(page.model.index(i, 5)).startswith("Revoked") for i in range(page.model.rowCount()))
     # the programme filter lists the programmes
     qtbot.waitUntil(lambda: page.programme.count() > 1, timeout=WAIT)
@@ -271,3 +272,23 @@ def test_a_recorder_sees_a_persons_certificates_but_cannot_issue(qtbot, open_dem
     view = page.person_view
     assert view.certificate_model.rowCount() >= 1
     assert not view.issue_button.isVisible() and view.issue_certificate() is None
+
+
+def test_a_certificate_of_another_establishment_is_revoked_there_not_here(qtbot, open_demo) -> None:  # noqa: ANN001
+    from sqlalchemy import select
+
+    from srcdesk.models import Certificate, Establishment
+
+    ctx = open_demo("colin")
+    row = certificates.list_certificates(ctx, limit=1).items[0]
+    with ctx.write("certificate.issue") as s:  # as if it had come with a person transferred from Barlinnie
+        other = s.execute(select(Establishment.id).where(Establishment.code != "PER")).scalars().first()
+        s.get(Certificate, row.id).establishment_id = other
+    page = _open_page(qtbot, ctx)
+    _choose(qtbot, page, lambda r: r.id == row.id)
+    assert page.current.status == "valid"
+    assert not page.revoke_button.isEnabled() and not page.reissue_button.isEnabled()
+    assert "belongs to another establishment" in page.revoke_button.toolTip()
+    assert page.revoke() is None and page.reissue() is None
+    _choose(qtbot, page, lambda r: r.id != row.id and r.status == "valid")
+    assert page.revoke_button.isEnabled()

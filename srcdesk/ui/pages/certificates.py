@@ -29,6 +29,7 @@ from ...models import Programme
 from ...services import catalogue, certificates
 from ...services.base import Context
 from ...services.estate import establishments
+from ...sync.authority import local_refusal
 from ..certificate_dialogs import (
     IssueCertificateDialog,
     ReissueCertificateDialog,
@@ -268,11 +269,18 @@ class CertificatesPage(Page):
         chosen = self.selected
         return chosen[0] if len(chosen) == 1 else None
 
+    def elsewhere(self, row: Any) -> str | None:
+        """Why this PC may not revoke or reissue ``row`` (issued by another establishment), or None."""
+        inst = self.ctx.installation
+        return local_refusal("certificate", {"establishment_id": row.establishment_id}, office=inst.is_office,
+                             establishment_id=inst.establishment_id)
+
     def _update_buttons(self) -> None:
         chosen = self.current
-        valid = chosen is not None and chosen.status == "valid"
-        why = ("" if valid else "Choose one valid certificate in the list" if chosen is None or len(self.selected) != 1
-               else f"This certificate is {chosen.status}")
+        refused = self.elsewhere(chosen) if chosen is not None else None
+        valid = chosen is not None and chosen.status == "valid" and refused is None
+        why = ("" if valid else "Choose one valid certificate in the list" if chosen is None
+               else refused or f"This certificate is {chosen.status}")
         for button in (self.reissue_button, self.revoke_button):
             button.setEnabled(valid)
             button.setToolTip(why)
@@ -311,13 +319,13 @@ class CertificatesPage(Page):
 
     def reissue(self) -> ReissueCertificateDialog | None:
         chosen = self.current
-        if not self.can_revoke or chosen is None or chosen.status != "valid":
+        if not self.can_revoke or chosen is None or chosen.status != "valid" or self.elsewhere(chosen):
             return None
         return self._open(ReissueCertificateDialog(self.ctx, chosen, self))
 
     def revoke(self) -> RevokeCertificateDialog | None:
         chosen = self.current
-        if not self.can_revoke or chosen is None or chosen.status != "valid":
+        if not self.can_revoke or chosen is None or chosen.status != "valid" or self.elsewhere(chosen):
             return None
         return self._open(RevokeCertificateDialog(self.ctx, chosen, self))
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QLineEdit, QMessageBox, QWidget
+from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QLineEdit, QMessageBox, QVBoxLayout, QWidget
 
 from ..dates import DATE_HINT, numeric_date
 from ..models import MilestoneDefinition, Module, Programme
@@ -103,6 +103,8 @@ class _CertificateDialog(WriteDialog):
         layout.addWidget(self.error)
         layout.addWidget(self.status)
         layout.addStretch(1)
+        # wide enough that a serial and its sentence read on a line or two (the screen still limits it)
+        self.resize(max(self.sizeHint().width(), 96 * self.fontMetrics().averageCharWidth()), self.sizeHint().height())
 
     @staticmethod
     def _line(name: str, accessible: str, *, placeholder: str = "", max_length: int = 170) -> QLineEdit:
@@ -114,6 +116,19 @@ class _CertificateDialog(WriteDialog):
             edit.setPlaceholderText(placeholder)
             fit_placeholder(edit)
         return edit
+
+    @staticmethod
+    def _with_note(field: QWidget, note: QLabel, error: FieldError) -> QWidget:
+        """A field with a note and its error under it, in one row of the form (a note in a row of
+        its own is given a row's height and more)."""
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(field)
+        column.addWidget(note)
+        column.addWidget(error)
+        return box
 
     @staticmethod
     def _note(name: str, text: str) -> QLabel:
@@ -192,9 +207,7 @@ class IssueCertificateDialog(_CertificateDialog):
         form.addRow("", self.issued_on_error)
         name_label = QLabel("&Name as printed:")
         name_label.setBuddy(self.name)
-        form.addRow(name_label, self.name)
-        form.addRow("", self.own_name)
-        form.addRow("", self.name_error)
+        form.addRow(name_label, self._with_note(self.name, self.own_name, self.name_error))
         self._finish([self.title, self.role_note, self.not_printed, form])
 
         order: list[QWidget] = [*([self.picker.search, self.picker.results, self.picker.add_button,
@@ -327,11 +340,14 @@ class _ChangeCertificateDialog(_CertificateDialog):
             self.error.show_error(f"This certificate is already {row.status}.")
         self._update_ready()
 
-    def _add_reason(self) -> None:
+    def _add_reason(self, note: QLabel | None = None) -> None:
         reason_label = QLabel("&Reason:")
         reason_label.setBuddy(self.reason)
-        self.form.addRow(reason_label, self.reason)
-        self.form.addRow("", self.reason_error)
+        if note is None:
+            self.form.addRow(reason_label, self.reason)
+            self.form.addRow("", self.reason_error)
+        else:
+            self.form.addRow(reason_label, self._with_note(self.reason, note, self.reason_error))
 
     def _update_ready(self, *_: Any) -> None:
         self._ready = self.row.status == "valid" and bool(self.reason.toPlainText().strip())
@@ -354,9 +370,9 @@ class ReissueCertificateDialog(_ChangeCertificateDialog):
         super().__init__(ctx, row, parent)
         self.setObjectName("reissueCertificateDialog")
         self.setWindowTitle(f"Reissue {row.serial}")
-        self.keep_note.setText(f"The reissued certificate gets a new serial and QR code. {row.serial} is not "
-                               "deleted: it is kept, marked superseded with your reason, and a check of its QR "
-                               "code says it was replaced. Print the new one and destroy the old paper.")
+        self.keep_note.setText(f"{row.serial} is not deleted: it is kept, marked superseded with your reason, "
+                               "and a check of its QR code says it was replaced. The reissued certificate gets a "
+                               "new serial and QR code: print it, and destroy the old paper.")
         self.keep_note.setAccessibleName(self.keep_note.text())
         self.name = self._line("recipientName", "Name as printed")
         self.name.setText(row.recipient_name)
@@ -365,9 +381,7 @@ class ReissueCertificateDialog(_ChangeCertificateDialog):
         self.own_name = self._note("ownNameNote", OWN_NAME)
         name_label = QLabel("&Name as printed:")
         name_label.setBuddy(self.name)
-        self.form.addRow(name_label, self.name)
-        self.form.addRow("", self.own_name)
-        self.form.addRow("", self.name_error)
+        self.form.addRow(name_label, self._with_note(self.name, self.own_name, self.name_error))
         self._add_reason()
         self._finish([self.title, self.role_note, self.keep_note, self.form])
         QWidget.setTabOrder(self.name, self.reason)
@@ -405,10 +419,9 @@ class RevokeCertificateDialog(_ChangeCertificateDialog):
         self.keep_note.setText("Nothing is deleted: the certificate is kept, marked revoked with the date, your "
                                "name and the reason, and any srcdesk that checks its QR code says it was revoked.")
         self.keep_note.setAccessibleName(self.keep_note.text())
-        self._add_reason()
         self.travels = self._note("travelsNote", TRAVELS)
         self.travels.setStyleSheet("font-weight: bold;")
-        self.form.addRow("", self.travels)
+        self._add_reason(self.travels)
         self._finish([self.title, self.role_note, self.keep_note, self.form])
         QWidget.setTabOrder(self.reason, self.accept_button)
         QWidget.setTabOrder(self.accept_button, self.cancel_button)

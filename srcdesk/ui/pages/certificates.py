@@ -42,12 +42,12 @@ from ..widgets import FieldError, StatusNote, fit_placeholder, heading, push_but
 from . import Page
 
 COLUMNS = [
-    Column("Serial", lambda c: c.serial, min_chars=24),
+    Column("Serial", lambda c: c.serial, min_chars=30),  # SRC-PER-2026-3F9A-000123, in full
     Column("Name as printed", lambda c: c.recipient_name),
     Column("For", lambda c: c.title, tooltip=lambda c: c.title),
     Column("Issued", lambda c: c.issued_on),
     Column("Where", lambda c: c.place),
-    Column("Status", status_words, tooltip=lambda c: c.status_reason or None),
+    Column("Status", status_words, tooltip=lambda c: c.status_reason or None, min_chars=30),
 ]
 STATUSES = [("All statuses", None), ("Valid", "valid"), ("Revoked", "revoked"), ("Superseded", "superseded")]
 PAGE_SIZE = 100

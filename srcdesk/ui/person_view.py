@@ -77,10 +77,10 @@ MILESTONE_COLUMNS = [
 
 
 CERTIFICATE_COLUMNS = [
-    Column("Serial", lambda c: c.serial),
+    Column("Serial", lambda c: c.serial, min_chars=30),  # in full
     Column("For", lambda c: c.title, tooltip=lambda c: c.title),
     Column("Issued", lambda c: c.issued_on),
-    Column("Status", status_words, tooltip=lambda c: c.status_reason or None),
+    Column("Status", status_words, tooltip=lambda c: c.status_reason or None, min_chars=30),
     Column("Name as printed", lambda c: c.recipient_name),
 ]
 
@@ -212,7 +212,7 @@ class PersonView(QWidget):
         milestone_layout.addWidget(self.milestone_table)
 
         self.certificate_model = RowsTableModel(CERTIFICATE_COLUMNS, self)
-        self.certificate_table = _table("certificateTable", "Certificates", self.certificate_model)
+        self.certificate_table = record_view(self.certificate_model, "certificateTable", "Certificates", stretch=1)
         self.certificate_note = StatusNote()
         self.certificate_note.setObjectName("certificateNote")
         self.issue_button = push_button("&Issue certificate…", "issueCertificateButton", self.issue_certificate,
@@ -363,7 +363,6 @@ class PersonView(QWidget):
             "No certificates issued yet." if not data.certificates else
             f"{plural(len(data.certificates), 'certificate')}, newest first; {valid} valid."
             if valid != len(data.certificates) else f"{plural(valid, 'certificate')}, newest first.")
-        _fit_columns(self.certificate_table)
         self._set_actions_enabled(True)
         self.loaded.emit()
 

@@ -215,6 +215,21 @@ def test_enter_on_a_certificate_asks_for_its_person(qtbot, open_demo) -> None:  
     assert asked.args == [row.person_id]
 
 
+def test_at_the_office_the_list_filters_by_establishment(qtbot, office) -> None:  # noqa: ANN001
+    kim = people.create_person(office, given_name="Kim", family_name="Lee")
+    cert = certificates.issue(office, person_id=kim.id, kind="programme", programme_id="prog-rcdt")
+    page = _open_page(qtbot, office)
+    assert page.establishment.isVisible()
+    qtbot.waitUntil(lambda: page.establishment.findText("HMP Perth (PER)") > 0, timeout=WAIT)
+    assert [r.id for r in page.model.rows] == [cert.id]
+    assert page.model.data(page.model.index(0, 4)) == "Scottish Recovery Consortium"
+    page.establishment.setCurrentIndex(page.establishment.findText("HMP Perth (PER)"))
+    qtbot.waitUntil(lambda: not page.loading and page.model.rowCount() == 0, timeout=WAIT)
+    assert page.count.text() == "No certificate matches."
+    page.establishment.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: not page.loading and page.model.rowCount() == 1, timeout=WAIT)
+
+
 # -- a person's certificates, on their page -----------------------------------------------------
 
 
@@ -292,3 +307,4 @@ def test_a_certificate_of_another_establishment_is_revoked_there_not_here(qtbot,
     assert page.revoke() is None and page.reissue() is None
     _choose(qtbot, page, lambda r: r.id != row.id and r.status == "valid")
     assert page.revoke_button.isEnabled()
+

@@ -158,6 +158,7 @@ class CertificatesPage(Page):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("certificateTabs")
         self.tabs.setAccessibleName("Certificates")
+        self.tabs.tabBar().setAccessibleName("Certificates issued, and people due one")
         self.tabs.addTab(issued, "Iss&ued")
 
         layout = QVBoxLayout(self)

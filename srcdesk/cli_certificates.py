@@ -13,7 +13,7 @@ from typing import Any
 from .dates import day_month_year
 
 # Sub-commands that only read (they run beside an open app; srcdesk.cli.READ_ONLY).
-READ_ONLY = {"list"}
+READ_ONLY = {"list", "verify"}
 
 
 def add_parser(sub: Any) -> None:
@@ -51,6 +51,28 @@ def add_parser(sub: Any) -> None:
     lst.add_argument("--person", metavar="REF_OR_ID")
     lst.add_argument("--status", choices=("valid", "revoked", "superseded"))
     lst.add_argument("--search", help="the start of a serial, or words of the name as printed")
+
+    _add_certificates_verify(csub)
+
+
+def _add_certificates_verify(csub: Any) -> None:
+    verify = csub.add_parser(
+        "verify", help="check a certificate's QR code (or its serial) offline: exit status 0 only if it is "
+        "genuine and valid", description="Check a certificate offline: the text of its QR code (as a barcode "
+        "scanner types it) or its serial typed by hand. Prints the answer on one line; exit status 0 only "
+        "for a genuine, valid certificate, 1 for anything else.")
+    verify.add_argument("text", metavar="TEXT", help="the QR code's text (SRC1:…), or a serial (SRC-PER-2026-…)")
+    verify.add_argument("--name", metavar="NAME", help="the name printed on the certificate, to check it too")
+
+
+def _certificates_verify(args: argparse.Namespace, ctx: Any) -> int:
+    """One line: the verdict; 0 only for a genuine, valid certificate whose code was checked (a serial
+    typed by hand says what the record says, but a forged paper can carry a real serial: 1)."""
+    from .services.certificate_verify import verify
+
+    verdict = verify(ctx, args.text, printed_name=args.name)
+    print(verdict.line())
+    return 0 if verdict.valid and not verdict.by_serial_only else 1
 
 
 def _certificate_id(ctx: Any, serial: str) -> Any:
@@ -100,6 +122,8 @@ def run(args: argparse.Namespace, ctx: Any) -> int:
     from .services.base import parse_date
 
     match args.certificates_command:
+        case "verify":
+            return _certificates_verify(args, ctx)
         case "issue":
             if args.all_eligible:
                 from .services import completion

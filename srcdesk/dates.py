@@ -60,3 +60,13 @@ def parse_typed_date(text: str) -> dt.date:
         raise ValueError(f"not a date: {raw!r}")
     day, month, year = (int(part) for part in match.groups())
     return dt.date(year + 2000 if year < 100 else year, month, day)
+
+
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+               "October", "November", "December")
+
+
+def long_date(day: dt.date) -> str:
+    """``3 December 2026`` (as printed on a certificate): English month names whatever the
+    locale the process runs in (strftime's ``%B`` follows it)."""
+    return f"{day.day} {MONTH_NAMES[day.month - 1]} {day.year}"

@@ -23,6 +23,11 @@ class PermissionDenied(SrcdeskError):
     """The signed-in user's role does not allow this."""
 
 
+class Cancelled(SrcdeskError):
+    """Long work (a batch of certificates) was stopped by the person who started it; nothing
+    half-made is left behind."""
+
+
 class NotFound(SrcdeskError):
     """A record that was asked for does not exist (or was deleted)."""
 

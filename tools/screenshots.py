@@ -82,6 +82,7 @@ def main(argv: list[str]) -> int:
 
     configure_application(app)
     _freeze_today()
+    shoot_certificate(tmp, out)
 
     from srcdesk.ui.setup_dialog import FirstRunDialog
 
@@ -125,6 +126,29 @@ def main(argv: list[str]) -> int:
     settle(app)
     ctx.db.close()
     return 0
+
+
+def shoot_certificate(tmp: Path, out: Path) -> None:
+    """A made-up certificate (srcdesk.reports.certificate_samples, nobody real), as printed: the
+    PDF rasterised by pypdfium2, the app's one renderer."""
+    import pypdfium2 as pdfium
+    from PySide6.QtGui import QImage
+
+    from srcdesk.reports.certificate_samples import sample_content
+    from srcdesk.reports.certificates import NO_DESIGN, write_pdf
+    from srcdesk.sync.minisign import SigningKey
+
+    path = write_pdf([sample_content(SigningKey.generate(), 1, kind=0)], NO_DESIGN, tmp / "certificate.pdf")
+    doc = pdfium.PdfDocument(str(path))
+    try:
+        bitmap = doc[0].render(scale=80 / 72, rev_byteorder=True)
+        data = bytes(bitmap.buffer)
+        image = QImage(data, bitmap.width, bitmap.height, bitmap.stride, QImage.Format.Format_RGB888).copy()
+    finally:
+        doc.close()
+    target = out / "certificate.png"
+    image.save(str(target))
+    print(f"  {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}")
 
 
 def _freeze_today() -> None:

@@ -21,7 +21,16 @@ from .community import (
     Referral,
     ReferralStage,
 )
-from .local import BundleRecord, ChangeLog, Installation, LocalState, SyncConflict, SyncWaiting
+from .local import (
+    BundleRecord,
+    CertificateIssuer,
+    CertificateStatus,
+    ChangeLog,
+    Installation,
+    LocalState,
+    SyncConflict,
+    SyncWaiting,
+)
 from .people import PERSON_KINDS, USER_ROLES, Person, PersonTransfer, User
 from .plans import PlanFocus, PlanTarget, PlanYear
 from .recognition import (
@@ -62,6 +71,7 @@ __all__ = [
     "REFERRAL_STATUSES", "SYNCABLE_MODELS", "SYNCABLE_TABLES", "SYNC_META_COLUMNS",
     "TOMBSTONE_COLUMNS", "USER_ROLES",
     "ActivityType", "Attendance", "BundleRecord", "SyncConflict", "SyncWaiting", "AttendanceRole", "AttendanceStatus", "Base", "Certificate", "CertificateDesign",
+    "CertificateIssuer", "CertificateStatus",
     "ChangeLog", "CommunityOrganisation", "Establishment", "Initiative", "Installation",
     "LocalState", "Mergeable", "MilestoneAchievement", "MilestoneDefinition", "MilestoneEvidence", "Module",
     "OrganisationLink", "PersonTransfer", "Person", "PlanFocus", "PlanTarget", "PlanYear",

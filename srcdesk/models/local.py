@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -166,3 +166,51 @@ class SyncSentScope(Base):
     recipient_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     kind: Mapped[str] = mapped_column(String(48), primary_key=True)
     row_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+
+
+class CertificateIssuer(Base):
+    """The public signing key of an installation the SRC office has enrolled, sent by the office
+    so that this PC can check certificates issued anywhere on the estate.
+
+    Kept apart from ``installation`` on purpose: knowing a key to check certificates with must
+    never make this PC trust that key's bundles. ``key_id`` is the key's 8-byte minisign key id in
+    hex (what a certificate's code names). ``revoked_at``: when the office revoked it (once set, it
+    stays). Written only by :func:`srcdesk.services.certificate_verify.apply_issuers`.
+    """
+
+    __tablename__ = "certificate_issuer"
+
+    installation_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(16), index=True)
+    role: Mapped[str] = mapped_column(String(14))
+    establishment_code: Mapped[str | None] = mapped_column(String(8))
+    name: Mapped[str] = mapped_column(String(120))
+    signing_key: Mapped[str] = mapped_column(String(80))
+    enrolled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime)  # when the bundle that last told of it was made
+
+
+class CertificateStatus(Base):
+    """A certificate the SRC office knows was revoked or superseded, sent by the office to every PC
+    (whether or not the certificate's person is in its scope) so that a PC that does not hold the
+    certificate still says it is revoked. No name or person id: only what the verdict says.
+
+    One row per (serial, key id of its code; ``""`` for a certificate without a code). The newest
+    status wins (``status_on``, then the date of the bundle that carried it: ``received_at``).
+    Written only by :func:`srcdesk.services.certificate_verify.apply_statuses`.
+    """
+
+    __tablename__ = "certificate_status"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    serial: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    issued_on: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12))  # revoked | superseded
+    status_on: Mapped[dt.date | None] = mapped_column(Date)
+    by_name: Mapped[str | None] = mapped_column(String(120))
+    by_role: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    superseded_by: Mapped[str | None] = mapped_column(String(40))
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime)

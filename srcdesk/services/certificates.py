@@ -42,7 +42,6 @@ from ..models import (
     CERTIFICATE_KINDS,
     CERTIFICATE_STATUSES,
     Certificate,
-    CertificateDesign,
     Establishment,
     LocalState,
     MilestoneAchievement,
@@ -66,6 +65,7 @@ from .base import (
     text,
     to_record,
 )
+from .certificate_design import design_for_print
 
 TAG_DIGITS = 4
 WIDE_TAG_DIGITS = 8
@@ -225,13 +225,8 @@ def _place(s: OrmSession, ctx: Context) -> tuple[str | None, str, str]:
 def _signatories(s: OrmSession, ctx: Context) -> tuple[tuple[Signatory, ...], str]:
     """The signatories and footer to freeze into a certificate: the office's design if it names
     any signatory, else the coordinator issuing it."""
-    values = dict(s.execute(select(CertificateDesign.key, CertificateDesign.value).where(
-        CertificateDesign.merged_into.is_(None), CertificateDesign.deleted_hlc.is_(None))).all())
-    people = tuple(Signatory(values.get(f"signatory{i}_name", "").strip(), values.get(f"signatory{i}_role", "").strip())
-                   for i in (1, 2) if values.get(f"signatory{i}_name", "").strip())
-    if not people:
-        people = (Signatory(ctx.user.display_name, "Issued by"),)
-    return people, values.get("footer", "").strip()
+    people, footer = design_for_print(s)
+    return people or (Signatory(ctx.user.display_name, "Issued by"),), footer
 
 
 @dataclass(frozen=True)
@@ -388,19 +383,12 @@ def content_of(s: OrmSession, cert: Certificate) -> CertificateContent:
     except (ValidationError, NotFound):
         pass
     est = s.get(Establishment, cert.establishment_id) if cert.establishment_id else None
-    signatories = tuple(Signatory(n, r) for n, r in _design_signatories(s))
+    signatories = design_for_print(s)[0]
     return CertificateContent(
         serial=cert.serial, name=cert.recipient_name, title=cert.title, kind=cert.kind, statement=award.statement,
         detail=award.detail, issued_on=cert.issued_on, place=est.name if est else OFFICE_PLACE,
         establishment_code=est.code if est else OFFICE_CODE, award_code=award.award_code, code="",
         signatories=signatories, footer="")
-
-
-def _design_signatories(s: OrmSession) -> list[tuple[str, str]]:
-    values = dict(s.execute(select(CertificateDesign.key, CertificateDesign.value).where(
-        CertificateDesign.merged_into.is_(None), CertificateDesign.deleted_hlc.is_(None))).all())
-    return [(values[f"signatory{i}_name"].strip(), values.get(f"signatory{i}_role", "").strip())
-            for i in (1, 2) if values.get(f"signatory{i}_name", "").strip()]
 
 
 def contents(ctx: Context, certificate_ids: Sequence[str]) -> list[CertificateContent]:

@@ -50,6 +50,9 @@ ACTIONS: dict[str, Action] = {
     "milestone.correct": Action("coordinator", "withdraw or correct milestones"),
     "certificate.issue": Action("coordinator", "issue certificates"),
     "certificate.revoke": Action("coordinator", "revoke or reissue certificates"),
+    "certificate.design": Action("coordinator", "set the signatories, footer and logos printed on certificates "
+                                                "(at the SRC office)"),
+    "certificate.verify": Action("recorder", "check certificates' codes"),
     # programmes and plans
     "catalogue.edit": Action("coordinator", "add, edit, retire and delete programmes, modules, activity types, "
                                             "ladder levels and register codes"),
@@ -79,12 +82,13 @@ ACTIONS: dict[str, Action] = {
 }
 
 # Actions left out of the role descriptions: the demo is for trying srcdesk, not a duty; the others
-# are enforced by services that no screen or command offers yet (the workplan and recovery
-# pathways come with their own screens), and a role must only promise what a person can
+# are enforced by services that no screen or command offers yet (certificates, the workplan and
+# recovery pathways come with their own screens), and a role must only promise what a person can
 # find. Take an action out of this set in the change that gives it a screen or a command.
 NOT_OFFERED_YET = frozenset({
     "initiative.record", "initiative.edit", "initiative.delete", "referral.record", "referral.edit",
-    "organisation.edit", "plan.edit", "establishment.edit",
+    "organisation.edit", "plan.edit",
+    "establishment.edit",
 })
 _NOT_DESCRIBED = frozenset({"demo.fill"}) | NOT_OFFERED_YET
 

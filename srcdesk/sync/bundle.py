@@ -59,6 +59,13 @@ MANIFEST_SIG = "manifest.json.minisig"
 CHANGES = "data/changes.jsonl"
 REVOCATIONS = "data/revocations.jsonl"
 DATA_FILES = (CHANGES, REVOCATIONS)
+# Files a bundle may hold or not (added after format 1 was first written: a bundle made before
+# them still reads). Each is present exactly when the manifest's ``records`` has its count.
+# Only the office writes them: the signing keys of the installations it enrolled (for checking
+# certificates) and the statuses of revoked or superseded certificates.
+CERTIFICATE_ISSUERS = "data/certificate_issuers.jsonl"
+CERTIFICATE_STATUS = "data/certificate_status.jsonl"
+OPTIONAL_FILES = {CERTIFICATE_ISSUERS: "certificate_issuers", CERTIFICATE_STATUS: "certificate_status"}
 
 MAX_BUNDLE_BYTES = 1 << 30  # the file on the stick
 MAX_PAYLOAD_BYTES = 1 << 30  # decrypted payload zip, held in memory
@@ -66,6 +73,9 @@ MAX_MANIFEST_BYTES = 1 << 20
 MAX_SIG_BYTES = 4096
 MAX_CHANGES = 20_000_000
 MAX_REVOCATIONS = 10_000
+MAX_CERTIFICATE_ISSUERS = 10_000
+MAX_CERTIFICATE_STATUSES = 1_000_000
+_MAX_OPTIONAL = {"certificate_issuers": MAX_CERTIFICATE_ISSUERS, "certificate_status": MAX_CERTIFICATE_STATUSES}
 MAX_TEXT = 100_000  # characters in a Text field
 MAX_BASE_VERSIONS = 64
 MAX_SEQ = 10**12
@@ -172,12 +182,15 @@ def write_bundle(
     target_dir: Path, *, name: str, key: minisign.SigningKey, origin: Mapping[str, Any], seq: int, bundle_id: str,
     created: dt.datetime, schema: str, full: bool, recipients: list[dict[str, str]],
     change_lines: Iterable[tuple[str, bytes]], revocations: list[dict[str, Any]],
+    certificate_issuers: list[dict[str, Any]] | None = None,
+    certificate_status: list[dict[str, Any]] | None = None,
 ) -> Written:
     """Write a bundle to ``target_dir / name`` (never overwriting), atomically.
 
     ``change_lines`` yields (table, one JSON line without newline) in (table, row, hlc, origin)
     order; ``recipients`` are {"installation_id", "age_recipient", "kind"} (kind: installation |
     recovery). The payload is built and encrypted in memory: nothing unencrypted touches the disk.
+    ``certificate_issuers`` and ``certificate_status`` (the office's): written when not None.
     """
     target = target_dir / name
     if target.exists():
@@ -206,12 +219,19 @@ def write_bundle(
         z.writestr(_info(REVOCATIONS), rev)
         files.append({"name": REVOCATIONS, "size": len(rev), "sha256": hashlib.sha256(rev).hexdigest()})
         total = sum(counts.values())
+        records: dict[str, Any] = {"changes": total, "revocations": len(revocations),
+                                   "tables": dict(sorted(counts.items()))}
+        for name, items in ((CERTIFICATE_ISSUERS, certificate_issuers), (CERTIFICATE_STATUS, certificate_status)):
+            if items is None:
+                continue
+            data = b"".join(_json_line(r) + b"\n" for r in items)
+            z.writestr(_info(name), data)
+            files.append({"name": name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()})
+            records[OPTIONAL_FILES[name]] = len(items)
         manifest = {
             "format": FORMAT, "schema": schema, "app_version": __version__, "bundle_id": bundle_id,
             "origin": dict(origin), "seq": seq, "created": _iso(created), "full": full,
-            "recipients": recipients,
-            "records": {"changes": total, "revocations": len(revocations), "tables": dict(sorted(counts.items()))},
-            "files": files,
+            "recipients": recipients, "records": records, "files": files,
         }
         manifest_bytes = json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False).encode() + b"\n"
         comment = trusted_comment(origin["installation_id"], seq, bundle_id)
@@ -385,7 +405,7 @@ def open_payload(payload: bytes, public: minisign.PublicKey, header: Header, *, 
     """Check the inner zip, the manifest's signature and the manifest itself (not the data files:
     :meth:`verify_files`)."""
     inner = StrictZip(payload, what="the bundle's payload",
-                      allowed={MANIFEST, MANIFEST_SIG, *DATA_FILES}.__contains__,
+                      allowed={MANIFEST, MANIFEST_SIG, *DATA_FILES, *OPTIONAL_FILES}.__contains__,
                       required=(MANIFEST, MANIFEST_SIG, *DATA_FILES),
                       limits=Limits(max_entries=8, max_entry_size=4 << 30, max_total_size=8 << 30, max_ratio=1000))
     try:
@@ -443,8 +463,13 @@ def _check_manifest(m: Any, header: Header, inner: StrictZip, now: dt.datetime) 
             and all(isinstance(v, str) and len(v) <= 120 for v in r.values()) for r in recipients)):
         raise _fail("recipients are not a list of installations")
     records = m["records"]
-    if not isinstance(records, dict) or set(records) != {"changes", "revocations", "tables"}:
+    optional = set(records) - {"changes", "revocations", "tables"} if isinstance(records, dict) else set()
+    if (not isinstance(records, dict) or not {"changes", "revocations", "tables"} <= set(records)
+            or not optional <= set(_MAX_OPTIONAL)):
         raise _fail("records are not counts")
+    for key in optional:
+        if type(records[key]) is not int or not 0 <= records[key] <= _MAX_OPTIONAL[key]:
+            raise _fail(f"the count of {key.replace('_', ' ')} is not a number up to {_MAX_OPTIONAL[key]:,}")
     tables = records["tables"]
     if (type(records["changes"]) is not int or type(records["revocations"]) is not int
             or not isinstance(tables, dict)
@@ -463,7 +488,9 @@ def _check_manifest(m: Any, header: Header, inner: StrictZip, now: dt.datetime) 
             and type(f["size"]) is int and isinstance(f["sha256"], str) for f in files)):
         raise _fail("files are not a list of names, sizes and hashes")
     names = [f["name"] for f in files]
-    if sorted(names) != sorted(DATA_FILES):
+    expected = [*DATA_FILES, *(name for name, key in OPTIONAL_FILES.items() if key in optional)]
+    held = sorted(set(inner.names) - {MANIFEST, MANIFEST_SIG})
+    if sorted(names) != sorted(expected) or held != sorted(expected):
         raise BundleRefused("The bundle's files don't match its manifest (a file is missing or extra).")
     for f in files:
         if inner.size(f["name"]) != f["size"]:
@@ -648,3 +675,22 @@ def read_revocations(payload: Payload) -> list[dict[str, Any]]:
     if len(out) != payload.manifest["records"]["revocations"]:
         raise BundleRefused("The bundle holds a different number of revocations than its manifest says.")
     return out
+
+
+def read_optional(payload: Payload, name: str) -> list[dict[str, Any]]:
+    """The records of one of :data:`OPTIONAL_FILES` (none if the bundle has not got it), as plain
+    JSON objects, bounded; each is checked by whoever applies them."""
+    key = OPTIONAL_FILES[name]
+    expected = payload.manifest["records"].get(key)
+    if expected is None:
+        return []
+    out = list(strictjson.iter_jsonl(payload.zip.iter_chunks(name), what=name, max_depth=2,
+                                     max_records=_MAX_OPTIONAL[key]))
+    if len(out) != expected:
+        raise BundleRefused(f"The bundle holds a different number of records in {name} than its manifest says.")
+    return out
+
+
+def optional_count(manifest: Mapping[str, Any], name: str) -> int:
+    """How many records of one of :data:`OPTIONAL_FILES` the (checked) manifest says it holds."""
+    return int(manifest["records"].get(OPTIONAL_FILES[name], 0))

@@ -33,7 +33,7 @@ TOPICS = frozenset({
     "ladder",       # milestone achievements, their evidence, certificates
     "catalogue",    # establishments, programmes, modules, activity types, statuses, roles, ladder rules
     "users",        # user accounts
-    "settings",     # local settings of this PC (idle lock): not in the database, announced by hand
+    "settings",     # local settings of this PC (idle lock, announced by hand), the certificates' design
     "sync",         # bundles written or imported, trusted installations, sync conflicts
 })
 
@@ -44,12 +44,15 @@ TABLE_TOPICS: dict[str, frozenset[str]] = {
                      "plan_target", "referral", "referral_stage"), frozenset({"people"})),
     **dict.fromkeys(("session", "session_facilitator", "recruit_cohort"), frozenset({"sessions"})),
     "attendance": frozenset({"attendance"}),
-    **dict.fromkeys(("milestone_achievement", "milestone_evidence", "certificate"), frozenset({"ladder"})),
+    **dict.fromkeys(("milestone_achievement", "milestone_evidence", "certificate", "certificate_status"),
+                    frozenset({"ladder"})),
     **dict.fromkeys(("establishment", "programme", "module", "activity_type", "attendance_status",
                      "attendance_role", "milestone_definition", "initiative", "community_organisation",
                      "organisation_link"), frozenset({"catalogue"})),
+    "certificate_design": frozenset({"ladder", "settings"}),
     "app_user": frozenset({"users"}),
-    **dict.fromkeys(("installation", "bundle_record", "sync_conflict", "sync_waiting", "sync_sent_scope"),
+    **dict.fromkeys(("installation", "bundle_record", "sync_conflict", "sync_waiting", "sync_sent_scope",
+                     "certificate_issuer"),
                     frozenset({"sync"})),
     **dict.fromkeys(("change_log", "local_state", "alembic_version"), frozenset()),
 }

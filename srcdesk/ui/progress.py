@@ -6,10 +6,16 @@
 The work runs as a background task (``progress(done, total, what)`` is passed to it when it
 accepts one: set ``reports_progress=True``). The dialog shows after ``delay_ms`` if the work has
 not finished, is window-modal (the rest of the app stays responsive), and closes itself.
+
+Work that can stop half-way (printing a batch: nothing is saved until the end) passes
+``cancellable=True``: the dialog has a Cancel button, and the function is given
+``cancelled()``, which says whether it was pressed; the function stops, cleans up and raises
+(:class:`srcdesk.errors.Cancelled`).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -25,12 +31,24 @@ def run_with_progress(parent: QWidget, fn: Callable[..., Any], *args: Any, title
                       on_result: Callable[[Any], Any] | None = None,
                       on_error: Callable[[BaseException], Any] | None = None,
                       reports_progress: bool = False, delay_ms: int = DEFAULT_DELAY_MS,
-                      name: str | None = None, **kwargs: Any) -> tuple[Task, QProgressDialog]:
+                      name: str | None = None, cancellable: bool = False,
+                      **kwargs: Any) -> tuple[Task, QProgressDialog]:
     dialog = QProgressDialog(label, "", 0, 0, parent)
     dialog.setObjectName("progressDialog")
     dialog.setWindowTitle(title)
     dialog.setAccessibleName(label)
-    dialog.setCancelButton(None)  # the services' operations are single transactions: no half-way stop
+    if cancellable:
+        stop = threading.Event()
+        kwargs["cancelled"] = stop.is_set
+
+        def cancel() -> None:
+            stop.set()
+            dialog.setLabelText("Stopping…")
+
+        dialog.setCancelButtonText("Cancel")
+        dialog.canceled.connect(cancel)
+    else:
+        dialog.setCancelButton(None)  # the services' operations are single transactions: no half-way stop
     dialog.setWindowModality(Qt.WindowModality.WindowModal)
     dialog.setMinimumDuration(delay_ms)
     dialog.setAutoClose(False)

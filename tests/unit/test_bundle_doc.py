@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from srcdesk.db import head_revision
-from srcdesk.services import people, sync, trust
+from srcdesk.services import certificate_verify, people, sync, trust
 from srcdesk.sync import bundle as fmt
 from srcdesk.sync import identity
 from srcdesk.sync.hlc import physical_ms
@@ -72,10 +72,12 @@ def doc_code_after(phrase: str) -> str:
 
 def test_the_document_names_what_the_code_writes() -> None:
     assert doc_table("outer-entries") == [fmt.PAYLOAD, fmt.PAYLOAD_SIG]
-    assert set(doc_table("inner-entries")) == {fmt.MANIFEST, fmt.MANIFEST_SIG, *fmt.DATA_FILES}
+    assert set(doc_table("inner-entries")) == {fmt.MANIFEST, fmt.MANIFEST_SIG, *fmt.DATA_FILES, *fmt.OPTIONAL_FILES}
     assert set(doc_table("manifest-keys")) == fmt._MANIFEST_KEYS
     assert set(doc_table("change-keys")) == fmt._RECORD_KEYS
     assert set(doc_table("revocation-keys")) == trust._REVOCATION_KEYS
+    assert set(doc_table("certificate-issuer-keys")) == certificate_verify._ISSUER_KEYS
+    assert set(doc_table("certificate-status-keys")) == certificate_verify._STATUS_KEYS
     card = DOC.split("**An enrolment card**", 1)[1].split("To check a card", 1)[0]
     assert set(re.findall(r"`([a-z_]+)`", card)) >= identity._CARD_KEYS
     assert f"`{identity.CARD_FORMAT}`" in DOC and identity.FINGERPRINT_DOMAIN in DOC
@@ -187,9 +189,11 @@ def follow_the_document(bundle: Path, work: Path, *, key: str, code: str, origin
     assert age_header[0] == b"age-encryption.org/v1"
     x25519_stanzas = sum(1 for line in age_header if line.startswith(b"-> X25519 "))
 
-    # 5. The payload zip: exactly the four documented entries.
+    # 5. The payload zip: exactly the documented entries (the two certificate files from the office only).
     payload = outer / "payload"
-    unzip(outer / "payload.zip", payload, doc_table("inner-entries"))
+    from_office = not name["from"]
+    unzip(outer / "payload.zip", payload,
+          [e for e in doc_table("inner-entries") if from_office or e not in fmt.OPTIONAL_FILES])
 
     # 6. The manifest's signature: the same trusted comment.
     assert verified_comment(run_as_documented(MANIFEST_VERIFY, payload, {"$KEY": key})) == comment
@@ -209,7 +213,8 @@ def follow_the_document(bundle: Path, work: Path, *, key: str, code: str, origin
         assert recipients[(recipient_id, "recovery")] == recovery_recipient
 
     # 7. Every file against the manifest (sha256sum).
-    assert sorted(f["name"] for f in manifest["files"]) == sorted(fmt.DATA_FILES)
+    assert sorted(f["name"] for f in manifest["files"]) == sorted(
+        [*fmt.DATA_FILES, *(fmt.OPTIONAL_FILES if from_office else ())])
     for f in manifest["files"]:
         data = (payload / f["name"]).read_bytes()
         assert (len(data), hashlib.sha256(data).hexdigest()) == (f["size"], f["sha256"])
@@ -250,6 +255,16 @@ def follow_the_document(bundle: Path, work: Path, *, key: str, code: str, origin
     revocations = [json.loads(line) for line in (payload / fmt.REVOCATIONS).read_text("utf-8").splitlines()]
     assert all(set(r) == set(doc_table("revocation-keys")) for r in revocations)
     assert manifest["records"]["revocations"] == len(revocations)
+
+    # 10. The certificate keys and statuses (from the office only).
+    for data_file, marker in ((fmt.CERTIFICATE_ISSUERS, "certificate-issuer-keys"),
+                              (fmt.CERTIFICATE_STATUS, "certificate-status-keys")):
+        if not from_office:
+            assert fmt.OPTIONAL_FILES[data_file] not in manifest["records"]
+            continue
+        lines = [json.loads(line) for line in (payload / data_file).read_text("utf-8").splitlines()]
+        assert all(set(r) == set(doc_table(marker)) for r in lines)
+        assert manifest["records"][fmt.OPTIONAL_FILES[data_file]] == len(lines)
 
     # If payload.age changes by one byte, the check of step 3 fails.
     tampered = work / "tampered"

@@ -787,7 +787,36 @@ def _outer_missing_payload(b: Bundle) -> None:
     b.outer = lambda entries: [find(entries, fmt.PAYLOAD_SIG)]
 
 
+def _unlisted_certificate_file(b: Bundle) -> None:
+    """A certificate file in the payload that the manifest neither lists nor counts."""
+    b.inner = lambda entries: [*entries, Entry(fmt.CERTIFICATE_STATUS, b"")]
+
+
+def _certificate_count_without_its_file(b: Bundle) -> None:
+    b.manifest["records"]["certificate_issuers"] = 0
+
+
+def _certificate_file_without_its_count(b: Bundle) -> None:
+    b.manifest["files"].append({"name": fmt.CERTIFICATE_ISSUERS, "size": 0, "sha256": hashlib.sha256(b"").hexdigest()})
+    b.inner = lambda entries: [*entries, Entry(fmt.CERTIFICATE_ISSUERS, b"")]
+
+
+def _certificate_count_as_text(b: Bundle) -> None:
+    _certificate_file_without_its_count(b)
+    b.manifest["records"]["certificate_issuers"] = "0"
+
+
+def _unknown_count(b: Bundle) -> None:
+    b.manifest["records"]["certificates"] = 0
+
+
 STRUCTURE_CASES: dict[str, tuple[Callable[[Bundle], None], str]] = {
+    "a certificate file the manifest does not list": (_unlisted_certificate_file, r"a file is missing or extra"),
+    "a certificate count without its file": (_certificate_count_without_its_file, r"a file is missing or extra"),
+    "a certificate file without its count": (_certificate_file_without_its_count, r"a file is missing or extra"),
+    "a certificate count given as text": (
+        _certificate_count_as_text, "the count of certificate issuers is not a number up to 10,000"),
+    "a count of something unknown": (_unknown_count, "records are not counts"),
     "manifest origin differs from the trusted comment": (
         _manifest_origin, "The manifest names a different origin than the bundle's signature"),
     "manifest seq differs from the trusted comment": (

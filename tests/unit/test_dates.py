@@ -74,11 +74,12 @@ def test_every_formatter_runs_on_the_windows_code_path() -> None:
 
     day, moment = WindowsDate(2026, 3, 1), WindowsDateTime(2026, 3, 1, 14, 5)
     expected = {"day_month_year": "1 Mar 2026", "day_month_time": "1 Mar 14:05",
-                "day_month_year_time": "1 Mar 2026 14:05", "numeric_date": "01/03/2026"}
+                "day_month_year_time": "1 Mar 2026 14:05", "numeric_date": "01/03/2026",
+                "long_date": "1 March 2026"}
     not_formatters = {"date_wanted", "parse_typed_date"}  # a sentence and a parser: no dates in
     formatters = {name: fn for name, fn in inspect.getmembers(dates, inspect.isfunction)
                   if fn.__module__ == dates.__name__ and not name.startswith("_") and name not in not_formatters}
     assert set(formatters) == set(expected), "a new formatter in srcdesk.dates needs a line here"
     for name, fn in formatters.items():
-        takes_date = name in ("day_month_year", "numeric_date")
+        takes_date = name in ("day_month_year", "numeric_date", "long_date")
         assert fn(day if takes_date else moment) == expected[name]

@@ -249,3 +249,12 @@ def test_make_clean_removes_the_venv_when_told_yes_in_a_terminal(make_here) -> N
         os.close(controller)
     assert done.returncode == 0 and "Removed .venv" in done.stdout, done.stdout + done.stderr
     assert not (folder / ".venv").exists()
+
+
+def test_certificate_fonts_and_their_licence_are_inside_resources() -> None:
+    """The certificate PDF embeds DejaVu fonts read from resources/fonts, which the spec ships whole."""
+    from srcdesk.reports.certificates import _FONT_FILES
+
+    fonts = ROOT / "resources" / "fonts"
+    assert all((fonts / name).is_file() for name in _FONT_FILES.values())
+    assert "Bitstream" in (fonts / "LICENSE").read_text(encoding="utf-8")

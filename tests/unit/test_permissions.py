@@ -29,6 +29,8 @@ from srcdesk.services import (
     attendance,
     backup,
     catalogue,
+    certificate_design,
+    certificate_verify,
     certificates,
     clock,
     community,
@@ -91,10 +93,12 @@ CALLS: dict[str, tuple[str, Call]] = {
     "catalogue.delete": ("catalogue.edit", lambda c, t: catalogue.delete(c, Programme, "nope", "r")),
     "catalogue.set_retired": ("catalogue.edit", lambda c, t: catalogue.set_retired(c, Programme, "nope")),
     "catalogue.update": ("catalogue.edit", lambda c, t: catalogue.update(c, Programme, "nope", name="x")),
+    "certificate_design.set_design": ("certificate.design", lambda c, t: certificate_design.set_design(c, footer="x")),
     "certificates.issue": ("certificate.issue", lambda c, t: certificates.issue(c, person_id="nope", kind="x")),
     "certificates.revoke": ("certificate.revoke", lambda c, t: certificates.revoke(c, "nope", "r")),
     "certificates.reissue": ("certificate.revoke", lambda c, t: certificates.reissue(c, "nope", "r")),
     "certificates.issue_batch": ("certificate.issue", lambda c, t: certificates.issue_batch(c, [certificates.IssueRequest("nope", "programme")])),
+    "certificate_verify.verify": ("certificate.verify", lambda c, t: certificate_verify.verify(c, "SRC1:nope")),
     "clock.repair_clock": ("clock.repair", lambda c, t: clock.repair_clock(c)),
     "community.create_initiative": ("initiative.record", lambda c, t: community.create_initiative(
         c, kind="x", name="")),
@@ -344,8 +348,8 @@ def test_role_descriptions_promise_exactly_the_table() -> None:
 
 def test_no_role_promises_work_no_screen_or_command_offers() -> None:
     """Issue 10, first week 15: initiatives, referrals, organisations, plans and establishments
-    have services (enforced above) but no screen or command yet (certificates have had their
-    screens since issue 11)."""
+    have services (enforced above) but no screen or command yet. (Certificates have both since
+    issue 11: the Certificates page, Settings and `srcdesk certificates`.)"""
     from srcdesk.cli import _parser
 
     words = " ".join(describe_role(role) for role in ROLE_RANK)

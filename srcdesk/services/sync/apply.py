@@ -19,7 +19,7 @@ from ...sync.capture import CAPTURE_FLAG, save_clock
 from ...sync.errors import BundleRefused
 from ...sync.hlc import pack
 from ...sync.merge import Author, Merger
-from .. import trust
+from .. import certificate_verify, trust
 from ..base import Context
 from .common import Progress
 from .common import now as _now
@@ -91,6 +91,14 @@ def _apply_in_transaction(ctx: Context, opened: Opened, progress: Progress | Non
             revoked = trust.apply_revocations(s, fmt.read_revocations(opened.payload), from_installation=v.origin_id)
         elif v.revocations:
             raise BundleRefused("Only the SRC office passes revocations on; this bundle was refused.")
+        if v.origin_role == "office":
+            certificate_verify.apply_issuers(s, fmt.read_optional(opened.payload, fmt.CERTIFICATE_ISSUERS),
+                                             made_at=v.created)
+            certificate_verify.apply_statuses(s, fmt.read_optional(opened.payload, fmt.CERTIFICATE_STATUS),
+                                              made_at=v.created)
+        elif v.certificate_issuers or v.certificate_statuses:
+            raise BundleRefused("Only the SRC office passes on the keys that sign certificates and which "
+                                "certificates were revoked; this bundle was refused.")
         if summary.max_hlc:
             ctx.db.clock.observe(summary.max_hlc)
             save_clock(dbapi, ctx.db.clock)

@@ -17,7 +17,7 @@ from ...models import BundleRecord, Installation
 from ...sync import bundle as fmt
 from ...sync.changelog import CONTENT, canonical_json, row_fields
 from ...sync.scope import build_scope, drop_scope, mark_fresh, remember, remembered, scope_memory
-from .. import trust
+from .. import certificate_verify, trust
 from ..base import Context
 from ..clock import refuse_export_if_ahead
 from .common import Progress
@@ -91,6 +91,9 @@ def _export_one(ctx: Context, me: Any, recipient: trust.TrustedInstallation, tar
             BundleRecord.origin_id == inst.id, BundleRecord.recipient_id == recipient.installation_id,
             BundleRecord.direction == "sent")).scalar_one() or 0) + 1
         revocations = trust.revocations_for_bundle(s) if inst.is_office else []
+        # Only the office speaks for the estate: the keys that sign certificates, and which were revoked.
+        issuers = certificate_verify.issuers_for_bundle(s) if inst.is_office else None
+        statuses = certificate_verify.statuses_for_bundle(s) if inst.is_office else None
     recipients = [{"installation_id": recipient.installation_id, "age_recipient": recipient.age_recipient,
                    "kind": "installation"}]
     if recipient.recovery_recipient:
@@ -116,6 +119,7 @@ def _export_one(ctx: Context, me: Any, recipient: trust.TrustedInstallation, tar
                         "name": inst.name},
                 seq=seq, bundle_id=bundle_id, created=created, schema=head_revision(), full=full,
                 recipients=recipients, change_lines=lines, revocations=revocations,
+                certificate_issuers=issuers, certificate_status=statuses,
             )
         finally:
             raw.execute("DROP TABLE IF EXISTS temp.sync_send")

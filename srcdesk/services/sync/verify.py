@@ -41,6 +41,8 @@ class Verified:
     already_imported: bool
     last_seq: int  # highest seq imported from this origin before this one
     missing_before: list[int] = field(default_factory=list)  # seqs from this origin not imported yet
+    certificate_issuers: int = 0  # keys that sign certificates (office bundles only)
+    certificate_statuses: int = 0  # revoked or superseded certificates (office bundles only)
 
     def describe(self) -> str:
         where = f"{self.origin_name} ({self.origin_code})" if self.origin_code else self.origin_name
@@ -110,6 +112,8 @@ def open_bundle(ctx: Context, path: Path, data: bytes | None = None) -> Opened:
             seq=header.seq, created=payload.created, schema=m["schema"], full=m["full"], total=payload.total,
             counts=payload.counts, revocations=m["records"]["revocations"], already_imported=already,
             last_seq=last, missing_before=sorted(set(range(1, top)) - seqs - {header.seq})[:1000],
+            certificate_issuers=fmt.optional_count(m, fmt.CERTIFICATE_ISSUERS),
+            certificate_statuses=fmt.optional_count(m, fmt.CERTIFICATE_STATUS),
         )
     except BaseException:
         payload.close()

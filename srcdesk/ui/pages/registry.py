@@ -16,6 +16,7 @@ from .settings import SettingsPage
 from .sync import SyncPage
 from .today import TodayPage
 from .users import UsersPage
+from .verify import VerifyPage
 from .volunteers import VolunteersPage
 
 PAGES: list[type[Page]] = [
@@ -25,6 +26,7 @@ PAGES: list[type[Page]] = [
     VolunteersPage,
     CertificatesPage,
     ProgrammesPage,
+    VerifyPage,
     SyncPage,
     UsersPage,
     SettingsPage,

@@ -8,6 +8,8 @@
   every record). Both run in the background with a progress dialog.
 * "This PC's clock" (:class:`srcdesk.ui.pages.clock.ClockSection`): srcdesk's clock against this
   PC's, and the repair after the PC's clock was ahead (administrators).
+* "Certificates" (:class:`srcdesk.ui.pages.certificate_design.CertificateDesignSection`): the
+  signatories, footer and logos printed on certificates (coordinators, at the SRC office).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from ..table_model import RIGHT, Column, PagedTableModel
 from ..user_dialogs import ChangeMyPasswordDialog
 from ..widgets import FieldError, StatusNote, choose_folder, heading, show_service_error
 from . import Page
+from .certificate_design import CertificateDesignSection
 from .clock import ClockSection
 from .installation import InstallationSummary
 
@@ -141,6 +144,9 @@ class SettingsPage(Page):
         # -- this PC's clock ------------------------------------------------------------------------
         self.clock = ClockSection(ctx)
 
+        # -- certificates: signatories, footer, logos (kept at the office) ----------------------------
+        self.certificates = CertificateDesignSection(ctx)
+
         # -- backups --------------------------------------------------------------------------------
         backups = QGroupBox("Backups")
         self.backup_button = QPushButton("&Back up now")
@@ -214,6 +220,7 @@ class SettingsPage(Page):
         layout.addWidget(self.folder_error)
         layout.addWidget(security)
         layout.addWidget(self.clock)
+        layout.addWidget(self.certificates)
         layout.addWidget(backups, 1)
         scroll = QScrollArea()
         self.scroll = scroll
@@ -227,7 +234,9 @@ class SettingsPage(Page):
         outer.addWidget(scroll)
 
         chain = [self.open_folder_button, self.idle_lock, self.clock.repair_button, self.clock.check_button,
-                 self.backup_button, self.backup_to_button, self.backups_view]
+                 *self.certificates.fields.values(),
+                 *(w for p in self.certificates.logos.values() for w in (p.choose_button, p.remove_button)),
+                 self.certificates.save_button, self.backup_button, self.backup_to_button, self.backups_view]
         for first, second in zip(chain, chain[1:], strict=False):
             QWidget.setTabOrder(first, second)
 
@@ -240,10 +249,12 @@ class SettingsPage(Page):
         self.idle_lock.setValue(idle_lock_minutes(self.settings))
         self.idle_lock.blockSignals(False)
         self.clock.refresh()
+        self.certificates.refresh()
 
     @property
     def loaded(self) -> bool:
-        return self.backups_model.loaded_once and not self.backups_model.loading and self.clock.loaded
+        return (self.backups_model.loaded_once and not self.backups_model.loading and self.clock.loaded
+                and self.certificates.loaded)
 
     def show_clock(self) -> None:
         """Bring "This PC's clock" into view (the warning when the app starts leads here)."""

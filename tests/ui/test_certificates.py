@@ -308,3 +308,47 @@ def test_a_certificate_of_another_establishment_is_revoked_there_not_here(qtbot,
     _choose(qtbot, page, lambda r: r.id != row.id and r.status == "valid")
     assert page.revoke_button.isEnabled()
 
+
+# -- Save PDF…, Print…: the PDF of the chosen certificates ----------------------------------------
+
+
+def test_save_pdf_and_print_make_one_pdf_of_the_chosen(qtbot, monkeypatch, open_demo, tmp_path) -> None:  # noqa: ANN001
+    import pypdfium2 as pdfium
+
+    from srcdesk.ui import certificate_output, certificate_print
+
+    ctx = open_demo("rita")  # any role may print a certificate it can see
+    page = _open_page(qtbot, ctx)
+    valid = [r for r in page.model.rows if r.status == "valid"][:2]
+    page.table.setFocus()
+    selection = page.table.selectionModel()
+    selection.clearSelection()
+    for row in valid:
+        selection.select(page.model.index(page.model.find(lambda r, row=row: r.id == row.id), 0),
+                         QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows)
+    assert page.save_button.isEnabled() and page.print_button.isEnabled() and page.preview_button.isEnabled()
+    target = tmp_path / "chosen.pdf"
+    asked: list[str] = []
+
+    def ask(parent, suggested, on_chosen):  # noqa: ANN001, ANN202
+        asked.append(suggested)
+        on_chosen(target)
+
+    monkeypatch.setattr(certificate_output, "ask_save_path", ask)
+    qtbot.keyClick(page.table, Qt.Key.Key_D, Qt.KeyboardModifier.AltModifier)  # Save P&DF…
+    qtbot.waitUntil(lambda: target.exists() and str(target) in page.status.text(), timeout=WAIT * 2)
+    assert asked and asked[0].endswith(".pdf")
+    assert len(pdfium.PdfDocument(str(target))) == 2
+    # Print…: the system's print dialog gets a PDF made of the same certificates
+    printed: list = []
+    monkeypatch.setattr(certificate_print, "print_certificates", lambda parent, path: printed.append(path))
+    qtbot.keyClick(page.table, Qt.Key.Key_N, Qt.KeyboardModifier.AltModifier)  # Pri&nt…
+    qtbot.waitUntil(lambda: bool(printed), timeout=WAIT * 2)
+    assert len(pdfium.PdfDocument(str(printed[0]))) == 2
+    # a revoked certificate is never printed
+    revoked = certificates.list_certificates(ctx, limit=1).items[0]
+    certificates.revoke(open_demo("colin"), revoked.id, "In error")
+    qtbot.waitUntil(lambda: not page.loading and page.model.find(
+        lambda r: r.id == revoked.id and r.status == "revoked") >= 0, timeout=WAIT)
+    _choose(qtbot, page, lambda r: r.id == revoked.id)
+    assert not page.save_button.isEnabled() and "never printed" in page.save_button.toolTip()

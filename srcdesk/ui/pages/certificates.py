@@ -30,6 +30,7 @@ from ...services import catalogue, certificates
 from ...services.base import Context
 from ...services.estate import establishments
 from ...sync.authority import local_refusal
+from .. import certificate_output
 from ..certificate_dialogs import (
     IssueCertificateDialog,
     ReissueCertificateDialog,
@@ -134,7 +135,15 @@ class CertificatesPage(Page):
                                           accessible="Reissue the chosen certificate")
         self.revoke_button = push_button("Re&voke…", "revokeAction", self.revoke,
                                          accessible="Revoke the chosen certificate")
+        self.save_button = push_button("Save P&DF…", "savePdfAction", lambda: self.save_pdf(),
+                                       accessible="Save the chosen certificates as a PDF")
+        self.print_button = push_button("Pri&nt…", "printAction", lambda: self.print_selected(),
+                                        accessible="Print the chosen certificates")
+        self.preview_button = push_button("Print previe&w…", "previewAction", lambda: self.preview_selected(),
+                                          accessible="Print preview of the chosen certificates")
         actions = QHBoxLayout()
+        for button in (self.save_button, self.print_button, self.preview_button):
+            actions.addWidget(button)
         for button in (self.reissue_button, self.revoke_button):
             button.setVisible(self.can_revoke)
             actions.addWidget(button)
@@ -170,7 +179,7 @@ class CertificatesPage(Page):
 
         order = [self.search, self.issue_button, self.status_filter,
                  *([self.establishment] if self.at_office else []), self.programme, self.table,
-                 self.reissue_button, self.revoke_button]
+                 self.save_button, self.print_button, self.preview_button, self.reissue_button, self.revoke_button]
         for first, second in zip(order, order[1:], strict=False):
             QWidget.setTabOrder(first, second)
         self.setFocusProxy(self.search)
@@ -285,6 +294,13 @@ class CertificatesPage(Page):
         for button in (self.reissue_button, self.revoke_button):
             button.setEnabled(valid)
             button.setToolTip(why)
+        chosen_all = self.selected
+        printable = bool(chosen_all) and all(r.status == "valid" for r in chosen_all)
+        print_why = (f"{len(chosen_all)} chosen" if printable else "Choose valid certificates in the list (Shift or "
+                     "Ctrl for several); a revoked or superseded one is never printed")
+        for button in (self.save_button, self.print_button, self.preview_button):
+            button.setEnabled(printable)
+            button.setToolTip(print_why)
         if valid:
             self.reissue_button.setToolTip(f"Reissue {chosen.serial} with a correction: a new serial, the old one kept "
                                            "as superseded")
@@ -329,6 +345,32 @@ class CertificatesPage(Page):
         if not self.can_revoke or chosen is None or chosen.status != "valid" or self.elsewhere(chosen):
             return None
         return self._open(RevokeCertificateDialog(self.ctx, chosen, self))
+
+    # -- the PDF, printing ---------------------------------------------------------------------------
+
+    def _ids(self) -> list[str]:
+        return [r.id for r in self.selected if r.status == "valid"]
+
+    def _suggested(self, rows: list[Any]) -> str:
+        return f"{rows[0].serial}.pdf" if len(rows) == 1 else f"certificates-{rows[0].issued_on.isoformat()}.pdf"
+
+    def save_pdf(self, ids: list[str] | None = None, suggested: str | None = None) -> None:
+        ids = ids if ids is not None else self._ids()
+        if ids:
+            certificate_output.save_pdf(self, self.ctx, ids, suggested or self._suggested(self.selected),
+                                        on_saved=self._pdf_saved, on_error=self._show_error)
+
+    def print_selected(self, ids: list[str] | None = None) -> None:
+        certificate_output.print_pdf(self, self.ctx, ids if ids is not None else self._ids(),
+                                     on_error=self._show_error)
+
+    def preview_selected(self, ids: list[str] | None = None) -> None:
+        certificate_output.preview_pdf(self, self.ctx, ids if ids is not None else self._ids(),
+                                       on_error=self._show_error)
+
+    def _pdf_saved(self, path: Any) -> None:
+        self.message = f"Saved {path}."
+        self.status.say(self.message)
 
     def _saved(self, dialog: Any, _record: Any) -> None:
         self.message = getattr(dialog, "last_message", "") or "Saved."

@@ -13,12 +13,17 @@ from typing import Any
 from .dates import day_month_year
 
 # Sub-commands that only read (they run beside an open app; srcdesk.cli.READ_ONLY).
-READ_ONLY = {"list", "verify"}
+READ_ONLY = {"eligible", "list", "verify"}
 
 
 def add_parser(sub: Any) -> None:
     certs = sub.add_parser("certificates", help="issue, print, revoke, reissue and list certificates")
     csub = certs.add_subparsers(dest="certificates_command", metavar="ACTION", required=True)
+
+    eligible = csub.add_parser("eligible", help="people who meet a completion rule and hold no valid certificate "
+                               "for it (this establishment's; everyone's at the office)")
+    eligible.add_argument("--establishment", metavar="CODE", help="that establishment's people (e.g. PER)")
+    eligible.add_argument("--format", choices=("text", "csv"), default="text", help="text (default) or CSV")
 
     issue = csub.add_parser("issue", help="issue certificates (coordinators): one, or all who are eligible")
     which = issue.add_mutually_exclusive_group(required=True)
@@ -117,28 +122,65 @@ def _write(ctx: Any, ids: list[str], to: Path) -> int:
     return 0
 
 
+# A cell a spreadsheet would run as a formula starts with one of these: it gets a leading "'".
+CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(CSV_FORMULA_START) else text
+
+
+def _eligible(args: argparse.Namespace, ctx: Any) -> int:
+    import csv
+
+    from .services import eligibility
+    from .words import plural
+
+    est = eligibility.establishment_by_code(ctx, args.establishment) if args.establishment else None
+    rows = eligibility.all_eligible_certificates(ctx, establishment_id=est)
+    if args.format == "csv":
+        out = csv.writer(sys.stdout, lineterminator="\n")
+        out.writerow(["person_id", "reference", "name", "establishment", "kind", "code", "title", "completed_on"])
+        for r in rows:
+            out.writerow([_csv_cell(v) for v in (r.person_id, r.external_ref, r.display_name, r.establishment_code,
+                                                 r.kind, r.award_code, r.title, r.completed_on.isoformat())])
+        return 0
+    if not rows:
+        print("Nobody is due a certificate.")
+    for r in rows:
+        print(f"{r.external_ref or '-':10} {r.display_name:30} {r.establishment_code or '-':4} "
+              f"{r.award_code:14} {r.title} (completed {day_month_year(r.completed_on)})")
+    if rows:
+        print(f"{plural(len(rows), 'certificate')} due to {plural(len({r.person_id for r in rows}), 'person')}.")
+    return 0
+
+
 def run(args: argparse.Namespace, ctx: Any) -> int:
     from .services import certificates, people
     from .services.base import parse_date
 
     match args.certificates_command:
+        case "eligible":
+            return _eligible(args, ctx)
         case "verify":
             return _certificates_verify(args, ctx)
         case "issue":
             if args.all_eligible:
-                from .services import completion
+                from .services import eligibility
 
                 if args.award or args.name:
                     from .cli import UsageError
 
                     raise UsageError("--for and --name go with --person, not --all-eligible")
-                est = _establishment_id(ctx, args.establishment)
-                rows = completion.eligible_certificates(ctx, establishment_id=est, limit=100_000).items
+                est = eligibility.establishment_by_code(ctx, args.establishment) if args.establishment else None
+                rows = eligibility.all_eligible_certificates(ctx, establishment_id=est)
                 if not rows:
-                    print("No one is eligible for a certificate they don't have yet.")
+                    print("Nobody is due a certificate.")
                     return 0
-                batch = certificates.issue_batch(ctx, [completion.issue_request(r) for r in rows],
-                                                 issued_on=args.date)
+                batch = certificates.issue_batch(ctx, [certificates.IssueRequest(
+                    r.person_id, r.kind, r.programme_id, r.module_id, r.achievement_id) for r in rows],
+                    issued_on=args.date)
                 for c in batch.certificates:
                     print(f"Issued {c.serial} to {c.recipient_name}: {c.title}.")
                 print(f"Batch {batch.id}: print it with `srcdesk certificates print --batch {batch.id} --to FILE.pdf`.")
@@ -189,15 +231,3 @@ def run(args: argparse.Namespace, ctx: Any) -> int:
                 print("No certificates match.")
             return 0
     return 2
-
-
-def _establishment_id(ctx: Any, code: str | None) -> str | None:
-    if not code:
-        return None
-    from .errors import NotFound
-    from .services import estate
-
-    for est in estate.establishments(ctx, include_closed=True):
-        if est.code.upper() == code.strip().upper():
-            return est.id
-    raise NotFound(f"No establishment has the code {code!r}.")

@@ -1,6 +1,7 @@
 """Editable reference data: programmes, modules, activity types, the ladder's rungs.
 
-Coordinators edit these: programmes, modules and activity types anywhere, the ladder and the
+Coordinators edit these: programmes, modules (with their completion rules, see
+:mod:`srcdesk.services.completion`) and activity types anywhere, the ladder and the
 attendance codes at the SRC office only (the rules of :mod:`srcdesk.sync.authority`: the office
 would refuse them in an establishment's bundle, so an establishment is told at once). Anything
 already used is retired, never deleted, so old records keep their meaning; something never used
@@ -33,6 +34,7 @@ from ..models import (
 from ..sync.authority import local_refusal, refuse_here
 from ..words import plural
 from .base import Context, get_live, saved, text, to_record, tombstone
+from .completion import validate_completion_rule
 
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
 RULE_KEYS = {"attended_sessions", "within_days", "role_sessions", "programme_completed"}
@@ -100,6 +102,8 @@ def _values(model: type, values: dict[str, Any], partial: bool) -> dict[str, Any
             out[key] = value
         elif key == "rules" and model is MilestoneDefinition:
             out[key] = validate_rules(value)
+        elif key == "completion_rule" and model in (Programme, Module):
+            out[key] = validate_completion_rule(value, programme=model is Programme)
         elif key == "programme_id" and model is Module and not partial:
             out[key] = value
         else:

@@ -1,12 +1,8 @@
 """The peer-volunteer ladder: who is eligible for which level, sign-off, withdrawal.
 
-Rules are JSON on each MilestoneDefinition. Vocabulary (all present conditions must hold):
-
-- ``attended_sessions``: N sessions attended (a status that counts as attended);
-- ``within_days``: ... all within a window of this many days;
-- ``role_sessions``: ``{"roles": [role codes], "count": N}`` sessions attended in one of these roles;
-- ``programme_completed``: a programme code: every current module attended, or a valid
-  certificate for the programme.
+Rules are JSON on each MilestoneDefinition, evaluated by the one evaluator of completion rules
+(:mod:`srcdesk.services.completion`, which documents the vocabulary): ``attended_sessions``,
+``within_days``, ``role_sessions``, ``programme_completed``. All present conditions must hold.
 
 Besides its rules, a level needs the level below it to be held (an active achievement).
 """
@@ -38,11 +34,10 @@ from ..models import (
     MilestoneEvidence,
     Module,
     Person,
-    Programme,
     Session,
 )
-from ..words import plural
 from .base import Context, Page, change_status, get_live, keyset_page, parse_date, saved, text, to_record
+from .completion import Attended, Catalogue, PersonFacts, describe_level_rules, level_verdict, load_catalogue
 from .people import sort_key
 
 
@@ -81,70 +76,37 @@ def _held_levels(s, person_id: str) -> dict[str, MilestoneAchievement]:  # noqa:
     }
 
 
+def _person_facts(s, person_id: str, attended: list, held: dict) -> PersonFacts:  # noqa: ANN001
+    """One person's facts for the evaluator (:mod:`srcdesk.services.completion`)."""
+    certified = set(s.execute(
+        select(func.coalesce(Certificate.programme_id, Certificate.module_id, MilestoneAchievement.definition_id))
+        .outerjoin(MilestoneAchievement, MilestoneAchievement.id == Certificate.achievement_id)
+        .where(Certificate.person_id == person_id, Certificate.status == "valid", Certificate.deleted_hlc.is_(None))
+    ).scalars()) - {None}
+    return PersonFacts([Attended(sid, day.toordinal(), role, module_id) for sid, day, role, module_id in attended],
+                       held, certified)
+
+
 def _evaluate(s, person_id: str, definition: MilestoneDefinition, ladder: Sequence[MilestoneDefinition],  # noqa: ANN001
-              attended: list, held: dict) -> Eligibility:
-    rules: dict[str, Any] = json.loads(definition.rules or "{}")
+              attended: list, held: dict, cat: Catalogue | None = None, facts: PersonFacts | None = None) -> Eligibility:
+    """One level for one person, in words (what is missing) and with the evidence."""
+    cat = cat or load_catalogue(s)
+    facts = facts or _person_facts(s, person_id, attended, held)
     unmet: list[str] = []
-    evidence: list[str] = []
     below = [d for d in ladder if d.level < definition.level]
     if below:
         prev = max(below, key=lambda d: d.level)
         if prev.id not in held:
             unmet.append(f"Needs the level below first: {prev.name}.")
-    if "attended_sessions" in rules:
-        need = rules["attended_sessions"]
-        window = rules.get("within_days")
-        if window:
-            best: list = []
-            start = 0
-            for end in range(len(attended)):
-                while attended[end][1] - attended[start][1] > dt.timedelta(days=window - 1):
-                    start += 1
-                if end - start + 1 > len(best):
-                    best = attended[start:end + 1]
-            got = best
-        else:
-            got = attended
-        if len(got) >= need:
-            evidence += [a[0] for a in got[-need:]]
-        else:
-            within = f" within {plural(window, 'day')}" if window else ""
-            unmet.append(f"Has attended {len(got)} of {plural(need, 'session')}{within}.")
-    if "role_sessions" in rules:
-        roles, need = set(rules["role_sessions"]["roles"]), rules["role_sessions"]["count"]
-        got = [a for a in attended if a[2] in roles]
-        if len(got) >= need:
-            evidence += [a[0] for a in got[-need:]]
-        else:
-            unmet.append(f"Has {len(got)} of {plural(need, 'session')} in the role of {_role_words(s, roles)}.")
-    if "programme_completed" in rules:
-        code = rules["programme_completed"]
-        programme = s.execute(select(Programme).where(Programme.code == code, Programme.merged_into.is_(None))).scalar_one_or_none()
-        if programme is None:
-            unmet.append(f"The ladder refers to an unknown programme '{code}'.")
-        else:
-            certified = s.execute(select(Certificate.id).where(
-                Certificate.person_id == person_id, Certificate.programme_id == programme.id,
-                Certificate.status == "valid", Certificate.deleted_hlc.is_(None),
-            ).limit(1)).first()
-            if not certified:
-                modules = set(s.execute(select(Module.id).where(
-                    Module.programme_id == programme.id, Module.retired.is_(False), Module.deleted_hlc.is_(None)
-                )).scalars())
-                done = {a[3] for a in attended if a[3] in modules}
-                if not modules or done != modules:
-                    unmet.append(f"Has completed {len(done)} of {plural(len(modules), 'module')} of {programme.name}.")
-    seen: set[str] = set()
-    evidence = [e for e in evidence if not (e in seen or seen.add(e))]
-    return Eligibility(definition.id, definition.level, definition.name, not unmet, unmet, evidence)
+    verdict = level_verdict(cat, facts, json.loads(definition.rules or "{}"), explain=True)
+    unmet += verdict.unmet
+    return Eligibility(definition.id, definition.level, definition.name, not unmet, unmet, verdict.evidence)
 
 
-def _role_words(s, codes: set[str] | Sequence[str]) -> str:  # noqa: ANN001
-    """"helper, co-facilitator or trainer": role names in the register's order."""
-    known = {code: (order, name) for code, name, order in s.execute(
-        select(AttendanceRole.code, AttendanceRole.name, AttendanceRole.sort_order))}
-    names = [known.get(c, (99, c))[1].lower() for c in sorted(codes, key=lambda c: (known.get(c, (99, c))[0], c))]
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+def _evaluate_all(s, person_id: str, ladder: Sequence[MilestoneDefinition], attended: list,  # noqa: ANN001
+                  held: dict) -> list[Eligibility]:
+    cat, facts = load_catalogue(s), _person_facts(s, person_id, attended, held)
+    return [_evaluate(s, person_id, d, ladder, attended, held, cat, facts) for d in ladder]
 
 
 def _ladder(s) -> list[MilestoneDefinition]:  # noqa: ANN001
@@ -160,7 +122,7 @@ def progress(ctx: Context, person_id: str) -> list[Eligibility]:
     with ctx.read() as s:
         get_live(s, Person, person_id, "person")
         ladder, attended, held = _ladder(s), _attended(s, person_id), _held_levels(s, person_id)
-        return [_evaluate(s, person_id, d, ladder, attended, held) for d in ladder]
+        return _evaluate_all(s, person_id, ladder, attended, held)
 
 
 def next_level(ctx: Context, person_id: str) -> Eligibility | None:
@@ -377,25 +339,9 @@ class SignOffPreview:
 
 def describe_rules(s, rules_json: str | None) -> str:  # noqa: ANN001
     """A level's rules in words: "6 sessions attended within 84 days; 4 sessions as helper or trainer"."""
-    rules: dict[str, Any] = json.loads(rules_json or "{}")
-    parts: list[str] = []
-    if "attended_sessions" in rules:
-        n = rules["attended_sessions"]
-        part = f"{plural(n, 'session')} attended"
-        if rules.get("within_days"):
-            part += f" within {plural(rules['within_days'], 'day')}"
-        parts.append(part)
-    if "role_sessions" in rules:
-        n = rules["role_sessions"]["count"]
-        parts.append(f"{plural(n, 'session')} as {_role_words(s, rules['role_sessions']['roles'])}")
-    if "programme_completed" in rules:
-        code = rules["programme_completed"]
-        name = s.execute(select(Programme.name).where(Programme.code == code, Programme.merged_into.is_(None))).scalar_one_or_none()
-        parts.append(f"completed {name or code}")
-    if not parts:
-        return "No conditions"
-    text_ = "; ".join(parts)
-    return text_[0].upper() + text_[1:]
+    cat = load_catalogue(s)
+    names = {p.code: p.name for p in cat.programmes.values()}
+    return describe_level_rules(rules_json, cat.roles, names)
 
 
 def _scope(ctx: Context, establishment_id: str | None) -> str | None:
@@ -414,9 +360,9 @@ class _Facts:
     establishment_id: str | None
     days: list[int] = field(default_factory=list)  # ordinals of the dates of sessions attended, sorted
     roles: dict[str, int] = field(default_factory=dict)  # role code -> sessions attended in it
-    modules: set[str] = field(default_factory=set)  # modules of sessions attended
+    module_days: dict[str, list[int]] = field(default_factory=dict)  # module -> ordinals attended, sorted
     held: dict[str, tuple[str, dt.date, str]] = field(default_factory=dict)  # level -> (achievement, date, by)
-    certified: set[str] = field(default_factory=set)  # programmes with a valid certificate
+    certified: set[str] = field(default_factory=set)  # programmes, modules and levels with a valid certificate
 
 
 @dataclass
@@ -426,6 +372,12 @@ class _Scope:
     ladder_key: tuple = ()  # the ladder the eligibility below was worked out for
     eligible: dict[str, str] = field(default_factory=dict)  # person -> next level's id, when eligible
     dirty: set[str] | None = None  # people to evaluate again (None: everyone)
+    # Certificates due (srcdesk.services.eligibility), kept like ``eligible``: person -> what
+    # they are due, worked out for the rules ``due_key``; ``due_dirty``: people to work out again.
+    due_key: tuple = ()
+    due: dict[str, list[tuple]] = field(default_factory=dict)
+    due_dirty: set[str] | None = None
+    due_sorted: dict[Any, list[tuple]] = field(default_factory=dict)  # kind -> sorted rows
     holders: dict[tuple, list[tuple[str, str]]] = field(default_factory=dict)  # (level id, level) -> keys
 
 
@@ -477,9 +429,11 @@ def _load_facts(s, est: str | None, ids: Sequence[str] | None = None) -> dict[st
         code = role_codes.get(role_id, role_id)
         f.roles[code] = f.roles.get(code, 0) + 1
         if session[1]:
-            f.modules.add(session[1])
+            f.module_days.setdefault(session[1], []).append(session[0])
     for f in people.values():
         f.days.sort()
+        for days in f.module_days.values():
+            days.sort()
     for pid, did, aid, day, by in s.execute(sql_text(
             "SELECT a.person_id, a.definition_id, a.id, a.achieved_on, a.signed_off_by "
             "FROM person p JOIN milestone_achievement a ON a.person_id = p.id "
@@ -487,12 +441,13 @@ def _load_facts(s, est: str | None, ids: Sequence[str] | None = None) -> dict[st
             "ORDER BY a.achieved_on, a.id"), params):
         if pid in people:
             people[pid].held[did] = (aid, dt.date.fromisoformat(day), by)
-    for pid, programme_id in s.execute(sql_text(
-            "SELECT c.person_id, c.programme_id FROM person p JOIN certificate c ON c.person_id = p.id "
-            f"WHERE p.deleted_hlc IS NULL AND {where} AND c.status = 'valid' AND c.deleted_hlc IS NULL "
-            "AND c.programme_id IS NOT NULL"), params):
-        if pid in people:
-            people[pid].certified.add(programme_id)
+    for pid, what in s.execute(sql_text(
+            "SELECT c.person_id, coalesce(c.programme_id, c.module_id, ma.definition_id) "
+            "FROM person p JOIN certificate c ON c.person_id = p.id "
+            "LEFT JOIN milestone_achievement ma ON ma.id = c.achievement_id "
+            f"WHERE p.deleted_hlc IS NULL AND {where} AND c.status = 'valid' AND c.deleted_hlc IS NULL"), params):
+        if pid in people and what is not None:
+            people[pid].certified.add(what)
     return people
 
 
@@ -536,6 +491,10 @@ def _scope_facts(ctx: Context, s, est: str | None) -> dict[str, _Facts]:  # noqa
                 scope.holders.clear()
                 if scope.dirty is not None:
                     scope.dirty |= touched
+                if scope.due_dirty is not None:
+                    scope.due_dirty |= touched
+                if touched:
+                    scope.due_sorted.clear()
         if scope is None:
             scope = _Scope(seq, _load_facts(s, est))
             scopes[est] = scope
@@ -562,16 +521,6 @@ def _scope_eligible(ctx: Context, s, est: str | None,  # noqa: ANN001
         return scope.people, {pid: by_id[did] for pid, did in scope.eligible.items()}
 
 
-def _best_window(days: list[int], window: int) -> int:
-    """The most sessions attended within ``window`` days (as ``_evaluate`` counts them)."""
-    best = start = 0
-    for end in range(len(days)):
-        while days[end] - days[start] > window - 1:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
-
-
 def _next_level_of(f: _Facts, ladder: Sequence[MilestoneDefinition]) -> MilestoneDefinition | None:
     return next((d for d in ladder if d.id not in f.held), None)
 
@@ -583,36 +532,13 @@ def _eligible_map(s, people: dict[str, _Facts],  # noqa: ANN001
     The level below is always held (the next level is the lowest one not held), so only the
     level's own rules are checked, over the facts gathered for everyone at once.
     """
+    cat = load_catalogue(s)
     rules = {d.id: json.loads(d.rules or "{}") for d in ladder}
-    programmes: dict[str, tuple[str, set[str]] | None] = {}
-    for r in rules.values():
-        code = r.get("programme_completed")
-        if code is not None and code not in programmes:
-            programme = s.execute(select(Programme).where(Programme.code == code, Programme.merged_into.is_(None))).scalar_one_or_none()
-            programmes[code] = None if programme is None else (programme.id, set(s.execute(select(Module.id).where(
-                Module.programme_id == programme.id, Module.retired.is_(False), Module.deleted_hlc.is_(None)
-            )).scalars()))
     out: dict[str, MilestoneDefinition] = {}
     for pid, f in people.items():
         d = _next_level_of(f, ladder)
-        if d is None:
-            continue
-        r = rules[d.id]
-        if "attended_sessions" in r:
-            got = _best_window(f.days, int(r["within_days"])) if r.get("within_days") else len(f.days)
-            if got < r["attended_sessions"]:
-                continue
-        if "role_sessions" in r:
-            if sum(f.roles.get(code, 0) for code in set(r["role_sessions"]["roles"])) < r["role_sessions"]["count"]:
-                continue
-        if "programme_completed" in r:
-            programme = programmes[r["programme_completed"]]
-            if programme is None:
-                continue
-            programme_id, modules = programme
-            if programme_id not in f.certified and (not modules or not modules <= f.modules):
-                continue
-        out[pid] = d
+        if d is not None and level_verdict(cat, f, rules[d.id]).met:
+            out[pid] = d
     return out
 
 
@@ -758,8 +684,7 @@ def person_ladder(ctx: Context, person_id: str) -> PersonLadder:
             evidence_of.setdefault(aid, []).append(sid)
         levels: list[LevelProgress] = []
         evidence_for: dict[str, list[str]] = {}
-        for d in ladder:
-            result = _evaluate(s, person_id, d, ladder, attended, held)
+        for d, result in zip(ladder, _evaluate_all(s, person_id, ladder, attended, held), strict=True):
             a = held.get(d.id)
             if a is not None:
                 sessions = evidence_of.get(a.id, [])

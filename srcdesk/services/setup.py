@@ -30,7 +30,7 @@ from ..sync.identity import (
 )
 from .base import SAMPLE_KEY, Context, InstallationInfo, UserInfo, load_installation
 from .estate import establishment_sort_key
-from .reference_data import load_reference, seed_reference
+from .reference_data import DEFAULT_RULES_KEY, apply_default_rules, load_reference, seed_reference
 from .users import check_password_strength, create_user_unchecked
 
 log = logging.getLogger("srcdesk")
@@ -243,7 +243,24 @@ def open_installation(data_dir: Path) -> Context:
     except Exception as exc:
         db.close()
         raise DatabaseError(str(exc)) from exc
+    _bring_reference_up_to_date(db, info)
     return Context(db, info)
+
+
+def _bring_reference_up_to_date(db: Database, info: InstallationInfo) -> None:
+    """What newer shipped reference data adds to existing data: the default completion rules
+    (once), at the office only. Written by the office itself (no user), through change capture,
+    they reach every establishment in its bundles; an establishment PC does not write them itself,
+    since the office refuses a change to a programme or module that names no coordinator
+    (:mod:`srcdesk.sync.authority`)."""
+    if not info.is_office:
+        return
+    with db.session(Actor(info.id, None)) as s:
+        if s.get(LocalState, DEFAULT_RULES_KEY) is not None:
+            return
+        changed = apply_default_rules(s)
+    if changed:
+        log.info("Gave %d reference programme(s) and module(s) their default completion rule.", changed)
 
 
 SAMPLE_SCALE = "national"

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
+    QRadioButton,
     QSizePolicy,
     QSpinBox,
     QVBoxLayout,
@@ -39,7 +40,7 @@ from ..errors import ValidationError
 from ..models import ActivityType, AttendanceRole, MilestoneDefinition, Module, Programme
 from ..services import catalogue
 from ..services.base import Context
-from ..words import plural
+from ..services.completion import ALL, describe_level_rules, parse_rule, validate_completion_rule
 from .tasks import Task, run_task
 from .widgets import (
     FieldError,
@@ -308,6 +309,17 @@ class CatalogueItemDialog(FormDialog):
                 self.order.setToolTip("Where the module comes in the programme; 'next' puts it last.")
         self.description = self.add_row("&Description:", _description(getattr(item, "description", "")),
                                         "description", "description")
+        self.rule_editor: CompletionRuleEditor | None = None
+        if model in (Programme, Module):
+            self.rule_editor = CompletionRuleEditor(getattr(item, "completion_rule", None), programme=model is Programme)
+            row = self.grid.rowCount()
+            self.grid.addWidget(self.rule_editor, row, 0, 1, 2)
+            rule_error = FieldError(self.rule_editor)
+            rule_error.setObjectName("completionRuleError")
+            self.grid.addWidget(rule_error, row + 1, 0, 1, 2)
+            self.errors["completion_rule"] = rule_error
+            self.rule_editor.changed.connect(self._changed)
+            self._fields.extend(self.rule_editor.chain())
         self.finish_layout()
 
     def values(self) -> dict[str, Any]:
@@ -320,10 +332,14 @@ class CatalogueItemDialog(FormDialog):
             values["kind"] = self.kind.currentData()
         if self.order is not None and (self.item is not None or self.order.value() > 0):
             values["sequence"] = self.order.value()
+        if self.rule_editor is not None:
+            values["completion_rule"] = self.rule_editor.rule()
         return values
 
     def work(self) -> tuple[Callable[..., Any], tuple, dict]:
         values = self.values()
+        if self.rule_editor is not None:  # says at once what the service would refuse
+            validate_completion_rule(values["completion_rule"], programme=self.model is Programme)
         if self.item is None:
             if self.model is Module:
                 values["programme_id"] = self.programme.id
@@ -335,30 +351,96 @@ class CatalogueItemDialog(FormDialog):
         return f"{verb} {LABELS[self.model]} {result.code} — {result.name}."
 
 
+class CompletionRuleEditor(QGroupBox):
+    """When someone has completed a programme or module (:mod:`srcdesk.services.completion`):
+    no rule, attended at least N sessions (optionally within D days), or (a programme) every
+    module completed. Who meets the rule is listed as due a certificate."""
+
+    changed = Signal()
+
+    def __init__(self, rule: str | None, *, programme: bool, parent: QWidget | None = None) -> None:
+        super().__init__("Completed when", parent)
+        self.setObjectName("completionRule")
+        self.programme = programme
+        current = parse_rule(rule) or {}
+        self.no_rule = QRadioButton("No r&ule (nobody is listed as due a certificate)")
+        self.no_rule.setObjectName("noRule")
+        self.attended_rule = QRadioButton("Attended at &least")
+        self.attended_rule.setObjectName("attendedRule")
+        self.attended = QSpinBox()
+        self.attended.setObjectName("ruleSessions")
+        self.attended.setRange(1, 10000)
+        self.attended.setValue(int(current.get("attended_sessions", 1)))
+        self.use_within = QCheckBox("wit&hin")
+        self.use_within.setObjectName("ruleUseWithin")
+        self.within = QSpinBox()
+        self.within.setObjectName("ruleWithinDays")
+        self.within.setRange(1, 10000)
+        self.within.setValue(int(current.get("within_days") or 84))
+        self.use_within.setChecked(bool(current.get("within_days")))
+        self.all_modules = QRadioButton("Every &module completed (each by its own rule; retired ones not needed)")
+        self.all_modules.setObjectName("allModulesRule")
+        for widget, name in ((self.no_rule, "No rule"), (self.attended_rule, "Attended at least, sessions"),
+                             (self.attended, "Number of sessions"), (self.use_within, "Within a number of days"),
+                             (self.within, "Days"), (self.all_modules, "Every module completed")):
+            widget.setAccessibleName(name)
+        for widget in (self.attended_rule, self.attended, self.use_within, self.within):
+            widget.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+
+        column = QVBoxLayout(self)
+        column.addWidget(self.no_rule)
+        line = QHBoxLayout()
+        for w in (self.attended_rule, self.attended,
+                  QLabel("sessions of any of its modules" if programme else "sessions of this module"),
+                  self.use_within, self.within, QLabel("days")):
+            line.addWidget(w)
+        line.addStretch(1)
+        column.addLayout(line)
+        column.addWidget(self.all_modules)
+        self.all_modules.setVisible(programme)
+
+        if current.get("modules_completed") == ALL and programme:
+            self.all_modules.setChecked(True)
+        elif "attended_sessions" in current:
+            self.attended_rule.setChecked(True)
+        else:
+            self.no_rule.setChecked(True)
+        for button in (self.no_rule, self.attended_rule, self.all_modules, self.use_within):
+            button.toggled.connect(self._enable)
+            button.toggled.connect(self.changed)
+        for spin in (self.attended, self.within):
+            spin.valueChanged.connect(self.changed)
+        self._enable()
+
+    def chain(self) -> list[QWidget]:
+        return [self.no_rule, self.attended_rule, self.attended, self.use_within, self.within,
+                *([self.all_modules] if self.programme else [])]
+
+    def _enable(self) -> None:
+        attended = self.attended_rule.isChecked()
+        self.attended.setEnabled(attended)
+        self.use_within.setEnabled(attended)
+        self.within.setEnabled(attended and self.use_within.isChecked())
+
+    def rule(self) -> dict[str, Any] | None:
+        """The rule as a dict (None: no rule)."""
+        if self.all_modules.isChecked() and self.programme:
+            return {"modules_completed": ALL}
+        if self.attended_rule.isChecked():
+            rule: dict[str, Any] = {"attended_sessions": self.attended.value()}
+            if self.use_within.isChecked():
+                rule["within_days"] = self.within.value()
+            return rule
+        return None
+
+
 # -- the ladder ------------------------------------------------------------------------------------
 
-def describe_rules(rules: str | dict, role_names: dict[str, str] | None = None) -> str:
-    """The rules of a ladder level in words: "6 sessions within 84 days; 4 sessions as Helper"."""
-    if isinstance(rules, str):
-        try:
-            rules = json.loads(rules or "{}")
-        except ValueError:
-            return "(rules unreadable)"
-    names = role_names or {}
-    parts = []
-    if "attended_sessions" in rules:
-        n = rules["attended_sessions"]
-        text = f"{plural(n, 'session')} attended"
-        if "within_days" in rules:
-            text += f" within {plural(rules['within_days'], 'day')}"
-        parts.append(text)
-    if "role_sessions" in rules:
-        rs = rules["role_sessions"]
-        roles = " / ".join(names.get(r, r) for r in rs.get("roles", []))
-        parts.append(f"{plural(rs.get('count'), 'session')} as {roles}")
-    if "programme_completed" in rules:
-        parts.append(f"completed {rules['programme_completed']}")
-    return "; ".join(parts) if parts else "no conditions"
+def describe_rules(rules: str | dict, roles: dict[str, tuple[int, str]] | None = None,
+                   programme_names: dict[str, str] | None = None) -> str:
+    """The rules of a ladder level in words, as everywhere (:func:`completion.describe_level_rules`):
+    ``roles`` code -> (order, name), ``programme_names`` code -> name, as loaded by the page."""
+    return describe_level_rules(rules, roles or {}, programme_names)
 
 
 class RulesEditor(QGroupBox):
@@ -640,5 +722,6 @@ def open_dialog(dialog: QDialog) -> QDialog:
     return dialog
 
 
-__all__ = ["CatalogueItemDialog", "DeleteDialog", "FormDialog", "LadderLevelDialog", "RulesEditor",
+__all__ = ["CatalogueItemDialog", "CompletionRuleEditor", "DeleteDialog", "FormDialog", "LadderLevelDialog",
+           "RulesEditor",
            "describe_rules", "open_dialog"]

@@ -27,6 +27,7 @@ from ...errors import SrcdeskError
 from ...models import ActivityType, AttendanceRole, AttendanceStatus, MilestoneDefinition, Module, Programme
 from ...services import catalogue
 from ...services.base import Context
+from ...services.completion import describe_completion
 from ..catalogue_dialogs import (
     LABELS,
     CatalogueItemDialog,
@@ -279,6 +280,7 @@ class ProgrammesPage(Page):
             Column("Code", lambda r: r.item.code),
             Column("Name", lambda r: r.item.name, tooltip=lambda r: r.item.description),
             Column("Kind", lambda r: KIND_NAMES.get(r.item.kind, r.item.kind)),
+            Column("Completed when", lambda r: describe_completion(r.item.completion_rule, programme=True)),
             Column("In use", _in_use, align=CENTRE, tooltip=_used("modules, certificates or targets")),
             Column("Retired", _retired, align=CENTRE),
         ], name="programmes", stretch=1, texts={
@@ -288,6 +290,7 @@ class ProgrammesPage(Page):
             Column("Order", lambda r: r.item.sequence, align=RIGHT),
             Column("Code", lambda r: r.item.code),
             Column("Name", lambda r: r.item.name, tooltip=lambda r: r.item.description),
+            Column("Completed when", lambda r: describe_completion(r.item.completion_rule, programme=False)),
             Column("In use", _in_use, align=CENTRE, tooltip=_used("sessions or certificates")),
             Column("Retired", _retired, align=CENTRE),
         ], name="modules", stretch=2, texts={
@@ -322,13 +325,12 @@ class ProgrammesPage(Page):
         ], name="activityTypes", stretch=1, texts={
             "add": "&Add activity type…", "edit": "&Edit activity type…", "retire": "&Retire activity type",
             "bring_back": "&Bring back activity type", "delete": "&Delete activity type…"})
-        self.role_names: dict[str, str] = {}
+        self.role_names: dict[str, tuple[int, str]] = {}  # code -> (order, name)
         self.ladder = CatalogueSection(ctx, MilestoneDefinition, [
             Column("Level", lambda r: r.item.level, align=RIGHT),
             Column("Code", lambda r: r.item.code),
             Column("Name", lambda r: r.item.name, tooltip=lambda r: r.item.description),
-            Column("Conditions", lambda r: describe_rules(r.item.rules, self.role_names),
-                   tooltip=lambda r: describe_rules(r.item.rules, self.role_names)),
+            Column("Conditions", self._conditions, tooltip=self._conditions),
             Column("Achieved", _in_use, align=CENTRE, tooltip=_used("achievements")),
             Column("Retired", _retired, align=CENTRE),
         ], name="ladder", stretch=3, texts={
@@ -421,8 +423,12 @@ class ProgrammesPage(Page):
             section.include_retired = checked
         self.refresh()
 
+    def _conditions(self, row: Any) -> str:
+        names = {r.item.code: r.item.name for r in self.programmes.model.rows}
+        return describe_rules(row.item.rules, self.role_names, names)
+
     def _roles_loaded(self) -> None:
-        self.role_names = {r.code: r.name for r in self.roles.model.rows}
+        self.role_names = {r.code: (r.sort_order, r.name) for r in self.roles.model.rows}
         model = self.ladder.model
         if model.rowCount():
             model.dataChanged.emit(model.index(0, 0), model.index(model.rowCount() - 1, model.columnCount() - 1))

@@ -309,6 +309,97 @@ def test_a_certificate_of_another_establishment_is_revoked_there_not_here(qtbot,
     assert page.revoke_button.isEnabled()
 
 
+# -- the Eligible tab: who is due a certificate, issued as one batch ------------------------------
+
+
+def _eligible_tab(qtbot, page: CertificatesPage):  # noqa: ANN001, ANN202
+    page.tabs.setCurrentWidget(page.eligible)
+    qtbot.waitUntil(lambda: page.eligible.model.loaded_once and not page.loading, timeout=WAIT)
+    return page.eligible
+
+
+def test_the_eligible_tab_issues_the_chosen_as_one_batch(qtbot, monkeypatch, open_demo, tmp_path) -> None:  # noqa: ANN001
+    from srcdesk.services.eligibility import eligible_certificates
+    from srcdesk.ui.eligible_certificates import EligibleTab
+
+    ctx = open_demo("colin")
+    page = _open_page(qtbot, ctx)
+    tab = _eligible_tab(qtbot, page)
+    due = eligible_certificates(ctx, limit=200).items
+    assert len(due) >= 3, "the demo has people due certificates"
+    assert [(r.person_id, r.award_code) for r in tab.model.rows] == [(r.person_id, r.award_code) for r in due]
+    assert not tab.issue_button.isEnabled()  # nothing chosen yet
+    questions: list[str] = []
+
+    def ask(cls, parent, text, on_yes):  # noqa: ANN001, ANN202
+        questions.append(text)
+        on_yes()
+
+    monkeypatch.setattr(EligibleTab, "ask", classmethod(ask))
+    offered: list = []
+    monkeypatch.setattr(CertificatesPage, "offer", classmethod(
+        lambda cls, parent, text, on_print, on_save: offered.append((text, on_print, on_save))))
+    # the first three, by keyboard: Home, then Shift+Down twice
+    tab.table.setFocus()
+    qtbot.keyClick(tab.table, Qt.Key.Key_Home)
+    qtbot.keyClick(tab.table, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(tab.table, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)
+    chosen = tab.selected
+    assert len(chosen) == 3 and tab.issue_button.isEnabled()
+    shot(page, "certificates-eligible")
+    with qtbot.waitSignal(tab.issued, timeout=WAIT * 2) as issued:
+        qtbot.keyClick(tab.table, Qt.Key.Key_S, Qt.KeyboardModifier.AltModifier)  # Issue &selected…
+    assert questions and questions[0].startswith("Issue 3 certificates to ")
+    batch = issued.args[0]
+    assert len(batch.certificates) == 3 and {c.batch_id for c in batch.certificates} == {batch.id}
+    assert [(c.person_id, c.award_code) for c in batch.certificates] == [(r.person_id, r.award_code) for r in chosen]
+    assert all(c.issued_on == dt.date.today() and c.code.startswith("SRC1:") for c in batch.certificates)
+    assert "Issued 3 certificates" in page.status.text()
+    assert offered and "Print them now, or save them as one PDF?" in offered[0][0]
+    # both lists reload by themselves: the three are no longer due, and are listed as issued
+    keys = {(c.person_id, c.award_code) for c in batch.certificates}
+    qtbot.waitUntil(lambda: not page.loading and not keys & {(r.person_id, r.award_code) for r in tab.model.rows}
+                    and {c.id for c in batch.certificates} <= {r.id for r in page.model.rows}, timeout=WAIT)
+    assert [(r.person_id, r.award_code) for r in tab.model.rows] == [
+        (r.person_id, r.award_code) for r in eligible_certificates(ctx, limit=200).items]
+    # the offer after the batch: Save PDF makes one PDF of the batch, a page each
+    import pypdfium2 as pdfium
+
+    from srcdesk.ui import certificate_output
+
+    target = tmp_path / "batch.pdf"
+    monkeypatch.setattr(certificate_output, "ask_save_path", lambda parent, suggested, on_chosen: on_chosen(target))
+    offered[0][2]()
+    qtbot.waitUntil(lambda: target.exists() and not page.loading, timeout=WAIT * 2)
+    assert len(pdfium.PdfDocument(str(target))) == 3
+
+
+def test_a_batch_with_a_bad_date_issues_nothing_and_says_why(qtbot, monkeypatch, open_demo) -> None:  # noqa: ANN001
+    from srcdesk.ui.eligible_certificates import EligibleTab
+
+    ctx = open_demo("colin")
+    before = len(certificates.list_certificates(ctx, limit=1000).items)
+    page = _open_page(qtbot, ctx)
+    tab = _eligible_tab(qtbot, page)
+    monkeypatch.setattr(EligibleTab, "ask", classmethod(lambda cls, parent, text, on_yes: on_yes()))
+    tab.table.selectAll()
+    tab.issued_on.setText("31/02/2026")
+    qtbot.mouseClick(tab.issue_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.error.isVisible() and not tab.loading, timeout=WAIT)
+    assert "Date of issue must be a date like 31/03/2026." in tab.error.text()
+    assert len(certificates.list_certificates(ctx, limit=1000).items) == before
+
+
+def test_a_recorder_sees_who_is_due_but_cannot_issue(qtbot, open_demo) -> None:  # noqa: ANN001
+    page = _open_page(qtbot, open_demo("rita"))
+    tab = _eligible_tab(qtbot, page)
+    assert tab.model.rowCount() > 0
+    assert not tab.issue_button.isVisible() and not tab.issued_on.isVisible()
+    tab.table.selectAll()
+    tab.issue_selected()
+    assert tab.batch_task is None
+
+
 # -- Save PDF…, Print…: the PDF of the chosen certificates ----------------------------------------
 
 

@@ -10,6 +10,7 @@ window's People page, through :attr:`CertificatesPage.personRequested`). Writes 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -37,6 +39,7 @@ from ..certificate_dialogs import (
     RevokeCertificateDialog,
     status_words,
 )
+from ..eligible_certificates import EligibleTab
 from ..table_model import Column, PagedTableModel, record_view
 from ..tasks import run_task
 from ..widgets import FieldError, StatusNote, fit_placeholder, heading, push_button, show_service_error
@@ -169,6 +172,9 @@ class CertificatesPage(Page):
         self.tabs.setAccessibleName("Certificates")
         self.tabs.tabBar().setAccessibleName("Certificates issued, and people due one")
         self.tabs.addTab(issued, "Iss&ued")
+        self.eligible = EligibleTab(ctx)
+        self.eligible.issued.connect(self._batch_issued)
+        self.tabs.addTab(self.eligible, "&Eligible")
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(18, 18, 18, 18)
@@ -211,11 +217,13 @@ class CertificatesPage(Page):
             run_task(catalogue.list_all, self.ctx, Programme, include_retired=True, owner=self,
                      name="load programmes", on_result=self._fill_programmes, on_error=self._show_error)
         self._reload_list()
+        self.eligible.reload()
 
     def _fill_establishments(self, rows: list[Any]) -> None:
         for est in rows:
             closed = " — closed" if est.closed else ""
             self.establishment.addItem(f"{est.name} ({est.code}){closed}", est.id)
+        self.eligible.add_establishments([est for est in rows if not est.closed])
 
     def _fill_programmes(self, rows: list[Any]) -> None:
         for programme in rows:
@@ -235,7 +243,7 @@ class CertificatesPage(Page):
 
     @property
     def loading(self) -> bool:
-        return self.model.loading or self._timer.isActive()
+        return self.model.loading or self._timer.isActive() or self.eligible.loading
 
     def _filtered(self) -> bool:
         return bool(self.search.text().strip()) or any(
@@ -371,6 +379,33 @@ class CertificatesPage(Page):
     def _pdf_saved(self, path: Any) -> None:
         self.message = f"Saved {path}."
         self.status.say(self.message)
+
+    @classmethod
+    def offer(cls, parent: QWidget, text: str, on_print: Callable[[], Any], on_save: Callable[[], Any]) -> QMessageBox:
+        """After a batch: print it, save it as a PDF, or not now (tests replace this)."""
+        box = QMessageBox(QMessageBox.Icon.Information, "Certificates issued", text, QMessageBox.StandardButton.NoButton,
+                          parent)
+        box.setObjectName("batchOffer")
+        print_button = box.addButton("Pri&nt…", QMessageBox.ButtonRole.AcceptRole)
+        save_button = box.addButton("Save P&DF…", QMessageBox.ButtonRole.ActionRole)
+        later = box.addButton("Not &now", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(print_button)
+        box.setEscapeButton(later)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.buttonClicked.connect(lambda button: on_print() if button is print_button
+                                  else on_save() if button is save_button else None)
+        box.open()
+        return box
+
+    def _batch_issued(self, batch: Any) -> None:
+        self.message = self.eligible.status.text()
+        self.status.say(self.message)
+        self.eligible.status.say("")  # said once, at the top of the page
+        ids = [c.id for c in batch.certificates]
+        day = batch.certificates[0].issued_on.isoformat()
+        self.offer_box = self.offer(self, f"{self.message} Print them now, or save them as one PDF?",
+                                    lambda: self.print_selected(ids),
+                                    lambda: self.save_pdf(ids, f"certificates-{day}-batch.pdf"))
 
     def _saved(self, dialog: Any, _record: Any) -> None:
         self.message = getattr(dialog, "last_message", "") or "Saved."

@@ -1,11 +1,14 @@
 """Certificates: every certificate issued (here, or anywhere at the office), found by serial or
-name, filtered by status, establishment and programme; issue, reissue and revoke (coordinators).
+name, filtered by status, establishment and programme; Save PDF…, Print… and Print preview… of
+the chosen ones (anyone); issue, reissue and revoke (coordinators). The Eligible tab
+(:mod:`srcdesk.ui.eligible_certificates`) lists who is due a certificate and issues a batch.
 
 The list is a :class:`~srcdesk.ui.table_model.PagedTableModel` over
 :func:`srcdesk.services.certificates.list_certificates` (keyset-paged, newest first, fetched in
 the background). Enter or a double-click shows the person the certificate was issued to (the
 window's People page, through :attr:`CertificatesPage.personRequested`). Writes raise the
-``ladder`` topic on the data bus, after which the list reloads itself.
+``ladder`` topic on the data bus, after which both lists reload themselves. After a batch,
+:meth:`CertificatesPage.offer` asks whether to print it or save it (tests replace it).
 """
 
 from __future__ import annotations

@@ -259,12 +259,49 @@ def shoot_person(app, ctx, window, save) -> None:  # noqa: ANN001
     dialog.deleteLater()
 
 
+def shoot_certificates(app, ctx, window, save) -> None:  # noqa: ANN001
+    from srcdesk.services import certificates
+    from srcdesk.ui.certificate_dialogs import IssueCertificateDialog, RevokeCertificateDialog
+
+    row = certificates.list_certificates(ctx, status="valid", limit=1).items[0]
+    window.show_page("people")
+    people = window.pages["people"]
+    people.show_person(row.person_id)
+    settle(app)
+    view = people.person_view
+    view.tabs.setCurrentIndex(view.tabs.indexOf(view.certificate_table.parentWidget()))
+    save(window, "22-person-certificates")
+    dialog = IssueCertificateDialog(ctx, row.person_id, parent=window)
+    dialog.show()
+    settle(app)
+    dialog.award.setCurrentIndex(0)
+    save(dialog, "23-certificate-issue")
+    dialog._closing = True
+    dialog.hide()
+    dialog.deleteLater()
+    people.show_list()
+    page = window.show_page("certificates")
+    page.tabs.setCurrentWidget(page.eligible)
+    settle(app)
+    page.eligible.table.selectRow(0)
+    save(window, "25-certificates-eligible")
+    page.tabs.setCurrentIndex(0)
+    dialog = RevokeCertificateDialog(ctx, row, parent=window)
+    dialog.reason.setPlainText("Issued for the wrong module")
+    dialog.show()
+    save(dialog, "24-certificate-revoke")
+    dialog._closing = True
+    dialog.hide()
+    dialog.deleteLater()
+
+
 #: (name, shoot(app, ctx, window, save(widget, file_name))) for dialogs and detail views.
 EXTRA_SHOTS: list[tuple[str, Callable]] = [
     ("session dialog", shoot_session_dialog),
     ("session dialog with an error on a 1024x600 screen", shoot_session_dialog_small),
     ("register", shoot_register),
     ("a person", shoot_person),
+    ("certificates", shoot_certificates),
 ]
 
 

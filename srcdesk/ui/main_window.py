@@ -111,10 +111,12 @@ class MainWindow(QMainWindow):
                 wants_settings = "settings" in inspect.signature(page_class).parameters
                 self.add_page(page_class(ctx, settings=self.settings) if wants_settings else page_class(ctx))
         self._restore_geometry()
-        today = self.pages.get("today")
-        if today is not None and hasattr(today, "personRequested"):
-            # Someone eligible for their next milestone: show them where it is signed off.
-            today.personRequested.connect(lambda person_id: self.show_person(person_id, "volunteers"))
+        for page in self.pages.values():
+            if hasattr(page, "personRequested"):
+                # Today: someone eligible for their next milestone, shown where it is signed off;
+                # a page that sets no ``person_page`` shows the person on the People page.
+                where = getattr(page, "person_page", "people")
+                page.personRequested.connect(lambda person_id, key=where: self.show_person(person_id, key))
 
         self.idle_watcher = IdleWatcher(idle_lock_minutes(self.settings) * 60_000, self)
         self.idle_watcher.idle.connect(self.lock)

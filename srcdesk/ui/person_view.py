@@ -1,9 +1,11 @@
-"""A person's page: details, consent, establishment history, attendance and milestone progress.
+"""A person's page: details, consent, establishment history, attendance, milestone progress and
+certificates.
 
 Shown inside the People page (:class:`srcdesk.ui.pages.people.PeoplePage`). Everything loads in
 the background: the details, history and ladder in one task, the attendance history as a
 keyset-paged list (:func:`srcdesk.services.people.attendance_history`) that pages as it scrolls.
-Edit, Transfer and Delete open their dialogs; after a change the data bus makes the view reload.
+Edit, Transfer, Delete and (coordinators) Issue certificate open their dialogs; after a change
+the data bus makes the view reload.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ from PySide6.QtWidgets import (
 )
 
 from ..errors import SrcdeskError
-from ..services import ladder, people
+from ..services import certificates, ladder, people
 from ..services.base import Context
 from ..words import noun_for, plural
+from .certificate_dialogs import IssueCertificateDialog, status_words
 from .errors import report_unexpected
 from .person_dialog import DeletePersonDialog, PersonDialog, can_delete
 from .table_model import Column, PagedTableModel, RowsTableModel, display, record_view
@@ -73,11 +76,21 @@ MILESTONE_COLUMNS = [
 ]
 
 
+CERTIFICATE_COLUMNS = [
+    Column("Serial", lambda c: c.serial, min_chars=30),  # in full
+    Column("For", lambda c: c.title, tooltip=lambda c: c.title),
+    Column("Issued", lambda c: c.issued_on),
+    Column("Status", status_words, tooltip=lambda c: c.status_reason or None, min_chars=30),
+    Column("Name as printed", lambda c: c.recipient_name),
+]
+
+
 @dataclass(frozen=True)
 class PersonPageData:
     details: people.PersonDetails
     transfers: list[people.TransferRow]
     levels: list[LevelLine]
+    certificates: list[Any]  # their certificates, newest first (revoked and superseded too)
 
 
 def load_person_page(ctx: Context, person_id: str) -> PersonPageData:
@@ -100,7 +113,8 @@ def load_person_page(ctx: Context, person_id: str) -> PersonPageData:
                             for a in mine if a.status != "active")
         levels.append(LevelLine(step.level, step.name, state, "" if active or step.eligible else " ".join(step.unmet),
                                 earlier))
-    return PersonPageData(details, transfers, levels)
+    issued = sorted(certificates.certificates_for(ctx, person_id), key=lambda c: (c.issued_on, c.serial), reverse=True)
+    return PersonPageData(details, transfers, levels, issued)
 
 
 def _table(name: str, accessible: str, model: Any) -> QTableView:
@@ -197,12 +211,28 @@ class PersonView(QWidget):
         milestone_layout.addWidget(self.milestone_note)
         milestone_layout.addWidget(self.milestone_table)
 
+        self.certificate_model = RowsTableModel(CERTIFICATE_COLUMNS, self)
+        self.certificate_table = record_view(self.certificate_model, "certificateTable", "Certificates", stretch=1)
+        self.certificate_note = StatusNote()
+        self.certificate_note.setObjectName("certificateNote")
+        self.issue_button = push_button("&Issue certificate…", "issueCertificateButton", self.issue_certificate,
+                                        accessible="Issue a certificate to this person")
+        self.issue_button.setVisible(ctx.can("certificate.issue"))
+        certificate_top = QHBoxLayout()
+        certificate_top.addWidget(self.certificate_note, 1)
+        certificate_top.addWidget(self.issue_button)
+        certificates_tab = QWidget()
+        certificate_layout = QVBoxLayout(certificates_tab)
+        certificate_layout.addLayout(certificate_top)
+        certificate_layout.addWidget(self.certificate_table)
+
         self.tabs = QTabWidget()
         self.tabs.setObjectName("personTabs")
         self.tabs.setAccessibleName("Person's records")
         self.tabs.addTab(attendance, "&Attendance")
         self.tabs.addTab(history, "Establishment &history")
         self.tabs.addTab(milestones, "&Milestones")
+        self.tabs.addTab(certificates_tab, "&Certificates")
 
         self.error = QLabel()
         self.error.setObjectName("personError")
@@ -253,7 +283,7 @@ class PersonView(QWidget):
         label.setAccessibleName(text or "none")
 
     def _set_actions_enabled(self, enabled: bool) -> None:
-        for button in (self.edit_button, self.transfer_button, self.delete_button):
+        for button in (self.edit_button, self.transfer_button, self.delete_button, self.issue_button):
             button.setEnabled(enabled)
 
     # -- loading ----------------------------------------------------------------------------------
@@ -268,6 +298,7 @@ class PersonView(QWidget):
                 label.setText("")
             self.transfer_model.set_rows([])
             self.milestone_model.set_rows([])
+            self.certificate_model.set_rows([])
             self.tabs.setCurrentIndex(0)
         self.person_id = person_id
         self._message = message or self._message
@@ -326,6 +357,12 @@ class PersonView(QWidget):
         self.milestone_note.say("" if data.levels else "No milestone ladder is set up.")
         _fit_columns(self.milestone_table)
         self.milestone_table.resizeRowsToContents()
+        self.certificate_model.set_rows(data.certificates)
+        valid = sum(1 for c in data.certificates if c.status == "valid")
+        self.certificate_note.say(
+            "No certificates issued yet." if not data.certificates else
+            f"{plural(len(data.certificates), 'certificate')}, newest first; {valid} valid."
+            if valid != len(data.certificates) else f"{plural(valid, 'certificate')}, newest first.")
         self._set_actions_enabled(True)
         self.loaded.emit()
 
@@ -383,6 +420,15 @@ class PersonView(QWidget):
         p = self.data.details.person
         dialog = DeletePersonDialog(self.ctx, p.id, f"{p.given_name} {p.family_name}", self)
         dialog.deleted.connect(self.personDeleted)
+        self.dialog = dialog
+        dialog.open()
+        return dialog
+
+    def issue_certificate(self) -> IssueCertificateDialog | None:
+        if self.data is None or not self.ctx.can("certificate.issue"):
+            return None
+        dialog = IssueCertificateDialog(self.ctx, self.data.details.person.id, self)
+        dialog.saved.connect(lambda record: self._changed(dialog.last_message))
         self.dialog = dialog
         dialog.open()
         return dialog

@@ -178,53 +178,63 @@ PERSON_COLUMNS = [Column("Name", _person_text)]
 
 
 class PersonPicker(QWidget):
-    """Facilitators: type to find a person, Enter (or Add) puts them on the list; Delete removes.
+    """Choose people: type to find a person, Enter (or Add) puts them on the list; Delete removes.
 
     Enter in the finder belongs to the finder: it adds the person found (once the search for
     what was typed has arrived, if it is still running) and never saves the dialog.
 
     ``people`` is the chosen list of :class:`PersonChoice`; ``changed`` fires when it changes.
+    By default it picks a session's facilitators; ``role`` names what the people are for (in
+    object and accessible names), ``chosen_caption`` heads the list, and ``single`` keeps one
+    person only (the one added last replaces them: the person a certificate is for).
     """
 
     changed = Signal()
 
-    def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: Context, parent: QWidget | None = None, *, role: str = "facilitator",
+                 chosen_caption: str = "Facilitating this session:", single: bool = False) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        self.single = single
+        title = role[:1].upper() + role[1:]
         self.search = QLineEdit()
-        self.search.setObjectName("facilitatorSearch")
-        self.search.setAccessibleName("Find a facilitator")
+        self.search.setObjectName(f"{role}Search")
+        self.search.setAccessibleName(f"Find a {role}")
         self.search.setPlaceholderText("Type a name or reference to find a person")
         self.search.setClearButtonEnabled(True)
 
         self.results_model = PagedTableModel(PERSON_COLUMNS, parent=self)
         self.results = QListView()
-        self.results.setObjectName("facilitatorResults")
+        self.results.setObjectName(f"{role}Results")
         self.results.setAccessibleName("People found")
         self.results.setModel(self.results_model)
         self.results.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.results.setUniformItemSizes(True)
 
-        self.add_button = QPushButton("&Add")
-        self.add_button.setObjectName("addFacilitator")
-        self.add_button.setAccessibleName("Add the person found as a facilitator")
+        self.add_button = QPushButton("&Choose" if single else "&Add")
+        self.add_button.setObjectName(f"add{title}")
+        self.add_button.setAccessibleName(f"Choose the person found as the {role}" if single
+                                          else f"Add the person found as a {role}")
         self.add_button.setAutoDefault(False)
 
         self.chosen_model = RowsTableModel(PERSON_COLUMNS, parent=self)
         self.chosen = QListView()
-        self.chosen.setObjectName("facilitatorList")
-        self.chosen.setAccessibleName("Facilitators")
+        self.chosen.setObjectName(f"{role}List")
+        self.chosen.setAccessibleName(chosen_caption.rstrip(":"))
         self.chosen.setModel(self.chosen_model)
         self.chosen.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.remove_button = QPushButton("Re&move")
-        self.remove_button.setObjectName("removeFacilitator")
-        self.remove_button.setAccessibleName("Remove the selected facilitator")
+        self.remove_button.setObjectName(f"remove{title}")
+        self.remove_button.setAccessibleName(f"Remove the selected {role}")
         self.remove_button.setAutoDefault(False)
         line = self.fontMetrics().height()
         for view in (self.results, self.chosen):
             # a few names show; no more room asked for (it would push Save down a small screen)
             view.setMinimumHeight(line * 4 + 8)
             view.setMaximumHeight(line * 7 + 8)
+        if single:  # one name: one line for it
+            self.chosen.setMinimumHeight(line + 10)
+            self.chosen.setMaximumHeight(line * 2 + 10)
 
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -250,11 +260,13 @@ class PersonPicker(QWidget):
         found.addWidget(self.add_button, 0, Qt.AlignmentFlag.AlignLeft)
         listed = QVBoxLayout()
         listed.setContentsMargins(0, 0, 0, 0)
-        chosen_caption = QLabel("Facilitating this session:")
-        chosen_caption.setBuddy(self.chosen)
-        listed.addWidget(chosen_caption)
+        chosen_caption_label = QLabel(chosen_caption)
+        chosen_caption_label.setBuddy(self.chosen)
+        listed.addWidget(chosen_caption_label)
         listed.addWidget(self.chosen)
         listed.addWidget(self.remove_button, 0, Qt.AlignmentFlag.AlignLeft)
+        if single:
+            listed.addStretch(1)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(found, 1)
@@ -305,7 +317,7 @@ class PersonPicker(QWidget):
         if any(p.id == row.id for p in self.chosen_model.rows):
             return
         choice = PersonChoice(row.id, row.display_name, row.external_ref, row.establishment_code, row.kind)
-        self.chosen_model.set_rows([*self.chosen_model.rows, choice])
+        self.chosen_model.set_rows([choice] if self.single else [*self.chosen_model.rows, choice])
         self.search.clear()
         self.search.setFocus()
         self._update_buttons()

@@ -46,15 +46,6 @@ EVIDENCE_COLUMNS = [
 ]
 
 
-def may_sign_off(ctx: Context) -> bool:
-    return ctx.can("milestone.signoff")
-
-
-def why_not(ctx: Context, doing: str) -> str:
-    """The sentence a recorder sees instead of the button working."""
-    return ctx.refusal("milestone.signoff", doing)
-
-
 def _date_edit(name: str, accessible: str, value: dt.date) -> QDateEdit:
     edit = QDateEdit()
     edit.setObjectName(name)
@@ -66,7 +57,7 @@ def _date_edit(name: str, accessible: str, value: dt.date) -> QDateEdit:
     return edit
 
 
-def _text_edit(name: str, accessible: str, lines: int = 3) -> QPlainTextEdit:
+def text_edit(name: str, accessible: str, lines: int = 3) -> QPlainTextEdit:
     edit = QPlainTextEdit()
     edit.setObjectName(name)
     edit.setAccessibleName(accessible)
@@ -93,7 +84,7 @@ def fit_rows(view: QTableView, max_rows: int, *, min_rows: int = 1) -> None:
     view.setMinimumWidth(width + 2)
 
 
-def _value(name: str) -> QLabel:
+def value_label(name: str) -> QLabel:
     label = QLabel()
     label.setObjectName(name)
     label.setWordWrap(True)
@@ -102,11 +93,14 @@ def _value(name: str) -> QLabel:
     return label
 
 
-class _LadderDialog(GuardedDialog):
-    """What the three dialogs share: the role check, the button row, the background write,
-    errors shown next to their field, and "discard what you typed?" on Escape."""
+class WriteDialog(GuardedDialog):
+    """What the ladder's dialogs (and the certificate dialogs) share: the role check, the button
+    row, the background write, errors shown next to their field, and "discard what you typed?"
+    on Escape. Subclasses set ``action`` (the permission it needs), ``doing`` (for the role
+    line), the accept button, and implement :meth:`write`."""
 
-    saved = Signal(object)  # the service's record of the achievement written
+    saved = Signal(object)  # the service's record written
+    action = "milestone.signoff"
     doing = ""  # "sign off milestones", for the role line
     accept_text = ""
     accept_name = ""
@@ -117,11 +111,11 @@ class _LadderDialog(GuardedDialog):
         self._task: Task | None = None
         self._closing = False
         self.last_message = ""
-        self.allowed = may_sign_off(ctx)
+        self.allowed = ctx.can(self.action)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
 
-        self.role_note = _value("roleNote")
-        self.role_note.setText("" if self.allowed else why_not(ctx, self.doing))
+        self.role_note = value_label("roleNote")
+        self.role_note.setText("" if self.allowed else ctx.refusal(self.action, self.doing or None))
         self.role_note.setAccessibleName(self.role_note.text())
         self.role_note.setVisible(not self.allowed)
         self.role_note.setStyleSheet("font-weight: bold;")
@@ -213,7 +207,7 @@ class _LadderDialog(GuardedDialog):
                        on_discard)
 
 
-class SignOffDialog(_LadderDialog):
+class SignOffDialog(WriteDialog):
     """Sign a person off at a level: the rule, the evidence, the date achieved and a note."""
 
     doing = "sign off milestones"
@@ -229,10 +223,10 @@ class SignOffDialog(_LadderDialog):
 
         self.title = heading("Sign off a milestone")
         self.title.setObjectName("signOffTitle")
-        self.person_value = _value("personValue")
-        self.level_value = _value("levelValue")
-        self.rule_value = _value("ruleValue")
-        self.eligibility_value = _value("eligibilityValue")
+        self.person_value = value_label("personValue")
+        self.level_value = value_label("levelValue")
+        self.rule_value = value_label("ruleValue")
+        self.eligibility_value = value_label("eligibilityValue")
         self.evidence_model = RowsTableModel(EVIDENCE_COLUMNS, self)
         self.evidence_view = QTableView()
         self.evidence_view.setObjectName("evidenceView")
@@ -246,7 +240,7 @@ class SignOffDialog(_LadderDialog):
         self.achieved_on = _date_edit("achievedOn", "Date achieved", dt.date.today())
         self.achieved_error = FieldError(self.achieved_on)
         self.achieved_error.setObjectName("achievedOnError")
-        self.note = _text_edit("note", "Note")
+        self.note = text_edit("note", "Note")
         self.note_error = FieldError(self.note)
         self.note_error.setObjectName("noteError")
         self.note.textChanged.connect(self._update_button)
@@ -342,7 +336,7 @@ class SignOffDialog(_LadderDialog):
         return f"{name} signed off as {level} on {display(record.achieved_on)}."
 
 
-class _ChangeAchievementDialog(_LadderDialog):
+class _ChangeAchievementDialog(WriteDialog):
     """Withdraw or supersede: what is changed, and the reason (required)."""
 
     verb = ""
@@ -354,14 +348,14 @@ class _ChangeAchievementDialog(_LadderDialog):
         self.person_name = person_name
         self.title = heading(f"{self.verb} a milestone")
         self.title.setObjectName("changeTitle")
-        self.what_value = _value("achievementValue")
+        self.what_value = value_label("achievementValue")
         self.what_value.setText(
             f"{person_name}: {achievement.level_name}, achieved {display(achievement.achieved_on)}, "
             f"signed off by {achievement.signed_off_by or 'unknown'} ({achievement.status}).")
         self.what_value.setAccessibleName(self.what_value.text())
-        self.keep_note = _value("keepNote")
+        self.keep_note = value_label("keepNote")
         self.keep_note.setText("Nothing is deleted: the achievement is kept with its status and your reason.")
-        self.reason = _text_edit("reason", "Reason")
+        self.reason = text_edit("reason", "Reason")
         self.reason_error = FieldError(self.reason)
         self.reason_error.setObjectName("reasonError")
         self.reason.textChanged.connect(self.reason_error.clear_error)
@@ -436,7 +430,7 @@ class SupersedeDialog(_ChangeAchievementDialog):
         self.achieved_on = _date_edit("achievedOn", "Corrected date achieved", achievement.achieved_on)
         self.achieved_error = FieldError(self.achieved_on)
         self.achieved_error.setObjectName("achievedOnError")
-        self.note = _text_edit("note", "Note on the corrected achievement", 2)
+        self.note = text_edit("note", "Note on the corrected achievement", 2)
         self.note.setPlainText(achievement.notes or "")
         self.note_error = FieldError(self.note)
         self.note_error.setObjectName("noteError")

@@ -346,7 +346,7 @@ def test_ctrl_digit_switches_pages(qtbot, start_app, perth_data):
     qtbot.waitUntil(window.isActiveWindow, timeout=WAIT_MS)
     keys = list(window.pages)
     assert len(keys) >= 3
-    for n in (3, 1, len(keys)):
+    for n in (3, 1, min(len(keys), 9)):  # Ctrl+1 to Ctrl+9: the first nine pages (an administrator has ten)
         qtbot.keyClick(window, getattr(Qt.Key, f"Key_{n}"), Qt.KeyboardModifier.ControlModifier)
         assert window.nav.currentRow() == n - 1 and window.current_page is window.pages[keys[n - 1]]
 

@@ -8,6 +8,7 @@ class here. The main window shows each page the signed-in user is allowed to see
 from __future__ import annotations
 
 from . import Page
+from .certificates import CertificatesPage
 from .people import PeoplePage
 from .programmes import ProgrammesPage
 from .sessions import SessionsPage
@@ -23,6 +24,7 @@ PAGES: list[type[Page]] = [
     SessionsPage,
     PeoplePage,
     VolunteersPage,
+    CertificatesPage,
     ProgrammesPage,
     VerifyPage,
     SyncPage,

@@ -87,6 +87,7 @@ class TodayPage(Page):
 
     registerRequested = Signal(str)  # session id: take its register
     personRequested = Signal(str)  # person id: show them (People / Peer volunteers page)
+    person_page = "volunteers"  # where the window shows them: their ladder, where they are signed off
 
     def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)

@@ -176,7 +176,7 @@ def shoot_session_dialog(app, ctx, window, save) -> None:  # noqa: ANN001
 
     dialog = SessionDialog(ctx, _busiest_session(ctx).id, parent=window)
     dialog.show()
-    save(dialog, "10-session-dialog")
+    save(dialog, "30-session-dialog")
     dialog._force_close = True
     dialog.hide()
     dialog.deleteLater()
@@ -221,7 +221,7 @@ def shoot_session_dialog_small(app, ctx, window, save) -> None:  # noqa: ANN001
     frame = QLabel()
     frame.setPixmap(picture)
     frame.resize(picture.size())
-    save(frame, "15-session-dialog-error-1024x600")
+    save(frame, "35-session-dialog-error-1024x600")
     dialog._closing = True
     dialog.hide()
     dialog.deleteLater()
@@ -233,7 +233,7 @@ def shoot_register(app, ctx, window, save) -> None:  # noqa: ANN001
     dialog = RegisterDialog(ctx, _busiest_session(ctx).id, parent=window)
     dialog.resize(1000, 720)
     dialog.show()
-    save(dialog, "11-register")
+    save(dialog, "31-register")
     dialog.hide()
     dialog.deleteLater()
 
@@ -244,17 +244,17 @@ def shoot_person(app, ctx, window, save) -> None:  # noqa: ANN001
     person = ladder.eligible_people(ctx, limit=1)[0]
     window.show_page("people")
     window.pages["people"].show_person(person.person_id)
-    save(window, "12-person")
+    save(window, "32-person")
     window.pages["people"].show_list()
     window.show_page("volunteers")
     window.pages["volunteers"].show_person(person.person_id)
-    save(window, "13-volunteer-progress")
+    save(window, "33-volunteer-progress")
 
     from srcdesk.ui.signoff_dialog import SignOffDialog
 
     dialog = SignOffDialog(ctx, person.person_id, person.definition_id, parent=window)
     dialog.show()
-    save(dialog, "14-sign-off")
+    save(dialog, "34-sign-off")
     dialog.hide()
     dialog.deleteLater()
 

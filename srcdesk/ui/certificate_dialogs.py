@@ -146,9 +146,11 @@ class IssueCertificateDialog(_CertificateDialog):
     accept_text = "&Issue"
     accept_name = "issueButton"
 
-    def __init__(self, ctx: Context, person_id: str | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: Context, person_id: str | None = None, parent: QWidget | None = None, *,
+                 achievement_id: str | None = None) -> None:
         super().__init__(ctx, parent)
         self.setObjectName("issueCertificateDialog")
+        self._preselect = achievement_id  # a level just signed off: chosen once the list is loaded
         self.setWindowTitle("Issue a certificate")
         self.choices: IssueChoices | None = None
         self._load_task: Task | None = None
@@ -271,7 +273,8 @@ class IssueCertificateDialog(_CertificateDialog):
         self.award.clear()
         for award in choices.awards:
             self.award.addItem(award.label, award)
-        self.award.setCurrentIndex(-1)
+        self.award.setCurrentIndex(next((i for i, a in enumerate(choices.awards)
+                                         if self._preselect and a.achievement_id == self._preselect), -1))
         self.award.setPlaceholderText("Choose a programme, module or ladder level")
         self.award.blockSignals(False)
         self.award.setEnabled(True)

@@ -95,6 +95,10 @@ def test_choosing_a_person_shows_progress_and_evidence(qtbot, qtmodeltester, ope
 
 
 def test_sign_off_as_coordinator_by_keyboard(qtbot, qtmodeltester, open_demo) -> None:  # noqa: ANN001
+    _sign_off_by_keyboard(qtbot, qtmodeltester, open_demo)
+
+
+def _sign_off_by_keyboard(qtbot, qtmodeltester, open_demo):  # noqa: ANN001, ANN202
     ctx = open_demo("colin")
     page = _open_page(qtbot, ctx)
     level = next(b for b in page.board_model.rows if b.eligible)
@@ -127,6 +131,26 @@ def test_sign_off_as_coordinator_by_keyboard(qtbot, qtmodeltester, open_demo) ->
     held = next(lp for lp in page.levels_model.rows if lp.definition_id == level.definition_id)
     assert held.state == "held" and held.signed_off_by == "Colin Coordinator"
     assert page.achievements_model.row(0).notes == "Led the cafe well"
+    return page, person, level
+
+
+def test_after_a_sign_off_the_levels_certificate_is_offered_and_issued(qtbot, qtmodeltester, open_demo,
+                                                                       monkeypatch) -> None:  # noqa: ANN001
+    offered: list = []
+    monkeypatch.setattr(VolunteersPage, "offer_certificate",
+                        classmethod(lambda cls, parent, text, on_yes: offered.append((text, on_yes))))
+    page, person, level = _sign_off_by_keyboard(qtbot, qtmodeltester, open_demo)
+    [(text, yes)] = offered
+    assert text == f"Issue a certificate for {level.name} now?"
+    dialog = yes()
+    qtbot.waitUntil(lambda: dialog.loaded, timeout=WAIT)
+    chosen = dialog.award.currentData()
+    held = next(a for a in ladder.achievements(page.ctx, person.person_id) if a.definition_id == level.definition_id
+                and a.status == "active")
+    assert chosen.kind == "milestone" and chosen.achievement_id == held.id  # the level just signed off
+    with qtbot.waitSignal(dialog.saved, timeout=WAIT) as saved:
+        qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+    assert saved.args[0].kind == "milestone" and saved.args[0].achievement_id == held.id
 
 
 def test_recorder_sees_why_not_and_cannot_sign_off(qtbot, open_demo) -> None:  # noqa: ANN001

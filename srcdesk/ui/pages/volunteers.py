@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -28,10 +29,11 @@ from ...services import ladder
 from ...services.base import Context
 from ...services.estate import establishments
 from ...words import plural
+from ..certificate_dialogs import IssueCertificateDialog
 from ..signoff_dialog import SignOffDialog, SupersedeDialog, WithdrawDialog, fit_rows
 from ..table_model import RIGHT, Column, PagedTableModel, RowsTableModel, record_view
 from ..tasks import Task, run_task
-from ..widgets import FieldError, StatusNote, heading, push_button, show_service_error
+from ..widgets import FieldError, StatusNote, confirm, heading, push_button, show_service_error
 from . import Page
 
 BOARD_COLUMNS = [
@@ -425,6 +427,20 @@ class VolunteersPage(Page):
         dialog.open()
         return dialog
 
+    offer_box: QMessageBox | None = None
+
+    @classmethod
+    def offer_certificate(cls, parent: QWidget, text: str, on_yes: Any) -> QMessageBox | None:
+        """After a sign-off: offer the level's certificate (tests replace this)."""
+        return confirm(parent, "Signed off", text, "&Issue certificate…", on_yes,
+                       informative="You can also issue it later from the Certificates page (Eligible).")
+
+    def _open_issue(self, person_id: str, achievement_id: str) -> IssueCertificateDialog:
+        dialog = IssueCertificateDialog(self.ctx, person_id, self, achievement_id=achievement_id)
+        dialog.open()
+        self.issue_dialog = dialog
+        return dialog
+
     def _forget(self, dialog: Any) -> None:
         if self.dialog is dialog:
             self.dialog = None
@@ -447,9 +463,15 @@ class VolunteersPage(Page):
             return None
         return self._open(SupersedeDialog(self.ctx, chosen, self.person.display_name, self))
 
-    def _saved(self, dialog: Any, _record: Any) -> None:
+    def _saved(self, dialog: Any, record: Any) -> None:
         self.message = getattr(dialog, "last_message", "") or "Saved."
         self.status.say(self.message)
+        if isinstance(dialog, SignOffDialog) and self.ctx.can("certificate.issue"):
+            person_id = dialog.person_id
+            level = dialog.preview.level_name if dialog.preview else "this level"
+            self.offer_box = self.offer_certificate(
+                self, f"Issue a certificate for {level} now?",
+                lambda: self._open_issue(person_id, record.id))
         # the bus announcement reloads the board and the person when this page is showing;
         # reload the person at once in any case so the change shows where it was made
         if self._person_id is not None and not self.isVisible():

@@ -382,13 +382,31 @@ def content_of(s: OrmSession, cert: Certificate) -> CertificateContent:
         award = _award(s, cert.person_id, cert.kind, cert.programme_id, cert.module_id, cert.achievement_id)
     except (ValidationError, NotFound):
         pass
-    est = s.get(Establishment, cert.establishment_id) if cert.establishment_id else None
+    est = _issued_at(s, cert.establishment_id, cert.serial)
     signatories = design_for_print(s)[0]
     return CertificateContent(
         serial=cert.serial, name=cert.recipient_name, title=cert.title, kind=cert.kind, statement=award.statement,
         detail=award.detail, issued_on=cert.issued_on, place=est.name if est else OFFICE_PLACE,
         establishment_code=est.code if est else OFFICE_CODE, award_code=award.award_code, code="",
         signatories=signatories, footer="")
+
+
+def _serial_code(serial: str) -> str | None:
+    """The establishment code a serial was minted under (``SRC-PER-…``), if it has one."""
+    parts = serial.split("-")
+    return parts[1] if len(parts) > 2 and parts[0] == "SRC" else None
+
+
+def _issued_at(s: OrmSession, establishment_id: str | None, serial: str) -> Establishment | None:
+    """Where a certificate was issued: its establishment, or for one issued before certificates
+    named it, the establishment its serial was minted under (None: the office)."""
+    if establishment_id:
+        return s.get(Establishment, establishment_id)
+    code = _serial_code(serial)
+    if code in (None, OFFICE_CODE):
+        return None
+    return s.execute(select(Establishment).where(Establishment.code == code,
+                                                 Establishment.merged_into.is_(None))).scalars().first()
 
 
 def contents(ctx: Context, certificate_ids: Sequence[str]) -> list[CertificateContent]:
@@ -485,8 +503,14 @@ def list_certificates(ctx: Context, *, status: str | None = None, establishment_
             q = q.where(tuple_(Certificate.issued_on, Certificate.serial, Certificate.id) < tuple_(day, serial, cid))
         rows = s.execute(q.order_by(Certificate.issued_on.desc(), Certificate.serial.desc(), Certificate.id.desc())
                          .limit(limit + 1)).all()
+        names = dict(s.execute(select(Establishment.code, Establishment.name).where(
+            Establishment.merged_into.is_(None))).all())
+
+        def _legacy_place(c: Certificate) -> str:  # issued before certificates named where (or at the office)
+            return OFFICE_PLACE if c.content or c.establishment_id else names.get(_serial_code(c.serial) or "",
+                                                                                   OFFICE_PLACE)
         items = [CertificateRow(c.id, c.serial, c.recipient_name, c.person_id, c.kind, c.title, c.issued_on, c.status,
-                                c.status_reason, c.status_changed_on, est_name or OFFICE_PLACE, c.establishment_id,
+                                c.status_reason, c.status_changed_on, est_name or _legacy_place(c), c.establishment_id,
                                 c.programme_id, c.batch_id, bool(c.code)) for c, est_name in rows]
     items, cursor = keyset_page(items, limit, lambda r: (r.issued_on, r.serial, r.id))
     return Page(items, cursor)

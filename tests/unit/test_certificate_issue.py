@@ -146,3 +146,16 @@ def test_a_certificate_issued_at_another_establishment_is_revoked_only_there_or_
                 lambda: certificates.reissue(coordinator, cert.id, "No")):
         with pytest.raises(PermissionDenied, match="belongs to another establishment"):
             act()
+
+
+def test_a_certificate_from_before_frozen_content_prints_from_its_record_and_its_serials_place(
+        coordinator: Context, kim) -> None:  # noqa: ANN001
+    cert = certificates.issue(coordinator, person_id=kim.id, kind="programme", programme_id="prog-rcdt")
+    with coordinator.write("certificate.issue") as s:  # as srcdesk before issue 11 left it
+        row = s.get(Certificate, cert.id)
+        row.content = row.code = row.establishment_id = row.award_code = None
+    [content] = certificates.contents(coordinator, [cert.id])
+    assert (content.place, content.establishment_code, content.code, content.name) == (
+        "HMP Perth", "PER", "", "Kim Lee")
+    assert content.statement == "has successfully completed" and content.award_code == "RCDT"
+    assert certificates.list_certificates(coordinator).items[0].place == "HMP Perth"

@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 from srcdesk.db import system_wall_ms
 from srcdesk.errors import NotFound, PermissionDenied, ValidationError
 from srcdesk.models import SYNCABLE_MODELS, Programme
-from srcdesk.services import attendance, catalogue, conflicts, people, sessions, sync, trust
+from srcdesk.services import attendance, catalogue, certificates, conflicts, people, sessions, sync, trust
 from srcdesk.services.base import Context, UserInfo
 from srcdesk.services.check import run_check
 from srcdesk.services.setup import init_installation, open_installation
@@ -201,6 +201,7 @@ class Simulation:
     sessions: dict[str, list[str]] = field(default_factory=lambda: {code: [] for code in SITES})
     queue: dict[str, list[Parcel]] = field(default_factory=lambda: {name: [] for name in (OFFICE, *SITES)})
     made: list[Made] = field(default_factory=list)
+    certificates: list[str] = field(default_factory=list)
     counter: int = 0
 
     # -- reading an installation -----------------------------------------------------
@@ -387,6 +388,43 @@ class Simulation:
                 continue  # that code is already there
             note(f"{where}: programme {code}")
 
+    def step_certificate(self) -> None:
+        """A PC that holds someone issues them a certificate (a module's: frozen content, a code
+        signed by its key)."""
+        picked = self.pick_person()
+        if picked is None:
+            return
+        person_id, holders = picked
+        where = self.draw(st.sampled_from(holders))
+        cert = certificates.issue(self.ctx[where], person_id=person_id, kind="module", module_id="mod-rcdt-01")
+        self.certificates.append(cert.id)
+        note(f"{where}: certificate {cert.serial} for {person_id[-6:]}")
+
+    def step_certificate_status(self) -> None:
+        """Two PCs that may change a certificate revoke or reissue it, perhaps at the same time
+        (the loser of the race goes to the conflict queue; both records stay)."""
+        options = []
+        for cid in self.certificates:
+            for where in (OFFICE, *SITES):
+                with raw(self.ctx[where]) as db:
+                    row = db.execute("SELECT establishment_id, status FROM certificate WHERE id = ?", (cid,)).fetchone()
+                if row and row[1] == "valid" and (where == OFFICE
+                                                  or row[0] == self.ctx[where].installation.establishment_id):
+                    options.append((cid, where))
+        if not options:
+            return
+        for cid, where in self.draw(st.lists(st.sampled_from(options), min_size=1, max_size=2, unique=True)):
+            try:
+                if self.draw(st.booleans()):
+                    certificates.revoke(self.ctx[where], cid, f"revoked at {where}")
+                    note(f"{where}: revoke certificate {cid[-6:]}")
+                else:
+                    new = certificates.reissue(self.ctx[where], cid, f"reissued at {where}")
+                    self.certificates.append(new.id)
+                    note(f"{where}: reissue certificate {cid[-6:]} as {new.serial}")
+            except NotFound:  # its person was deleted here meanwhile: nothing to reissue to
+                note(f"{where}: certificate {cid[-6:]}'s person is gone here")
+
     def step_resolve(self) -> None:
         """Someone settles a conflict about a person: keep, or take the other (a deleted person
         edited elsewhere comes back)."""
@@ -481,7 +519,7 @@ class Simulation:
              "step_delete_racing_edit", "step_delete", "step_transfer", "step_transfer", "step_session",
              "step_register", "step_register", "step_export", "step_export", "step_deliver", "step_deliver",
              "step_sync", "step_sync", "step_sync", "step_same_line", "step_same_line", "step_programme",
-             "step_resolve")
+             "step_resolve", "step_certificate", "step_certificate_status")
 
     def quiesce(self) -> None:
         """Every late parcel arrives (in any order), then one ordinary round in order

@@ -17,7 +17,6 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -34,7 +33,15 @@ from ..words import plural
 from .progress import run_with_progress
 from .table_model import Column, PagedTableModel, record_view
 from .tasks import Task
-from .widgets import FieldError, StatusNote, confirm, fit_placeholder, push_button, show_service_error
+from .widgets import (
+    FieldError,
+    StatusNote,
+    confirm,
+    filter_combo,
+    fit_placeholder,
+    push_button,
+    show_service_error,
+)
 
 KIND_WORDS = {"programme": "Programme", "award": "Award", "module": "Module", "milestone": "Ladder level"}
 KINDS = [("All kinds", None), ("Programmes", "programme"), ("Awards", "award"), ("Modules", "module"),
@@ -72,19 +79,10 @@ class EligibleTab(QWidget):
         self.last_batch: certificates.Batch | None = None
         self.confirm_box: QMessageBox | None = None
 
-        self.kind = QComboBox()
-        self.kind.setObjectName("eligibleKind")
-        self.kind.setAccessibleName("Show certificates due of kind")
-        for text, value in KINDS:
-            self.kind.addItem(text, value)
-        kind_label = QLabel("&Kind:")
-        kind_label.setBuddy(self.kind)
-        self.establishment = QComboBox()
-        self.establishment.setObjectName("eligibleEstablishment")
-        self.establishment.setAccessibleName("Show people due a certificate at establishment")
-        self.establishment.addItem("All establishments", None)
-        establishment_label = QLabel("Es&tablishment:")
-        establishment_label.setBuddy(self.establishment)
+        self.kind, kind_label = filter_combo("&Kind:", "eligibleKind", "Show certificates due of kind", KINDS)
+        self.establishment, establishment_label = filter_combo(
+            "Es&tablishment:", "eligibleEstablishment", "Show people due a certificate at establishment",
+            everything="All establishments")
         filters = QHBoxLayout()
         filters.addWidget(kind_label)
         filters.addWidget(self.kind)

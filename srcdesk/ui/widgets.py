@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -381,6 +381,22 @@ class GuardedDialog(QDialog):
             self._task = None
         self._closing = True
         super().reject()
+
+
+def filter_combo(label: str, name: str, accessible: str, items: Iterable[tuple[str, Any]] = (), *,
+                 everything: str | None = None) -> tuple[QComboBox, QLabel]:
+    """A list's filter: the combo (object name, accessible name, "All …" first if ``everything``
+    is given, then ``items`` as (text, value)) and its label with the mnemonic, as its buddy."""
+    combo = QComboBox()
+    combo.setObjectName(name)
+    combo.setAccessibleName(accessible)
+    if everything is not None:
+        combo.addItem(everything, None)
+    for text, value in items:
+        combo.addItem(text, value)
+    caption = QLabel(label)
+    caption.setBuddy(combo)
+    return combo, caption
 
 
 def push_button(text: str, name: str, slot: Callable[..., Any] | None = None, *, accessible: str | None = None,

@@ -20,7 +20,6 @@ from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -45,7 +44,15 @@ from ..certificate_dialogs import (
 from ..eligible_certificates import EligibleTab
 from ..table_model import Column, PagedTableModel, record_view
 from ..tasks import run_task
-from ..widgets import FieldError, StatusNote, fit_placeholder, heading, push_button, show_service_error
+from ..widgets import (
+    FieldError,
+    StatusNote,
+    filter_combo,
+    fit_placeholder,
+    heading,
+    push_button,
+    show_service_error,
+)
 from . import Page
 
 COLUMNS = [
@@ -89,25 +96,13 @@ class CertificatesPage(Page):
         self.issue_button.setToolTip("Issue a certificate to one person (Ctrl+N)")
         self.issue_button.setVisible(self.can_issue)
 
-        self.status_filter = QComboBox()
-        self.status_filter.setObjectName("statusFilter")
-        self.status_filter.setAccessibleName("Show certificates with status")
-        for text, value in STATUSES:
-            self.status_filter.addItem(text, value)
-        status_label = QLabel("S&tatus:")
-        status_label.setBuddy(self.status_filter)
-        self.establishment = QComboBox()
-        self.establishment.setObjectName("establishmentFilter")
-        self.establishment.setAccessibleName("Show certificates issued at establishment")
-        self.establishment.addItem("All establishments", None)
-        establishment_label = QLabel("E&stablishment:")
-        establishment_label.setBuddy(self.establishment)
-        self.programme = QComboBox()
-        self.programme.setObjectName("programmeFilter")
-        self.programme.setAccessibleName("Show certificates for programme")
-        self.programme.addItem("All programmes", None)
-        programme_label = QLabel("&Programme:")
-        programme_label.setBuddy(self.programme)
+        self.status_filter, status_label = filter_combo("S&tatus:", "statusFilter", "Show certificates with status",
+                                                        STATUSES)
+        self.establishment, establishment_label = filter_combo(
+            "E&stablishment:", "establishmentFilter", "Show certificates issued at establishment",
+            everything="All establishments")
+        self.programme, programme_label = filter_combo("&Programme:", "programmeFilter",
+                                                       "Show certificates for programme", everything="All programmes")
 
         search_row = QHBoxLayout()
         search_row.addWidget(search_label)

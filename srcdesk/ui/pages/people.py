@@ -15,7 +15,6 @@ from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, Qt
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -37,7 +36,7 @@ from ..person_dialog import PersonDialog
 from ..person_view import PersonView
 from ..table_model import Column, PagedTableModel
 from ..tasks import run_task
-from ..widgets import FieldError, StatusNote, heading
+from ..widgets import FieldError, StatusNote, filter_combo, heading
 from . import Page
 
 COLUMNS = [
@@ -68,20 +67,11 @@ class PeoplePage(Page):
         self.search.setClearButtonEnabled(True)
         search_label = QLabel("&Find:")
         search_label.setBuddy(self.search)
-        self.kind = QComboBox()
-        self.kind.setObjectName("kindFilter")
-        self.kind.setAccessibleName("Show people of kind")
-        self.kind.addItem("All kinds", None)
-        for code, name in PERSON_KINDS.items():
-            self.kind.addItem(name, code)
-        kind_label = QLabel("&Kind:")
-        kind_label.setBuddy(self.kind)
-        self.establishment = QComboBox()
-        self.establishment.setObjectName("establishmentFilter")
-        self.establishment.setAccessibleName("Show people at establishment")
-        self.establishment.addItem("All establishments", None)
-        establishment_label = QLabel("E&stablishment:")
-        establishment_label.setBuddy(self.establishment)
+        self.kind, kind_label = filter_combo("&Kind:", "kindFilter", "Show people of kind",
+                                             [(name, code) for code, name in PERSON_KINDS.items()],
+                                             everything="All kinds")
+        self.establishment, establishment_label = filter_combo(
+            "E&stablishment:", "establishmentFilter", "Show people at establishment", everything="All establishments")
         self.new_button = QPushButton("&New person…")
         self.new_button.setObjectName("newPersonButton")
         self.new_button.setAccessibleName("New person")

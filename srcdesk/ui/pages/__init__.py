@@ -6,6 +6,8 @@ Adding a page is one step: write a :class:`Page` subclass and add it to
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtWidgets import QWidget
 
 from ...services.base import Context
@@ -52,6 +54,29 @@ class Page(QWidget):
 
     def refresh(self) -> None:
         """Load what the page shows (in the background). Pages override this."""
+
+    # A page that opens its dialogs one at a time (opening one closes the last) keeps it here,
+    # where tests reach it too; :meth:`dialog_saved` hears what it saved.
+    dialog: Any = None
+
+    def open_one(self, dialog: Any) -> Any:
+        if self.dialog is not None:
+            try:
+                self.dialog.close()
+            except RuntimeError:  # already deleted
+                pass
+        self.dialog = dialog
+        dialog.saved.connect(lambda record, d=dialog: self.dialog_saved(d, record))
+        dialog.destroyed.connect(lambda *_: self._forget_dialog(dialog))
+        dialog.open()
+        return dialog
+
+    def _forget_dialog(self, dialog: Any) -> None:
+        if self.dialog is dialog:
+            self.dialog = None
+
+    def dialog_saved(self, dialog: Any, record: Any) -> None:
+        """What a page does once a dialog it opened with :meth:`open_one` saved ``record``."""
 
     def _data_changed(self, topics: frozenset[str]) -> None:
         if not (topics & self.topics):

@@ -78,7 +78,6 @@ class CertificatesPage(Page):
 
     def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
-        self.dialog: Any = None  # the dialog opened last (tests reach it here)
         self.message = ""
         self.can_issue = ctx.can("certificate.issue")
         self.can_revoke = ctx.can("certificate.revoke")
@@ -319,38 +318,22 @@ class CertificatesPage(Page):
 
     # -- actions --------------------------------------------------------------------------------------
 
-    def _open(self, dialog: Any) -> Any:
-        if self.dialog is not None:
-            try:
-                self.dialog.close()
-            except RuntimeError:  # already deleted
-                pass
-        self.dialog = dialog
-        dialog.saved.connect(lambda record, d=dialog: self._saved(d, record))
-        dialog.destroyed.connect(lambda *_: self._forget(dialog))
-        dialog.open()
-        return dialog
-
-    def _forget(self, dialog: Any) -> None:
-        if self.dialog is dialog:
-            self.dialog = None
-
     def issue(self) -> IssueCertificateDialog | None:
         if not self.can_issue:
             return None
-        return self._open(IssueCertificateDialog(self.ctx, None, self))
+        return self.open_one(IssueCertificateDialog(self.ctx, None, self))
 
     def reissue(self) -> ReissueCertificateDialog | None:
         chosen = self.current
         if not self.can_revoke or chosen is None or chosen.status != "valid" or self.elsewhere(chosen):
             return None
-        return self._open(ReissueCertificateDialog(self.ctx, chosen, self))
+        return self.open_one(ReissueCertificateDialog(self.ctx, chosen, self))
 
     def revoke(self) -> RevokeCertificateDialog | None:
         chosen = self.current
         if not self.can_revoke or chosen is None or chosen.status != "valid" or self.elsewhere(chosen):
             return None
-        return self._open(RevokeCertificateDialog(self.ctx, chosen, self))
+        return self.open_one(RevokeCertificateDialog(self.ctx, chosen, self))
 
     # -- the PDF, printing ---------------------------------------------------------------------------
 
@@ -405,6 +388,6 @@ class CertificatesPage(Page):
                                     lambda: self.print_selected(ids),
                                     lambda: self.save_pdf(ids, f"certificates-{day}-batch.pdf"))
 
-    def _saved(self, dialog: Any, _record: Any) -> None:
+    def dialog_saved(self, dialog: Any, _record: Any) -> None:
         self.message = getattr(dialog, "last_message", "") or "Saved."
         self.status.say(self.message)

@@ -101,7 +101,6 @@ class VolunteersPage(Page):
 
     def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
-        self.dialog: Any = None  # the dialog opened last (tests reach it here)
         self.person: ladder.PersonLadder | None = None
         self._person_id: str | None = None
         self._level_id: str | None = None
@@ -415,18 +414,6 @@ class VolunteersPage(Page):
 
     # -- actions ----------------------------------------------------------------------------------
 
-    def _open(self, dialog: Any) -> Any:
-        if self.dialog is not None:
-            try:
-                self.dialog.close()
-            except RuntimeError:  # already deleted
-                pass
-        self.dialog = dialog
-        dialog.saved.connect(lambda record, d=dialog: self._saved(d, record))
-        dialog.destroyed.connect(lambda *_: self._forget(dialog))
-        dialog.open()
-        return dialog
-
     offer_box: QMessageBox | None = None
 
     @classmethod
@@ -441,29 +428,25 @@ class VolunteersPage(Page):
         self.issue_dialog = dialog
         return dialog
 
-    def _forget(self, dialog: Any) -> None:
-        if self.dialog is dialog:
-            self.dialog = None
-
     def sign_off(self) -> SignOffDialog | None:
         ready = self.ready_level
         if ready is None or self.person is None:
             return None
-        return self._open(SignOffDialog(self.ctx, self.person.person_id, ready.definition_id, self))
+        return self.open_one(SignOffDialog(self.ctx, self.person.person_id, ready.definition_id, self))
 
     def withdraw(self) -> WithdrawDialog | None:
         chosen = self.achievement
         if chosen is None or self.person is None or chosen.status != "active":
             return None
-        return self._open(WithdrawDialog(self.ctx, chosen, self.person.display_name, self))
+        return self.open_one(WithdrawDialog(self.ctx, chosen, self.person.display_name, self))
 
     def supersede(self) -> SupersedeDialog | None:
         chosen = self.achievement
         if chosen is None or self.person is None or chosen.status != "active":
             return None
-        return self._open(SupersedeDialog(self.ctx, chosen, self.person.display_name, self))
+        return self.open_one(SupersedeDialog(self.ctx, chosen, self.person.display_name, self))
 
-    def _saved(self, dialog: Any, record: Any) -> None:
+    def dialog_saved(self, dialog: Any, record: Any) -> None:
         self.message = getattr(dialog, "last_message", "") or "Saved."
         self.status.say(self.message)
         if isinstance(dialog, SignOffDialog) and self.ctx.can("certificate.issue"):

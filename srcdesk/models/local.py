@@ -214,3 +214,24 @@ class CertificateStatus(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     superseded_by: Mapped[str | None] = mapped_column(String(40))
     received_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class ExportRecord(Base):
+    """An export this installation wrote (a list to XLSX/CSV, the Steering Group report): who, what,
+    with which filters, how many rows, to which file name, and when. Exports of personal data need a
+    coordinator; every export is recorded, so the record answers "who took what out, and when".
+    Never synced, never deleted by the app.
+    """
+
+    __tablename__ = "export_record"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # time-ordered (srcdesk.ids)
+    exported_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    user_id: Mapped[str | None] = mapped_column(String(36))
+    user_name: Mapped[str] = mapped_column(String(120))  # as it was then
+    what: Mapped[str] = mapped_column(String(40))  # "sessions", "attendance", "people", "indicators", "steering"…
+    personal: Mapped[bool] = mapped_column(Boolean)  # names or other personal data in it
+    file_format: Mapped[str] = mapped_column(String(8))  # xlsx | csv | pdf
+    filters: Mapped[str] = mapped_column(Text, default="{}")  # JSON: what was asked for
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    file_name: Mapped[str] = mapped_column(String(260))  # the name only, not the folder

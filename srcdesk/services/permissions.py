@@ -58,6 +58,12 @@ ACTIONS: dict[str, Action] = {
                                             "ladder levels and register codes"),
     "establishment.edit": Action("administrator", "add and edit establishments"),
     "plan.edit": Action("coordinator", "set plan years, focus establishments and targets"),
+    # the national picture (issue 12)
+    "report.read": Action("recorder", "see the dashboard's figures (their establishment's; at the SRC office, "
+                                      "every establishment's)"),
+    "report.steering": Action("coordinator", "produce the Steering Group report"),
+    "export.figures": Action("recorder", "export figures and lists without names"),
+    "export.personal": Action("coordinator", "export lists with people's names or other personal data"),
     # sync
     "sync.read": Action("recorder", "see sync conflicts and the bundle history"),
     "sync.bundles": Action("coordinator", "check, export and import bundles"),
@@ -89,6 +95,7 @@ NOT_OFFERED_YET = frozenset({
     "initiative.record", "initiative.edit", "initiative.delete", "referral.record", "referral.edit",
     "organisation.edit", "plan.edit",
     "establishment.edit",
+    "report.read", "report.steering", "export.figures", "export.personal",
 })
 _NOT_DESCRIBED = frozenset({"demo.fill"}) | NOT_OFFERED_YET
 

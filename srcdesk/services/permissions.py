@@ -88,12 +88,12 @@ ACTIONS: dict[str, Action] = {
 }
 
 # Actions left out of the role descriptions: the demo is for trying srcdesk, not a duty; the others
-# are enforced by services that no screen or command offers yet (certificates, the workplan and
+# are enforced by services that no screen or command offers yet (community work and
 # recovery pathways come with their own screens), and a role must only promise what a person can
 # find. Take an action out of this set in the change that gives it a screen or a command.
 NOT_OFFERED_YET = frozenset({
     "initiative.record", "initiative.edit", "initiative.delete", "referral.record", "referral.edit",
-    "organisation.edit", "plan.edit",
+    "organisation.edit",
     "establishment.edit",
     "report.read", "report.steering", "export.figures", "export.personal",
 })

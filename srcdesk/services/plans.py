@@ -405,3 +405,27 @@ def progress(ctx: Context, plan_year_id: str, establishment_id: str | None = Non
             note += f"By now (a {elapsed:.0%} share of the year) it needs {expected:,.0f}."
         out.append(Progress(t, actual, expected, share, status, note.strip()))
     return out
+
+
+def short_id(target_id: str) -> str:
+    """What the command line shows of a target's id: its last 8 characters (an id's first ones are
+    its time of creation, shared by targets added together)."""
+    return target_id[-8:]
+
+
+def target_by_ref(ctx: Context, ref: str) -> Target:
+    """The target whose id is or ends with ``ref`` (at least 6 characters; the command line shows
+    :func:`short_id`), among those this PC shows."""
+    ref = (ref or "").strip().lower()
+    if len(ref) < 6:
+        raise ValidationError("Give at least the last 6 characters of the target's id "
+                              "(`srcdesk plan list --year YEAR` shows them).", "target")
+    with ctx.read() as s:
+        found = s.execute(select(PlanTarget.id, PlanTarget.plan_year_id).where(
+            PlanTarget.id.endswith(ref, autoescape=True), PlanTarget.deleted_hlc.is_(None)).limit(2)).all()
+    if len(found) > 1:
+        raise ValidationError(f"More than one target's id ends with {ref}: give more of it.", "target")
+    shown = [t for t in targets(ctx, found[0].plan_year_id) if t.id == found[0].id] if found else []
+    if not shown:
+        raise NotFound(f"No target here has an id ending with {ref}.")
+    return shown[0]

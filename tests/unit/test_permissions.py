@@ -347,16 +347,17 @@ def test_role_descriptions_promise_exactly_the_table() -> None:
 
 
 def test_no_role_promises_work_no_screen_or_command_offers() -> None:
-    """Issue 10, first week 15: initiatives, referrals, organisations, plans and establishments
-    have services (enforced above) but no screen or command yet. (Certificates have both since
-    issue 11: the Certificates page, Settings and `srcdesk certificates`.)"""
+    """Issue 10, first week 15: initiatives, referrals, organisations and establishments have
+    services (enforced above) but no screen or command yet. (Certificates have both since issue
+    11: the Certificates page, Settings and `srcdesk certificates`; the workplan since issue 12:
+    the Dashboard's Workplan tab and `srcdesk plan`.)"""
     from srcdesk.cli import _parser
 
     words = " ".join(describe_role(role) for role in ROLE_RANK)
-    for forbidden in ("initiative", "referral", "organisation", "plan year", "edit establishments"):
+    for forbidden in ("initiative", "referral", "organisation", "edit establishments"):
         assert forbidden not in words, forbidden
     commands = set(_parser()._subparsers._group_actions[0].choices)  # noqa: SLF001
-    assert not commands & {"initiatives", "referrals", "organisations", "plans"}, \
+    assert not commands & {"initiatives", "referrals", "organisations"}, \
         "a command now offers one: take its actions out of NOT_OFFERED_YET"
 
 

@@ -137,7 +137,7 @@ def update_target(ctx: Context, target_id: str, *, description: str | None = Non
     refuse_here(ctx, "plan_target")
     with ctx.write("plan.edit", "edit targets") as s:
         row = get_live(s, PlanTarget, target_id, "target")
-        indicator = INDICATOR_BY_CODE.get(row.code)
+        indicator = _indicator_of(row.code)[0]
         if indicator is not None and indicator.unit == "ratio" and target_value is not None and target_value > 100:
             raise ValidationError(f"{indicator.label} is a percentage: a target from 0 to 100.", "target_value")
         if description is not None:
@@ -146,6 +146,21 @@ def update_target(ctx: Context, target_id: str, *, description: str | None = Non
             row.target_value = target_value
         s.flush()
         return to_record(row)
+
+
+# Targets of the reference data (resources/reference/reference.json, every PC has them) written
+# before targets named an indicator: the ones an indicator measures, with the target they mean.
+MEASURED_AS: dict[str, tuple[str, int]] = {
+    "rat_every_cohort": ("rat_coverage", 100),  # RAT for every recruit cohort: 100 % coverage
+}
+
+
+def _indicator_of(code: str) -> tuple[Any, int | None]:
+    """The indicator a target's code names (None if none) and the target an older code implies."""
+    if code in MEASURED_AS:
+        measured, implied = MEASURED_AS[code]
+        return INDICATOR_BY_CODE[measured], implied
+    return INDICATOR_BY_CODE.get(code), None
 
 
 # -- reads: what the Workplan tab and `srcdesk plan list` show ---------------------------------
@@ -247,7 +262,8 @@ def focus_warning(count: int) -> str:
 class Target:
     id: str
     plan_year_id: str
-    code: str
+    code: str  # as stored; progress reads the indicator ``measures`` names
+    measures: str | None  # the INDICATORS code it is measured by (None: srcdesk does not count it)
     label: str  # the indicator's label ("RAT coverage"), or the code of an older target
     unit: str  # "count" | "hours" | "ratio" | "" (not an indicator: srcdesk does not count it)
     establishment_id: str | None
@@ -283,13 +299,15 @@ def targets(ctx: Context, plan_year_id: str, establishment_id: str | None = None
             continue
         if r.establishment_id is not None and establishment_id is not None and r.establishment_id != establishment_id:
             continue
-        indicator = INDICATOR_BY_CODE.get(r.code)
-        found.append(Target(r.id, r.plan_year_id, r.code, indicator.label if indicator else r.code,
+        indicator, implied = _indicator_of(r.code)
+        found.append(Target(r.id, r.plan_year_id, r.code, indicator.code if indicator else None,
+                            indicator.label if indicator else r.code.replace("_", " ").capitalize(),
                             indicator.unit if indicator else "", r.establishment_id,
                             names.get(r.establishment_id, "?") if r.establishment_id else NATIONAL,
-                            r.description, r.target_value, r.programme_id))
+                            r.description, r.target_value if r.target_value is not None else implied,
+                            r.programme_id))
     found.sort(key=lambda t: (t.establishment_id is not None, t.establishment if t.establishment_id else "",
-                              order.get(t.code, len(order)), t.code, t.description))
+                              order.get(t.measures or "", len(order)), t.code, t.description))
     return found
 
 
@@ -380,7 +398,7 @@ def progress(ctx: Context, plan_year_id: str, establishment_id: str | None = Non
         if today < period.start:
             out.append(Progress(t, None, None, None, NOT_STARTED, note + "The plan year has not started."))
             continue
-        raw = value(t.code, est)
+        raw = value(t.measures, est)
         if isinstance(raw, Ratio):
             actual = None if raw.value is None else raw.value * 100
             if actual is None:

@@ -149,6 +149,7 @@ class WorkplanView(QWidget):
 
         self.year_combo, year_label = filter_combo("Plan &year:", "planYearCombo", "Plan year")
         self.year_combo.activated.connect(self._year_chosen)
+        self.year_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.new_year_button = push_button("&New plan year…", "newPlanYearButton", self._new_year)
         self.new_year_button.setVisible(self.editable)
         self.year_dates = QLabel()
@@ -169,6 +170,8 @@ class WorkplanView(QWidget):
         self.focus_list.setObjectName("focusList")
         self.focus_list.setAccessibleName("Focus establishments")
         self.focus_list.itemChanged.connect(self._focus_changed)
+        self.focus_list.setWordWrap(True)
+        self.focus_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.focus_warning = QLabel()
         self.focus_warning.setObjectName("focusWarning")
         self.focus_warning.setWordWrap(True)
@@ -222,7 +225,7 @@ class WorkplanView(QWidget):
         split.addWidget(targets_box)
         split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 1)
-        split.setSizes([230, 800])
+        split.setSizes([self.fontMetrics().horizontalAdvance("x") * 34, 800])
 
         self.status = StatusNote()
         self.status.setObjectName("workplanStatus")
@@ -329,7 +332,7 @@ class WorkplanView(QWidget):
                                        else f"{e.name} is not a focus establishment in {year}.")
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled)
             item.setData(Qt.ItemDataRole.UserRole, e.id)
-            item.setToolTip(e.code)
+            item.setToolTip(f"{e.name} ({e.code})")
             self.focus_list.addItem(item)
         self.focus_list.blockSignals(False)
         self._saved_focus = {e.id for e in snap.establishments if e.focus}
@@ -470,7 +473,7 @@ class TargetDialog(FormDialog):
         self.add_row("&Description:", self.description, "description", "targetDescription", "Description")
         self.indicator.currentIndexChanged.connect(self._indicator_changed)
         if target is not None:
-            self.indicator.setCurrentIndex(max(0, self.indicator.findData(target.code)))
+            self.indicator.setCurrentIndex(max(0, self.indicator.findData(target.measures)))
             self.establishment.setCurrentIndex(max(0, self.establishment.findData(target.establishment_id)))
             self.indicator.setEnabled(False)  # another indicator or establishment: a new target
             self.establishment.setEnabled(False)
@@ -485,7 +488,7 @@ class TargetDialog(FormDialog):
         self._dirty = False
 
     def _indicator_changed(self, *_: Any) -> None:
-        indicator = INDICATOR_BY_CODE[self.indicator.currentData()]
+        indicator = INDICATOR_BY_CODE[self.indicator.currentData() or "sessions"]
         ratio = indicator.unit == "ratio"
         self.value.setRange(0, 100 if ratio else 10_000_000)
         self.value.setSuffix(" %" if ratio else "")
@@ -508,8 +511,7 @@ class TargetDialog(FormDialog):
             "establishment_id": self.establishment.currentData()}
 
     def done_message(self, result: Any) -> str:
-        label = INDICATOR_BY_CODE[result.code].label if result.code in INDICATOR_BY_CODE else result.code
-        return f"Saved the target: {label}."
+        return f"Saved the target: {self.indicator.currentText()}."
 
 
 class RemoveTargetDialog(FormDialog):

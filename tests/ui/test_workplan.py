@@ -130,9 +130,10 @@ def test_an_establishment_sees_its_own_focus_and_the_reason(qtbot, ctx) -> None:
     assert [view.focus_list.item(i).text() for i in range(view.focus_list.count())] == [
         "HMP Perth is not a focus establishment in 2025-26."]
     assert not view.focus_warning.isVisible() and not view.add_button.isVisible()
-    # The reference data's RAT target names no indicator: shown, not measured.
-    rows = view.model.rows
-    assert rows and {p.status for p in rows} == {"not measured"}
+    # The reference data's national RAT target, measured here as Perth's own percentage (2 of 2).
+    [rat] = view.model.rows
+    assert (rat.target.label, rat.status, rat.shown_actual) == ("RAT coverage", "met", "100 %")
+    assert "own percentage" in view.model.index(0, 3).data(Qt.ItemDataRole.ToolTipRole)
     shot(view, "workplan-perth")
 
 

@@ -141,8 +141,20 @@ def test_an_older_target_that_names_no_indicator_is_shown_not_measured(boss: Con
     monkeypatch.setattr(plans, "figures_for", _fixed({None: {}})[0])
     got = plans.progress(boss, "py-2023", today=dt.date(2023, 10, 1))
     t4t = next(p for p in got if p.target.code == "t4t_rollout")
-    assert (t4t.status, t4t.actual, t4t.target.shown_target) == ("not measured", None, "15")
+    assert (t4t.status, t4t.actual, t4t.target.shown_target, t4t.target.label) == (
+        "not measured", None, "15", "T4t rollout")
     assert "does not count" in t4t.note
+
+
+def test_the_reference_datas_rat_for_every_cohort_is_measured_as_rat_coverage_100(boss: Context,
+                                                                                   monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr(plans, "figures_for", _fixed({None: {"rat_coverage": Ratio(5, 6)}})[0])
+    [rat] = [p for p in plans.progress(boss, "py-2025", today=dt.date(2025, 10, 1))
+             if p.target.code == "rat_every_cohort"]
+    assert (rat.target.label, rat.target.shown_target, rat.shown_actual, rat.status) == (
+        "RAT coverage", "100 %", "83 %", "behind")
+    with pytest.raises(ValidationError, match="percentage"):
+        plans.update_target(boss, rat.target.id, target_value=120)
 
 
 def test_at_an_establishment_a_national_count_is_left_to_the_office(ctx: Context, make_user, monkeypatch) -> None:  # noqa: ANN001

@@ -63,7 +63,9 @@ def raw_copy_seconds(source: Path, target_dir: Path, cache_kib: int) -> tuple[fl
         elapsed, total = 0.0, 0
         dst.execute("BEGIN")
         for table in tables:
-            cur = src.execute(f"SELECT * FROM {table} ORDER BY rowid")
+            rowid = Base.metadata.tables[table].dialect_options["sqlite"].get("with_rowid", True) is not False
+            # (a WITHOUT ROWID table has no rowid to order by: its primary key's order then)
+            cur = src.execute(f"SELECT * FROM {table}" + (" ORDER BY rowid" if rowid else ""))
             cols = [d[0] for d in cur.description]
             sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
             while rows := cur.fetchmany(BATCH):  # read outside the clock, in bounded memory

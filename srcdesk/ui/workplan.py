@@ -190,6 +190,9 @@ class WorkplanView(QWidget):
         fl.addWidget(self.focus_list, 1)
         fl.addWidget(self.focus_warning)
         fl.addWidget(self.save_focus_button)
+        if not ctx.installation.is_office:  # one line: whether this establishment is a focus one
+            self.focus_list.setMaximumHeight(self.fontMetrics().lineSpacing() * 4)
+            fl.addStretch(1)
 
         # targets
         self.model = RowsTableModel(TARGET_COLUMNS, self)

@@ -7,7 +7,8 @@ Awareness Training for every cohort of SPS recruits, Training 4 Trainers and Rec
 Development Award groups, National Recovery Network events and Steering Group meetings;
 staff facilitators; registers with varied statuses and roles; people climbing the
 peer-volunteer ladder (signed-off achievements with the sessions that evidence them);
-certificates, transfers, liberations, initiatives, LEROs and referrals.
+certificates, transfers, liberations, initiatives, LEROs and referrals; at the office, the
+workplan of each plan year it spans (3-5 focus establishments, targets near what was done).
 
 The same seed and end date give the same content (ids are fresh uuid7s, everything else
 repeats). Dates run up to the day the demo is made, so its Today page has this week's sessions;
@@ -46,6 +47,9 @@ from ..models import (
     OrganisationLink,
     Person,
     PersonTransfer,
+    PlanFocus,
+    PlanTarget,
+    PlanYear,
     Programme,
     RecruitCohort,
     Referral,
@@ -346,6 +350,7 @@ class _Demo:
         self.spec = spec
         self.profile = spec.profile
         self.rng = rng = random.Random(seed)
+        self.seed = seed
         self.admin = ctx.user.id  # type: ignore[union-attr]
         self.start = spec.start_for(end)
         self.end = end
@@ -540,6 +545,41 @@ class _Demo:
                 done += 1
                 if progress:
                     progress(done, total, PROGRESS_LABEL)
+        self.workplan()
+
+    def workplan(self) -> None:
+        """At the office: each plan year the demo spans gets 3-5 focus establishments, a national
+        sessions target and one per focus establishment, set near what the demo's sessions come to
+        over the whole year (some met, some behind), so the dashboard and the Steering Group report
+        show progress. Its own random stream: the rest of the demo is the same with or without it."""
+        prisons = [e for e in self.scope if e.kind == "prison"]
+        if not self.ctx.installation.is_office or not prisons:
+            return
+        rng = random.Random(f"workplan-{self.seed}")
+        s = self.s
+        years = s.execute(select(PlanYear).where(PlanYear.starts_on <= self.end, PlanYear.ends_on >= self.start,
+                                                 PlanYear.deleted_hlc.is_(None)).order_by(PlanYear.starts_on)).scalars()
+        for year in years:
+            first, last = max(year.starts_on, self.start), min(year.ends_on, self.end)
+            share = ((last - first).days + 1) / ((year.ends_on - year.starts_on).days + 1)
+            held = dict(s.execute(select(Session.establishment_id, func.count()).where(
+                Session.date >= first, Session.date <= last, Session.cancelled.is_(False),
+                Session.deleted_hlc.is_(None)).group_by(Session.establishment_id)).all())
+
+            def near(done: int, share: float = share) -> int:  # a whole year's worth of ``done``, give or take
+                whole = done / share * rng.uniform(0.9, 1.2)
+                return max(10, int(round(whole, -1 if whole >= 100 else 0)))
+
+            focus = rng.sample(prisons, min(len(prisons), rng.randint(3, 5)))
+            for e in sorted(focus, key=lambda e: e.name):
+                s.add(PlanFocus(plan_year_id=year.id, establishment_id=e.id))
+            s.add(PlanTarget(plan_year_id=year.id, code="sessions", target_value=near(sum(held.values())),
+                             description="Recovery sessions held across the establishments."))
+            for e in focus:
+                s.add(PlanTarget(plan_year_id=year.id, code="sessions", establishment_id=e.id,
+                                 target_value=near(held.get(e.id, 0)),
+                                 description=f"Focused support: recovery sessions at {e.name}."))
+        s.flush()
 
     def national(self) -> None:
         """SRC staff, community organisations (LEROs) and their members."""

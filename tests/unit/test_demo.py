@@ -195,3 +195,27 @@ def test_demo_data_ends_today_unless_told(ctx: Context, tmp_path: Path) -> None:
     finally:
         other.db.close()
 
+
+
+def test_the_office_demo_has_a_workplan_with_focus_and_targets(tmp_path: Path) -> None:
+    """The office's demo sets each plan year it spans: 3-5 focus establishments and sessions
+    targets (national and for each focus establishment) near what its sessions come to."""
+    from srcdesk.services import plans
+    from srcdesk.services.base import Context
+    from srcdesk.services.setup import init_installation
+
+    office = init_installation(tmp_path / "office", establishment=None, office=True, admin_username="ann",
+                               admin_name="Ann", admin_password="password123")
+    try:
+        generate_demo(office, scale="small", seed=1, end=DEMO_END)
+        ctx = Context(office.db, office.installation, office.user)
+        spanned = [y for y in plans.list_plan_years(ctx) if y.starts_on <= DEMO_END]
+        year = next(y for y in spanned if y.starts_on <= DEMO_END <= y.ends_on)
+        focus = plans.focus(ctx, year.id)
+        assert [e.code for e in focus] == ["PER"]  # the small demo has one establishment (national: 3-5)
+        sessions = [t for t in plans.targets(ctx, year.id) if t.code == "sessions"]
+        assert {t.establishment_id for t in sessions} == {None} | {e.id for e in focus}
+        assert all(t.target_value >= 10 for t in sessions)
+        assert run_check(office.db).ok
+    finally:
+        office.db.close()

@@ -408,6 +408,10 @@ OFFICE_TABLES = {
     "plan_focus": (lambda w: change(w, "plan_focus", row("plan_focus", plan_year_id="py-2021",
                                                          establishment_id="est-per")), "the workplan"),
     "plan_target": (lambda w: update(w, "plan_target", "tgt-2021-mapping", {"target_value": 1}), "the workplan"),
+    "a new target of its own": (lambda w: change(w, "plan_target", row(
+        "plan_target", plan_year_id="py-2025", establishment_id="est-per", code="sessions",
+        description="Sessions at Perth", target_value=10)), "the workplan"),
+    "a target removed": (lambda w: delete(w, "plan_target", "tgt-2025-rat-every-cohort"), "the workplan"),
 }
 
 

@@ -173,3 +173,20 @@ def test_at_an_establishment_a_national_count_is_left_to_the_office(ctx: Context
     assert got["t-sessions"].status == "not measured" and "counted at the SRC office" in got["t-sessions"].note
     assert got["t-rat"].status == "met" and "own percentage" in got["t-rat"].note
     assert seen == [("2030-31", "est-per")]
+
+
+def test_progress_reads_the_indicators_themselves(boss: Context, ctx: Context, make_user) -> None:  # noqa: ANN001
+    """No stand-in: sessions recorded at the office for Perth and Barlinnie, counted by the real
+    indicators (srcdesk.services.dashboard) for each target's establishment and nationally."""
+    from srcdesk.services import sessions
+
+    for est, day in (("est-per", "2025-05-06"), ("est-per", "2025-06-03"), ("est-bar", "2025-05-07"),
+                     ("est-per", "2026-04-07")):  # the last one is in the next plan year
+        sessions.create_session(boss, date=day, start_time="10:00", end_time="11:00", activity_type_id="act-cafe",
+                                establishment_id=est)
+    per = plans.add_target(boss, "py-2025", code="sessions", description="Perth", target_value=4,
+                           establishment_id="est-per")
+    every = plans.add_target(boss, "py-2025", code="sessions", description="All", target_value=3)
+    got = {p.target.id: p for p in plans.progress(boss, "py-2025", today=dt.date(2025, 7, 1))}
+    assert (got[per.id].actual, got[per.id].status) == (2, "on track")  # 4 x 91/365 = 1 needed by now
+    assert (got[every.id].actual, got[every.id].status) == (3, "met")

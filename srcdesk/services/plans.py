@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from ..errors import NotFound, ValidationError
 from ..models import Establishment, PlanFocus, PlanTarget, PlanYear, Programme
-from ..reports.indicators import INDICATOR_BY_CODE, INDICATORS, Figures, Ratio
+from ..reports.indicators import INDICATOR_BY_CODE, INDICATORS, Ratio
 from ..reports.periods import Period
 from ..sync.authority import refuse_here
 from .base import Context, get_live, parse_date, revive, text, to_record, tombstone
@@ -342,16 +342,18 @@ class Progress:
         return {MET: True, ON_TRACK: True, BEHIND: False, MISSED: False}.get(self.status)
 
 
-FiguresFor = Callable[[Context, Period, "str | None"], Figures]
+ValueFor = Callable[[Context, Period, str, "str | None"], Any]
 
 
-def _dashboard_figures(ctx: Context, period: Period, establishment_id: str | None) -> Figures:
-    from . import dashboard  # helper A's permission and scoping wrapper of reports.indicators
+def _dashboard_value(ctx: Context, period: Period, code: str, establishment_id: str | None) -> Any:
+    """One indicator for one period, through the dashboard's permission and scoping (its trend of
+    one period: a single indicator costs a fraction of every figure at once)."""
+    from . import dashboard
 
-    return dashboard.figures(ctx, period, establishment_id=establishment_id)
+    return dashboard.trend(ctx, code, [period], establishment_id=establishment_id)[0]
 
 
-figures_for: FiguresFor = _dashboard_figures  # the one way progress reads the indicators
+value_for: ValueFor = _dashboard_value  # the one way progress reads the indicators
 
 
 def plan_period(year: Any) -> Period:
@@ -371,12 +373,12 @@ def progress(ctx: Context, plan_year_id: str, establishment_id: str | None = Non
     period = plan_period(year)
     wanted = targets(ctx, plan_year_id, establishment_id)
     own = _visible_establishment(ctx)
-    cache: dict[str | None, Figures] = {}
+    cache: dict[tuple[str, str | None], Any] = {}
 
     def value(code: str, est: str | None) -> Any:
-        if est not in cache:
-            cache[est] = figures_for(ctx, period, est)
-        return cache[est].values.get(code)
+        if (code, est) not in cache:
+            cache[code, est] = value_for(ctx, period, code, est)
+        return cache[code, est]
 
     elapsed = 0.0 if today < period.start else min(1.0, ((today - period.start).days + 1) / period.days)
     over = today > period.end
@@ -426,9 +428,10 @@ def progress(ctx: Context, plan_year_id: str, establishment_id: str | None = Non
 
 
 def short_id(target_id: str) -> str:
-    """What the command line shows of a target's id: its last 8 characters (an id's first ones are
-    its time of creation, shared by targets added together)."""
-    return target_id[-8:]
+    """What the command line shows of a target's id: a generated id's last 8 characters (its first
+    ones are its time of creation, shared by targets added together); a reference target's whole
+    id (``tgt-2025-rat-every-cohort``)."""
+    return target_id[-8:] if len(target_id) == 36 and target_id[8] == "-" else target_id
 
 
 def target_by_ref(ctx: Context, ref: str) -> Target:

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
-from srcdesk.reports.indicators import Figures, Ratio
+from srcdesk.reports.indicators import Ratio
 from srcdesk.services import plans
 from srcdesk.ui.workplan import NewPlanYearDialog, RemoveTargetDialog, TargetDialog, WorkplanView
 
@@ -25,7 +25,7 @@ def fixed_figures(monkeypatch) -> None:  # noqa: ANN001
     """The indicators (helper A's) replaced by fixed figures."""
     values = {None: {"sessions": 900, "rat_coverage": Ratio(9, 10), "people": 50},
               "est-per": {"sessions": 40, "rat_coverage": Ratio(2, 2), "people": 8}}
-    monkeypatch.setattr(plans, "figures_for", lambda ctx, period, est: Figures(period, est, values[est]))
+    monkeypatch.setattr(plans, "value_for", lambda ctx, period, code, est: values[est].get(code))
 
 
 def _view(qtbot, ctx) -> WorkplanView:  # noqa: ANN001

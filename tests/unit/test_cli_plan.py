@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from srcdesk.cli import main
-from srcdesk.reports.indicators import Figures
 from srcdesk.services import plans
 from srcdesk.services.setup import open_installation
 from srcdesk.services.users import add_user, authenticate
@@ -39,7 +38,7 @@ def office(tmp_path: Path, monkeypatch) -> Path:  # noqa: ANN001
 @pytest.fixture
 def fixed_figures(monkeypatch) -> None:  # noqa: ANN001
     """The indicators (helper A's) replaced by fixed figures: 120 sessions wherever asked."""
-    monkeypatch.setattr(plans, "figures_for", lambda ctx, period, est: Figures(period, est, {"sessions": 120}))
+    monkeypatch.setattr(plans, "value_for", lambda ctx, period, code, est: {"sessions": 120}.get(code))
 
 
 def run(capsys, d: Path, user: str, *args: str) -> tuple[int, str, str]:  # noqa: ANN001
@@ -65,6 +64,8 @@ def test_a_coordinator_sets_the_year_focus_and_targets(capsys, office: Path, fix
     assert code == 0, err
     assert "Focus establishments: " in out and "(PER)" in out and "(BAR)" in out
     assert re.search(rf"{tid}  Sessions held +HMP Perth +target +500  so far +120  ", out), out
+    # A reference target shows its whole id (its last characters are the same every year).
+    assert "tgt-2026-rat-every-cohort  RAT coverage" in out
     code, out, err = run(capsys, office, "rita", "list")
     assert code == 0 and re.search(r"2026-27 .*focus: [A-Z, ]*BAR[A-Z, ]*; 2 targets\n", out), out
     assert re.search(r"2031-32 .*focus: -; 0 targets\n", out), out

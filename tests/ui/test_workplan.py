@@ -144,3 +144,19 @@ def test_the_plan_year_chooser_switches_years(qtbot, office) -> None:  # noqa: A
     _reloaded(qtbot, view, lambda: view.year_combo.activated.emit(index))
     assert view.year_combo.currentText() == "Plan year 2023-24 (Year 3)"
     assert any(p.target.code == "t4t_rollout" for p in view.model.rows)
+
+
+def test_keyboard_enter_edits_and_delete_removes(qtbot, office) -> None:  # noqa: ANN001
+    boss = as_role(office, "coordinator", "cora")
+    plans.add_target(boss, "py-2025", code="sessions", description="Sessions", target_value=10)
+    view = _view(qtbot, boss)
+    row = view.model.find(lambda p: p.target.code == "sessions")
+    view.table.setFocus()
+    view.table.selectRow(row)
+    qtbot.keyClick(view.table, Qt.Key.Key_Return)
+    dialog = view.findChild(TargetDialog)
+    assert dialog is not None and dialog.isVisible() and dialog.focusWidget() is dialog.value
+    dialog.cancel_button.click()
+    qtbot.keyClick(view.table, Qt.Key.Key_Delete)
+    assert view.findChild(RemoveTargetDialog).isVisible()
+    assert view.year_combo.accessibleName() == "Plan year" and view.table.accessibleName() == "Targets and progress"

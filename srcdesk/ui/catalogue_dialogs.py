@@ -46,6 +46,7 @@ from .widgets import (
     FieldError,
     GuardedDialog,
     StatusNote,
+    confirm,
     grow_to_fit,
     heading,
     scrolling_layout,
@@ -237,6 +238,41 @@ class FormDialog(GuardedDialog):
 
     def has_unsaved_changes(self) -> bool:
         return self._dirty
+
+
+class ReasonedDialog(FormDialog):
+    """A form that needs a reason (the ``reason`` field) and then asks once more before saving:
+    revoking an installation, removing a workplan target. Subclasses give :meth:`reason_text`,
+    :attr:`missing_reason` and :meth:`question`; the last question asked is ``question_box``."""
+
+    missing_reason = "Say why."
+    question_box: Any = None
+    _confirmed = False
+
+    def reason_text(self) -> str:
+        raise NotImplementedError
+
+    def question(self) -> tuple[str, str, str, str, str]:
+        """(title, text, yes, no, informative) of the question asked before saving."""
+        raise NotImplementedError
+
+    def submit(self) -> None:
+        if self.busy:
+            return
+        if self._confirmed:
+            self._confirmed = False
+            super().submit()
+            return
+        self.clear_errors()
+        if not self.reason_text().strip():
+            self.show_error(ValidationError(self.missing_reason, "reason"))
+            return
+        title, text, yes, no, informative = self.question()
+        self.question_box = confirm(self, title, text, yes, self._confirm, no_text=no, informative=informative)
+
+    def _confirm(self) -> None:
+        self._confirmed = True
+        self.submit()
 
 
 def _line(text: str = "", max_len: int = 200) -> QLineEdit:

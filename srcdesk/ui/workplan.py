@@ -43,10 +43,10 @@ from ..reports.indicators import INDICATOR_BY_CODE, INDICATORS
 from ..services import plans
 from ..services.base import Context
 from .bus import data_bus
-from .catalogue_dialogs import FormDialog
+from .catalogue_dialogs import FormDialog, ReasonedDialog
 from .table_model import CENTRE, RIGHT, ROW_ROLE, Column, RowsTableModel, record_view
 from .tasks import Task, run_task
-from .widgets import StatusNote, confirm, describe_error, filter_combo, push_button
+from .widgets import StatusNote, describe_error, filter_combo, push_button
 
 # What changes the tab: the plan tables (announced as "people"), the establishments, and what the
 # indicators count; "sync" for bundles imported.
@@ -517,7 +517,7 @@ class TargetDialog(FormDialog):
         return f"Saved the target: {self.indicator.currentText()}."
 
 
-class RemoveTargetDialog(FormDialog):
+class RemoveTargetDialog(ReasonedDialog):
     """Remove a target, saying why (the reason travels with the removal); asks once more."""
 
     def __init__(self, ctx: Context, target: plans.Target, parent: QWidget | None = None) -> None:
@@ -525,8 +525,6 @@ class RemoveTargetDialog(FormDialog):
                          "&Remove…", parent)
         self.setObjectName("removeTargetDialog")
         self.target = target
-        self.confirm_box: Any = None
-        self._confirmed = False
         about = QLabel(target.description)
         about.setWordWrap(True)
         about.setTextFormat(Qt.TextFormat.PlainText)
@@ -536,25 +534,14 @@ class RemoveTargetDialog(FormDialog):
         self.reason.setPlaceholderText("e.g. set twice; the Steering Group dropped it")
         self.finish_layout()
 
-    def submit(self) -> None:
-        if self.busy:
-            return
-        if self._confirmed:
-            self._confirmed = False
-            super().submit()
-            return
-        self.clear_errors()
-        if not self.reason.text().strip():
-            self.show_error(ValidationError("Say why the target is removed; the reason goes with it to every PC.",
-                                            "reason"))
-            return
-        self.confirm_box = confirm(self, "Remove the target?", f"Remove the target {self.target.label} "
-                                   f"({self.target.establishment})?", "&Remove", self._confirm,
-                                   no_text="&Keep it", informative="Establishments lose it with the next bundle.")
+    missing_reason = "Say why the target is removed; the reason goes with it to every PC."
 
-    def _confirm(self) -> None:
-        self._confirmed = True
-        self.submit()
+    def reason_text(self) -> str:
+        return self.reason.text()
+
+    def question(self) -> tuple[str, str, str, str, str]:
+        return ("Remove the target?", f"Remove the target {self.target.label} ({self.target.establishment})?",
+                "&Remove", "&Keep it", "Establishments lose it with the next bundle.")
 
     def work(self) -> tuple[Callable[..., Any], tuple, dict]:
         return plans.remove_target, (self.ctx, self.target.id, self.reason.text()), {}

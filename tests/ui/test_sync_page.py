@@ -595,19 +595,19 @@ def test_revoke_asks_and_is_permanent(qtbot, world, settings) -> None:  # noqa: 
     dialog = tab.dialog
     assert dialog.isVisible()
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)  # no reason yet
-    assert dialog.errors["reason"].isVisible() and dialog.revoke_box is None
+    assert dialog.errors["reason"].isVisible() and dialog.question_box is None
     qtbot.keyClicks(dialog.reason, "The PC was stolen")
     assert unnamed(dialog) == []
     shot(dialog, "sync-revoke")
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
-    box = dialog.revoke_box
+    box = dialog.question_box
     assert isinstance(box, QMessageBox) and box.isVisible()
     assert "for good" in box.text() and "permanent" in box.informativeText()
     # "no" is the default: Escape keeps it
     qtbot.keyClick(box, Qt.Key.Key_Escape)
     assert not trust.trusted_installations(office)[0].is_revoked
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
-    box = dialog.revoke_box
+    box = dialog.question_box
     with qtbot.waitSignal(dialog.finished, timeout=WAIT_MS):
         qtbot.mouseClick(box.findChild(type(dialog.save_button), "confirmYes"), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.idle, timeout=WAIT_MS)

@@ -96,11 +96,11 @@ def test_a_coordinator_at_the_office_sets_focus_and_targets(qtbot, office) -> No
     view.remove_button.click()
     dialog = view.findChild(RemoveTargetDialog)
     dialog.save_button.click()
-    assert "Say why" in dialog.errors["reason"].message and dialog.confirm_box is None
+    assert "Say why" in dialog.errors["reason"].message and dialog.question_box is None
     dialog.reason.setText("Set twice")
     dialog.save_button.click()
-    assert dialog.confirm_box is not None
-    _reloaded(qtbot, view, dialog.confirm_box.findChild(QPushButton, "confirmYes").click)
+    assert dialog.question_box is not None
+    _reloaded(qtbot, view, dialog.question_box.findChild(QPushButton, "confirmYes").click)
     assert view.model.find(lambda p: p.target.establishment_id == "est-per") == -1
 
 

@@ -18,9 +18,9 @@ from ...services import trust
 from ...services.base import Context
 from ...sync import identity
 from ...sync.identity import read_card
-from ..catalogue_dialogs import FormDialog
+from ..catalogue_dialogs import FormDialog, ReasonedDialog
 from ..tasks import Task, run_task
-from ..widgets import FieldError, confirm, describe_error, grow_to_fit, push_button
+from ..widgets import FieldError, describe_error, grow_to_fit, push_button
 from .text import with_kind
 from .views import monospace_font, note
 
@@ -174,7 +174,7 @@ class EnrolDialog(FormDialog):
                 "for it.")
 
 
-class RevokeDialog(FormDialog):
+class RevokeDialog(ReasonedDialog):
     """Stop trusting an installation for good, with a reason; asks once more before doing it."""
 
 
@@ -183,7 +183,6 @@ class RevokeDialog(FormDialog):
         super().__init__(ctx, "Revoke an installation", title, "&Revoke…", parent)
         self.setObjectName("revokeDialog")
         self.installation = installation
-        self.revoke_box: Any = None
         passes = (" The office passes the revocation on to the establishments in its next bundles."
                   if ctx.installation.is_office else "")
         last = installation.last_received_seq
@@ -199,30 +198,17 @@ class RevokeDialog(FormDialog):
         lines = self.reason.fontMetrics().lineSpacing()
         self.reason.setMinimumHeight(lines * 3)
         self.reason.setMaximumHeight(lines * 6)
-        self._confirmed = False
         self.finish_layout()
 
-    def submit(self) -> None:
-        if self.busy:
-            return
-        if self._confirmed:
-            self._confirmed = False
-            super().submit()
-            return
-        self.clear_errors()
-        if not self.reason.toPlainText().strip():
-            self.show_error(ValidationError("Say why the installation is revoked; the reason is kept with it.",
-                                            "reason"))
-            return
-        self.revoke_box = confirm(
-            self, "Revoke for good?", f"Revoke {self.installation.name} for good?", "&Revoke for good",
-            self._confirm, no_text="&Don't revoke",
-            informative="This is permanent: it can't be undone, and that PC can never be enrolled again — it "
-                        "would have to be set up afresh.")
+    missing_reason = "Say why the installation is revoked; the reason is kept with it."
 
-    def _confirm(self) -> None:
-        self._confirmed = True
-        self.submit()
+    def reason_text(self) -> str:
+        return self.reason.toPlainText()
+
+    def question(self) -> tuple[str, str, str, str, str]:
+        return ("Revoke for good?", f"Revoke {self.installation.name} for good?", "&Revoke for good",
+                "&Don't revoke", "This is permanent: it can't be undone, and that PC can never be enrolled again "
+                "— it would have to be set up afresh.")
 
     def work(self) -> tuple[Callable[..., Any], tuple, dict]:
         return trust.revoke, (self.ctx, self.installation.installation_id, self.reason.toPlainText()), {}

@@ -573,26 +573,20 @@ COMMANDS["conflicts"] = cmd_conflicts
 COMMANDS["clock"] = cmd_clock
 
 
-def cmd_certificates(args: argparse.Namespace) -> int:
-    ctx = _signed_in(args)
-    try:
-        return certificates_cli.run(args, ctx)
-    finally:
-        ctx.db.close()
+def signed_in_command(run):  # noqa: ANN001, ANN201 - run(args, ctx) -> exit status
+    """A command kept in a module of its own (``srcdesk.cli_certificates``, ``srcdesk.cli_plan``):
+    ``run(args, ctx)`` with the acting user signed in, the database closed after."""
+    def command(args: argparse.Namespace) -> int:
+        ctx = _signed_in(args)
+        try:
+            return run(args, ctx)
+        finally:
+            ctx.db.close()
+    return command
 
 
-COMMANDS["certificates"] = cmd_certificates
-
-
-def cmd_plan(args: argparse.Namespace) -> int:
-    ctx = _signed_in(args)
-    try:
-        return plan_cli.run(args, ctx)
-    finally:
-        ctx.db.close()
-
-
-COMMANDS["plan"] = cmd_plan
+COMMANDS["certificates"] = signed_in_command(certificates_cli.run)
+COMMANDS["plan"] = signed_in_command(plan_cli.run)
 
 
 def _log_unexpected(args: argparse.Namespace | None, error: BaseException) -> Path | None:

@@ -13,10 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
 
 from ..errors import PermissionDenied, ValidationError
-from ..models import Establishment, PlanFocus, PlanTarget, PlanYear
+from ..models import Establishment, PlanYear
 from ..reports import indicators
 from ..reports.indicators import INDICATOR_BY_CODE, Behind, Figures, Freshness, Value
 from ..reports.periods import Period
+from . import plans
 from .base import Context
 
 
@@ -107,35 +108,32 @@ def _plan_year(s: OrmSession, period: Period) -> PlanYear | None:
     ).order_by(PlanYear.starts_on.desc())).scalars().first()
 
 
+def _plan_year_id(ctx: Context, period: Period, establishment_id: str | None = None) -> str | None:
+    with ctx.read() as s:
+        _scope(ctx, s, establishment_id)
+        year = _plan_year(s, period)
+        return year.id if year is not None else None
+
+
 def targets(ctx: Context, period: Period, establishment_id: str | None = None
             ) -> list[tuple[str, str | None, int | None, str]]:
     """The workplan's targets for the plan year containing ``period``: (indicator code,
     establishment id or None for a national target, target value, description). With an
-    establishment, its own targets and the national ones; without (the office), all of them."""
+    establishment, its own targets and the national ones; without (the office), all of them.
+    Read by :func:`srcdesk.services.plans.targets` (one reading for the Workplan tab, the dashboard
+    and the report: an older reference target such as "RAT for every recruit cohort" comes as the
+    indicator that measures it, with the target it means; one srcdesk does not count keeps its code)."""
     ctx.require("report.read")
-    with ctx.read() as s:
-        est = _scope(ctx, s, establishment_id)
-        year = _plan_year(s, period)
-        if year is None:
-            return []
-        q = select(PlanTarget).where(PlanTarget.plan_year_id == year.id, PlanTarget.deleted_hlc.is_(None))
-        if est is not None:
-            q = q.where((PlanTarget.establishment_id == est) | PlanTarget.establishment_id.is_(None))
-        rows = s.execute(q.order_by(PlanTarget.code, PlanTarget.establishment_id, PlanTarget.id)).scalars()
-        return [(t.code, t.establishment_id, t.target_value, t.description) for t in rows]
+    year_id = _plan_year_id(ctx, period, establishment_id)
+    if year_id is None:
+        return []
+    return [(t.measures or t.code, t.establishment_id, t.target_value, t.description)
+            for t in plans.targets(ctx, year_id, establishment_id)]
 
 
 def focus(ctx: Context, period: Period) -> list[str]:
     """The establishments the workplan focuses on in the plan year containing ``period`` (on an
-    establishment's PC: its own id if it is one of them)."""
+    establishment's PC: its own id if it is one of them); :func:`srcdesk.services.plans.focus`."""
     ctx.require("report.read")
-    with ctx.read() as s:
-        year = _plan_year(s, period)
-        if year is None:
-            return []
-        ids = list(s.execute(select(PlanFocus.establishment_id).where(
-            PlanFocus.plan_year_id == year.id, PlanFocus.deleted_hlc.is_(None),
-            PlanFocus.merged_into.is_(None))).scalars())
-    if not ctx.installation.is_office:
-        ids = [i for i in ids if i == ctx.installation.establishment_id]
-    return sorted(ids)
+    year_id = _plan_year_id(ctx, period, ctx.installation.establishment_id)
+    return [] if year_id is None else sorted(e.id for e in plans.focus(ctx, year_id))

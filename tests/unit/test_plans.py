@@ -193,3 +193,14 @@ def test_progress_reads_the_indicators_themselves(boss: Context, ctx: Context, m
     got = {p.target.id: p for p in plans.progress(boss, "py-2025", today=dt.date(2025, 7, 1))}
     assert (got[per.id].actual, got[per.id].status) == (2, "on track")  # 4 x 91/365 = 1 needed by now
     assert (got[every.id].actual, got[every.id].status) == (3, "met")
+
+
+def test_the_dashboard_reads_targets_and_focus_as_the_workplan_does(boss: Context) -> None:
+    """One reading of the workplan for the tab, the dashboard's target lines and the report."""
+    from srcdesk.reports.periods import plan_quarter
+    from srcdesk.services import dashboard
+
+    plans.set_focus(boss, "py-2025", ["est-per", "est-bar", "est-edi"])
+    q3 = plan_quarter(2025, 3)
+    assert ("rat_coverage", None, 100, plans.targets(boss, "py-2025")[0].description) in dashboard.targets(boss, q3)
+    assert dashboard.focus(boss, q3) == sorted(e.id for e in plans.focus(boss, "py-2025"))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from . import __version__
 from . import cli_certificates as certificates_cli
+from . import cli_report as report_cli
 from .errors import SrcdeskError
 from .services.permissions import ROLES
 from .words import noun_for, plural
@@ -35,9 +36,10 @@ class UsageError(Exception):
 # while one writes) and take no lock; every other command holds the data folder's lock
 # (srcdesk.instance) while it runs, waiting a few seconds for it. ``--version`` and ``--help``
 # touch no data at all. (``keys show`` and ``keys list`` write only once, for an installation
-# set up before srcdesk had keys: SQLite's own locking covers that one write.)
+# set up before srcdesk had keys; ``report steering`` writes only its line in the local export
+# record, so the office can make the report with the app open: SQLite's own locking covers that.)
 READ_ONLY = {("check", None), ("clock", "check"), ("keys", "show"), ("keys", "list"), ("user", "list"),
-             ("bundle", "verify"), ("bundle", "history"), ("conflicts", "list"),
+             ("bundle", "verify"), ("bundle", "history"), ("conflicts", "list"), ("report", "steering"),
              *(("certificates", c) for c in certificates_cli.READ_ONLY)}
 # Commands that act as nobody in particular; every other one needs --user or $SRCDESK_USER.
 NO_USER = {("init", None), ("check", None), ("clock", "check")}
@@ -139,6 +141,7 @@ def _parser() -> argparse.ArgumentParser:
                      "made here in the future so the office takes them (administrators)")
 
     certificates_cli.add_parser(sub)
+    report_cli.add_parser(sub)
     conflicts = sub.add_parser("conflicts", help="concurrent edits waiting for a person")
     csub = conflicts.add_subparsers(dest="conflicts_command", metavar="ACTION", required=True)
     csub.add_parser("list", help="list open conflicts")
@@ -579,6 +582,17 @@ def cmd_certificates(args: argparse.Namespace) -> int:
 
 
 COMMANDS["certificates"] = cmd_certificates
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    ctx = _signed_in(args)
+    try:
+        return report_cli.run(args, ctx)
+    finally:
+        ctx.db.close()
+
+
+COMMANDS["report"] = cmd_report
 
 
 def _log_unexpected(args: argparse.Namespace | None, error: BaseException) -> Path | None:

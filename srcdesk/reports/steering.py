@@ -137,6 +137,7 @@ class SteeringData:
     plan_year: str = ""  # "Plan year 2025-26" the targets belong to
     freshness: list[Staleness] = field(default_factory=list)
     notes: str = ""
+    scope_code: str | None = None  # the establishment's code, for one establishment's report
 
 
 def file_name(period: Period, scope_code: str | None = None) -> str:
@@ -661,10 +662,13 @@ def _build(data: SteeringData, target: str, *, suppressed: bool, progress: Progr
 
 
 def write_pdf(data: SteeringData, path: str | os.PathLike[str], *, suppressed: bool = True,
-              progress: Progress | None = None, cancelled: Callable[[], bool] | None = None) -> Path:
+              progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
+              before_replace: Callable[[], object] | None = None) -> Path:
     """Write the report to ``path``, replacing it only once the new file is whole (a temporary
     file beside it, then ``os.replace``). ``progress(done, 0, what)`` after each page; ``cancelled()``
-    is asked before each page and stops with :class:`~srcdesk.errors.Cancelled`, leaving nothing."""
+    is asked before each page and stops with :class:`~srcdesk.errors.Cancelled`, leaving nothing.
+    ``before_replace()`` runs once the file is whole, before it takes its name (the export record:
+    if it fails, no file is left)."""
     path = Path(path)
     try:
         fd, partial = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".pdf.part", dir=path.parent)
@@ -673,6 +677,8 @@ def write_pdf(data: SteeringData, path: str | os.PathLike[str], *, suppressed: b
     os.close(fd)
     try:
         _build(data, partial, suppressed=suppressed, progress=progress, cancelled=cancelled)
+        if before_replace is not None:
+            before_replace()
         os.replace(partial, path)
     except OSError as exc:
         _remove(Path(partial))

@@ -104,8 +104,8 @@ class EstablishmentFigures:
 class TargetProgress:
     code: str  # INDICATORS code
     establishment: str | None  # the establishment's name; None: the national target
-    target: float
-    actual: Value | None  # the period's figure the target is measured against
+    target: float | None  # None: a workplan item without a number
+    actual: Value | None  # the period's figure (None: not an indicator srcdesk counts)
     description: str = ""
 
 
@@ -287,8 +287,8 @@ def _headlines(data: SteeringData, st: dict[str, ParagraphStyle], shown: Shown) 
                          _p(before.short_label, st["head"]), _p("Change", st["head"]),
                          _p("What is counted", st["head"])]]
     for ind in INDICATORS:
-        rows.append([ind.label, shown.text(ind.code, data.figures.get(ind.code)),
-                     shown.text(ind.code, data.previous.get(ind.code)),
+        rows.append([ind.label, _narrow(shown.text(ind.code, data.figures.get(ind.code))),
+                     _narrow(shown.text(ind.code, data.previous.get(ind.code))),
                      shown.change(ind.code, data.figures.get(ind.code), data.previous.get(ind.code)),
                      _p(ind.description, st["cell"])])
     t = _table(rows, [34 * mm, 21 * mm, 21 * mm, 25 * mm, FRAME_WIDTH - 101 * mm], numeric_from=1)
@@ -529,21 +529,23 @@ def _workplan(data: SteeringData, st: dict[str, ParagraphStyle], shown: Shown) -
                                                           "Of target", "Target set")]]
         for t in data.targets:
             ind = INDICATOR_BY_CODE.get(t.code)
-            label = ind.label if ind else t.code
-            if ind and ind.unit == "ratio":
+            label = ind.label if ind else t.code.replace("_", " ").capitalize()
+            if t.target is None:
+                target_text = "–"
+            elif ind and ind.unit == "ratio":
                 target_text = _percent(t.target)
             else:
                 target_text = f"{t.target:,.0f}" if float(t.target).is_integer() else f"{t.target:,.1f}"
-            actual = shown.text(t.code, t.actual) if ind else "–"
+            actual = _narrow(shown.text(t.code, t.actual)) if ind else "not counted"
             share = "–"
-            if ind and t.actual is not None and not shown.hidden(t.code, t.actual):
+            if ind and t.target and t.actual is not None and not shown.hidden(t.code, t.actual):
                 a = number(t.actual)
                 goal = t.target * 100 if ind.unit == "ratio" and t.target <= 1 else t.target
                 if a is not None and goal:
                     share = f"{a * 100 / goal:.0f}%"
-            rows.append([label, _p(t.establishment or "National", st["cell"]), target_text, actual, share,
-                         _p(t.description, st["cell"])])
-        tbl = _table(rows, [32 * mm, 34 * mm, 16 * mm, 18 * mm, 16 * mm, FRAME_WIDTH - 116 * mm], numeric_from=2)
+            rows.append([_p(label, st["cell"]), _p(t.establishment or "National", st["cell"]), target_text, actual,
+                         share, _p(t.description, st["cell"])])
+        tbl = _table(rows, [30 * mm, 30 * mm, 15 * mm, 20 * mm, 14 * mm, FRAME_WIDTH - 109 * mm], numeric_from=2)
         tbl.setStyle(TableStyle([("ALIGN", (5, 1), (5, -1), "LEFT")]))
         out.append(tbl)
         if data.period.kind == "quarter":
@@ -564,13 +566,13 @@ def _freshness(data: SteeringData, st: dict[str, ParagraphStyle]) -> list:
         when = day_month_year(f.last_bundle_at.date()) if f.last_bundle_at else "never"
         ago = "–" if f.days is None else str(f.days)
         if f.days is None:
-            note = "No bundle received yet: no figures here"
+            note = "No bundle received here yet"
         elif f.days > STALE_DAYS:
             note = f"May be incomplete: last bundle {f.days} days ago"
         else:
             note = ""
-        rows.append([f.name, when, ago, note])
-    t = _table(rows, [46 * mm, 30 * mm, 18 * mm, FRAME_WIDTH - 94 * mm], numeric_from=2, zebra=True)
+        rows.append([_p(f.name, st["cell"]), when, ago, note])
+    t = _table(rows, [58 * mm, 26 * mm, 16 * mm, FRAME_WIDTH - 100 * mm], numeric_from=2, zebra=True)
     t.setStyle(TableStyle([("ALIGN", (1, 1), (1, -1), "LEFT"), ("ALIGN", (3, 1), (3, -1), "LEFT")]))
     out.append(t)
     return out

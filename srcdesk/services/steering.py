@@ -63,12 +63,14 @@ def gather(ctx: Context, period: Period, establishment_id: str | None = None, *,
     values_of = {**by, establishment_id: now.values}  # the report's own scope (None: national)
     progress_rows, trend_targets = [], {}
     for code, est, value, description in dashboard.targets(ctx, period, establishment_id):
-        if code not in INDICATOR_BY_CODE or value is None or (establishment_id is not None and est != establishment_id):
+        if establishment_id is not None and est != establishment_id:
             continue  # one establishment's report: its own targets
-        if est == establishment_id:
+        measured = code in INDICATOR_BY_CODE  # else a workplan item srcdesk does not count ("mapping")
+        if measured and value is not None and est == establishment_id:
             trend_targets[code] = float(value)
-        progress_rows.append(pdf.TargetProgress(code, known[est][1] if est in known else None, float(value),
-                                                values_of.get(est), description or ""))
+        progress_rows.append(pdf.TargetProgress(
+            code, known[est][1] if est in known else None, None if value is None else float(value),
+            values_of.get(est, {}).get(code) if measured else None, description or ""))
     trend_codes = list(dict.fromkeys([*trend_targets, *pdf.TREND_DEFAULT]))[:pdf.MAX_TRENDS]
     trends = {code: dashboard.trend(ctx, code, quarters, establishment_id) for code in trend_codes}
     step(5)

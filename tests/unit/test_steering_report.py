@@ -106,7 +106,7 @@ def test_the_report_says_what_the_steering_group_needs(tmp_path: Path) -> None:
     assert "+17 points" in _line(text, "RAT coverage")  # 83% against 67%
     assert "Focus establishments, Plan year 2025-26: HMP Barlinnie." in text
     assert "May be incomplete: last bundle 41 days ago" in text
-    assert "No bundle received yet" in _line(text, "HMP Shotts")
+    assert "No bundle received here yet" in _line(text, "HMP Shotts")
     assert "<one> was moved & will be in Q4." in text  # the officer's notes, as typed
     for n in range(1, pages + 1):
         assert f"Page {n} of {pages}" in pdftotext(path, n)

@@ -72,6 +72,6 @@ def run(args: argparse.Namespace, ctx: Any) -> int:
                                  suppressed=not args.no_suppress, progress=progress)
     if sys.stderr.isatty():
         print(file=sys.stderr)
-    warning = " Small numbers are NOT hidden: not for circulation outside SRC." if args.no_suppress else ""
+    warning = " Small numbers are NOT hidden in it: Not for circulation outside SRC." if args.no_suppress else ""
     print(f"Wrote the Steering Group report for {period.label} to {path}.{warning}")
     return 0

@@ -1,6 +1,6 @@
 """The Steering Group report dialog: choose the period (and, at the office, the establishment), type
 the notes, keep small numbers hidden (on; turning it off asks first), then Save as… a PDF, made in
-the background with progress and Cancel, and offered to open in its folder.
+the background with progress and Cancel, then "Open the folder" it is in.
 
 The notes are a draft kept per period in this PC's settings (``QSettings``, under
 :data:`NOTES_KEY`), saved as they are typed, so closing the dialog loses nothing. The file chooser
@@ -143,6 +143,9 @@ class SteeringDialog(QDialog):
         self.save_button.setDefault(True)
         self.save_button.setEnabled(self.allowed)
         self.buttons.addButton(self.save_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.folder_button = push_button("&Open the folder", "openFolderButton", self._open_saved_folder)
+        self.folder_button.hide()  # once a report is saved
+        self.buttons.addButton(self.folder_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.close_button = self.buttons.addButton("&Close", QDialogButtonBox.ButtonRole.RejectRole)
         self.close_button.setObjectName("closeButton")
         self.close_button.setAccessibleName("Close")
@@ -264,6 +267,7 @@ class SteeringDialog(QDialog):
         """Make the report at ``path`` in the background, with progress and Cancel."""
         if self._task is not None:
             return
+        self.folder_button.hide()
         self.status.say("Making the report…")
         self.save_button.setEnabled(False)
         self._task, self.progress_dialog = run_with_progress(
@@ -277,10 +281,13 @@ class SteeringDialog(QDialog):
         self._task = None
         self.saved_path = path
         self.save_button.setEnabled(True)
-        self.status.say(f"Saved {path.name}.")
-        self.confirm_box = confirm(self, "Report saved", f"The Steering Group report is saved as {path.name} in "
-                                   f"{path.parent}.", "&Open the folder", lambda: self.open_folder(path.parent),
-                                   no_text="&Not now")
+        self.status.say(f"Saved {path.name} in {path.parent}.")
+        self.folder_button.show()
+        self.folder_button.setFocus()
+
+    def _open_saved_folder(self) -> None:
+        if self.saved_path is not None:
+            self.open_folder(self.saved_path.parent)
 
     def _failed(self, error: BaseException) -> None:
         self._task = None

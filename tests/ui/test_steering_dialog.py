@@ -73,11 +73,13 @@ def test_save_as_writes_the_report_then_offers_the_folder(qtbot, monkeypatch, op
     shot(dialog, "steering-dialog")
     dialog.save_button.click()
     assert asked == ["steering-group-2025-Q1-PER.pdf"]
-    qtbot.waitUntil(lambda: dialog.confirm_box is not None and dialog.confirm_box.isVisible(), timeout=WAIT_MS)
+    assert dialog.folder_button.isHidden()
+    qtbot.waitUntil(lambda: dialog.folder_button.isVisible(), timeout=WAIT_MS)
     text = pdftotext(target)
     assert "HMP Perth" in text and "Q1 2025-26 (April–June 2025)" in text and "Perth's recovery café reopened in May." in text
-    assert dialog.status.text() == "Saved chosen.pdf."
-    _click(_box(dialog), "confirmYes")
+    assert dialog.status.text() == f"Saved chosen.pdf in {tmp_path}."
+    assert dialog.folder_button.hasFocus()
+    dialog.folder_button.click()
     assert opened_folders == [tmp_path]
     with office.db.read() as s:
         [record] = s.execute(select(ExportRecord)).scalars()

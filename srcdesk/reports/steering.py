@@ -589,11 +589,11 @@ def _notes(data: SteeringData, st: dict[str, ParagraphStyle]) -> list:
     return out
 
 
-def _story(data: SteeringData, shown: Shown) -> list:
+def _story(data: SteeringData, shown: Shown, charts: bool = True) -> list:
     st = _styles()
     story = _cover(data, st, shown)
     story += _headlines(data, st, shown)
-    story += _charts(data, st, shown)
+    story += _charts(data, st, shown) if charts else []
     story += _by_establishment(data, st, shown)
     story += [PageBreak()] + _workplan(data, st, shown)
     story += _freshness(data, st)
@@ -652,25 +652,25 @@ def document_title(data: SteeringData) -> str:
 
 
 def _build(data: SteeringData, target: str, *, suppressed: bool, progress: Progress | None,
-           cancelled: Callable[[], bool] | None) -> None:
+           cancelled: Callable[[], bool] | None, charts: bool = True) -> None:
     register_fonts()
     title = document_title(data)
     doc = SimpleDocTemplate(target, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
                             bottomMargin=MARGIN + 4 * mm, title=title, author="Scottish Recovery Consortium",
                             creator="srcdesk", subject=data.scope, invariant=1, pageCompression=1,
                             initialFontName=SANS, initialFontSize=10)
-    story = _story(data, Shown(suppressed))
+    story = _story(data, Shown(suppressed), charts)
     doc.build(story, canvasmaker=_canvas_maker(title, suppressed, progress, cancelled))
 
 
 def write_pdf(data: SteeringData, path: str | os.PathLike[str], *, suppressed: bool = True,
               progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
-              before_replace: Callable[[], object] | None = None) -> Path:
+              before_replace: Callable[[], object] | None = None, charts: bool = True) -> Path:
     """Write the report to ``path``, replacing it only once the new file is whole (a temporary
     file beside it, then ``os.replace``). ``progress(done, 0, what)`` after each page; ``cancelled()``
     is asked before each page and stops with :class:`~srcdesk.errors.Cancelled`, leaving nothing.
     ``before_replace()`` runs once the file is whole, before it takes its name (the export record:
-    if it fails, no file is left)."""
+    if it fails, no file is left). ``charts=False`` leaves the charts out (the bench's baseline)."""
     path = Path(path)
     try:
         fd, partial = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".pdf.part", dir=path.parent)
@@ -678,7 +678,7 @@ def write_pdf(data: SteeringData, path: str | os.PathLike[str], *, suppressed: b
         raise _not_saved(path, exc) from exc
     os.close(fd)
     try:
-        _build(data, partial, suppressed=suppressed, progress=progress, cancelled=cancelled)
+        _build(data, partial, suppressed=suppressed, progress=progress, cancelled=cancelled, charts=charts)
         if before_replace is not None:
             before_replace()
         os.replace(partial, path)

@@ -187,18 +187,20 @@ class Shown:
         if a is None or b is None:
             return "–"
         if isinstance(now, Ratio):
-            return f"{_signed(a - b, 0)} points"
+            points = round(a - b)
+            return "no change" if points == 0 else f"{_signed(points, 0)} points"
         diff = a - b
+        if diff == 0:
+            return "no change"
         decimals = 1 if INDICATOR_BY_CODE[code].unit == "hours" else 0
         if not b:
             return _signed(diff, decimals)
-        return f"{_signed(diff, decimals)} ({_signed(diff * 100 / b, 0)}%)"
+        pct = diff * 100 / b
+        return f"{_signed(diff, decimals)} ({_signed(pct, 0 if abs(pct) >= 10 else 1)}%)"
 
 
 def _signed(x: float, decimals: int) -> str:
     text = f"{abs(x):,.{decimals}f}"
-    if float(text.replace(",", "")) == 0:
-        return "no change" if decimals == 0 and x == 0 else "0"
     return ("+" if x > 0 else "−") + text
 
 
@@ -529,7 +531,7 @@ def _workplan(data: SteeringData, st: dict[str, ParagraphStyle], shown: Shown) -
                                                           "Of target", "Target set")]]
         for t in data.targets:
             ind = INDICATOR_BY_CODE.get(t.code)
-            label = ind.label if ind else t.code.replace("_", " ").capitalize()
+            label = ind.label if ind else "Workplan item"
             if t.target is None:
                 target_text = "–"
             elif ind and ind.unit == "ratio":

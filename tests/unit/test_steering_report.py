@@ -103,6 +103,7 @@ def test_the_report_says_what_the_steering_group_needs(tmp_path: Path) -> None:
                   "Q3 2025-26 (October–December 2025)", "Prepared by Ann Officer", "12 January 2026"):
         assert words in cover
     assert "1,234" in _line(text, "Sessions held") and "+134 (+12%)" in _line(text, "Sessions held")
+    assert "−5 (−8.3%)" in _line(text, "Certificates issued")  # 55 against 60
     assert "+17 points" in _line(text, "RAT coverage")  # 83% against 67%
     assert "Focus establishments, Plan year 2025-26: HMP Barlinnie." in text
     assert "May be incomplete: last bundle 41 days ago" in text
@@ -148,7 +149,8 @@ def test_a_change_from_a_hidden_figure_is_not_given(tmp_path: Path) -> None:
     assert "<10" in line and "+9" not in line and "15" in line
     shown = report.Shown(True)
     assert shown.change("people", 15, 6) == "–"
-    assert shown.change("people", 15, 12) == "+3 (+25%)"
+    assert shown.change("people", 15, 12) == "+3 (+25%)" and shown.change("people", 15, 15) == "no change"
+    assert shown.change("rat_coverage", Ratio(1, 2), Ratio(2, 4)) == "no change"
     assert report.Shown(False).change("people", 15, 6) == "+9 (+150%)"
 
 

@@ -30,6 +30,7 @@ Progress = Callable[[int, int, str], object]
 
 _GATHERING = ("this period's figures", "the previous period's", "each establishment's", "the trends",
               "the workplan", "the data's freshness")
+_STEPS = len(_GATHERING) + 8  # and about 7 pages to draw
 
 
 def _today(ctx: Context) -> dt.date:
@@ -41,7 +42,7 @@ def gather(ctx: Context, period: Period, establishment_id: str | None = None, *,
     """Everything the report shows, read through the dashboard's service (``report.read``)."""
     def step(n: int) -> None:
         if progress is not None:
-            progress(n, len(_GATHERING), f"Gathering {_GATHERING[n]}…")
+            progress(n, _STEPS, f"Gathering {_GATHERING[n]}…")
 
     if not ctx.installation.is_office and establishment_id is None:
         establishment_id = ctx.installation.establishment_id
@@ -109,5 +110,9 @@ def write_report(ctx: Context, period: Period, path: str | Path, *, establishmen
                 personal=False, file_format="pdf", filters=json.dumps(filters, sort_keys=True),
                 rows=len(data.establishments) or 1, file_name=path.name))
 
-    return pdf.write_pdf(data, path, suppressed=suppressed, progress=progress, cancelled=cancelled,
+    def drawing(page: int, _total: int, what: str) -> None:  # the pages' count is known only at the end
+        if progress is not None:
+            progress(min(len(_GATHERING) + page, _STEPS - 1), _STEPS, what)
+
+    return pdf.write_pdf(data, path, suppressed=suppressed, progress=drawing, cancelled=cancelled,
                          before_replace=record)

@@ -144,8 +144,8 @@ class SteeringDialog(QDialog):
         self.save_button.setEnabled(self.allowed)
         self.buttons.addButton(self.save_button, QDialogButtonBox.ButtonRole.AcceptRole)
         self.folder_button = push_button("&Open the folder", "openFolderButton", self._open_saved_folder)
-        self.folder_button.hide()  # once a report is saved
         self.buttons.addButton(self.folder_button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.folder_button.hide()  # once a report is saved (after addButton, which shows it)
         self.close_button = self.buttons.addButton("&Close", QDialogButtonBox.ButtonRole.RejectRole)
         self.close_button.setObjectName("closeButton")
         self.close_button.setAccessibleName("Close")

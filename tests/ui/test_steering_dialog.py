@@ -65,6 +65,7 @@ def test_save_as_writes_the_report_then_offers_the_folder(qtbot, monkeypatch, op
         lambda cls, parent, suggested, on_chosen: (asked.append(suggested), on_chosen(target))))
     monkeypatch.setattr(SteeringDialog, "open_folder", classmethod(lambda cls, folder: opened_folders.append(folder)))
     dialog = opened()
+    assert dialog.folder_button.isHidden()  # until a report is saved
     assert dialog.current_period() == Q1
     assert dialog.scope.itemText(0) == "All establishments (national)" and dialog.scope.count() >= 16
     dialog.scope.setCurrentIndex(dialog.scope.findText("HMP Perth"))

@@ -79,7 +79,7 @@ def test_save_as_writes_the_report_then_offers_the_folder(qtbot, monkeypatch, op
     text = pdftotext(target)
     assert "HMP Perth" in text and "Q1 2025-26 (April–June 2025)" in text and "Perth's recovery café reopened in May." in text
     assert dialog.status.text() == f"Saved chosen.pdf in {tmp_path}."
-    assert dialog.folder_button.hasFocus()
+    assert dialog.focusWidget() is dialog.folder_button
     dialog.folder_button.click()
     assert opened_folders == [tmp_path]
     with office.db.read() as s:

@@ -42,6 +42,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.validators import Auto
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     CondPageBreak,
@@ -128,7 +129,7 @@ class SteeringData:
     figures: dict[str, Value]  # INDICATORS code -> value, this period
     previous: dict[str, Value]  # the same for period.previous()
     establishments: list[EstablishmentFigures] = field(default_factory=list)
-    sessions_by_programme: list[tuple[str, int]] = field(default_factory=list)
+    sessions_by_programme: list[tuple[str, int]] = field(default_factory=list)  # programmes and activities
     quarters: list[Period] = field(default_factory=list)  # the trend's quarters, oldest first
     trends: dict[str, list[Value | None]] = field(default_factory=dict)  # code -> a value per quarter
     trend_targets: dict[str, float] = field(default_factory=dict)  # code -> the plan year's target
@@ -333,7 +334,7 @@ def _bar_chart(rows: list[tuple[str, Value | None]], code: str, shown: Shown, ti
         labels.append(text)
     chart.data = [list(reversed(plotted))]  # the first row at the top
     chart.barLabelArray = [list(reversed(labels))]
-    chart.categoryAxis.categoryNames = [name for name, _v in reversed(rows)]
+    chart.categoryAxis.categoryNames = [_fit(name, 7.5, 62 * mm - 8) for name, _v in reversed(rows)]
     chart.categoryAxis.labels.fontName = SANS
     chart.categoryAxis.labels.fontSize = 7.5
     chart.categoryAxis.labels.boxAnchor = "e"
@@ -365,6 +366,15 @@ def _bar_chart(rows: list[tuple[str, Value | None]], code: str, shown: Shown, ti
             chart.bars[(0, i)].strokeDashArray = [2, 1.5]
     d.add(chart)
     return d
+
+
+def _fit(text: str, size: float, width: float) -> str:
+    """``text`` shortened with "…" to fit ``width`` points in the sans font at ``size``."""
+    if stringWidth(text, SANS, size) <= width:
+        return text
+    while text and stringWidth(text + "…", SANS, size) > width:
+        text = text[:-1]
+    return text.rstrip() + "…"
 
 
 def _trend_chart(data: SteeringData, code: str, shown: Shown) -> Drawing:
@@ -468,12 +478,13 @@ def _charts(data: SteeringData, st: dict[str, ParagraphStyle], shown: Shown) -> 
                     Spacer(1, 4 * mm)]
     elif data.sessions_by_programme:
         rows = [(name, n) for name, n in data.sessions_by_programme[:16]]
-        out += [_bar_chart(rows, "sessions", shown, f"Sessions held by programme, {data.period.short_label}"),
-                Spacer(1, 4 * mm)]
+        out += [_bar_chart(rows, "sessions", shown,
+                           f"Sessions held by programme and activity, {data.period.short_label}"), Spacer(1, 4 * mm)]
     for code in _trend_codes(data):
         out += [CondPageBreak(60 * mm), _trend_chart(data, code, shown), Spacer(1, 3 * mm)]
     if shown.suppressed:
-        out.append(_p(CHART_NOTE + " A figure marked * is not drawn (see the table by establishment).", st["small"]))
+        withheld = " A figure marked * is not drawn (see the table by establishment)." if data.establishments else ""
+        out.append(_p(CHART_NOTE + withheld, st["small"]))
     if any(c in data.trend_targets for c in _trend_codes(data)):
         out.append(_p("For a count, the dashed line is a quarter of the plan year's target; for a share, the "
                       "target itself.", st["small"]))
@@ -522,7 +533,10 @@ def _narrow(text: str) -> str:
 def _workplan(data: SteeringData, st: dict[str, ParagraphStyle], shown: Shown) -> list:
     out: list = [CondPageBreak(80 * mm), _p("Workplan progress", st["h1"])]
     if not data.focus and not data.targets:
-        out.append(_p(f"No workplan has been set for {data.plan_year or 'this plan year'}.", st["body"]))
+        year = data.plan_year or "this plan year"
+        out.append(_p(f"No workplan has been set for {year}." if data.national else
+                      f"The workplan for {year} sets no targets for {data.scope}, and does not name it a focus "
+                      "establishment.", st["body"]))
         return out
     if data.focus:
         out.append(_p(f"Focus establishments, {data.plan_year}: {', '.join(data.focus)}.", st["body"]))

@@ -75,7 +75,8 @@ def gather(ctx: Context, period: Period, establishment_id: str | None = None, *,
     trend_codes = list(dict.fromkeys([*trend_targets, *pdf.TREND_DEFAULT]))[:pdf.MAX_TRENDS]
     trends = {code: dashboard.trend(ctx, code, quarters, establishment_id) for code in trend_codes}
     step(5)
-    freshness = [pdf.Staleness(f.name, f.last_bundle_at, f.days) for f in dashboard.freshness(ctx, _today(ctx))]
+    freshness = [pdf.Staleness(f.name, f.last_bundle_at, f.days) for f in dashboard.freshness(ctx, _today(ctx))
+                 if establishment_id is None or f.establishment_id == establishment_id]
     user = ctx.user
     assert user is not None  # dashboard's report.read refused otherwise
     plan = period_containing(period.start, "year")
@@ -84,7 +85,8 @@ def gather(ctx: Context, period: Period, establishment_id: str | None = None, *,
         scope_code=known[establishment_id][0] if establishment_id else None,
         national=establishment_id is None, prepared_by=user.display_name or user.username,
         prepared_on=_today(ctx), figures=now.values, previous=before.values, establishments=rows,
-        sessions_by_programme=list(now.sessions_by.get("programme", [])), quarters=quarters, trends=trends,
+        sessions_by_programme=sorted([*now.sessions_by.get("programme", []), *now.sessions_by.get("activity", [])],
+                                     key=lambda r: (-r[1], r[0])), quarters=quarters, trends=trends,
         trend_targets=trend_targets, targets=progress_rows,
         focus=sorted(known[i][1] for i in focus_ids if i in known), plan_year=plan.label,
         freshness=freshness, notes=notes)

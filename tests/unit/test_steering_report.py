@@ -195,6 +195,6 @@ def test_one_establishments_report_charts_its_programmes(tmp_path: Path) -> None
                                sessions_by_programme=[("Recovery Café", 40), ("SMART Recovery", 12)])
     path = report.write_pdf(data, tmp_path / "perth.pdf")
     text = pdftotext(path)
-    assert "Sessions held by programme" in text and "Recovery Café" in text
+    assert "Sessions held by programme and activity" in text and "Recovery Café" in text
     assert "Figures by establishment" not in text
     assert pdfinfo(path)["Title"].endswith(", HMP Perth")

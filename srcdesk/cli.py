@@ -573,26 +573,20 @@ COMMANDS["conflicts"] = cmd_conflicts
 COMMANDS["clock"] = cmd_clock
 
 
-def cmd_certificates(args: argparse.Namespace) -> int:
-    ctx = _signed_in(args)
-    try:
-        return certificates_cli.run(args, ctx)
-    finally:
-        ctx.db.close()
+def signed_in_command(run):  # noqa: ANN001, ANN201 - run(args, ctx) -> exit status
+    """A command of a module of its own (``srcdesk.cli_certificates.run``): run as the user signed
+    in, the data closed after."""
+    def command(args: argparse.Namespace) -> int:
+        ctx = _signed_in(args)
+        try:
+            return run(args, ctx)
+        finally:
+            ctx.db.close()
+    return command
 
 
-COMMANDS["certificates"] = cmd_certificates
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    ctx = _signed_in(args)
-    try:
-        return report_cli.run(args, ctx)
-    finally:
-        ctx.db.close()
-
-
-COMMANDS["report"] = cmd_report
+COMMANDS["certificates"] = signed_in_command(certificates_cli.run)
+COMMANDS["report"] = signed_in_command(report_cli.run)
 
 
 def _log_unexpected(args: argparse.Namespace | None, error: BaseException) -> Path | None:

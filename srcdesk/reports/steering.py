@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,7 +57,7 @@ from reportlab.platypus import (
 from ..dates import day_month_year, long_date
 from ..errors import Cancelled
 from . import indicators
-from .certificates import SANS, SERIF, SERIF_BOLD, SERIF_ITALIC, NotSaved, register_fonts
+from .certificates import SANS, SERIF, SERIF_BOLD, SERIF_ITALIC, NotSaved, register_fonts, write_atomically
 from .indicators import INDICATOR_BY_CODE, INDICATORS, Ratio, Value
 from .periods import Period
 
@@ -687,24 +686,10 @@ def write_pdf(data: SteeringData, path: str | os.PathLike[str], *, suppressed: b
     is asked before each page and stops with :class:`~srcdesk.errors.Cancelled`, leaving nothing.
     ``before_replace()`` runs once the file is whole, before it takes its name (the export record:
     if it fails, no file is left). ``charts=False`` leaves the charts out (the bench's baseline)."""
-    path = Path(path)
-    try:
-        fd, partial = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".pdf.part", dir=path.parent)
-    except OSError as exc:
-        raise _not_saved(path, exc) from exc
-    os.close(fd)
-    try:
-        _build(data, partial, suppressed=suppressed, progress=progress, cancelled=cancelled, charts=charts)
-        if before_replace is not None:
-            before_replace()
-        os.replace(partial, path)
-    except OSError as exc:
-        _remove(Path(partial))
-        raise _not_saved(path, exc) from exc
-    except BaseException:
-        _remove(Path(partial))
-        raise
-    return path
+    return write_atomically(
+        Path(path), lambda partial: _build(data, partial, suppressed=suppressed, progress=progress,
+                                           cancelled=cancelled, charts=charts),
+        _not_saved, before_replace)
 
 
 def pdf_bytes(data: SteeringData, *, suppressed: bool = True) -> bytes:
@@ -719,10 +704,3 @@ def _not_saved(path: Path, error: OSError) -> NotSaved:
     reason = error.strerror or type(error).__name__
     return NotSaved(f"The Steering Group report could not be saved as {path} ({reason}). If that file is open "
                     "in another program, close it; or choose another folder. Then try again.")
-
-
-def _remove(path: Path) -> None:
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        pass

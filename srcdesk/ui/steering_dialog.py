@@ -38,7 +38,7 @@ from ..services import dashboard, steering
 from ..services.base import Context
 from .progress import run_with_progress
 from .tasks import Task, run_task
-from .widgets import FieldError, StatusNote, confirm, describe_error, heading, push_button
+from .widgets import FieldError, StatusNote, choose_save_file, confirm, describe_error, heading, push_button
 
 NOTES_KEY = "steering/notes/{}"  # + the period's code: the draft notes for that period
 PLAN_YEARS_OFFERED = 5  # this plan year and the four before it, each with its quarters
@@ -239,14 +239,8 @@ class SteeringDialog(QDialog):
     @classmethod
     def ask_path(cls, parent: QWidget, suggested: str, on_chosen: Callable[[Path], Any]) -> QFileDialog | None:
         """Ask where to save the PDF without blocking; ``on_chosen(path)`` once chosen (tests replace this)."""
-        dialog = QFileDialog(parent, "Save the Steering Group report", suggested, "PDF files (*.pdf)")
-        dialog.setObjectName("saveReportDialog")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setDefaultSuffix("pdf")
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.fileSelected.connect(lambda chosen: on_chosen(Path(chosen)))
-        dialog.open()
-        return dialog
+        return choose_save_file(parent, "Save the Steering Group report", suggested, "PDF files (*.pdf)", "pdf",
+                                "saveReportDialog", on_chosen)
 
     @classmethod
     def open_folder(cls, folder: Path) -> None:

@@ -477,10 +477,16 @@ def _date(raw: object) -> dt.date | None:
     return dt.date.fromisoformat(str(raw)[:10])
 
 
-def _behind(s: OrmSession, kind: str, columns: tuple[str, ...], sql: str, count_sql: str, params: dict,
+def _behind(s: OrmSession, kind: str, columns: tuple[str, ...], sql: str, count_sql: str | None, params: dict,
             limit: int, dates: tuple[int, ...] = (0,)) -> Behind:
+    """``sql``: the id, then the columns' values; ``count_sql`` None: ``sql`` ends with the total
+    (``count(*) OVER ()``), so what both would read is read once."""
     rows = s.execute(text(sql + " LIMIT :limit"), {**params, "limit": limit}).all()
-    total = s.execute(text(count_sql), params).scalar_one()
+    if count_sql is None:
+        total = rows[0][-1] if rows else 0
+        rows = [r[:-1] for r in rows]
+    else:
+        total = s.execute(text(count_sql), params).scalar_one()
     out = []
     for r in rows:
         values = list(r[1:])
@@ -528,9 +534,9 @@ def behind(s: OrmSession, period: Period, code: str, establishment_id: str | Non
                    f"WHERE a.person_id = here.person_id AND {_COUNTED} AND s.deleted_hlc IS NULL "
                    "AND s.cancelled = 0 AND s.date < :start)") if code == "new_people" else ""
         return _behind(s, "person", ("Name", "Attendances", "Last attended"), (
-            f"{here}SELECT here.person_id, {_PERSON_NAME.format('here.person_id')}, here.n, here.last "
-            f"FROM here {new} ORDER BY here.last DESC, here.person_id"),
-            f"{here}SELECT count(*) FROM here {new}", p, limit, dates=(2,))
+            f"{here}SELECT person_id, {_PERSON_NAME.format('person_id')}, n, last, total FROM ("
+            f"SELECT here.person_id, here.n, here.last, count(*) OVER () AS total FROM here {new} "
+            "ORDER BY here.last DESC, here.person_id LIMIT :limit)"), None, p, limit, dates=(2,))
     if code == "signoffs" and _summed(s):
         where = f"x.achieved_on BETWEEN :start AND :end{_where_est('x.establishment_id', est, False)}"
         return _behind(s, "achievement", ("Date", "Person", "Level", "Establishment"), (

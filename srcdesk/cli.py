@@ -17,6 +17,7 @@ from pathlib import Path
 from . import __version__
 from . import cli_certificates as certificates_cli
 from . import cli_plan as plan_cli
+from . import cli_report as report_cli
 from .errors import SrcdeskError
 from .services.permissions import ROLES
 from .words import noun_for, plural
@@ -36,9 +37,10 @@ class UsageError(Exception):
 # while one writes) and take no lock; every other command holds the data folder's lock
 # (srcdesk.instance) while it runs, waiting a few seconds for it. ``--version`` and ``--help``
 # touch no data at all. (``keys show`` and ``keys list`` write only once, for an installation
-# set up before srcdesk had keys: SQLite's own locking covers that one write.)
+# set up before srcdesk had keys; ``report steering`` writes only its line in the local export
+# record, so the office can make the report with the app open: SQLite's own locking covers that.)
 READ_ONLY = {("check", None), ("clock", "check"), ("keys", "show"), ("keys", "list"), ("user", "list"),
-             ("bundle", "verify"), ("bundle", "history"), ("conflicts", "list"),
+             ("bundle", "verify"), ("bundle", "history"), ("conflicts", "list"), ("report", "steering"),
              *(("certificates", c) for c in certificates_cli.READ_ONLY),
              *(("plan", c) for c in plan_cli.READ_ONLY)}
 # Commands that act as nobody in particular; every other one needs --user or $SRCDESK_USER.
@@ -76,7 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--end-date", metavar="DATE",
                       help="the last day of the data (default: today); with --seed, the same data every time")
 
-    sub.add_parser("check", help="check integrity, references, migrations and the change log")
+    check = sub.add_parser("check", help="check integrity, references, migrations and the change log")
+    check.add_argument("--rebuild-summaries", action="store_true",
+                       help="first make the dashboard's summary tables afresh from the records")
 
     backup = sub.add_parser("backup", help="write a consistent copy of the database")
     backup.add_argument("--to", required=True, type=Path, metavar="FILE")
@@ -142,6 +146,7 @@ def _parser() -> argparse.ArgumentParser:
 
     certificates_cli.add_parser(sub)
     plan_cli.add_parser(sub)
+    report_cli.add_parser(sub)
     conflicts = sub.add_parser("conflicts", help="concurrent edits waiting for a person")
     csub = conflicts.add_subparsers(dest="conflicts_command", metavar="ACTION", required=True)
     csub.add_parser("list", help="list open conflicts")
@@ -258,6 +263,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     db = Database.open(_data_dir(args), migrate=False)
     try:
+        if args.rebuild_summaries:
+            from .services.check import rebuild_summaries
+
+            rebuild_summaries(db)
+            print("The dashboard's summaries were made afresh from the records.")
         report = run_check(db)
     finally:
         db.close()
@@ -574,8 +584,8 @@ COMMANDS["clock"] = cmd_clock
 
 
 def signed_in_command(run):  # noqa: ANN001, ANN201 - run(args, ctx) -> exit status
-    """A command kept in a module of its own (``srcdesk.cli_certificates``, ``srcdesk.cli_plan``):
-    ``run(args, ctx)`` with the acting user signed in, the database closed after."""
+    """A command kept in a module of its own (``srcdesk.cli_certificates``, ``srcdesk.cli_plan``,
+    ``srcdesk.cli_report``): ``run(args, ctx)`` with the acting user signed in, the data closed after."""
     def command(args: argparse.Namespace) -> int:
         ctx = _signed_in(args)
         try:
@@ -587,6 +597,7 @@ def signed_in_command(run):  # noqa: ANN001, ANN201 - run(args, ctx) -> exit sta
 
 COMMANDS["certificates"] = signed_in_command(certificates_cli.run)
 COMMANDS["plan"] = signed_in_command(plan_cli.run)
+COMMANDS["report"] = signed_in_command(report_cli.run)
 
 
 def _log_unexpected(args: argparse.Namespace | None, error: BaseException) -> Path | None:
@@ -625,7 +636,7 @@ def _writer_lock(args: argparse.Namespace):  # noqa: ANN202 - a context manager
 
     from .instance import COMMAND_WAIT_SECONDS, InstanceLock
 
-    if _command(args) in READ_ONLY:
+    if _command(args) in READ_ONLY and not getattr(args, "rebuild_summaries", False):
         return nullcontext()
     lock = InstanceLock(_data_dir(args))
     lock.acquire(COMMAND_WAIT_SECONDS, create=args.command == "init")

@@ -396,20 +396,34 @@ def write_pdf(contents: Iterable[CertificateContent], design: Design, path: str 
     contents = list(contents)
     if not contents:
         raise ValueError("no certificates to print")
-    path = Path(path)
-    try:
-        fd, partial = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".pdf.part", dir=path.parent)
-    except OSError as exc:
-        raise _not_saved(path, exc) from exc
-    os.close(fd)
-    try:
+
+    def draw(partial: str) -> None:
         c = _canvas(partial, _title(contents))
         _draw_all(c, contents, design, qr=qr, progress=progress, cancelled=cancelled)
         c.save()
+
+    return write_atomically(Path(path), draw, _not_saved)
+
+
+def write_atomically(path: Path, write: Callable[[str], object], not_saved: Callable[[Path, OSError], Exception],
+                     before_replace: Callable[[], object] | None = None) -> Path:
+    """``write(partial)`` a file beside ``path``, then give it ``path``'s name (``os.replace``): an
+    existing file is replaced only by a whole one. Anything raised (a cancel, a full disk) leaves
+    no partial file behind; an ``OSError`` becomes ``not_saved(path, error)``. ``before_replace()``
+    runs once the file is whole, before it takes its name (a record of it: if that fails, no file)."""
+    try:
+        fd, partial = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=f"{path.suffix}.part", dir=path.parent)
+    except OSError as exc:
+        raise not_saved(path, exc) from exc
+    os.close(fd)
+    try:
+        write(partial)
+        if before_replace is not None:
+            before_replace()
         os.replace(partial, path)
     except OSError as exc:
         _remove(Path(partial))
-        raise _not_saved(path, exc) from exc
+        raise not_saved(path, exc) from exc
     except BaseException:
         _remove(Path(partial))
         raise

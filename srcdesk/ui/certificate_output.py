@@ -26,6 +26,7 @@ from ..services.base import Context
 from . import certificate_print
 from .progress import run_with_progress
 from .tasks import Task
+from .widgets import choose_save_file
 
 _scratch: tempfile.TemporaryDirectory | None = None
 _numbers = itertools.count(1)
@@ -48,13 +49,8 @@ def make_pdf(ctx: Context, certificate_ids: Sequence[str], path: Path, *, progre
 
 def ask_save_path(parent: QWidget, suggested: str, on_chosen: Callable[[Path], Any]) -> QFileDialog | None:
     """Ask where to save the PDF, without blocking; ``on_chosen(path)`` once chosen."""
-    dialog = QFileDialog(parent, "Save the certificates as a PDF", suggested, "PDF files (*.pdf)")
-    dialog.setObjectName("savePdfDialog")
-    dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-    dialog.setDefaultSuffix("pdf")
-    dialog.fileSelected.connect(lambda chosen: on_chosen(Path(chosen)))
-    dialog.open()
-    return dialog
+    return choose_save_file(parent, "Save the certificates as a PDF", suggested, "PDF files (*.pdf)", "pdf",
+                            "savePdfDialog", on_chosen)
 
 
 def _build(parent: QWidget, ctx: Context, ids: Sequence[str], path: Path, *, on_made: Callable[[Path], Any],

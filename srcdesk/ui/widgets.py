@@ -466,3 +466,18 @@ def choose_folder(parent: QWidget, title: str, start: str, accept: str, name: st
     dialog.fileSelected.connect(lambda chosen: on_chosen(Path(chosen)))
     dialog.open()
     return dialog
+
+
+def choose_save_file(parent: QWidget, title: str, start: str, filters: str, suffix: str, name: str,
+                     on_chosen: Callable[[Path], Any]) -> QFileDialog:
+    """Ask where to save a file without blocking; ``on_chosen(path)`` once chosen (``suffix``
+    added when the name has none)."""
+    dialog = QFileDialog(parent, title, start, filters)
+    dialog.setObjectName(name)
+    dialog.setFileMode(QFileDialog.FileMode.AnyFile)
+    dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+    dialog.setDefaultSuffix(suffix)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.fileSelected.connect(lambda chosen: on_chosen(Path(chosen)))
+    dialog.open()
+    return dialog

@@ -44,6 +44,7 @@ from srcdesk.services import (
     plans,
     sessions,
     setup,
+    steering,
     trust,
     users,
 )
@@ -157,6 +158,9 @@ CALLS: dict[str, tuple[str, Call]] = {
     "sessions.update_recruit_cohort": ("cohort.edit", lambda c, t: sessions.update_recruit_cohort(
         c, "nope", name="x")),
     "sessions.update_session": ("session.edit", lambda c, t: sessions.update_session(c, "nope", title="x")),
+    # An establishment's PC reports on itself only: "nope" is refused for where, before any file is made.
+    "steering.write_report": ("report.steering", lambda c, t: steering.write_report(
+        c, plan_year(2025), t / "steering.pdf", establishment_id="nope")),
     "sync.export.export_bundles": ("sync.bundles", lambda c, t: export.export_bundles(c, t)),
     "sync.history.bundle_history": ("sync.read", lambda c, t: history.bundle_history(c)),
     "sync.importing.import_bundles": ("sync.bundles", lambda c, t: importing.import_bundles(c, [t / "no.bundle"])),

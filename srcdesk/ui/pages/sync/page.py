@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QFileDialog, QTabWidget, QVBoxLayout, QWidget
 from ....services.base import Context
 from ...sync_dialogs import note
 from ...table_model import PagedTableModel
-from ...widgets import choose_folder, heading
+from ...widgets import choose_folder, choose_save_file, heading
 from .. import Page
 from .base import LAST_FOLDER_KEY
 from .conflicts_tab import ConflictsTab
@@ -136,15 +136,8 @@ class SyncPage(Page):
     @classmethod
     def ask_card_path(cls, parent: QWidget, start: str, on_chosen: Callable[[Path], Any]) -> QFileDialog | None:
         """Ask where to write this PC's enrolment card, without blocking."""
-        dialog = QFileDialog(parent, "Write the enrolment card to", start, "Enrolment cards (*.card);;All files (*)")
-        dialog.setObjectName("cardSaveDialog")
-        dialog.setFileMode(QFileDialog.FileMode.AnyFile)
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setDefaultSuffix("card")
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.fileSelected.connect(lambda chosen: on_chosen(Path(chosen)))
-        dialog.open()
-        return dialog
+        return choose_save_file(parent, "Write the enrolment card to", start,
+                                "Enrolment cards (*.card);;All files (*)", "card", "cardSaveDialog", on_chosen)
 
 
 __all__ = ["SyncPage"]

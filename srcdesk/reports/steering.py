@@ -415,8 +415,8 @@ def _trend_chart(data: SteeringData, code: str, shown: Shown) -> Drawing:
         chart.lines[n].symbol = makeMarker("Circle", size=5.5, fillColor=colors.white, strokeColor=_INK,
                                            strokeWidth=0.9)
     chart.data = series
-    # Join the points of a line only where there are two or more: ReportLab draws a line of one
-    # point (a single quarter with a figure, a single hidden one) as a polyline it then refuses.
+    # Join the points of a line only where there are two or more: ReportLab draws a line with no
+    # points (no quarter with a figure, e.g. no recruit cohort started) as a polyline it then refuses.
     chart.joinedLines = 0
     for i, row in enumerate(series):
         if sum(v is not None for v in row) >= 2:

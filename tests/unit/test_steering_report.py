@@ -97,12 +97,12 @@ def test_the_report_says_what_the_steering_group_needs(tmp_path: Path) -> None:
     assert pdfinfo(path)["Title"] == "Recovery Strategy Steering Group: Q3 2025-26 (October–December 2025)"
 
 
-def test_a_trend_with_a_single_figure_or_a_single_hidden_quarter_is_drawn(tmp_path: Path) -> None:
-    """A cohort's RAT coverage is known for one quarter only; one quarter's people hidden: a line of
-    one point is drawn as a point (ReportLab refuses a one-point polyline)."""
+def test_a_trend_with_no_figure_or_a_single_one_is_drawn(tmp_path: Path) -> None:
+    """No recruit cohort started in any quarter (RAT coverage has no figure, but a target); one
+    quarter's people hidden: ReportLab refuses a line with no points, so none is drawn."""
     data = sample()
     n = len(data.quarters)
-    data.trends["rat_coverage"] = [Ratio(0, 0)] * (n - 1) + [Ratio(1, 1)]
+    data.trends["rat_coverage"] = [Ratio(0, 0)] * n
     data.trends["people"] = [1200] * (n - 1) + [4]
     path = report.write_pdf(data, tmp_path / "report.pdf")
     assert "RAT coverage" in pdftotext(path)

@@ -25,6 +25,7 @@ from sqlalchemy import update
 import srcdesk.services as services_pkg
 from srcdesk.errors import NotFound, PermissionDenied, SrcdeskError, ValidationError
 from srcdesk.models import Installation, Programme
+from srcdesk.reports.periods import plan_year
 from srcdesk.services import (
     attendance,
     backup,
@@ -35,6 +36,7 @@ from srcdesk.services import (
     clock,
     community,
     conflicts,
+    dashboard,
     demo,
     estate,
     ladder,
@@ -93,6 +95,14 @@ CALLS: dict[str, tuple[str, Call]] = {
     "catalogue.delete": ("catalogue.edit", lambda c, t: catalogue.delete(c, Programme, "nope", "r")),
     "catalogue.set_retired": ("catalogue.edit", lambda c, t: catalogue.set_retired(c, Programme, "nope")),
     "catalogue.update": ("catalogue.edit", lambda c, t: catalogue.update(c, Programme, "nope", name="x")),
+    "dashboard.behind": ("report.read", lambda c, t: dashboard.behind(c, plan_year(2025), "people", "est-per")),
+    "dashboard.by_establishment": ("report.read", lambda c, t: dashboard.by_establishment(c, plan_year(2025))),
+    "dashboard.establishments": ("report.read", lambda c, t: dashboard.establishments(c)),
+    "dashboard.figures": ("report.read", lambda c, t: dashboard.figures(c, plan_year(2025), "est-per")),
+    "dashboard.focus": ("report.read", lambda c, t: dashboard.focus(c, plan_year(2025))),
+    "dashboard.freshness": ("report.read", lambda c, t: dashboard.freshness(c)),
+    "dashboard.targets": ("report.read", lambda c, t: dashboard.targets(c, plan_year(2025), "est-per")),
+    "dashboard.trend": ("report.read", lambda c, t: dashboard.trend(c, "sessions", [plan_year(2025)], "est-per")),
     "certificate_design.set_design": ("certificate.design", lambda c, t: certificate_design.set_design(c, footer="x")),
     "certificates.issue": ("certificate.issue", lambda c, t: certificates.issue(c, person_id="nope", kind="x")),
     "certificates.revoke": ("certificate.revoke", lambda c, t: certificates.revoke(c, "nope", "r")),

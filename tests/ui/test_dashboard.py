@@ -65,7 +65,7 @@ class FixedService:
         self.calls.append(("trend", code, tuple(q.code for q in quarters), establishment_id))
         return [0 if self.empty else 100 + 10 * i for i in range(len(quarters))]
 
-    def freshness(self, ctx) -> list[Freshness]:  # noqa: ANN001
+    def freshness(self, ctx, today=None) -> list[Freshness]:  # noqa: ANN001
         self.calls.append(("freshness",))
         if not ctx.installation.is_office:
             return []
@@ -100,7 +100,7 @@ class FixedService:
 @pytest.fixture
 def fixed(monkeypatch: pytest.MonkeyPatch) -> FixedService:
     svc = FixedService()
-    monkeypatch.setattr(page_module, "service", lambda: svc)
+    monkeypatch.setattr(page_module, "dashboard_service", svc)
     monkeypatch.setattr(today_page, "today", lambda: TODAY)
     return svc
 
@@ -310,7 +310,7 @@ def test_an_establishment_sees_its_own_only(qtbot, fixed, open_demo) -> None:  #
 
 def test_empty_database_says_so(qtbot, monkeypatch, office_ctx) -> None:  # noqa: ANN001
     svc = FixedService(empty=True)
-    monkeypatch.setattr(page_module, "service", lambda: svc)
+    monkeypatch.setattr(page_module, "dashboard_service", svc)
     monkeypatch.setattr(today_page, "today", lambda: TODAY)
     page = _page(qtbot, office_ctx)
     assert page.tiles["sessions"].value.text() == "0"
@@ -329,3 +329,47 @@ def test_a_data_change_reloads_the_figures(qtbot, fixed, office_ctx) -> None:  #
     with qtbot.waitSignal(page.painted, timeout=WAIT_MS):
         data_bus().announce("attendance")
     assert page.tiles["attendances"].value.text() == "591"
+
+
+# -- real data, through the real service ------------------------------------------------------------
+
+def test_real_demo_establishment_tiles_match_the_service_and_drill_down(qtbot, open_demo, demo_today) -> None:  # noqa: ANN001
+    from srcdesk.services import dashboard as dashboard_service
+
+    ctx = open_demo("rita")
+    page = _page(qtbot, ctx)
+    assert page.period.code == "2026-Q3"  # 28 Oct 2026
+    own = ctx.installation.establishment_id
+    expected = dashboard_service.figures(ctx, page.period, own)
+    before = dashboard_service.figures(ctx, page.period.previous(), own)
+    sessions = expected.values["sessions"]
+    assert sessions > 0
+    assert page.tiles["sessions"].value.text() == f"{sessions:,}"
+    assert page.tiles["attendances"].value.text() == f"{expected.values['attendances']:,}"
+    delta = sessions - before.values["sessions"]
+    assert page.tiles["sessions"].delta.text() == (
+        f"{'↑' if delta > 0 else '↓'} {abs(delta):,} from Q2 26-27" if delta else "no change from Q2 26-27")
+    assert page.ladder_model.rowCount() == len(expected.ladder)
+    name = ctx.installation.name
+    qtbot.mouseClick(page.tiles["sessions"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.behind is not None, timeout=WAIT_MS)
+    assert page.drill_heading.text() == (f"{sessions:,} sessions held at {name} in Q3 2026-27 "
+                                         f"(October–December 2026); showing {min(sessions, 500):,}")
+    assert page.drill_model.rowCount() == min(sessions, 500)
+    page.back()
+    # the year: more sessions than the quarter
+    with qtbot.waitSignal(page.painted, timeout=WAIT_MS):
+        page.set_period("2026-27")
+    assert int(page.tiles["sessions"].value.text().replace(",", "")) >= sessions
+
+
+def test_real_empty_office(qtbot, office_ctx, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr(today_page, "today", lambda: TODAY)
+    page = _page(qtbot, office_ctx)
+    assert page.tiles["sessions"].value.text() == "0"
+    assert page.tiles["attendances"].delta.text() == "no change from Q2 25-26"
+    assert page.bar_chart.is_empty and page.trend_chart.is_empty
+    n = page.freshness_list.count()
+    assert n >= 1 and all(page.freshness_list.item(i).text().endswith(": no bundle yet") for i in range(n))
+    assert all(c.stale for c in page.bar_chart.categories)
+    assert page.note.text() == "No sessions at all establishments in Q3 2025-26 (October–December 2025)."

@@ -52,6 +52,7 @@ from ...reports.indicators import (
     Value,
 )
 from ...reports.periods import Period, parse_period, period_containing, plan_year
+from ...services import dashboard as dashboard_service
 from ...services.base import Context
 from ...words import plural_of
 from ..charts import Category, Chart, Series
@@ -83,13 +84,6 @@ COUNTED = {
 COUNTED_MANY = {"people": "people taking part", "new_people": "new people",
                 "certificates_issued": "certificates issued", "certificates_revoked": "certificates revoked",
                 "sessions": "sessions held", "facilitator_hours": "sessions with facilitators"}
-
-
-def service() -> Any:
-    """The dashboard's service module (permissions and scoping around the indicators)."""
-    from ...services import dashboard
-
-    return dashboard
 
 
 # -- what a load brings back ----------------------------------------------------------------------
@@ -145,7 +139,7 @@ def quarter_target(indicator: Indicator, year_target: float) -> float:
 
 
 def load_trend(ctx: Context, period: Period, establishment_id: str | None, code: str) -> Trend:
-    svc = service()
+    svc = dashboard_service
     quarters = trend_quarters(period)
     values = list(svc.trend(ctx, code, quarters, establishment_id))
     indicator = INDICATOR_BY_CODE[code]
@@ -162,20 +156,20 @@ def load_trend(ctx: Context, period: Period, establishment_id: str | None, code:
 
 def load_overview(ctx: Context, period: Period, establishment_id: str | None, code: str) -> Overview:
     """Everything the Figures tab shows, read in one background task."""
-    svc = service()
+    svc = dashboard_service
     office = ctx.installation.is_office
     figures = svc.figures(ctx, period, establishment_id)
     previous = svc.figures(ctx, period.previous(), establishment_id)
     places = [_place(e) for e in svc.establishments(ctx)]
     by_est = svc.by_establishment(ctx, period) if office else {}
-    fresh = list(svc.freshness(ctx)) if office else []
+    fresh = list(svc.freshness(ctx, today_page.today())) if office else []
     focus = frozenset(svc.focus(ctx, period))
     return Overview(period, establishment_id, figures, previous, places, by_est, fresh, focus,
                     load_trend(ctx, period, establishment_id, code))
 
 
 def load_behind(ctx: Context, period: Period, code: str, establishment_id: str | None) -> Behind:
-    return service().behind(ctx, period, code, establishment_id, limit=DRILL_LIMIT)
+    return dashboard_service.behind(ctx, period, code, establishment_id, limit=DRILL_LIMIT)
 
 
 # -- words ------------------------------------------------------------------------------------------

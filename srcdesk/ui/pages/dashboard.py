@@ -110,10 +110,16 @@ class Overview:
     figures: Figures
     previous: Figures
     places: list[Place]
-    by_establishment: dict[str, dict[str, Value]] = field(default_factory=dict)  # office only
-    freshness: list[Freshness] = field(default_factory=list)
+    freshness: list[Freshness] = field(default_factory=list)  # office only
     focus: frozenset[str] = frozenset()
-    trend: Trend | None = None
+
+
+@dataclass(frozen=True)
+class Charts:
+    period: Period
+    establishment_id: str | None
+    by_establishment: dict[str, dict[str, Value]]  # office only
+    trend: Trend
 
 
 def _place(row: Any) -> Place:
@@ -154,18 +160,21 @@ def load_trend(ctx: Context, period: Period, establishment_id: str | None, code:
     return Trend(code, quarters, values, targets)
 
 
-def load_overview(ctx: Context, period: Period, establishment_id: str | None, code: str) -> Overview:
-    """Everything the Figures tab shows, read in one background task."""
+def load_overview(ctx: Context, period: Period, establishment_id: str | None) -> Overview:
+    """The tiles, the small tables and the freshness list (shown first)."""
     svc = dashboard_service
-    office = ctx.installation.is_office
     figures = svc.figures(ctx, period, establishment_id)
     previous = svc.figures(ctx, period.previous(), establishment_id)
     places = [_place(e) for e in svc.establishments(ctx)]
-    by_est = svc.by_establishment(ctx, period) if office else {}
-    fresh = list(svc.freshness(ctx, today_page.today())) if office else []
+    fresh = list(svc.freshness(ctx, today_page.today())) if ctx.installation.is_office else []
     focus = frozenset(svc.focus(ctx, period))
-    return Overview(period, establishment_id, figures, previous, places, by_est, fresh, focus,
-                    load_trend(ctx, period, establishment_id, code))
+    return Overview(period, establishment_id, figures, previous, places, fresh, focus)
+
+
+def load_charts(ctx: Context, period: Period, establishment_id: str | None, code: str) -> Charts:
+    """The bars by establishment (at the office) and the trend (loaded once the tiles are shown)."""
+    by_est = dashboard_service.by_establishment(ctx, period) if ctx.installation.is_office else {}
+    return Charts(period, establishment_id, by_est, load_trend(ctx, period, establishment_id, code))
 
 
 def load_behind(ctx: Context, period: Period, code: str, establishment_id: str | None) -> Behind:
@@ -327,13 +336,15 @@ class DashboardPage(Page):
     topics = frozenset({"sessions", "attendance", "people", "ladder", "catalogue", "sync"})
 
     personRequested = Signal(str)  # a person behind a number: shown on the People page
-    painted = Signal()  # the figures of the period chosen are on the screen (tests, benchmark)
+    figuresShown = Signal()  # the tiles of the period chosen are on the screen (tests, benchmark)
+    painted = Signal()  # … and the charts too: everything the Figures tab shows
 
     def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self.office = ctx.installation.is_office
         self.home_id: str | None = None if self.office else ctx.installation.establishment_id
         self.overview: Overview | None = None
+        self.charts: Charts | None = None
         self.behind: Behind | None = None
         self.drill: tuple[Period, str, str | None] | None = None  # what the drill-down shows
         self._generation = 0  # of the overview: a load overtaken by a newer one is dropped
@@ -603,7 +614,7 @@ class DashboardPage(Page):
         self.note.setText(f"Loading the figures for {self.period.label}…")
         self.note.show()
         self.error.clear_error()
-        run_task(load_overview, self.ctx, self.period, self.establishment_id, self.chart_code, owner=self,
+        run_task(load_overview, self.ctx, self.period, self.establishment_id, owner=self,
                  name="load the dashboard",
                  on_result=lambda overview: self._arrived(generation, overview),
                  on_error=lambda error: self._failed(generation, error))
@@ -631,14 +642,29 @@ class DashboardPage(Page):
         self._show_breakdown()
         self.ladder_model.set_rows(list(figures.ladder))
         self._show_freshness()
-        self._show_bars()
-        if overview.trend is not None:
-            self._show_trend(overview.trend)
         held = number(figures.values.get("sessions")) or 0
         where = self.where(overview.establishment_id)
         self.note.setText(f"{overview.period.label}, {where}." if held else
                           f"No sessions {where} in {overview.period.label}.")
-        self.update()
+        self.figuresShown.emit()
+        # then the charts, one load after the other (they would only compete for the database)
+        if self.charts is None or (self.charts.period, self.charts.establishment_id) != \
+                (overview.period, overview.establishment_id):
+            for chart in (self.bar_chart, self.trend_chart):
+                chart.set_data([], [], empty_text="Loading…")
+        run_task(load_charts, self.ctx, overview.period, overview.establishment_id, self.chart_code, owner=self,
+                 name="load the dashboard's charts",
+                 on_result=lambda charts: self._charts_arrived(generation, charts),
+                 on_error=lambda error: self._failed(generation, error))
+
+    def _charts_arrived(self, generation: int, charts: Charts) -> None:
+        if generation != self._generation:
+            return
+        self.charts = charts
+        self._show_bars()
+        self._show_trend(charts.trend)
+        if charts.trend.code != self.chart_code:  # another indicator was chosen meanwhile
+            self._chart_indicator_changed()
         self.painted.emit()
 
     def _fill_establishments(self, places: list[Place]) -> None:
@@ -683,8 +709,8 @@ class DashboardPage(Page):
         return {f.establishment_id: f for f in self.overview.freshness if is_stale(f)}
 
     def _show_bars(self) -> None:
-        overview = self.overview
-        if overview is None or not self.office:
+        overview, charts = self.overview, self.charts
+        if overview is None or charts is None or not self.office:
             return
         indicator = INDICATOR_BY_CODE[self.chart_code]
         stale = self._stale_places()
@@ -694,7 +720,7 @@ class DashboardPage(Page):
             categories.append(Category(p.id, p.code, p.name, stale=f is not None,
                                        note=freshness_text(f).split(": ", 1)[1] if f is not None else "",
                                        highlight=p.id in overview.focus))
-            values.append(number(overview.by_establishment.get(p.id, {}).get(indicator.code)))
+            values.append(number(charts.by_establishment.get(p.id, {}).get(indicator.code)))
         self.bar_chart.formatter = lambda v, i=indicator: axis_value(i, v)
         self.bar_chart.whole_numbers = indicator.unit == "count"
         self.bar_chart.set_data(categories, [Series(indicator.label, values)],
@@ -719,18 +745,19 @@ class DashboardPage(Page):
 
     def _chart_indicator_changed(self) -> None:
         self._show_bars()
-        if self.overview is None:
+        if self.charts is None:
             return
         self._trend_generation += 1
         generation = self._trend_generation
-        run_task(load_trend, self.ctx, self.overview.period, self.overview.establishment_id, self.chart_code,
+        run_task(load_trend, self.ctx, self.charts.period, self.charts.establishment_id, self.chart_code,
                  owner=self, name="load the dashboard's trend",
                  on_result=lambda trend: self._trend_arrived(generation, trend),
                  on_error=lambda error: self._failed(self._generation, error)
                  if generation == self._trend_generation else None)
 
     def _trend_arrived(self, generation: int, trend: Trend) -> None:
-        if generation == self._trend_generation:
+        if generation == self._trend_generation and self.charts is not None:
+            self.charts = Charts(self.charts.period, self.charts.establishment_id, self.charts.by_establishment, trend)
             self._show_trend(trend)
 
     # -- drill-down ------------------------------------------------------------------------------------

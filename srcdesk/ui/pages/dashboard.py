@@ -495,6 +495,8 @@ class DashboardPage(Page):
         self.drill_table.setAlternatingRowColors(True)
         self.drill_table.setWordWrap(False)
         self.drill_table.verticalHeader().hide()
+        self.drill_table.horizontalHeader().setResizeContentsPrecision(40)
+        self.drill_table.horizontalHeader().setStretchLastSection(True)
         self.drill_table.activated.connect(self._record_activated)
         self.drill_hint = QLabel("")
         self.drill_hint.setObjectName("drillHint")
@@ -808,10 +810,8 @@ class DashboardPage(Page):
         columns = [Column(title, lambda r, n=n: r[0][n]) for n, title in enumerate(behind.columns)]
         self.drill_model.columns = columns
         self.drill_model.set_rows(list(zip(behind.rows, behind.ids, strict=True)))
-        header = self.drill_table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        if columns:
-            header.setStretchLastSection(True)
+        # widths from the first rows only: measuring all 500 would take longer than reading them
+        self.drill_table.resizeColumnsToContents()
         shown = len(behind.rows)
         self.drill_heading.setText(f"{behind.total:,} {what_counted(code, behind.total)} "
                                    f"{self.where(establishment_id)} in {period.label}; showing {shown:,}")

@@ -393,6 +393,11 @@ class Chart(QWidget):
             for s in range(len(self.series)):
                 r = self.bar_rect(i, s, lay)
                 if not r.isValid():
+                    if self.series[s].values[i] == 0:  # a nought is a figure too: said on the axis
+                        x = self.slot(i, lay).center().x()
+                        p.setPen(text)
+                        p.drawText(QRectF(x - 40, lay.plot.bottom() - fm.height() - 1, 80, fm.height()),
+                                   Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom, self.formatter(0))
                     continue
                 colour = self.colour(s)
                 if c.stale:  # old data: hatched over a pale fill
@@ -471,19 +476,25 @@ class Chart(QWidget):
         n = len(self.categories)
         if not n:
             return
-        fm_plain = QFontMetricsF(self._font(0.9))
+        fm_plain = QFontMetricsF(self._font(0.9, bold=True))
         width = lay.plot.width() / n
-        widest = max(fm_plain.horizontalAdvance(c.label) for c in self.categories) + 6
-        every = max(1, math.ceil(widest / width))  # too narrow for every label: every second one …
+
+        def every(mark: bool) -> int:  # too narrow for every label: every second one …
+            widest = max(fm_plain.horizontalAdvance(("⚠ " if mark and c.stale else "") + c.label)
+                         for c in self.categories) + 6
+            return max(1, math.ceil(widest / width))
+
+        mark = every(True) == every(False)  # the warning sign only where it costs no label
+        step = every(mark)
         for i, c in enumerate(self.categories):
-            if i % every and i != self._current:
+            if i % step and i != self._current:
                 continue
             font = self._font(0.9, bold=c.highlight)
             p.setFont(font)
             p.setPen(QColor(STALE_COLOUR) if c.stale else text)
-            label = ("⚠ " if c.stale else "") + c.label
+            label = ("⚠ " if c.stale and mark else "") + c.label
             slot = self.slot(i, lay)
-            box = QRectF(slot.center().x() - width * every / 2, lay.plot.bottom() + 3, width * every,
+            box = QRectF(slot.center().x() - width * step / 2, lay.plot.bottom() + 3, width * step,
                          fm_plain.height() + 4)
             p.drawText(box, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
                        QFontMetricsF(font).elidedText(label, Qt.TextElideMode.ElideRight, box.width()))

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -284,6 +284,8 @@ class Tile(QPushButton):
         font.setBold(True)
         self.value.setFont(font)
         self.delta = QLabel("")
+        for label in (self.caption, self.delta):  # a narrow tile wraps its words, never cuts them
+            label.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
         layout.setSpacing(1)
@@ -298,8 +300,11 @@ class Tile(QPushButton):
         self.setAccessibleName(f"{self.indicator.label}: {self.value.text()}" + (f", {delta}" if delta else ""))
         self.setAccessibleDescription(f"{self.indicator.description} Press Enter to see the records behind it.")
 
-    def sizeHint(self):  # noqa: ANN201, N802
+    def sizeHint(self) -> QSize:  # noqa: N802
         return self.layout().sizeHint()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(self.fontMetrics().averageCharWidth() * 16, self.layout().minimumSize().height())
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
@@ -307,6 +312,35 @@ class Tile(QPushButton):
             event.accept()
             return
         super().keyPressEvent(event)
+
+
+class TileGrid(QWidget):
+    """The tiles in as many columns as the width allows (five on a wide screen, two at the least)."""
+
+    def __init__(self, tiles: Sequence[Tile], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tiles = list(tiles)
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setSpacing(8)
+        self.columns = 0
+        self._arrange(TILE_COLUMNS)
+
+    def _arrange(self, columns: int) -> None:
+        if columns == self.columns:
+            return
+        self.columns = columns
+        for tile in self.tiles:
+            self.grid.removeWidget(tile)
+        for n, tile in enumerate(self.tiles):
+            self.grid.addWidget(tile, n // columns, n % columns)
+        for c in range(TILE_COLUMNS):
+            self.grid.setColumnStretch(c, 1 if c < columns else 0)
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802
+        wanted = max(1, self.fontMetrics().averageCharWidth() * 24)
+        self._arrange(max(2, min(TILE_COLUMNS, (event.size().width() + 8) // wanted)))
+        super().resizeEvent(event)
 
 
 def _small_table(name: str, accessible: str, columns: Sequence[Column]) -> tuple[QTableView, RowsTableModel]:
@@ -394,13 +428,11 @@ class DashboardPage(Page):
 
         # -- Figures: the overview ----------------------------------------------------------------
         self.tiles: dict[str, Tile] = {}
-        tiles = QGridLayout()
-        tiles.setSpacing(8)
-        for n, indicator in enumerate(INDICATORS):
+        for indicator in INDICATORS:
             tile = Tile(indicator)
             tile.clicked.connect(lambda _c=False, code=indicator.code: self.drill_down(code))
             self.tiles[indicator.code] = tile
-            tiles.addWidget(tile, n // TILE_COLUMNS, n % TILE_COLUMNS)
+        self.tile_grid = TileGrid(list(self.tiles.values()))
 
         self.chart_combo = QComboBox()
         self.chart_combo.setObjectName("chartIndicator")
@@ -473,7 +505,7 @@ class DashboardPage(Page):
         overview.setContentsMargins(8, 8, 8, 8)
         overview.addWidget(self.note)
         overview.addWidget(self.error)
-        overview.addLayout(tiles)
+        overview.addWidget(self.tile_grid)
         overview.addLayout(chart_row)
         overview.addLayout(charts, 3)
         overview.addLayout(tables, 2)
@@ -733,7 +765,9 @@ class DashboardPage(Page):
 
     def _show_trend(self, trend: Trend) -> None:
         indicator = INDICATOR_BY_CODE[trend.code]
-        categories = [Category(q.code, q.short_label, q.label) for q in trend.quarters]
+        today = today_page.today()
+        categories = [Category(q.code, q.short_label, q.label + (" so far" if q.contains(today) else ""))
+                      for q in trend.quarters]
         self.trend_chart.formatter = lambda v, i=indicator: axis_value(i, v)
         self.trend_chart.whole_numbers = indicator.unit == "count"
         where = self.where(self.overview.establishment_id if self.overview else self.establishment_id)

@@ -410,7 +410,8 @@ class Chart(QWidget):
                 else:
                     p.fillRect(r, colour)
                 label = self.formatter(self.series[s].values[i])
-                if fm.horizontalAdvance(label) <= max(r.width() + 10, 0) or len(self.series) == 1:
+                room = self.slot(i, lay).width() / len(self.series) - 2  # else the tooltip and the text say it
+                if fm.horizontalAdvance(label) <= room:
                     p.setPen(text)
                     box = QRectF(r.center().x() - 40, r.top() - fm.height() - 1, 80, fm.height())
                     p.drawText(box, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom, label)
@@ -525,7 +526,8 @@ class Chart(QWidget):
 
     def focusInEvent(self, event: Any) -> None:  # noqa: N802
         if self._current < 0 and self.categories and not self.is_empty:
-            self._current = 0
+            # bars from the first; a line from its latest point (the period being looked at)
+            self._current = 0 if self.kind == "bars" else len(self.categories) - 1
             self._update_accessible()
         super().focusInEvent(event)
         self.update()

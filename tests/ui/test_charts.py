@@ -122,6 +122,9 @@ def test_the_target_line_is_dashed_at_the_targets_height(qtbot) -> None:  # noqa
         assert _close(image.pixelColor(pt), blue), i
     assert chart.point(0).y() > chart.point(3).y()
     assert "target 200" in chart.accessibleDescription()
+    chart.setFocus()  # the keys start on the latest point
+    qtbot.waitUntil(chart.hasFocus, timeout=1000)
+    assert chart.current == 3
 
 
 def test_a_target_only_for_some_quarters(qtbot) -> None:  # noqa: ANN001

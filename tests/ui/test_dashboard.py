@@ -293,6 +293,16 @@ def test_a_stale_drill_down_is_dropped_when_going_back(qtbot, fixed, office_ctx)
     assert page.behind is None and not page.drilling
 
 
+def test_a_drill_down_with_nothing_behind_says_so(qtbot, monkeypatch, office_ctx) -> None:  # noqa: ANN001
+    svc = FixedService(empty=True)
+    monkeypatch.setattr(page_module, "dashboard_service", svc)
+    monkeypatch.setattr(today_page, "today", lambda: TODAY)
+    page = _page(qtbot, office_ctx)
+    page.drill_down("new_people")
+    qtbot.waitUntil(lambda: page.behind is not None, timeout=WAIT_MS)
+    assert page.drill_heading.text() == "No new people at all establishments in Q3 2025-26 (October–December 2025)."
+
+
 # -- an establishment -------------------------------------------------------------------------------
 
 def test_an_establishment_sees_its_own_only(qtbot, fixed, open_demo) -> None:  # noqa: ANN001

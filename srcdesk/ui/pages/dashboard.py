@@ -484,6 +484,8 @@ class DashboardPage(Page):
         self.freshness_list.setObjectName("freshnessList")
         self.freshness_list.setAccessibleName("When each establishment's last bundle arrived")
         self.freshness_list.setMinimumHeight(120)
+        self.freshness_list.setWordWrap(True)
+        self.freshness_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.freshness_box = QGroupBox("Data from each establishment")
         QVBoxLayout(self.freshness_box).addWidget(self.freshness_list)
         self.freshness_box.setVisible(self.office)
@@ -731,10 +733,6 @@ class DashboardPage(Page):
             item.setData(Qt.ItemDataRole.UserRole, f.establishment_id)
             item.setData(Qt.ItemDataRole.AccessibleTextRole,
                          freshness_text(f) + (" (stale)" if is_stale(f) else ""))
-            if is_stale(f):
-                font = item.font()
-                font.setBold(True)
-                item.setFont(font)
             self.freshness_list.addItem(item)
 
     def _stale_places(self) -> dict[str, Freshness]:
@@ -847,8 +845,11 @@ class DashboardPage(Page):
         # widths from the first rows only: measuring all 500 would take longer than reading them
         self.drill_table.resizeColumnsToContents()
         shown = len(behind.rows)
-        self.drill_heading.setText(f"{behind.total:,} {what_counted(code, behind.total)} "
-                                   f"{self.where(establishment_id)} in {period.label}; showing {shown:,}")
+        if behind.total:
+            self.drill_heading.setText(f"{behind.total:,} {what_counted(code, behind.total)} "
+                                       f"{self.where(establishment_id)} in {period.label}; showing {shown:,}")
+        else:
+            self.drill_heading.setText(f"No {what_counted(code, 0)} {self.where(establishment_id)} in {period.label}.")
         self.drill_table.setAccessibleName(self.drill_heading.text())
         if behind.kind in ("session", "person"):
             what = "the session's register" if behind.kind == "session" else "the person"

@@ -383,3 +383,32 @@ def test_real_empty_office(qtbot, office_ctx, monkeypatch) -> None:  # noqa: ANN
     assert n >= 1 and all(page.freshness_list.item(i).text().endswith(": no bundle yet") for i in range(n))
     assert all(c.stale for c in page.bar_chart.categories)
     assert page.note.text() == "No sessions at all establishments in Q3 2025-26 (October–December 2025)."
+
+
+# -- in the main window -----------------------------------------------------------------------------
+
+def test_second_page_of_the_window_and_a_person_opens_on_the_people_page(qtbot, start_app, demo_data,  # noqa: ANN001
+                                                                         demo_today) -> None:
+    from srcdesk.ui.pages.registry import PAGES
+
+    from .test_app import login_dialog, main_window, sign_in
+
+    assert PAGES.index(DashboardPage) == 1 and DashboardPage.needs == "report.read"
+    controller = start_app(demo_data)
+    sign_in(qtbot, login_dialog(qtbot, controller), "rita", PASSWORD)  # a recorder sees it
+    window = main_window(qtbot, controller)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=WAIT_MS)
+    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    page = window.current_page
+    assert isinstance(page, DashboardPage)
+    qtbot.waitUntil(lambda: page.charts is not None, timeout=WAIT_MS)
+    page.drill_down("people")
+    qtbot.waitUntil(lambda: page.behind is not None and page.drill_model.rowCount() > 0, timeout=WAIT_MS)
+    person_id = page.behind.ids[0]
+    page.drill_table.setFocus()
+    page.drill_table.setCurrentIndex(page.drill_model.index(0, 0))
+    qtbot.keyClick(page.drill_table, Qt.Key.Key_Return)
+    people = window.pages["people"]
+    qtbot.waitUntil(lambda: window.current_page is people and people.showing_person, timeout=WAIT_MS)
+    assert people.person_view.person_id == person_id

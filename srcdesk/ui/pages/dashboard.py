@@ -558,6 +558,8 @@ class DashboardPage(Page):
 
         self.tabs = QTabWidget()
         self.tabs.setObjectName("dashboardTabs")
+        self.tabs.setAccessibleName("Dashboard views")
+        self.tabs.tabBar().setAccessibleName("Dashboard views")
         self.tabs.addTab(self.figures_stack, "&Figures")
         self.status = StatusNote()
         self.status.setObjectName("status")

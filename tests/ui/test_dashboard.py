@@ -199,12 +199,18 @@ def test_stale_establishments_are_marked_on_the_chart_and_listed(qtbot, fixed, o
 def test_period_change_reloads_and_drops_an_overtaken_load(qtbot, fixed, office_ctx) -> None:  # noqa: ANN001
     page = _page(qtbot, office_ctx)
     assert page.earlier_button.isEnabled() and not page.later_button.isEnabled()  # Q3 is the latest
+    shown = []
+    page.figuresShown.connect(lambda: shown.append(page.overview.period.code))
     page.earlier()  # Q2 …
+    page.refresh()  # (loads at once, without waiting for the choosing to stop)
     page.set_period("2025-26")  # … then at once the plan year: Q2's load, if it arrives, is dropped
+    page.refresh()
     qtbot.waitUntil(lambda: page.overview is not None and page.overview.period.code == "2025-26", timeout=WAIT_MS)
     QThreadPool.globalInstance().waitForDone(WAIT_MS)
     QCoreApplication.processEvents()
     assert page.overview.period.code == "2025-26"
+    assert ("figures", "2025-Q1", None) in fixed.calls  # Q2 was loaded (with the quarter before it) …
+    assert shown == ["2025-26"]  # … but never shown
     assert page.period_combo.currentText() == "Plan year 2025-26 (April–March)"
     assert page.tiles["attendances"].delta.text().endswith("from 2024-25")
     assert page.bar_chart.title.endswith("2025-26")

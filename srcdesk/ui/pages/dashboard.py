@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
+from PySide6.QtCore import QModelIndex, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -68,6 +68,7 @@ TREND_QUARTERS = 8
 YEARS_OFFERED = 10  # plan years in the period picker, this one and the nine before
 TILE_COLUMNS = 5
 DRILL_LIMIT = 500
+CHOOSE_DELAY_MS = 150
 
 # What a tile's number counts, for the drill-down's heading ("312 attendances at HMP Perth …").
 COUNTED = {
@@ -560,7 +561,7 @@ class DashboardPage(Page):
         self.tabs.setObjectName("dashboardTabs")
         self.tabs.setAccessibleName("Dashboard views")
         self.tabs.tabBar().setAccessibleName("Dashboard views")
-        self.tabs.addTab(self.figures_stack, "&Figures")
+        self.tabs.addTab(self.figures_stack, "Figures")  # no mnemonic: Alt+F is the File menu
         self.status = StatusNote()
         self.status.setObjectName("status")
 
@@ -579,6 +580,10 @@ class DashboardPage(Page):
                   self.breakdown, self.ladder, self.freshness_list]
         for first, second in zip(chain, chain[1:], strict=False):
             QWidget.setTabOrder(first, second)
+        self._choose_timer = QTimer(self)
+        self._choose_timer.setSingleShot(True)
+        self._choose_timer.setInterval(CHOOSE_DELAY_MS)
+        self._choose_timer.timeout.connect(self.refresh)
         self._update_period_buttons()
 
     # -- what is shown -----------------------------------------------------------------------------
@@ -638,16 +643,20 @@ class DashboardPage(Page):
     # -- loading -------------------------------------------------------------------------------------
 
     def _choice_changed(self) -> None:
+        """Another period or establishment: load it once the choosing stops (holding ◀ down
+        steps through the quarters without starting a load for each)."""
         self._update_period_buttons()
         if self.figures_stack.currentWidget() is self.drill_page:
             self.back()
-        self.refresh()
+        self.note.setText(f"Loading the figures for {self.period.label}…")
+        self._choose_timer.start()
 
     def refresh(self) -> None:
         """Load the figures of the period chosen (in the background); an older load still running
         is dropped when it arrives."""
+        self._choose_timer.stop()
         self._generation += 1
-        self._trend_generation += 1  # the overview brings its own trend
+        self._trend_generation += 1  # the charts' load brings its own trend
         generation = self._generation
         self.note.setText(f"Loading the figures for {self.period.label}…")
         self.note.show()

@@ -248,7 +248,9 @@ class Chart(QWidget):
         if any(t is not None for t in self.target):
             entries.append((self.target_label, TARGET_COLOUR, "target"))
         legend: list[tuple[QRectF, str, str, str]] = []
-        top = 6.0
+        top = 4.0
+        if self.title:  # the title, in bold, above everything
+            top += QFontMetricsF(self._font(0.95, bold=True)).height() + 4
         if len(entries) > 1 or self.target:
             x = left
             for text, colour, kind in entries:
@@ -344,6 +346,7 @@ class Chart(QWidget):
             p.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
             palette = self.palette()
             text = palette.color(QPalette.ColorRole.WindowText)
+            self._paint_title(p, text)
             if self.is_empty:
                 p.setFont(self._font(1.1))
                 p.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
@@ -369,6 +372,16 @@ class Chart(QWidget):
                 self._paint_focus(p, around)
         finally:
             p.end()
+
+    def _paint_title(self, p: QPainter, text: QColor) -> None:
+        if not self.title:
+            return
+        font = self._font(0.95, bold=True)
+        p.setFont(font)
+        p.setPen(text)
+        fm = QFontMetricsF(font)
+        p.drawText(QRectF(4, 4, self.width() - 8, fm.height()), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+                   fm.elidedText(self.title, Qt.TextElideMode.ElideRight, self.width() - 8))
 
     def _paint_axis(self, p: QPainter, lay: _Layout, text: QColor, palette: QPalette) -> None:
         grid = QColor(palette.color(QPalette.ColorRole.Mid))

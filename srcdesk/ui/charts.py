@@ -500,18 +500,29 @@ class Chart(QWidget):
 
         mark = every(True) == every(False)  # the warning sign only where it costs no label
         step = every(mark)
-        for i, c in enumerate(self.categories):
-            if i % step and i != self._current:
-                continue
-            font = self._font(0.9, bold=c.highlight)
-            p.setFont(font)
-            p.setPen(QColor(STALE_COLOUR) if c.stale else text)
-            label = ("⚠ " if c.stale and mark else "") + c.label
-            slot = self.slot(i, lay)
-            box = QRectF(slot.center().x() - width * step / 2, lay.plot.bottom() + 3, width * step,
-                         fm_plain.height() + 4)
-            p.drawText(box, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
-                       QFontMetricsF(font).elidedText(label, Qt.TextElideMode.ElideRight, box.width()))
+        current = self._current if self.hasFocus() and step > 1 else -1
+        for i in range(n):
+            if i % step == 0 and i != current:
+                self._paint_label(p, lay, text, i, mark, width * step, fill=False)
+        if current >= 0:  # the one the keys are on, over its neighbours' labels
+            self._paint_label(p, lay, text, current, mark, width * step, fill=True)
+
+    def _paint_label(self, p: QPainter, lay: _Layout, text: QColor, i: int, mark: bool, width: float, *,
+                     fill: bool) -> None:
+        c = self.categories[i]
+        font = self._font(0.9, bold=c.highlight)
+        fm = QFontMetricsF(font)
+        label = ("⚠ " if c.stale and mark else "") + c.label
+        centre = self.slot(i, lay).center().x()
+        box = QRectF(centre - width / 2, lay.plot.bottom() + 3, width, fm.height() + 4)
+        if fill:
+            w = fm.horizontalAdvance(label) + 8
+            box = QRectF(centre - w / 2, box.top(), w, box.height())
+            p.fillRect(box, self.palette().color(QPalette.ColorRole.Window))
+        p.setFont(font)
+        p.setPen(QColor(STALE_COLOUR) if c.stale else text)
+        p.drawText(box, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
+                   label if fill else fm.elidedText(label, Qt.TextElideMode.ElideRight, box.width()))
 
     def _paint_legend(self, p: QPainter, lay: _Layout, text: QColor) -> None:
         p.setFont(self._font(0.9))

@@ -123,6 +123,7 @@ class Chart(QWidget):
         self.target_label = "Target"
         self.empty_text = EMPTY_TEXT
         self._current = -1  # the category with keyboard focus
+        self.marked: Any = None  # the key of a category shown as chosen (a light band behind it)
         self._current_series = 0
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -159,6 +160,17 @@ class Chart(QWidget):
         self._current_series = min(self._current_series, max(0, len(self.series) - 1))
         self._update_accessible()
         self.update()
+
+    def set_marked(self, key: Any) -> None:
+        """Show one category as the chosen one (None: none), e.g. the establishment looked at."""
+        self.marked = key
+        index = self.index_of(key)
+        if index >= 0:
+            self.set_current(index)
+        self.update()
+
+    def index_of(self, key: Any) -> int:
+        return next((i for i, c in enumerate(self.categories) if c.key == key), -1) if key is not None else -1
 
     @property
     def is_empty(self) -> bool:
@@ -355,6 +367,11 @@ class Chart(QWidget):
                 self._paint_focus(p, QRectF(self.rect()).adjusted(1, 1, -1, -1))
                 return
             lay = self._layout()
+            marked = self.index_of(self.marked)
+            if marked >= 0:
+                band = QColor(palette.color(QPalette.ColorRole.Highlight))
+                band.setAlpha(45)
+                p.fillRect(self.slot(marked, lay), band)
             self._paint_axis(p, lay, text, palette)
             if self.kind == "bars":
                 self._paint_bars(p, lay, text)

@@ -179,8 +179,8 @@ def test_office_sees_every_establishment_with_a_filter(qtbot, fixed, office_ctx)
         combo.setCurrentIndex(combo.findData("e-per"))
     assert tile.value.text() == "312" and tile.delta.text() == "↑ 24 from Q2 25-26"
     assert ("figures", "2025-Q3", "e-per") in fixed.calls
-    assert page.bar_chart.current == 0
-    assert page.note.text() == "Q3 2025-26 (October–December 2025), at HMP Perth."
+    assert page.bar_chart.marked == "e-per" and page.bar_chart.current == 0
+    assert page.note.text() == "Q3 2025-26 (October–December 2025) so far, at HMP Perth."
 
 
 def test_stale_establishments_are_marked_on_the_chart_and_listed(qtbot, fixed, office_ctx) -> None:  # noqa: ANN001
@@ -217,6 +217,8 @@ def test_period_change_reloads_and_drops_an_overtaken_load(qtbot, fixed, office_
     # the trend: eight quarters to the plan year's last, with the plan target a quarter of the year's
     trend = page.trend_chart
     assert [c.key for c in trend.categories][-1] == "2025-Q4"
+    assert trend.series[0].values[-2:] == [160, None]  # Q4 has not begun: no figure, not 0
+    assert trend.categories[-2].name == "Q3 2025-26 (October–December 2025) so far"
     assert trend.target[-1] == 400 and trend.target_y(7) is not None
     assert "target 400" in trend.accessibleDescription()
 
@@ -333,7 +335,7 @@ def test_empty_database_says_so(qtbot, monkeypatch, office_ctx) -> None:  # noqa
     assert page.tiles["rat_coverage"].value.text() == "none started"
     assert page.bar_chart.is_empty and page.trend_chart.is_empty
     assert page.bar_chart.accessibleDescription().endswith("No attendances in this period.")
-    assert page.note.text() == "No sessions at all establishments in Q3 2025-26 (October–December 2025)."
+    assert page.note.text() == "No sessions at all establishments in Q3 2025-26 (October–December 2025) so far."
     assert page.breakdown_model.rowCount() == 0
 
 
@@ -388,7 +390,7 @@ def test_real_empty_office(qtbot, office_ctx, monkeypatch) -> None:  # noqa: ANN
     n = page.freshness_list.count()
     assert n >= 1 and all(page.freshness_list.item(i).text().endswith(": no bundle yet") for i in range(n))
     assert all(c.stale for c in page.bar_chart.categories)
-    assert page.note.text() == "No sessions at all establishments in Q3 2025-26 (October–December 2025)."
+    assert page.note.text() == "No sessions at all establishments in Q3 2025-26 (October–December 2025) so far."
 
 
 # -- in the main window -----------------------------------------------------------------------------

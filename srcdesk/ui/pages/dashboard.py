@@ -148,7 +148,9 @@ def quarter_target(indicator: Indicator, year_target: float) -> float:
 def load_trend(ctx: Context, period: Period, establishment_id: str | None, code: str) -> Trend:
     svc = dashboard_service
     quarters = trend_quarters(period)
-    values = list(svc.trend(ctx, code, quarters, establishment_id))
+    today = today_page.today()
+    values = [None if q.start > today else v  # a quarter still to come has no figure yet, not 0
+              for q, v in zip(quarters, svc.trend(ctx, code, quarters, establishment_id), strict=True)]
     indicator = INDICATOR_BY_CODE[code]
     by_year: dict[int, float | None] = {}
     for q in quarters:
@@ -691,8 +693,9 @@ class DashboardPage(Page):
         self._show_freshness()
         held = number(figures.values.get("sessions")) or 0
         where = self.where(overview.establishment_id)
-        self.note.setText(f"{overview.period.label}, {where}." if held else
-                          f"No sessions {where} in {overview.period.label}.")
+        so_far = " so far" if overview.period.contains(today_page.today()) else ""
+        self.note.setText(f"{overview.period.label}{so_far}, {where}." if held else
+                          f"No sessions {where} in {overview.period.label}{so_far}.")
         self.figuresShown.emit()
         # then the charts, one load after the other (they would only compete for the database)
         if self.charts is None or (self.charts.period, self.charts.establishment_id) != \
@@ -769,8 +772,7 @@ class DashboardPage(Page):
         self.bar_chart.set_data(categories, [Series(indicator.label, values)],
                                 title=f"{indicator.label} by establishment, {overview.period.short_label}",
                                 empty_text=f"No {indicator.label.lower()} in this period")
-        if overview.establishment_id in self.places:
-            self.bar_chart.set_current([p.id for p in overview.places].index(overview.establishment_id))
+        self.bar_chart.set_marked(overview.establishment_id)
 
     def _show_trend(self, trend: Trend) -> None:
         indicator = INDICATOR_BY_CODE[trend.code]

@@ -220,3 +220,18 @@ def test_mismatched_data_is_refused(qtbot) -> None:  # noqa: ANN001
     chart = _chart(qtbot)
     with pytest.raises(ValueError, match="2 values for 3 categories"):
         chart.set_data(PRISONS, [Series("Attendances", [1, 2])])
+
+
+def test_the_chosen_category_is_marked_by_a_band(qtbot) -> None:  # noqa: ANN001
+    chart = _chart(qtbot)
+    chart.set_data(PRISONS, [Series("Attendances", [300, 150, 75])])
+    chart.set_marked("BAR")
+    assert chart.current == 1
+    image = _image(chart)
+    y = int(chart.value_y(250))  # above the second and third bars
+    marked = image.pixelColor(int(chart.slot(1).left()) + 3, y)
+    plain = image.pixelColor(int(chart.slot(2).left()) + 3, y)
+    assert not _close(marked, plain, 5)
+    chart.set_marked(None)
+    image = _image(chart)
+    assert _close(image.pixelColor(int(chart.slot(1).left()) + 3, y), plain, 5)

@@ -24,12 +24,10 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -56,7 +54,7 @@ from ...services import dashboard as dashboard_service
 from ...services.base import Context
 from ...words import plural_of
 from ..charts import Category, Chart, Series
-from ..table_model import RIGHT, Column, RowsTableModel
+from ..table_model import RIGHT, Column, RowsTableModel, record_view
 from ..tasks import run_task
 from ..widgets import FieldError, StatusNote, describe_error, heading, push_button
 from . import Page
@@ -346,22 +344,10 @@ class TileGrid(QWidget):
         super().resizeEvent(event)
 
 
-def _small_table(name: str, accessible: str, columns: Sequence[Column]) -> tuple[QTableView, RowsTableModel]:
-    model = RowsTableModel(columns)
-    view = QTableView()
-    view.setObjectName(name)
-    view.setAccessibleName(accessible)
-    view.setModel(model)
-    model.setParent(view)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setAlternatingRowColors(True)
-    view.setWordWrap(False)
-    view.verticalHeader().hide()
-    view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-    for n in range(1, len(columns)):
-        view.horizontalHeader().setSectionResizeMode(n, QHeaderView.ResizeMode.ResizeToContents)
+def _small_table(name: str, accessible: str, columns: Sequence[Column],
+                 parent: QWidget) -> tuple[QTableView, RowsTableModel]:
+    model = RowsTableModel(columns, parent)
+    view = record_view(model, name, accessible, stretch=0)
     view.setMinimumHeight(120)
     return view, model
 
@@ -470,7 +456,7 @@ class DashboardPage(Page):
         self.sessions_by.currentIndexChanged.connect(lambda _i: self._show_breakdown())
         self.breakdown, self.breakdown_model = _small_table(
             "sessionsByTable", "Sessions by programme, module or activity",
-            [Column("Name", lambda r: r[0]), Column("Sessions", lambda r: f"{r[1]:,}", align=RIGHT)])
+            [Column("Name", lambda r: r[0]), Column("Sessions", lambda r: f"{r[1]:,}", align=RIGHT)], self)
         by_box = QGroupBox("Sessions by")
         by_layout = QVBoxLayout(by_box)
         by_layout.addWidget(self.sessions_by)
@@ -479,7 +465,7 @@ class DashboardPage(Page):
         self.ladder, self.ladder_model = _small_table(
             "ladderTable", "The ladder: people on each level and sign-offs in the period",
             [Column("Level", lambda r: r[0]), Column("People", lambda r: f"{r[1]:,}", align=RIGHT),
-             Column("Sign-offs", lambda r: f"{r[2]:,}", align=RIGHT)])
+             Column("Sign-offs", lambda r: f"{r[2]:,}", align=RIGHT)], self)
         ladder_box = QGroupBox("The ladder")
         QVBoxLayout(ladder_box).addWidget(self.ladder)
 
@@ -521,19 +507,10 @@ class DashboardPage(Page):
         self.drill_heading = heading("", scale=1.1)
         self.drill_heading.setObjectName("drillHeading")
         self.drill_heading.setWordWrap(True)
-        self.drill_model = RowsTableModel([])
-        self.drill_table = QTableView()
-        self.drill_table.setObjectName("drillTable")
-        self.drill_table.setModel(self.drill_model)
-        self.drill_model.setParent(self.drill_table)
-        self.drill_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.drill_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.drill_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.drill_table.setAlternatingRowColors(True)
-        self.drill_table.setWordWrap(False)
-        self.drill_table.verticalHeader().hide()
+        self.drill_model = RowsTableModel([], self)
+        self.drill_table = record_view(self.drill_model, "drillTable", "The records behind the number")
+        # widths from the first rows only: measuring all 500 would take longer than reading them
         self.drill_table.horizontalHeader().setResizeContentsPrecision(40)
-        self.drill_table.horizontalHeader().setStretchLastSection(True)
         self.drill_table.activated.connect(self._record_activated)
         self.drill_hint = QLabel("")
         self.drill_hint.setObjectName("drillHint")
@@ -855,8 +832,6 @@ class DashboardPage(Page):
         columns = [Column(title, lambda r, n=n: r[0][n]) for n, title in enumerate(behind.columns)]
         self.drill_model.columns = columns
         self.drill_model.set_rows(list(zip(behind.rows, behind.ids, strict=True)))
-        # widths from the first rows only: measuring all 500 would take longer than reading them
-        self.drill_table.resizeColumnsToContents()
         shown = len(behind.rows)
         if behind.total:
             self.drill_heading.setText(f"{behind.total:,} {what_counted(code, behind.total)} "

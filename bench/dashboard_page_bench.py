@@ -1,4 +1,5 @@
-"""The Dashboard page at decade scale (the SRC office): first paint and drill-down.
+"""The Dashboard page at decade scale (the SRC office): first paint and drill-down, measured on the
+page itself (bench.dashboard_bench measures the services).
 
 Each measured against its raw baseline in the same run, the same reads called directly on a
 worker thread of the pool (no page, nothing painted):
@@ -132,7 +133,7 @@ def measure(data: Path, user: str, password: str, runs: int = RUNS) -> None:
         ctx.db.close()
 
 
-@benchmark("dashboard")
+@benchmark("dashboard-page")
 def bench_dashboard(opts: argparse.Namespace) -> None:
     from .ui_bench import _decade_data
 

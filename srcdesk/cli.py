@@ -74,7 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--end-date", metavar="DATE",
                       help="the last day of the data (default: today); with --seed, the same data every time")
 
-    sub.add_parser("check", help="check integrity, references, migrations and the change log")
+    check = sub.add_parser("check", help="check integrity, references, migrations and the change log")
+    check.add_argument("--rebuild-summaries", action="store_true",
+                       help="first make the dashboard's summary tables afresh from the records")
 
     backup = sub.add_parser("backup", help="write a consistent copy of the database")
     backup.add_argument("--to", required=True, type=Path, metavar="FILE")
@@ -255,6 +257,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     db = Database.open(_data_dir(args), migrate=False)
     try:
+        if args.rebuild_summaries:
+            from .services.check import rebuild_summaries
+
+            rebuild_summaries(db)
+            print("The dashboard's summaries were made afresh from the records.")
         report = run_check(db)
     finally:
         db.close()
@@ -617,7 +624,7 @@ def _writer_lock(args: argparse.Namespace):  # noqa: ANN202 - a context manager
 
     from .instance import COMMAND_WAIT_SECONDS, InstanceLock
 
-    if _command(args) in READ_ONLY:
+    if _command(args) in READ_ONLY and not getattr(args, "rebuild_summaries", False):
         return nullcontext()
     lock = InstanceLock(_data_dir(args))
     lock.acquire(COMMAND_WAIT_SECONDS, create=args.command == "init")

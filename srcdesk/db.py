@@ -26,7 +26,7 @@ from sqlalchemy.orm import sessionmaker
 
 from .backups import copy_database, timestamped_backup
 from .errors import DatabaseError, database_problem, scrub
-from .models import LocalState
+from .models import LocalState, stats
 from .paths import create_private_file, database_path, private_dir
 from .sync.capture import Actor, install_engine_guard, install_session_hooks, install_write_watch
 from .sync.hlc import HybridClock
@@ -51,6 +51,17 @@ class CapturingSession(OrmSession):
 
 
 install_session_hooks(CapturingSession)
+
+
+def _recount_summaries(session: OrmSession) -> None:
+    """Before a commit, recount the dashboard's summaries this transaction's writes made out of
+    date (see srcdesk.models.stats): a figure never lags the records it counts. SQLAlchemy calls
+    this before the commit's own flush, so the pending changes are flushed here first."""
+    session.flush()
+    stats.refresh(session.connection().connection.driver_connection)
+
+
+event.listen(CapturingSession, "before_commit", _recount_summaries)
 
 
 def alembic_config() -> Config:

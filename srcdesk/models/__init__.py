@@ -53,6 +53,7 @@ from .reference import (
     Programme,
 )
 from .sessions import Attendance, RecruitCohort, Session, SessionFacilitator
+from .stats import StatAchievement, StatAttendance, StatCount, StatDirty
 
 SYNCABLE_MODELS: tuple[type[Syncable], ...] = tuple(
     sorted(
@@ -77,5 +78,5 @@ __all__ = [
     "LocalState", "Mergeable", "MilestoneAchievement", "MilestoneDefinition", "MilestoneEvidence", "Module",
     "OrganisationLink", "PersonTransfer", "Person", "PlanFocus", "PlanTarget", "PlanYear",
     "Programme", "RecruitCohort", "Referral", "ReferralStage", "Session", "SessionFacilitator",
-    "Syncable", "User", "is_syncable",
+    "StatAchievement", "StatAttendance", "StatCount", "StatDirty", "Syncable", "User", "is_syncable",
 ]

@@ -30,6 +30,8 @@ Details the headline rules leave open, decided here once:
   transfers; no transfer: where they are now); a certificate issued at an establishment counts
   there; sign-offs are the active achievements dated in the period (a superseded one was
   replaced by the corrected one, which counts on its own date; a withdrawn one never happened);
+  people holding a level at the period's end are the active sign-offs of that level up to then,
+  each counted where it was signed off;
 * certificates issued: those dated in the period that do not replace another (a reissue is a
   reprint of the same certificate); revoked: those whose revocation is dated in the period;
 * RAT coverage counts a cohort at its own establishment, whenever its RAT session was held.
@@ -45,6 +47,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 from sqlalchemy.orm import Session as OrmSession
 
+from ..models import stats
 from .periods import Period
 
 
@@ -120,41 +123,30 @@ class Behind:
 
 
 # -- the counting rules, as SQL ----------------------------------------------------------------
+# Each _count_* counts from the summaries (srcdesk.models.stats) when they are up to date, else
+# from the records, by the same rules; srcdesk check proves the two agree.
 
 # A session held (not cancelled, not deleted) inside the period (:start, :end).
-_HELD = "s.deleted_hlc IS NULL AND s.cancelled = 0 AND s.date BETWEEN :start AND :end"
-# A live register entry whose status counts as attended.
-_COUNTED = ("a.deleted_hlc IS NULL AND a.status_id IN "
-            "(SELECT id FROM attendance_status WHERE counts_as_attended = 1)")
+_HELD = f"{stats.HELD} AND s.date BETWEEN :start AND :end"
+_COUNTED = stats.COUNTED
+_MINUTES = stats.MINUTES
+_est_on = stats.est_on
+_cert_est = stats.cert_est
 # The Recovery Awareness Training programme (its shipped code).
 RAT_PROGRAMME_CODE = "RAT"
-# Facilitator hours: a person's kind -> the role their hours count under.
-HOURS_ROLES = {
-    "sps_staff": "staff", "healthcare_staff": "staff", "src_staff": "staff",
-    "prisoner": "peer",
-    "third_sector_staff": "third_sector", "community_member": "third_sector",
-}
+HOURS_ROLES = stats.HOURS_ROLES
 ROLE_LABELS = {"staff": "Staff", "peer": "Peer (people in custody)", "third_sector": "Third sector"}
-_MINUTES = ("((CAST(substr(s.end_time, 1, 2) AS INTEGER) * 60 + CAST(substr(s.end_time, 4, 2) AS INTEGER))"
-            " - (CAST(substr(s.start_time, 1, 2) AS INTEGER) * 60 + CAST(substr(s.start_time, 4, 2) AS INTEGER)))")
-
-
-def _est_on(person: str, day: str) -> str:
-    """SQL: the establishment ``person`` (a column naming a person id) was at on ``day`` (a date
-    column): the destination of their last transfer on or before it; before their first transfer,
-    where that one moved them from; no transfers: where they are now."""
-    live = f"t.person_id = {person} AND t.deleted_hlc IS NULL"
-    return (f"(CASE WHEN EXISTS (SELECT 1 FROM person_transfer t WHERE {live} AND t.transferred_on <= {day}) "
-            f"THEN (SELECT t.to_establishment_id FROM person_transfer t WHERE {live} AND t.transferred_on <= {day} "
-            "ORDER BY t.transferred_on DESC, t.created_hlc DESC LIMIT 1) "
-            f"WHEN EXISTS (SELECT 1 FROM person_transfer t WHERE {live}) "
-            f"THEN (SELECT t.from_establishment_id FROM person_transfer t WHERE {live} "
-            "ORDER BY t.transferred_on, t.created_hlc LIMIT 1) "
-            f"ELSE (SELECT p.establishment_id FROM person p WHERE p.id = {person}) END)")
 
 
 def _params(period: Period, establishment_id: str | None) -> dict:
-    return {"start": period.start, "end": period.end, "est": establishment_id}
+    quarters = period.quarters()
+    return {"start": period.start, "end": period.end, "est": establishment_id,
+            "q0": quarters[0].start.isoformat(), "q1": quarters[-1].start.isoformat()}
+
+
+def _summed(s: OrmSession) -> bool:
+    """Whether to count from the summaries (they are up to date)."""
+    return stats.ready(s.connection())
 
 
 def _grouped(s: OrmSession, sql: str, params: dict, by: bool, columns: int = 1) -> dict | tuple:
@@ -174,29 +166,49 @@ def _where_est(column: str, establishment_id: str | None, by: bool) -> str:
     return f" AND {column} = :est" if establishment_id is not None and not by else ""
 
 
+def _stat_where(kind: str, est: str | None, by: bool) -> str:
+    return (f"kind = '{kind}' AND quarter BETWEEN :q0 AND :q1"
+            f"{_where_est('establishment_id', est, by)}")
+
+
 # Each _count_* returns, for the period and establishment (None: all), a tuple of numbers; with
 # ``by``, a dict establishment id -> that tuple (establishments with nothing are missing).
 
 def _count_sessions(s, period, est, by=False):  # noqa: ANN001, ANN202
-    sql = (f"SELECT s.establishment_id, count(*) FROM session s WHERE {_HELD}"
-           f"{_where_est('s.establishment_id', est, by)} GROUP BY s.establishment_id")
+    if _summed(s):
+        sql = (f"SELECT establishment_id, sum(n) FROM stat_count WHERE {_stat_where('session', est, by)} "
+               "GROUP BY establishment_id")
+    else:
+        sql = (f"SELECT s.establishment_id, count(*) FROM session s WHERE {_HELD}"
+               f"{_where_est('s.establishment_id', est, by)} GROUP BY s.establishment_id")
     return _grouped(s, sql, _params(period, est), by)
 
 
 def _count_attendance(s, period, est, by=False):  # noqa: ANN001, ANN202
     """(attendances, people, new people)."""
     p = _params(period, est)
-    where = f"{_HELD}{_where_est('s.establishment_id', est, by)} AND {_COUNTED}"
-    group = "s.establishment_id" if by else "'all'"
-    att = s.execute(text(
-        f"SELECT {group}, count(*), count(DISTINCT a.person_id) FROM session s "
-        f"JOIN attendance a ON a.session_id = s.id WHERE {where} GROUP BY 1"), p).all()
-    new = s.execute(text(
-        f"WITH here AS (SELECT DISTINCT {group} AS est, a.person_id FROM session s "
-        f"JOIN attendance a ON a.session_id = s.id WHERE {where}) "
-        "SELECT est, count(*) FROM here WHERE NOT EXISTS (SELECT 1 FROM attendance a "
-        "JOIN session s ON s.id = a.session_id WHERE a.person_id = here.person_id AND "
-        f"{_COUNTED} AND s.deleted_hlc IS NULL AND s.cancelled = 0 AND s.date < :start) GROUP BY est"), p).all()
+    if _summed(s):
+        where = f"quarter BETWEEN :q0 AND :q1{_where_est('establishment_id', est, by)}"
+        group = "establishment_id" if by else "'all'"
+        att = s.execute(text(
+            f"SELECT {group}, sum(attended), count(DISTINCT person_id) FROM stat_attendance WHERE {where} "
+            "GROUP BY 1"), p).all()
+        new = s.execute(text(
+            f"WITH here AS (SELECT DISTINCT {group} AS est, person_id FROM stat_attendance WHERE {where}) "
+            "SELECT est, count(*) FROM here WHERE (SELECT min(x.first_date) FROM stat_attendance x "
+            "WHERE x.person_id = here.person_id) >= :start GROUP BY est"), p).all()
+    else:
+        where = f"{_HELD}{_where_est('s.establishment_id', est, by)} AND {_COUNTED}"
+        group = "s.establishment_id" if by else "'all'"
+        att = s.execute(text(
+            f"SELECT {group}, count(*), count(DISTINCT a.person_id) FROM session s "
+            f"JOIN attendance a ON a.session_id = s.id WHERE {where} GROUP BY 1"), p).all()
+        new = s.execute(text(
+            f"WITH here AS (SELECT DISTINCT {group} AS est, a.person_id FROM session s "
+            f"JOIN attendance a ON a.session_id = s.id WHERE {where}) "
+            "SELECT est, count(*) FROM here WHERE NOT EXISTS (SELECT 1 FROM attendance a "
+            "JOIN session s ON s.id = a.session_id WHERE a.person_id = here.person_id AND "
+            f"{_COUNTED} AND s.deleted_hlc IS NULL AND s.cancelled = 0 AND s.date < :start) GROUP BY est"), p).all()
     news = dict(new)
     result = {r[0]: (r[1], r[2], news.get(r[0], 0)) for r in att}
     if by:
@@ -205,29 +217,35 @@ def _count_attendance(s, period, est, by=False):  # noqa: ANN001, ANN202
 
 
 def _count_signoffs(s, period, est, by=False):  # noqa: ANN001, ANN202
-    at = _est_on("m.person_id", "m.achieved_on")
-    sql = (f"SELECT {at} AS est, count(*) FROM milestone_achievement m WHERE m.deleted_hlc IS NULL "
-           f"AND m.status = 'active' AND m.achieved_on BETWEEN :start AND :end"
-           f"{_where_est(at, est, by)} GROUP BY est")
+    if _summed(s):
+        sql = (f"SELECT establishment_id, sum(n) FROM stat_count WHERE {_stat_where('signoff', est, by)} "
+               "GROUP BY establishment_id")
+    else:
+        at = _est_on("m.person_id", "m.achieved_on")
+        sql = (f"SELECT {at} AS est, count(*) FROM milestone_achievement m WHERE m.deleted_hlc IS NULL "
+               f"AND m.status = 'active' AND m.achieved_on BETWEEN :start AND :end"
+               f"{_where_est(at, est, by)} GROUP BY est")
     return _grouped(s, sql, _params(period, est), by)
-
-
-def _cert_est(day: str) -> str:
-    return f"coalesce(c.establishment_id, {_est_on('c.person_id', day)})"
 
 
 def _count_certificates(s, period, est, by=False):  # noqa: ANN001, ANN202
     """(issued, revoked)."""
     p = _params(period, est)
-    issued_at, revoked_at = _cert_est("c.issued_on"), _cert_est("c.status_changed_on")
-    issued = _grouped(s, (
-        f"SELECT {issued_at} AS est, count(*) FROM certificate c WHERE c.deleted_hlc IS NULL "
-        f"AND c.supersedes_id IS NULL AND c.issued_on BETWEEN :start AND :end{_where_est(issued_at, est, by)} "
-        "GROUP BY est"), p, by)
-    revoked = _grouped(s, (
-        f"SELECT {revoked_at} AS est, count(*) FROM certificate c WHERE c.deleted_hlc IS NULL "
-        f"AND c.status = 'revoked' AND c.status_changed_on BETWEEN :start AND :end"
-        f"{_where_est(revoked_at, est, by)} GROUP BY est"), p, by)
+    if _summed(s):
+        issued = _grouped(s, (f"SELECT establishment_id, sum(n) FROM stat_count WHERE "
+                              f"{_stat_where('issued', est, by)} GROUP BY establishment_id"), p, by)
+        revoked = _grouped(s, (f"SELECT establishment_id, sum(n) FROM stat_count WHERE "
+                               f"{_stat_where('revoked', est, by)} GROUP BY establishment_id"), p, by)
+    else:
+        issued_at, revoked_at = _cert_est("c.issued_on"), _cert_est("c.status_changed_on")
+        issued = _grouped(s, (
+            f"SELECT {issued_at} AS est, count(*) FROM certificate c WHERE c.deleted_hlc IS NULL "
+            f"AND c.supersedes_id IS NULL AND c.issued_on BETWEEN :start AND :end{_where_est(issued_at, est, by)} "
+            "GROUP BY est"), p, by)
+        revoked = _grouped(s, (
+            f"SELECT {revoked_at} AS est, count(*) FROM certificate c WHERE c.deleted_hlc IS NULL "
+            f"AND c.status = 'revoked' AND c.status_changed_on BETWEEN :start AND :end"
+            f"{_where_est(revoked_at, est, by)} GROUP BY est"), p, by)
     if not by:
         return issued[0], revoked[0]
     return {e: (issued.get(e, (0,))[0], revoked.get(e, (0,))[0]) for e in set(issued) | set(revoked)}
@@ -247,21 +265,31 @@ def _count_rat(s, period, est, by=False):  # noqa: ANN001, ANN202
 
 
 def _hours_by_kind(s, period, est, by=False):  # noqa: ANN001, ANN202
-    """establishment id (or "all") -> role -> hours."""
-    group = "s.establishment_id" if by else "'all'"
-    rows = s.execute(text(
-        f"SELECT {group}, p.kind, sum({_MINUTES}) FROM session s "
-        "JOIN session_facilitator f ON f.session_id = s.id AND f.deleted_hlc IS NULL "
-        f"JOIN person p ON p.id = f.person_id WHERE {_HELD}{_where_est('s.establishment_id', est, by)} "
-        "GROUP BY 1, 2"), _params(period, est)).all()
-    out: dict[str, dict[str, float]] = {}
-    for where, kind, minutes in rows:
-        roles = out.setdefault(where, {r: 0.0 for r in ROLE_LABELS})
-        role = HOURS_ROLES.get(kind, "staff")
-        roles[role] = round(roles[role] + (minutes or 0) / 60, 2)
+    """role -> minutes (with ``by``: establishment id -> role -> minutes)."""
+    if _summed(s):
+        group = "establishment_id" if by else "'all'"
+        rows = s.execute(text(
+            f"SELECT {group}, key, sum(n) FROM stat_count WHERE {_stat_where('minutes', est, by)} "
+            "GROUP BY 1, 2"), _params(period, est)).all()
+    else:
+        group = "s.establishment_id" if by else "'all'"
+        rows = s.execute(text(
+            f"SELECT {group}, {stats.ROLE_SQL} AS role, sum({_MINUTES}) FROM session s "
+            "JOIN session_facilitator f ON f.session_id = s.id AND f.deleted_hlc IS NULL "
+            f"JOIN person p ON p.id = f.person_id WHERE {_HELD}{_where_est('s.establishment_id', est, by)} "
+            "GROUP BY 1, 2"), _params(period, est)).all()
+    out: dict[str, dict[str, int]] = {}
+    for where, role, minutes in rows:
+        roles = out.setdefault(where, dict.fromkeys(ROLE_LABELS, 0))
+        roles[role] += minutes or 0
     if by:
         return out
-    return out.get("all", {r: 0.0 for r in ROLE_LABELS})
+    return out.get("all", dict.fromkeys(ROLE_LABELS, 0))
+
+
+def _hours(minutes: dict[str, int]) -> tuple[dict[str, float], float]:
+    """(role -> hours, total hours), each rounded to 0.01."""
+    return {r: round(m / 60, 2) for r, m in minutes.items()}, round(sum(minutes.values()) / 60, 2)
 
 
 def _values(s: OrmSession, period: Period, est: str | None) -> tuple[dict[str, Value], dict[str, float]]:
@@ -270,41 +298,58 @@ def _values(s: OrmSession, period: Period, est: str | None) -> tuple[dict[str, V
     signoffs, = _count_signoffs(s, period, est)
     issued, revoked = _count_certificates(s, period, est)
     had_rat, cohorts = _count_rat(s, period, est)
-    hours = _hours_by_kind(s, period, est)
+    hours, total_hours = _hours(_hours_by_kind(s, period, est))
     return {
         "sessions": sessions, "attendances": attendances, "people": people, "new_people": new_people,
         "signoffs": signoffs, "certificates_issued": issued, "certificates_revoked": revoked,
         "rat_coverage": Ratio(int(had_rat or 0), cohorts),
-        "facilitator_hours": round(sum(hours.values()), 2),
+        "facilitator_hours": total_hours,
     }, hours
 
 
 def _sessions_by(s: OrmSession, period: Period, est: str | None) -> dict[str, list[tuple[str, int]]]:
-    where = f"{_HELD}{_where_est('s.establishment_id', est, False)}"
     p = _params(period, est)
-    queries = {
-        "programme": ("SELECT pr.name, count(*) FROM session s JOIN module m ON m.id = s.module_id "
-                      f"JOIN programme pr ON pr.id = m.programme_id WHERE {where} GROUP BY pr.id"),
-        "module": (f"SELECT m.name, count(*) FROM session s JOIN module m ON m.id = s.module_id WHERE {where} "
-                   "GROUP BY m.id"),
-        "activity": ("SELECT t.name, count(*) FROM session s JOIN activity_type t ON t.id = s.activity_type_id "
-                     f"WHERE {where} GROUP BY t.id"),
-    }
+    if _summed(s):
+        c = f"(SELECT key, n FROM stat_count WHERE {_stat_where('session', est, False)}) c"
+        queries = {
+            "programme": (f"SELECT pr.name, sum(c.n) FROM {c} JOIN module m ON m.id = c.key "
+                          "JOIN programme pr ON pr.id = m.programme_id GROUP BY pr.id"),
+            "module": f"SELECT m.name, sum(c.n) FROM {c} JOIN module m ON m.id = c.key GROUP BY m.id",
+            "activity": f"SELECT t.name, sum(c.n) FROM {c} JOIN activity_type t ON t.id = c.key GROUP BY t.id",
+        }
+    else:
+        where = f"{_HELD}{_where_est('s.establishment_id', est, False)}"
+        queries = {
+            "programme": ("SELECT pr.name, count(*) FROM session s JOIN module m ON m.id = s.module_id "
+                          f"JOIN programme pr ON pr.id = m.programme_id WHERE {where} GROUP BY pr.id"),
+            "module": (f"SELECT m.name, count(*) FROM session s JOIN module m ON m.id = s.module_id WHERE {where} "
+                       "GROUP BY m.id"),
+            "activity": ("SELECT t.name, count(*) FROM session s JOIN activity_type t ON t.id = s.activity_type_id "
+                         f"WHERE {where} GROUP BY t.id"),
+        }
     return {k: sorted(((name, n) for name, n in s.execute(text(q), p).all()), key=lambda r: (-r[1], r[0]))
             for k, q in queries.items()}
 
 
 def _ladder(s: OrmSession, period: Period, est: str | None) -> list[tuple[str, int, int]]:
     p = _params(period, est)
-    held_at, signed_at = _est_on("m.person_id", ":end"), _est_on("m.person_id", "m.achieved_on")
-    held = dict(s.execute(text(
-        "SELECT m.definition_id, count(DISTINCT m.person_id) FROM milestone_achievement m "
-        "WHERE m.deleted_hlc IS NULL AND m.status = 'active' AND m.achieved_on <= :end"
-        f"{_where_est(held_at, est, False)} GROUP BY m.definition_id"), p).all())
-    signed = dict(s.execute(text(
-        "SELECT m.definition_id, count(*) FROM milestone_achievement m WHERE m.deleted_hlc IS NULL "
-        "AND m.status = 'active' AND m.achieved_on BETWEEN :start AND :end"
-        f"{_where_est(signed_at, est, False)} GROUP BY m.definition_id"), p).all())
+    if _summed(s):
+        est_where = _where_est("establishment_id", est, False)
+        held = dict(s.execute(text(
+            f"SELECT key, sum(n) FROM stat_count WHERE kind = 'signoff' AND quarter <= :q1{est_where} "
+            "GROUP BY key"), p).all())
+        signed = dict(s.execute(text(
+            f"SELECT key, sum(n) FROM stat_count WHERE {_stat_where('signoff', est, False)} GROUP BY key"), p).all())
+    else:
+        at = _est_on("m.person_id", "m.achieved_on")
+        held = dict(s.execute(text(
+            "SELECT m.definition_id, count(*) FROM milestone_achievement m "
+            "WHERE m.deleted_hlc IS NULL AND m.status = 'active' AND m.achieved_on <= :end"
+            f"{_where_est(at, est, False)} GROUP BY m.definition_id"), p).all())
+        signed = dict(s.execute(text(
+            "SELECT m.definition_id, count(*) FROM milestone_achievement m WHERE m.deleted_hlc IS NULL "
+            "AND m.status = 'active' AND m.achieved_on BETWEEN :start AND :end"
+            f"{_where_est(at, est, False)} GROUP BY m.definition_id"), p).all())
     levels = s.execute(text(
         "SELECT id, name FROM milestone_definition WHERE deleted_hlc IS NULL ORDER BY level, name")).all()
     return [(name, held.get(i, 0), signed.get(i, 0)) for i, name in levels]
@@ -348,7 +393,7 @@ def by_establishment(s: OrmSession, period: Period) -> dict[str, dict[str, Value
             "new_people": att[2], "signoffs": signoffs.get(est, (0,))[0],
             "certificates_issued": issued, "certificates_revoked": revoked,
             "rat_coverage": Ratio(int(had_rat or 0), cohorts),
-            "facilitator_hours": round(sum(hours.get(est, {}).values()), 2),
+            "facilitator_hours": _hours(hours.get(est, {}))[1],
         }
     return out
 
@@ -369,12 +414,31 @@ def value(s: OrmSession, code: str, period: Period, establishment_id: str | None
     if code == "rat_coverage":
         had_rat, cohorts = _count_rat(s, period, est)
         return Ratio(int(had_rat or 0), cohorts)
-    return round(sum(_hours_by_kind(s, period, est).values()), 2)
+    return _hours(_hours_by_kind(s, period, est))[1]
+
+
+# Indicators that are a plain sum of one kind of summary count (facilitator hours: of minutes).
+_SUMMED_KINDS = {"sessions": "session", "signoffs": "signoff", "certificates_issued": "issued",
+                 "certificates_revoked": "revoked", "facilitator_hours": "minutes"}
 
 
 def trend(s: OrmSession, code: str, quarters: list[Period],
           establishment_id: str | None = None) -> list[Value]:
     """One indicator for each of ``quarters`` (the trend line)."""
+    if (code in _SUMMED_KINDS or code == "attendances") and quarters \
+            and all(q.kind == "quarter" for q in quarters) and _summed(s):
+        keys = {f"q{i}": q.start.isoformat() for i, q in enumerate(quarters)}
+        among = ", ".join(f":{k}" for k in keys)
+        est = _where_est("establishment_id", establishment_id, False)
+        if code == "attendances":
+            sql = f"SELECT quarter, sum(attended) FROM stat_attendance WHERE quarter IN ({among}){est} GROUP BY quarter"
+        else:
+            sql = (f"SELECT quarter, sum(n) FROM stat_count WHERE kind = '{_SUMMED_KINDS[code]}' "
+                   f"AND quarter IN ({among}){est} GROUP BY quarter")
+        got = dict(s.execute(text(sql), {**keys, "est": establishment_id}).all())
+        if code == "facilitator_hours":
+            return [round((got.get(q.start.isoformat()) or 0) / 60, 2) for q in quarters]
+        return [int(got.get(q.start.isoformat()) or 0) for q in quarters]
     return [value(s, code, q, establishment_id) for q in quarters]
 
 
@@ -413,10 +477,16 @@ def _date(raw: object) -> dt.date | None:
     return dt.date.fromisoformat(str(raw)[:10])
 
 
-def _behind(s: OrmSession, kind: str, columns: tuple[str, ...], sql: str, count_sql: str, params: dict,
+def _behind(s: OrmSession, kind: str, columns: tuple[str, ...], sql: str, count_sql: str | None, params: dict,
             limit: int, dates: tuple[int, ...] = (0,)) -> Behind:
+    """``sql``: the id, then the columns' values; ``count_sql`` None: ``sql`` ends with the total
+    (``count(*) OVER ()``), so what both would read is read once."""
     rows = s.execute(text(sql + " LIMIT :limit"), {**params, "limit": limit}).all()
-    total = s.execute(text(count_sql), params).scalar_one()
+    if count_sql is None:
+        total = rows[0][-1] if rows else 0
+        rows = [r[:-1] for r in rows]
+    else:
+        total = s.execute(text(count_sql), params).scalar_one()
     out = []
     for r in rows:
         values = list(r[1:])
@@ -446,18 +516,36 @@ def behind(s: OrmSession, period: Period, code: str, establishment_id: str | Non
             f"{_PERSON_NAME.format('a.person_id')}, (SELECT st.name FROM attendance_status st "
             "WHERE st.id = a.status_id) FROM session s JOIN attendance a ON a.session_id = s.id "
             f"WHERE {held} AND {_COUNTED} ORDER BY s.date DESC, s.start_time DESC, s.id DESC, a.person_id"),
+            (f"SELECT coalesce(sum(attended), 0) FROM stat_attendance WHERE quarter BETWEEN :q0 AND :q1"
+             f"{_where_est('establishment_id', est, False)}") if _summed(s) else
             f"SELECT count(*) FROM session s JOIN attendance a ON a.session_id = s.id WHERE {held} AND {_COUNTED}",
             p, limit)
     if code in ("people", "new_people"):
-        new = ("WHERE NOT EXISTS (SELECT 1 FROM attendance a JOIN session s ON s.id = a.session_id "
-               f"WHERE a.person_id = here.person_id AND {_COUNTED} AND s.deleted_hlc IS NULL "
-               "AND s.cancelled = 0 AND s.date < :start)") if code == "new_people" else ""
-        here = (f"WITH here AS (SELECT a.person_id, max(s.date) AS last, count(*) AS n FROM session s "
-                f"JOIN attendance a ON a.session_id = s.id WHERE {held} AND {_COUNTED} GROUP BY a.person_id) ")
+        if _summed(s):
+            here = ("WITH here AS (SELECT person_id, max(last_date) AS last, sum(attended) AS n FROM stat_attendance "
+                    f"WHERE quarter BETWEEN :q0 AND :q1{_where_est('establishment_id', est, False)} "
+                    "GROUP BY person_id) ")
+            new = ("WHERE (SELECT min(x.first_date) FROM stat_attendance x WHERE x.person_id = here.person_id) "
+                   ">= :start") if code == "new_people" else ""
+        else:
+            here = (f"WITH here AS (SELECT a.person_id, max(s.date) AS last, count(*) AS n FROM session s "
+                    f"JOIN attendance a ON a.session_id = s.id WHERE {held} AND {_COUNTED} GROUP BY a.person_id) ")
+            new = ("WHERE NOT EXISTS (SELECT 1 FROM attendance a JOIN session s ON s.id = a.session_id "
+                   f"WHERE a.person_id = here.person_id AND {_COUNTED} AND s.deleted_hlc IS NULL "
+                   "AND s.cancelled = 0 AND s.date < :start)") if code == "new_people" else ""
         return _behind(s, "person", ("Name", "Attendances", "Last attended"), (
-            f"{here}SELECT here.person_id, {_PERSON_NAME.format('here.person_id')}, here.n, here.last "
-            f"FROM here {new} ORDER BY here.last DESC, here.person_id"),
-            f"{here}SELECT count(*) FROM here {new}", p, limit, dates=(2,))
+            f"{here}SELECT person_id, {_PERSON_NAME.format('person_id')}, n, last, total FROM ("
+            f"SELECT here.person_id, here.n, here.last, count(*) OVER () AS total FROM here {new} "
+            "ORDER BY here.last DESC, here.person_id LIMIT :limit)"), None, p, limit, dates=(2,))
+    if code == "signoffs" and _summed(s):
+        where = f"x.achieved_on BETWEEN :start AND :end{_where_est('x.establishment_id', est, False)}"
+        return _behind(s, "achievement", ("Date", "Person", "Level", "Establishment"), (
+            f"SELECT x.achievement_id, x.achieved_on, {_PERSON_NAME.format('m.person_id')}, "
+            "(SELECT d.name FROM milestone_definition d WHERE d.id = m.definition_id), "
+            f"{_EST_NAME.format('x.establishment_id')} FROM stat_achievement x "
+            f"JOIN milestone_achievement m ON m.id = x.achievement_id WHERE {where} "
+            "ORDER BY x.achieved_on DESC, x.achievement_id DESC"),
+            f"SELECT count(*) FROM stat_achievement x WHERE {where}", p, limit)
     if code == "signoffs":
         at = _est_on("m.person_id", "m.achieved_on")
         where = ("m.deleted_hlc IS NULL AND m.status = 'active' AND m.achieved_on BETWEEN :start AND :end"

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError as SADatabaseError
 
 from ..db import Database, head_revision, schema_revision
-from ..models import NATURAL_KEYS, SYNCABLE_MODELS
+from ..models import NATURAL_KEYS, SYNCABLE_MODELS, stats
 from ..paths import open_to
 from ..words import plural
 from .certificates import serial_clashes
@@ -149,8 +149,17 @@ def _run(db: Database, report: CheckReport) -> None:
                     "Records that stay as they were, as changes that arrived for them can't be applied yet (see "
                     f"the bundle history; each import tries again): {held}.")
         report.notes += [clash.note for clash in serial_clashes(conn)]
+        if current == head:
+            report.problems += stats.verify(raw)
         changes = conn.exec_driver_sql("SELECT count(*) FROM change_log").scalar_one()
         report.notes.append(f"{plural(total, 'record')}, {plural(changes, 'logged change')}, schema {current}.")
+
+
+def rebuild_summaries(db: Database) -> None:
+    """Make the dashboard's summary tables afresh from the records (``srcdesk check
+    --rebuild-summaries``); they are derived, so nothing is lost."""
+    with db.engine.begin() as conn:
+        stats.rebuild(conn.connection.driver_connection)
 
 
 def database_digest(db: Database) -> str:

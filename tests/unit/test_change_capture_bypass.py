@@ -37,12 +37,22 @@ WRITE_SQL = re.compile(
 #: DB-API connection; "write": it holds a SQL literal that writes; "connect": it opens SQLite itself.
 ALLOWED: dict[tuple[str, str, str], str] = {
     ("db.py", "_migrate", "raw"): "PRAGMA foreign_keys, which SQLAlchemy would wrap in a transaction",
+    ("db.py", "_recount_summaries", "raw"): "hands it to models.stats.refresh: the dashboard's summaries, "
+                                            "local derived tables, never synced",
+    ("models/stats.py", "_fill", "write"): "fills the dashboard's summaries (or temporary recount tables): "
+                                           "local derived tables, never synced",
+    ("models/stats.py", "_mark", "write"): "the triggers' SQL: marks summary cells dirty (stat_dirty, local)",
+    ("models/stats.py", "_recount", "write"): "recounts summary cells (local derived tables)",
+    ("models/stats.py", "rebuild", "write"): "empties and refills the summaries (local derived tables)",
+    ("models/stats.py", "refresh", "write"): "clears stat_dirty once its cells are recounted (local)",
+    ("models/stats.py", "verify", "write"): "fills temporary recount tables of this connection, not the data",
     ("backups.py", "copy_database", "connect"): "the backup: the live file opened read-only (mode=ro), "
                                                  "writes go to the new copy",
     ("services/certificate_verify.py", "__init__", "raw"): "reads only: a scan's lookups (_Lookup), in plain SQL "
                                                          "so that one takes well under 5 ms",
     ("services/check.py", "_run", "raw"): "reads only: histories for the stamp check",
     ("services/check.py", "database_digest", "raw"): "reads only: every row, for the digest",
+    ("services/check.py", "rebuild_summaries", "raw"): "hands it to models.stats.rebuild (local derived tables)",
     ("services/clock.py", "_reading", "raw"): "reads only: the clock check",
     ("services/clock.py", "repair_clock", "raw"): "BEGIN IMMEDIATE, then sync.restamp writes and logs",
     ("services/conflicts.py", "resolve_conflict", "raw"): "hands it to sync (merge.try_release) inside a "

@@ -107,10 +107,30 @@ def rec(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     ctx.db.close()
 
 
-@pytest.fixture
-def s(rec):  # noqa: ANN001, ANN201
+@pytest.fixture(params=["summaries", "records"])
+def s(rec, request, monkeypatch):  # noqa: ANN001, ANN201
+    """Every figure twice: summed from the summary tables, and counted from the records."""
+    if request.param == "records":
+        monkeypatch.setattr(ind, "_summed", lambda session: False)
     with rec.ctx.db.read() as session:
+        if request.param == "summaries":
+            assert ind._summed(session)
         yield session
+
+
+def test_the_summaries_agree_with_a_recount(rec) -> None:  # noqa: ANN001
+    from srcdesk.models import stats
+
+    with rec.ctx.db.engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert stats.verify(raw) == []
+        assert raw.execute("SELECT count(*) FROM stat_attendance").fetchone()[0] > 0
+        raw.execute("SAVEPOINT spoil")
+        raw.execute("UPDATE stat_attendance SET attended = attended + 1 WHERE person_id = ?", (rec.bob,))
+        raw.execute("DELETE FROM stat_count WHERE kind = 'signoff'")
+        problems = stats.verify(raw)
+        raw.execute("ROLLBACK TO spoil")
+    assert len(problems) == 2 and "srcdesk check --rebuild-summaries" in problems[0]
 
 
 def test_sessions_attendances_people_and_new_people_by_quarter_and_year(s, rec) -> None:  # noqa: ANN001

@@ -118,7 +118,7 @@ def measure(data: Path, user: str, password: str, runs: int = RUNS) -> None:
             page.deleteLater()
             _wait(app, lambda: pending_tasks() == 0)
         m = statistics.median
-        print(f"dashboard ({period.label}, every establishment, {runs} runs):")
+        print(f"dashboard page ({period.label}, every establishment, {runs} runs):")
         print(f"  raw reads: tiles {_ms(raw_tiles)}; tiles + charts {_ms(raw_charts)}; drill-down {_ms(raw_drill)}")
         verdict = "met" if m(tiles) * 1000 <= PAINT_GOAL_MS else "NOT met"
         print(f"  first paint, show -> tiles painted: {_ms(tiles)} = {m(tiles) / m(raw_tiles):.2f}x the raw reads "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from . import Page
 from .certificates import CertificatesPage
+from .dashboard import DashboardPage
 from .people import PeoplePage
 from .programmes import ProgrammesPage
 from .sessions import SessionsPage
@@ -21,6 +22,7 @@ from .volunteers import VolunteersPage
 
 PAGES: list[type[Page]] = [
     TodayPage,
+    DashboardPage,
     SessionsPage,
     PeoplePage,
     VolunteersPage,

@@ -95,7 +95,7 @@ NOT_OFFERED_YET = frozenset({
     "initiative.record", "initiative.edit", "initiative.delete", "referral.record", "referral.edit",
     "organisation.edit", "plan.edit",
     "establishment.edit",
-    "report.read", "report.steering", "export.figures", "export.personal",
+    "report.read", "report.steering",
 })
 _NOT_DESCRIBED = frozenset({"demo.fill"}) | NOT_OFFERED_YET
 

@@ -37,6 +37,7 @@ from srcdesk.services import (
     conflicts,
     demo,
     estate,
+    exports,
     ladder,
     people,
     plans,
@@ -147,6 +148,9 @@ CALLS: dict[str, tuple[str, Call]] = {
     "sessions.update_recruit_cohort": ("cohort.edit", lambda c, t: sessions.update_recruit_cohort(
         c, "nope", name="x")),
     "sessions.update_session": ("session.edit", lambda c, t: sessions.update_session(c, "nope", title="x")),
+    "exports.export": ("export.personal", lambda c, t: exports.export(c, "people", t / f"p{next(_names)}.csv",
+                                                                     file_format="csv")),
+    "exports.export_log": ("export.figures", lambda c, t: exports.export_log(c)),
     "sync.export.export_bundles": ("sync.bundles", lambda c, t: export.export_bundles(c, t)),
     "sync.history.bundle_history": ("sync.read", lambda c, t: history.bundle_history(c)),
     "sync.importing.import_bundles": ("sync.bundles", lambda c, t: importing.import_bundles(c, [t / "no.bundle"])),

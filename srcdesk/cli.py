@@ -16,6 +16,7 @@ from pathlib import Path
 
 from . import __version__
 from . import cli_certificates as certificates_cli
+from . import cli_export as export_cli
 from .errors import SrcdeskError
 from .services.permissions import ROLES
 from .words import noun_for, plural
@@ -38,7 +39,8 @@ class UsageError(Exception):
 # set up before srcdesk had keys: SQLite's own locking covers that one write.)
 READ_ONLY = {("check", None), ("clock", "check"), ("keys", "show"), ("keys", "list"), ("user", "list"),
              ("bundle", "verify"), ("bundle", "history"), ("conflicts", "list"),
-             *(("certificates", c) for c in certificates_cli.READ_ONLY)}
+             *(("certificates", c) for c in certificates_cli.READ_ONLY),
+             *(("export", c) for c in export_cli.READ_ONLY)}
 # Commands that act as nobody in particular; every other one needs --user or $SRCDESK_USER.
 NO_USER = {("init", None), ("check", None), ("clock", "check")}
 
@@ -139,6 +141,7 @@ def _parser() -> argparse.ArgumentParser:
                      "made here in the future so the office takes them (administrators)")
 
     certificates_cli.add_parser(sub)
+    export_cli.add_parser(sub)
     conflicts = sub.add_parser("conflicts", help="concurrent edits waiting for a person")
     csub = conflicts.add_subparsers(dest="conflicts_command", metavar="ACTION", required=True)
     csub.add_parser("list", help="list open conflicts")
@@ -579,6 +582,17 @@ def cmd_certificates(args: argparse.Namespace) -> int:
 
 
 COMMANDS["certificates"] = cmd_certificates
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    ctx = _signed_in(args)
+    try:
+        return export_cli.run(args, ctx)
+    finally:
+        ctx.db.close()
+
+
+COMMANDS["export"] = cmd_export
 
 
 def _log_unexpected(args: argparse.Namespace | None, error: BaseException) -> Path | None:

@@ -17,7 +17,8 @@ disk as it is written instead of keeping every cell until the end; that mode doe
 ``add_table()`` (a table's header cells and range are written into cells the mode has already
 flushed), so the long sheet gets the same frozen header with an ``autofilter()`` over all its
 rows instead: the same filter buttons, without the table's banding. The first rows are held back
-to choose: fewer than :data:`TABLE_ROWS` and the source has ended.
+to choose: fewer than :data:`TABLE_ROWS` and the source has ended. Past Excel's 1,048,576 rows a
+sheet, the rows go on on a second sheet ("Attendance (2)"), with the same header.
 
 CSV: UTF-8 with a byte-order mark (Excel then reads accents and "£" right), dates as ISO
 ``2026-03-31``, and every text cell that a spreadsheet would run as a formula gets a leading
@@ -53,7 +54,7 @@ TABLE_ROWS = 20_000  # up to this many rows: a real Excel table; more: constant 
 PROGRESS_EVERY = 2_000  # rows between progress reports and cancel checks
 WIDTH_SAMPLE = 500  # rows looked at to size the columns
 MAX_WIDTH = 60  # characters
-XLSX_MAX_ROWS = 1_048_576  # Excel's limit, header included
+XLSX_MAX_ROWS = 1_048_576  # Excel's limit of rows on a sheet, header included: more go on the next sheet
 XLSX_MAX_TEXT = 32_767  # characters in one cell
 
 Progress = Callable[[int, int, str], Any]
@@ -61,10 +62,6 @@ Progress = Callable[[int, int, str], Any]
 
 class ExportNotSaved(SrcdeskError):
     """The export could not be written where it was asked for (the message says where and why)."""
-
-
-class TooManyRows(SrcdeskError):
-    """More rows than one Excel sheet holds."""
 
 
 @dataclass(frozen=True)
@@ -217,60 +214,72 @@ def _write_xlsx(path: Path, columns: Sequence[Column], rows: Iterable[Sequence[A
     as_table = len(held) <= TABLE_ROWS
     workbook = xlsxwriter.Workbook(str(path), {
         "constant_memory": not as_table,
-        "tmpdir": str(path.parent),  # the streamed sheet's own temporary file: beside the export
+        "tmpdir": str(path.parent),  # the streamed sheets' own temporary files: beside the export
         "strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False,
         "default_date_format": "dd/mm/yyyy",
     })
     try:
         workbook.set_properties({"title": title, "comments": "Exported by srcdesk"})
-        sheet = workbook.add_worksheet(_sheet_name(title))
         header = workbook.add_format({"bold": True, "bg_color": "#DDE4EE", "bottom": 1})
-        date_format = workbook.add_format({"num_format": "dd/mm/yyyy"})
-        datetime_format = workbook.add_format({"num_format": "dd/mm/yyyy hh:mm"})
+        date_formats = {DATE: workbook.add_format({"num_format": "dd/mm/yyyy"}),
+                        DATETIME: workbook.add_format({"num_format": "dd/mm/yyyy hh:mm"})}
         number_format = workbook.add_format({"num_format": "0.0#"})
-        for i, width in enumerate(_widths(columns, held[:WIDTH_SAMPLE])):
-            sheet.set_column(i, i, width)
-        sheet.freeze_panes(1, 0)
-        last_col = len(columns) - 1
-        if not as_table:
-            for i, c in enumerate(columns):
-                sheet.write_string(0, i, c.heading, header)
+        widths = _widths(columns, held[:WIDTH_SAMPLE])
         kinds = [c.kind for c in columns]
-        write_string, write_number = sheet.write_string, sheet.write_number
-        date_formats = {DATE: date_format, DATETIME: datetime_format}
+        last_col = len(columns) - 1
         serials: dict[Any, float] = {}  # a date's Excel serial number, worked out once per date
-        n = 0
+        sheets = 0
+
+        def new_sheet() -> Any:
+            nonlocal sheets
+            sheets += 1
+            name = _sheet_name(title) if sheets == 1 else f"{_sheet_name(title)[:25]} ({sheets})"
+            sheet = workbook.add_worksheet(name)
+            for i, width in enumerate(widths):
+                sheet.set_column(i, i, width)
+            sheet.freeze_panes(1, 0)
+            if not as_table:  # a table writes its own header
+                for i, c in enumerate(columns):
+                    sheet.write_string(0, i, c.heading, header)
+            return sheet
+
+        sheet = new_sheet()
+        write_string, write_number = sheet.write_string, sheet.write_number
+        n = r = 0  # rows written; the row on this sheet
         # One branch per cell, no call in between: XlsxWriter's own work is most of the time.
         for row in itertools.chain(held, source):
             n += 1
-            if n >= XLSX_MAX_ROWS:
-                raise TooManyRows(f"More than {XLSX_MAX_ROWS - 1:,} rows: more than one Excel sheet holds. "
-                                  "Choose fewer (a shorter period, or one establishment), or export as CSV.")
+            r += 1
+            if r == XLSX_MAX_ROWS:  # this sheet is full (Excel's limit): go on on the next
+                sheet.autofilter(0, 0, r - 1, last_col)
+                sheet = new_sheet()
+                write_string, write_number = sheet.write_string, sheet.write_number
+                r = 1
             for col, value in enumerate(row):
                 if value is None:
                     continue
                 kind = kinds[col]
                 if value.__class__ is str:
-                    write_string(n, col, value)
+                    write_string(r, col, value)
                 elif kind is YES_NO:
-                    write_string(n, col, "Yes" if value else "No")
+                    write_string(r, col, "Yes" if value else "No")
                 elif kind is DATE or kind is DATETIME:
                     if isinstance(value, dt.date):
                         serial = serials.get(value)
                         if serial is None:
-                            serial = serials[value] = _excel_serial(value)
                             if len(serials) > 100_000:
                                 serials.clear()
-                        write_number(n, col, serial, date_formats[kind])
+                            serial = serials[value] = _excel_serial(value)
+                        write_number(r, col, serial, date_formats[kind])
                     else:
-                        write_string(n, col, str(value))
+                        write_string(r, col, str(value))
                 elif kind is INTEGER or kind is NUMBER:
                     if isinstance(value, int | float) and not isinstance(value, bool):
-                        write_number(n, col, value, number_format if kind is NUMBER else None)
-                    else:
-                        write_string(n, col, str(value))
+                        write_number(r, col, value, number_format if kind is NUMBER else None)
+                    else:  # a suppressed figure ("<10") stays text
+                        write_string(r, col, str(value))
                 else:
-                    write_string(n, col, str(value))
+                    write_string(r, col, str(value))
             if n % PROGRESS_EVERY == 0:
                 ticker.check(n)
         del held
@@ -280,7 +289,7 @@ def _write_xlsx(path: Path, columns: Sequence[Column], rows: Iterable[Sequence[A
                 "columns": [{"header": c.heading, "header_format": header} for c in columns],
             })
         else:
-            sheet.autofilter(0, 0, n, last_col)
+            sheet.autofilter(0, 0, r, last_col)
         ticker.check(n)
     except BaseException:
         _close_quietly(workbook)

@@ -105,6 +105,22 @@ def test_xlsx_large_streams_with_an_autofilter_and_frozen_header(tmp_path: Path,
     assert not list(tmp_path.glob("*.part")) and sorted(p.name for p in tmp_path.iterdir()) == ["big.xlsx"]
 
 
+def test_rows_past_a_sheets_limit_go_on_on_the_next_sheet(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr(writer, "TABLE_ROWS", 2)
+    monkeypatch.setattr(writer, "XLSX_MAX_ROWS", 5)  # a header and 4 rows a sheet
+    path = tmp_path / "long.xlsx"
+    assert write_rows(path, "xlsx", COLUMNS, ((DAY, f"row {i}", i, 0.5, True) for i in range(10)),
+                      title="Attendance") == 10
+    with zipfile.ZipFile(path) as z:
+        sheets = sorted(n for n in z.namelist() if n.startswith("xl/worksheets/sheet"))
+        book = z.read("xl/workbook.xml").decode()
+        third = z.read("xl/worksheets/sheet3.xml").decode()
+    assert sheets == ["xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml", "xl/worksheets/sheet3.xml"]
+    assert 'name="Attendance"' in book and 'name="Attendance (2)"' in book and 'name="Attendance (3)"' in book
+    assert '<autoFilter ref="A1:E3"/>' in third and "row 9" in third and "Date" in third
+    assert '<autoFilter ref="A1:E5"/>' in Sheet(path).xml
+
+
 def test_csv_has_a_bom_and_no_formulas(tmp_path: Path) -> None:
     path = tmp_path / "out.csv"
     write_rows(path, "csv", COLUMNS, ROWS)

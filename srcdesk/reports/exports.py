@@ -8,8 +8,8 @@ One writer serves every list's "Export…", ``srcdesk export …`` and the bench
 Rows are read once, as they come (an iterator over keyset pages of the database), so an export
 of any size takes bounded memory.
 
-XLSX: dates are Excel dates (shown day/month/year), numbers are numbers, text is always written as
-text (a cell starting with "=" is never run as a formula), the header row is frozen and filters
+XLSX: dates are Excel dates (shown day/month/year), times of day Excel times, numbers are numbers,
+yes/no columns Excel's TRUE/FALSE (CSV: Yes/No), text is always written as text (a cell starting with "=" is never run as a formula), the header row is frozen and filters
 sit on every column; columns are as wide as their heading and the first rows need. A list of up to
 :data:`TABLE_ROWS` rows becomes a real Excel table (banded rows, filter buttons, referable by
 name). A longer one is written in XlsxWriter's ``constant_memory`` mode, which streams each row to
@@ -46,8 +46,9 @@ from typing import Any
 
 from ..errors import Cancelled, SrcdeskError
 
-TEXT, INTEGER, NUMBER, DATE, DATETIME, YES_NO = "text", "integer", "number", "date", "datetime", "yes_no"
-KINDS = (TEXT, INTEGER, NUMBER, DATE, DATETIME, YES_NO)
+TEXT, INTEGER, NUMBER, DATE, DATETIME, TIME, YES_NO = ("text", "integer", "number", "date", "datetime", "time",
+                                                      "yes_no")
+KINDS = (TEXT, INTEGER, NUMBER, DATE, DATETIME, TIME, YES_NO)
 FORMATS = ("xlsx", "csv")
 
 TABLE_ROWS = 20_000  # up to this many rows: a real Excel table; more: constant memory and an autofilter
@@ -184,7 +185,9 @@ def _shown_len(value: Any, kind: str) -> int:
     if kind == DATETIME:
         return 16
     if kind == YES_NO:
-        return 3
+        return 5
+    if kind == TIME:
+        return 5
     return len(str(value))
 
 
@@ -244,7 +247,9 @@ def _write_xlsx(path: Path, columns: Sequence[Column], rows: Iterable[Sequence[A
             return sheet
 
         sheet = new_sheet()
-        write_string, write_number = sheet.write_string, sheet.write_number
+        write_string, write_number, write_boolean = _writers(sheet)
+        times: dict[Any, float | None] = {}  # "10:30" -> its fraction of a day
+        time_format = workbook.add_format({"num_format": "hh:mm"})
         n = r = 0  # rows written; the row on this sheet
         # One branch per cell, no call in between: XlsxWriter's own work is most of the time.
         for row in itertools.chain(held, source):
@@ -253,16 +258,26 @@ def _write_xlsx(path: Path, columns: Sequence[Column], rows: Iterable[Sequence[A
             if r == XLSX_MAX_ROWS:  # this sheet is full (Excel's limit): go on on the next
                 sheet.autofilter(0, 0, r - 1, last_col)
                 sheet = new_sheet()
-                write_string, write_number = sheet.write_string, sheet.write_number
+                write_string, write_number, write_boolean = _writers(sheet)
                 r = 1
             for col, value in enumerate(row):
                 if value is None:
                     continue
                 kind = kinds[col]
-                if value.__class__ is str:
+                if kind is TIME:
+                    fraction = times.get(value, -1.0)
+                    if fraction == -1.0:
+                        if len(times) > 10_000:
+                            times.clear()
+                        fraction = times[value] = _day_fraction(value)
+                    if fraction is None:
+                        write_string(r, col, str(value))
+                    else:
+                        write_number(r, col, fraction, time_format)
+                elif value.__class__ is str:
                     write_string(r, col, value)
                 elif kind is YES_NO:
-                    write_string(r, col, "Yes" if value else "No")
+                    write_boolean(r, col, bool(value))
                 elif kind is DATE or kind is DATETIME:
                     if isinstance(value, dt.date):
                         serial = serials.get(value)
@@ -310,6 +325,22 @@ def _close_quietly(workbook: Any) -> None:
                 _remove(Path(name))
     except Exception:  # noqa: BLE001 - best effort on the way out of a failure
         pass
+
+
+def _writers(sheet: Any) -> tuple[Callable, Callable, Callable]:
+    """The sheet's cell writers, looked up once (not per cell)."""
+    return sheet.write_string, sheet.write_number, sheet.write_boolean
+
+
+def _day_fraction(value: Any) -> float | None:
+    """A time of day ("10:30" or a ``time``) as Excel's fraction of a day; None if it is not one."""
+    if isinstance(value, dt.time):
+        return (value.hour * 3600 + value.minute * 60 + value.second) / 86_400
+    try:
+        parsed = dt.time.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return (parsed.hour * 3600 + parsed.minute * 60 + parsed.second) / 86_400
 
 
 _EPOCH = dt.datetime(1899, 12, 30)  # Excel's day 0 (with its 1900 leap-year quirk, from 1 March 1900 on)

@@ -48,7 +48,7 @@ from ..models import (
     Programme,
     Session,
 )
-from ..reports.exports import DATE, DATETIME, FORMATS, INTEGER, NUMBER, TEXT, YES_NO, Column, write_rows
+from ..reports.exports import DATE, DATETIME, FORMATS, INTEGER, NUMBER, TEXT, TIME, YES_NO, Column, write_rows
 from .base import Context, parse_date
 
 PAGE = 1000  # rows a keyset page (sessions for the attendance: their register entries follow)
@@ -237,7 +237,7 @@ def _indicator_columns() -> tuple[Column, ...]:
 
 
 ATTENDANCE_COLUMNS = (
-    Column("Date", DATE), Column("Start", TEXT), Column("Establishment", TEXT), Column("Session", TEXT),
+    Column("Date", DATE), Column("Start", TIME), Column("Establishment", TEXT), Column("Session", TEXT),
     Column("Programme", TEXT), Column("Prison number", TEXT), Column("Given name", TEXT),
     Column("Family name", TEXT), Column("Status", TEXT), Column("Attended", YES_NO), Column("Role", TEXT))
 SESSION_FILTERS = frozenset({"establishment_id", "date_from", "date_to", "programme_id", "module_id",
@@ -245,7 +245,7 @@ SESSION_FILTERS = frozenset({"establishment_id", "date_from", "date_to", "progra
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("sessions", "Sessions", False, (
-        Column("Date", DATE), Column("Start", TEXT), Column("End", TEXT), Column("Establishment", TEXT),
+        Column("Date", DATE), Column("Start", TIME), Column("End", TIME), Column("Establishment", TEXT),
         Column("Session", TEXT), Column("Location", TEXT), Column("Cancelled", YES_NO), Column("Present", INTEGER),
         Column("On register", INTEGER), Column("Why cancelled", TEXT)),
         _session_rows, SESSION_FILTERS),

@@ -319,3 +319,18 @@ def test_export_log_newest_first(ctx: Context, out: Path) -> None:
     log = exports.export_log(ctx)
     assert [(r.what, r.file_name, r.file_format, r.personal) for r in log] == [
         ("people", "two.xlsx", "xlsx", True), ("sessions", "one.csv", "csv", False)]
+
+
+def test_indicators_at_an_establishment_are_its_own_row(ctx: Context, recorder: Context, out: Path) -> None:
+    """With helper A's indicators themselves: one session, one person attending, in 2025-Q3."""
+    ada = people.create_person(ctx, given_name="Ada", family_name="Adams")
+    _register(ctx, dt.date(2025, 11, 5), "10:00", ada.id)
+    result = exports.export(recorder, "indicators", out / "i.csv", file_format="csv", filters={"period": "2025-Q3"})
+    assert result.rows == 1  # its own establishment, no national total
+    [row] = list(csv.DictReader(io.StringIO((out / "i.csv").read_text("utf-8-sig"))))
+    assert row["Code"] == "PER" and row["Sessions held"] == "1"
+    assert row["Attendances"] == "<10" and row["People taking part"] == "<10"
+    exports.export(recorder, "indicators", out / "plain.csv", file_format="csv",
+                   filters={"period": "2025-Q3", "suppress": False})
+    [row] = list(csv.DictReader(io.StringIO((out / "plain.csv").read_text("utf-8-sig"))))
+    assert row["Attendances"] == "1" and row["People taking part"] == "1"

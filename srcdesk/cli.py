@@ -573,26 +573,21 @@ COMMANDS["conflicts"] = cmd_conflicts
 COMMANDS["clock"] = cmd_clock
 
 
-def cmd_certificates(args: argparse.Namespace) -> int:
-    ctx = _signed_in(args)
-    try:
-        return certificates_cli.run(args, ctx)
-    finally:
-        ctx.db.close()
+def _signed_in_command(run):  # noqa: ANN001, ANN202
+    """A command of a module of its own (``run(args, ctx)``), run as the user who signed in."""
+
+    def command(args: argparse.Namespace) -> int:
+        ctx = _signed_in(args)
+        try:
+            return run(args, ctx)
+        finally:
+            ctx.db.close()
+
+    return command
 
 
-COMMANDS["certificates"] = cmd_certificates
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    ctx = _signed_in(args)
-    try:
-        return export_cli.run(args, ctx)
-    finally:
-        ctx.db.close()
-
-
-COMMANDS["export"] = cmd_export
+COMMANDS["certificates"] = _signed_in_command(certificates_cli.run)
+COMMANDS["export"] = _signed_in_command(export_cli.run)
 
 
 def _log_unexpected(args: argparse.Namespace | None, error: BaseException) -> Path | None:

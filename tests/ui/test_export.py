@@ -75,13 +75,25 @@ def test_sessions_export_with_the_lists_filters(qtbot, open_demo, demo_today, tm
     assert rec.what == "sessions" and '"search": "recovery"' in rec.filters and rec.rows == shown
 
 
-def test_a_recorder_is_told_why_people_are_not_exported(qtbot, open_demo, tmp_path: Path) -> None:  # noqa: ANN001
-    tmp_path = tmp_path / "exports"
-    tmp_path.mkdir()
-    ctx = open_demo("rita")
-    page = PeoplePage(ctx)
+def _shown(qtbot, page_type, ctx):  # noqa: ANN001, ANN202
+    page = page_type(ctx)
     qtbot.addWidget(page)
     page.show()
+    return page
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    """A folder for the exports alone (the demo's data folder is beside it)."""
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    return folder
+
+
+def test_a_recorder_is_told_why_people_are_not_exported(qtbot, open_demo, out: Path) -> None:  # noqa: ANN001
+    tmp_path = out
+    ctx = open_demo("rita")
+    page = _shown(qtbot, PeoplePage, ctx)
     assert page.export_button.isEnabled()  # found where it is looked for, with the reason inside
     assert page.export_button.toolTip().startswith("Only a coordinator can export lists with people's names")
     dialog = _open(qtbot, page.export_button)
@@ -116,14 +128,11 @@ def test_a_coordinator_exports_people_as_xlsx_from_the_keyboard(qtbot, open_demo
     assert _records(ctx)[0].personal
 
 
-def test_cancel_leaves_no_file_and_no_record(qtbot, open_demo, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_cancel_leaves_no_file_and_no_record(qtbot, open_demo, out: Path, monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setattr(writer, "PROGRESS_EVERY", 1)
-    tmp_path = tmp_path / "exports"
-    tmp_path.mkdir()
+    tmp_path = out
     ctx = open_demo("colin")
-    page = CertificatesPage(ctx)
-    qtbot.addWidget(page)
-    page.show()
+    page = _shown(qtbot, CertificatesPage, ctx)
     pressed = threading.Event()
     original = writer._Ticker.check  # noqa: SLF001
 

@@ -10,26 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from srcdesk.cli import main
 from srcdesk.services import attendance, people, sessions
 from srcdesk.services.attendance import RegisterEntry
 from srcdesk.services.base import Context
 
-from ..conftest import PASSWORD, as_role
+from ..conftest import as_role
+from .test_cli_certificates_eligible import _env, run  # noqa: F401 - _env: its autouse fixture
 
 DAY = dt.date(2025, 11, 5)  # in 2025-Q3 (October–December 2025)
-
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch):  # noqa: ANN001, ANN202
-    monkeypatch.setenv("SRCDESK_PASSWORD", PASSWORD)
-    monkeypatch.delenv("SRCDESK_USER", raising=False)
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:  # noqa: ANN001
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _attended(ctx: Context, day: dt.date) -> None:

@@ -20,7 +20,8 @@ BenchFn = Callable[[argparse.Namespace], None]
 #: Modules whose import registers benchmarks, in the order they run.
 MODULES: tuple[str, ...] = ("bench.demo_bench", "bench.ui_bench", "bench.sync_bench", "bench.check_bench",
                             "bench.cert_bench", "bench.verify_bench", "bench.dashboard_bench",
-                            "bench.workplan_bench", "bench.steering_bench", "bench.dashboard_page_bench")
+                            "bench.workplan_bench", "bench.steering_bench", "bench.dashboard_page_bench",
+                            "bench.export_bench")
 
 #: Registered benchmarks by name, in registration order.
 BENCHES: dict[str, BenchFn] = {}

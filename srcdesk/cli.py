@@ -16,6 +16,7 @@ from pathlib import Path
 
 from . import __version__
 from . import cli_certificates as certificates_cli
+from . import cli_export as export_cli
 from . import cli_plan as plan_cli
 from . import cli_report as report_cli
 from .errors import SrcdeskError
@@ -42,7 +43,8 @@ class UsageError(Exception):
 READ_ONLY = {("check", None), ("clock", "check"), ("keys", "show"), ("keys", "list"), ("user", "list"),
              ("bundle", "verify"), ("bundle", "history"), ("conflicts", "list"), ("report", "steering"),
              *(("certificates", c) for c in certificates_cli.READ_ONLY),
-             *(("plan", c) for c in plan_cli.READ_ONLY)}
+             *(("plan", c) for c in plan_cli.READ_ONLY),
+             *(("export", c) for c in export_cli.READ_ONLY)}
 # Commands that act as nobody in particular; every other one needs --user or $SRCDESK_USER.
 NO_USER = {("init", None), ("check", None), ("clock", "check")}
 
@@ -147,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
     certificates_cli.add_parser(sub)
     plan_cli.add_parser(sub)
     report_cli.add_parser(sub)
+    export_cli.add_parser(sub)
     conflicts = sub.add_parser("conflicts", help="concurrent edits waiting for a person")
     csub = conflicts.add_subparsers(dest="conflicts_command", metavar="ACTION", required=True)
     csub.add_parser("list", help="list open conflicts")
@@ -585,7 +588,8 @@ COMMANDS["clock"] = cmd_clock
 
 def signed_in_command(run):  # noqa: ANN001, ANN201 - run(args, ctx) -> exit status
     """A command kept in a module of its own (``srcdesk.cli_certificates``, ``srcdesk.cli_plan``,
-    ``srcdesk.cli_report``): ``run(args, ctx)`` with the acting user signed in, the data closed after."""
+    ``srcdesk.cli_report``, ``srcdesk.cli_export``): ``run(args, ctx)`` with the acting user signed
+    in, the data closed after."""
     def command(args: argparse.Namespace) -> int:
         ctx = _signed_in(args)
         try:
@@ -598,6 +602,7 @@ def signed_in_command(run):  # noqa: ANN001, ANN201 - run(args, ctx) -> exit sta
 COMMANDS["certificates"] = signed_in_command(certificates_cli.run)
 COMMANDS["plan"] = signed_in_command(plan_cli.run)
 COMMANDS["report"] = signed_in_command(report_cli.run)
+COMMANDS["export"] = signed_in_command(export_cli.run)
 
 
 def _log_unexpected(args: argparse.Namespace | None, error: BaseException) -> Path | None:

@@ -122,18 +122,10 @@ def _write(ctx: Any, ids: list[str], to: Path) -> int:
     return 0
 
 
-# A cell a spreadsheet would run as a formula starts with one of these: it gets a leading "'".
-CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(CSV_FORMULA_START) else text
-
-
 def _eligible(args: argparse.Namespace, ctx: Any) -> int:
     import csv
 
+    from .reports.exports import csv_cell
     from .services import eligibility
     from .words import plural
 
@@ -143,7 +135,7 @@ def _eligible(args: argparse.Namespace, ctx: Any) -> int:
         out = csv.writer(sys.stdout, lineterminator="\n")
         out.writerow(["person_id", "reference", "name", "establishment", "kind", "code", "title", "completed_on"])
         for r in rows:
-            out.writerow([_csv_cell(v) for v in (r.person_id, r.external_ref, r.display_name, r.establishment_code,
+            out.writerow([csv_cell(v) for v in (r.person_id, r.external_ref, r.display_name, r.establishment_code,
                                                  r.kind, r.award_code, r.title, r.completed_on.isoformat())])
         return 0
     if not rows:

@@ -95,7 +95,6 @@ NOT_OFFERED_YET = frozenset({
     "initiative.record", "initiative.edit", "initiative.delete", "referral.record", "referral.edit",
     "organisation.edit",
     "establishment.edit",
-    "export.figures", "export.personal",
 })
 _NOT_DESCRIBED = frozenset({"demo.fill"}) | NOT_OFFERED_YET
 

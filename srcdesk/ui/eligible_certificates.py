@@ -30,6 +30,7 @@ from ..services import certificates
 from ..services.base import Context
 from ..services.eligibility import eligible_certificates
 from ..words import plural
+from .export import ExportButton
 from .progress import run_with_progress
 from .table_model import Column, PagedTableModel, record_view
 from .tasks import Task
@@ -117,6 +118,9 @@ class EligibleTab(QWidget):
         for widget in (date_label, self.issued_on, self.issue_button):
             actions.addWidget(widget)
             widget.setVisible(self.can_issue)
+        self.export_button = ExportButton(ctx, "eligible", self.filters, say=lambda m: self.status.say(m),
+                                          parent=self)
+        actions.addWidget(self.export_button)
         actions.addStretch(1)
         self.count = StatusNote()
         self.count.setObjectName("eligibleCount")
@@ -133,7 +137,7 @@ class EligibleTab(QWidget):
         layout.addWidget(self.status)
         layout.addWidget(self.error)
         order = [self.kind, *([self.establishment] if self.at_office else []), self.table, self.issued_on,
-                 self.issue_button]
+                 self.issue_button, self.export_button]
         for first, second in zip(order, order[1:], strict=False):
             QWidget.setTabOrder(first, second)
         self.kind.currentIndexChanged.connect(self.reload)
@@ -146,11 +150,14 @@ class EligibleTab(QWidget):
         for est in rows:
             self.establishment.addItem(f"{est.name} ({est.code})", est.id)
 
+    def filters(self) -> dict[str, Any]:
+        """The list's filters as :func:`eligible_certificates` keyword arguments."""
+        return {"kind": self.kind.currentData(),
+                "establishment_id": self.establishment.currentData() if self.at_office else None}
+
     def reload(self, *_: Any) -> None:
-        ctx, kind = self.ctx, self.kind.currentData()
-        est = self.establishment.currentData() if self.at_office else None
-        self.model.set_fetch(lambda after: eligible_certificates(ctx, establishment_id=est, kind=kind, after=after,
-                                                                 limit=PAGE_SIZE))
+        ctx, filters = self.ctx, self.filters()
+        self.model.set_fetch(lambda after: eligible_certificates(ctx, **filters, after=after, limit=PAGE_SIZE))
 
     @property
     def loading(self) -> bool:

@@ -53,6 +53,7 @@ from ..services.attendance import (
 )
 from ..services.people import PersonRow, create_person, search_people
 from .errors import report_unexpected
+from .export import ExportButton
 from .register_model import COL_NAME, COL_NOTE, COL_REF, COL_ROLE, COL_STATUS, ChoiceDelegate, RegisterModel
 from .table_model import Column, PagedTableModel
 from .tasks import Task, run_task
@@ -295,8 +296,12 @@ class RegisterDialog(QDialog):
         for button in (self.new_person_button, self.last_session_button, self.create_button,
                        self.cancel_new_button, self.save_button, self.close_button):
             button.setAutoDefault(False)  # Enter belongs to the field or the roster, never a stray button
+        # The register as saved (what the export reads), for a coordinator's records.
+        self.export_button = ExportButton(ctx, "register", lambda: {"session_id": self.session_id},
+                                          say=self.status.say, parent=self)
         foot = QHBoxLayout()
         foot.addWidget(self.counts, 1)
+        foot.addWidget(self.export_button)
         foot.addWidget(self.save_button)
         foot.addWidget(self.close_button)
 
@@ -318,7 +323,8 @@ class RegisterDialog(QDialog):
                      (self.last_session_button, self.given), (self.given, self.family),
                      (self.family, self.reference), (self.reference, self.kind), (self.kind, self.create_button),
                      (self.create_button, self.cancel_new_button), (self.cancel_new_button, self.table),
-                     (self.table, self.save_button), (self.save_button, self.close_button)):
+                     (self.table, self.export_button), (self.export_button, self.save_button),
+                     (self.save_button, self.close_button)):
             QWidget.setTabOrder(a, b)
 
         # -- wiring --------------------------------------------------------------------------

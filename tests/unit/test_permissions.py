@@ -39,6 +39,7 @@ from srcdesk.services import (
     dashboard,
     demo,
     estate,
+    exports,
     ladder,
     people,
     plans,
@@ -161,6 +162,9 @@ CALLS: dict[str, tuple[str, Call]] = {
     # An establishment's PC reports on itself only: "nope" is refused for where, before any file is made.
     "steering.write_report": ("report.steering", lambda c, t: steering.write_report(
         c, plan_year(2025), t / "steering.pdf", establishment_id="nope")),
+    "exports.export": ("export.personal", lambda c, t: exports.export(c, "people", t / f"p{next(_names)}.csv",
+                                                                     file_format="csv")),
+    "exports.export_log": ("export.figures", lambda c, t: exports.export_log(c)),
     "sync.export.export_bundles": ("sync.bundles", lambda c, t: export.export_bundles(c, t)),
     "sync.history.bundle_history": ("sync.read", lambda c, t: history.bundle_history(c)),
     "sync.importing.import_bundles": ("sync.bundles", lambda c, t: importing.import_bundles(c, [t / "no.bundle"])),

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from srcdesk.errors import Cancelled
-from srcdesk.reports import indicators
 from srcdesk.reports import steering as report
 from srcdesk.reports.indicators import Ratio
 from srcdesk.reports.periods import parse_period, period_containing, quarters_between

@@ -42,6 +42,7 @@ from ..certificate_dialogs import (
     status_words,
 )
 from ..eligible_certificates import EligibleTab
+from ..export import ExportButton
 from ..table_model import Column, PagedTableModel, record_view
 from ..tasks import run_task
 from ..widgets import (
@@ -141,12 +142,15 @@ class CertificatesPage(Page):
                                         accessible="Print the chosen certificates")
         self.preview_button = push_button("Print previe&w…", "previewAction", lambda: self.preview_selected(),
                                           accessible="Print preview of the chosen certificates")
+        self.export_button = ExportButton(ctx, "certificates", self.filters, say=lambda m: self.status.say(m),
+                                          parent=self)
         actions = QHBoxLayout()
         for button in (self.save_button, self.print_button, self.preview_button):
             actions.addWidget(button)
         for button in (self.reissue_button, self.revoke_button):
             button.setVisible(self.can_revoke)
             actions.addWidget(button)
+        actions.addWidget(self.export_button)
         actions.addStretch(1)
         self.count = StatusNote()
         self.count.setObjectName("countNote")
@@ -182,7 +186,8 @@ class CertificatesPage(Page):
 
         order = [self.search, self.issue_button, self.status_filter,
                  *([self.establishment] if self.at_office else []), self.programme, self.table,
-                 self.save_button, self.print_button, self.preview_button, self.reissue_button, self.revoke_button]
+                 self.save_button, self.print_button, self.preview_button, self.reissue_button, self.revoke_button,
+                 self.export_button]
         for first, second in zip(order, order[1:], strict=False):
             QWidget.setTabOrder(first, second)
         self.setFocusProxy(self.search)
@@ -227,16 +232,17 @@ class CertificatesPage(Page):
             retired = " — retired" if programme.retired else ""
             self.programme.addItem(f"{programme.name} ({programme.code}){retired}", programme.id)
 
+    def filters(self) -> dict[str, Any]:
+        """The list's filters as :func:`certificates.list_certificates` keyword arguments."""
+        return {"status": self.status_filter.currentData(), "search": self.search.text().strip() or None,
+                "establishment_id": self.establishment.currentData() if self.at_office else None,
+                "programme_id": self.programme.currentData()}
+
     def _reload_list(self, *_: Any) -> None:
         self._timer.stop()
-        ctx = self.ctx
-        search = self.search.text().strip() or None
-        status = self.status_filter.currentData()
-        est = self.establishment.currentData() if self.at_office else None
-        programme = self.programme.currentData()
-        self.model.set_fetch(lambda after: certificates.list_certificates(
-            ctx, status=status, establishment_id=est, programme_id=programme, search=search, after=after,
-            limit=PAGE_SIZE))
+        ctx, filters = self.ctx, self.filters()
+        self.model.set_fetch(lambda after: certificates.list_certificates(ctx, **filters, after=after,
+                                                                          limit=PAGE_SIZE))
 
     @property
     def loading(self) -> bool:

@@ -32,6 +32,7 @@ from ...services.base import Context
 from ...services.estate import establishments
 from ...services.people import search_people
 from ..errors import report_unexpected
+from ..export import ExportButton
 from ..person_dialog import PersonDialog
 from ..person_view import PersonView
 from ..table_model import Column, PagedTableModel
@@ -84,6 +85,8 @@ class PeoplePage(Page):
         search_row.addWidget(search_label)
         search_row.addWidget(self.search, 1)
         search_row.addWidget(self.new_button)
+        self.export_button = ExportButton(ctx, "people", self.filters, say=lambda m: self.status.say(m), parent=self)
+        search_row.addWidget(self.export_button)
         filter_row = QHBoxLayout()
         filter_row.addWidget(kind_label)
         filter_row.addWidget(self.kind, 1)
@@ -151,7 +154,8 @@ class PeoplePage(Page):
         self.setTabOrder(self.search, self.kind)
         self.setTabOrder(self.kind, self.establishment)
         self.setTabOrder(self.establishment, self.new_button)
-        self.setTabOrder(self.new_button, self.table)
+        self.setTabOrder(self.new_button, self.export_button)
+        self.setTabOrder(self.export_button, self.table)
 
         new = QShortcut(QKeySequence.StandardKey.New, self)
         new.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -180,6 +184,11 @@ class PeoplePage(Page):
         for est in rows:
             closed = " — closed" if est.closed else ""
             self.establishment.addItem(f"{est.name} ({est.code}){closed}", est.id)
+
+    def filters(self) -> dict[str, Any]:
+        """The list's filters as :func:`search_people` keyword arguments (``query``: the search)."""
+        return {"query": self.search.text(), "kind": self.kind.currentData(),
+                "establishment_id": self.establishment.currentData()}
 
     def _reload_list(self) -> None:
         query = self.search.text()

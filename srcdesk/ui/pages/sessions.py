@@ -27,6 +27,7 @@ from ...dates import QT_DATE_FORMAT
 from ...services import sessions as session_service
 from ...services.base import Context
 from ...words import noun_for
+from ..export import ExportButton
 from ..session_dialog import (
     KIND_ROLE,
     CancelSessionDialog,
@@ -235,8 +236,9 @@ class SessionsPage(Page):
         self.status = StatusNote()
         self.status.setObjectName("status")
 
+        self.export_button = ExportButton(ctx, "sessions", self.filters, say=self.status.say, parent=self)
         actions = QHBoxLayout()
-        for button in (self.new_button, self.edit_button, self.cancel_button, self.register_button):
+        for button in (self.new_button, self.edit_button, self.cancel_button, self.register_button, self.export_button):
             actions.addWidget(button)
         actions.addStretch(1)
         actions.addWidget(self.count)
@@ -252,7 +254,7 @@ class SessionsPage(Page):
 
         chain = [self.date_from, self.date_to, self.what, self.facilitator, self.search, self.show_cancelled,
                  self.clear_button, self.table, self.new_button, self.edit_button, self.cancel_button,
-                 self.register_button]
+                 self.register_button, self.export_button]
         for first, second in zip(chain, chain[1:], strict=False):
             QWidget.setTabOrder(first, second)
 

@@ -420,3 +420,59 @@ def test_second_page_of_the_window_and_a_person_opens_on_the_people_page(qtbot, 
     people = window.pages["people"]
     qtbot.waitUntil(lambda: window.current_page is people and people.showing_person, timeout=WAIT_MS)
     assert people.person_view.person_id == person_id
+
+
+# -- the workplan tab, the report and the export on the page ----------------------------------------
+
+def test_the_workplan_tab_is_built_when_first_chosen(qtbot, open_demo, demo_today) -> None:  # noqa: ANN001
+    from srcdesk.ui.workplan import WorkplanView
+
+    page = _page(qtbot, open_demo("rita"))
+    assert page.workplan is None  # nothing of it loaded before the figures were painted
+    page.tabs.setCurrentWidget(page.workplan_tab)
+    assert isinstance(page.workplan, WorkplanView)
+    qtbot.waitUntil(lambda: page.workplan.snapshot is not None, timeout=WAIT_MS)
+    assert page.workplan.isVisible()
+    assert page.workplan.read_only_note.text().startswith("Read only.")
+    first = page.workplan
+    page.tabs.setCurrentIndex(0)
+    page.tabs.setCurrentWidget(page.workplan_tab)
+    assert page.workplan is first  # built once
+
+
+def test_a_recorder_is_told_why_there_is_no_report(qtbot, open_demo, demo_today) -> None:  # noqa: ANN001
+    page = _page(qtbot, open_demo("rita"))
+    assert not page.report_button.isEnabled()
+    assert page.report_button.toolTip().startswith("Only a coordinator can produce the Steering Group report")
+
+
+def test_report_and_export_are_of_the_period_and_place_chosen(qtbot, open_demo, demo_today,  # noqa: ANN001
+                                                               tmp_path) -> None:  # noqa: ANN001
+    import csv
+    import io
+
+    ctx = open_demo("colin")
+    page = _page(qtbot, ctx)
+    with qtbot.waitSignal(page.painted, timeout=WAIT_MS):
+        page.set_period("2026-27")
+    dialog = page.open_report()
+    qtbot.waitUntil(dialog.isVisible, timeout=WAIT_MS)
+    assert dialog.period.currentData() == "2026-27" and dialog.establishment_id == page.establishment_id
+    assert page.open_report() is dialog  # one at a time
+    dialog.close()
+
+    assert page.export_filters() == {"period": parse_period("2026-27"),
+                                     "establishment_id": ctx.installation.establishment_id}
+    page.export_button.setFocus()
+    qtbot.keyClick(page.export_button, Qt.Key.Key_Space)
+    export = page.export_button.dialog
+    qtbot.waitUntil(export.isVisible, timeout=WAIT_MS)
+    export.csv.setChecked(True)
+    export.path.setText(str(tmp_path / "figures.csv"))
+    with qtbot.waitSignal(export.exported, timeout=WAIT_MS):
+        qtbot.keyClick(export.path, Qt.Key.Key_Return)
+    rows = list(csv.reader(io.StringIO((tmp_path / "figures.csv").read_text("utf-8-sig"))))
+    assert len(rows) == 2 and rows[1][0] == "Plan year 2026-27"  # the heading, then this establishment
+    sessions = int(page.tiles["sessions"].value.text().replace(",", ""))
+    assert str(sessions) in rows[1] or f"{sessions:,}" in rows[1]
+    assert page.status.text().startswith("Exported 1 row")

@@ -54,9 +54,12 @@ from ...services import dashboard as dashboard_service
 from ...services.base import Context
 from ...words import plural_of
 from ..charts import Category, Chart, Series
+from ..export import ExportButton
+from ..steering_dialog import SteeringDialog
 from ..table_model import RIGHT, Column, RowsTableModel, record_view
 from ..tasks import run_task
 from ..widgets import FieldError, StatusNote, describe_error, heading, push_button
+from ..workplan import WorkplanView
 from . import Page
 from . import today as today_page
 from .today import open_register
@@ -414,6 +417,17 @@ class DashboardPage(Page):
             self.establishment_combo.currentIndexChanged.connect(lambda _i: self._choice_changed())
         self.toolbar.addStretch(1)
         self.period_combo.currentIndexChanged.connect(lambda _i: self._choice_changed())
+        # The figures as a workbook (one row per establishment), and the Steering Group report.
+        self.status = StatusNote()
+        self.status.setObjectName("status")
+        self.export_button = ExportButton(ctx, "indicators", self.export_filters, say=self.status.say, parent=self)
+        self.report_button = push_button("Steering Group &report…", "steeringReportButton", self.open_report)
+        refusal = ctx.refusal("report.steering")
+        self.report_button.setEnabled(not refusal)
+        self.report_button.setToolTip(refusal or "Make the Recovery Strategy Steering Group report (PDF) for "
+                                                 "the period and establishment chosen")
+        self.toolbar.addWidget(self.export_button)
+        self.toolbar.addWidget(self.report_button)
 
         # -- Figures: the overview ----------------------------------------------------------------
         self.tiles: dict[str, Tile] = {}
@@ -541,8 +555,15 @@ class DashboardPage(Page):
         self.tabs.setAccessibleName("Dashboard views")
         self.tabs.tabBar().setAccessibleName("Dashboard views")
         self.tabs.addTab(self.figures_stack, "Figures")  # no mnemonic: Alt+F is the File menu
-        self.status = StatusNote()
-        self.status.setObjectName("status")
+        # The workplan (plan years, focus, targets and progress) is built when first chosen, so its
+        # loading never delays the figures' first paint.
+        self.workplan_tab = QWidget()
+        self.workplan_tab.setObjectName("workplanTab")
+        QVBoxLayout(self.workplan_tab).setContentsMargins(0, 0, 0, 0)
+        self.workplan: WorkplanView | None = None
+        self.report_dialog: SteeringDialog | None = None
+        self.tabs.addTab(self.workplan_tab, "&Workplan")
+        self.tabs.currentChanged.connect(self._tab_chosen)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(18, 18, 18, 18)
@@ -555,7 +576,7 @@ class DashboardPage(Page):
         chain = [self.earlier_button, self.period_combo, self.later_button]
         if self.establishment_combo is not None:
             chain.append(self.establishment_combo)
-        chain += [*self.tiles.values(), self.chart_combo, self.bar_chart, self.trend_chart, self.sessions_by,
+        chain += [self.export_button, self.report_button, *self.tiles.values(), self.chart_combo, self.bar_chart, self.trend_chart, self.sessions_by,
                   self.breakdown, self.ladder, self.freshness_list]
         for first, second in zip(chain, chain[1:], strict=False):
             QWidget.setTabOrder(first, second)
@@ -564,6 +585,30 @@ class DashboardPage(Page):
         self._choose_timer.setInterval(CHOOSE_DELAY_MS)
         self._choose_timer.timeout.connect(self.refresh)
         self._update_period_buttons()
+
+    # -- the workplan, the report and the export ---------------------------------------------------
+
+    def _tab_chosen(self, index: int) -> None:
+        if self.tabs.widget(index) is self.workplan_tab and self.workplan is None:
+            self.workplan = WorkplanView(self.ctx, self.workplan_tab)
+            self.workplan_tab.layout().addWidget(self.workplan)
+            self.workplan.setFocus()
+
+    def export_filters(self) -> dict[str, Any]:
+        """What "Export…" writes: the period chosen, by establishment (the one chosen, or all)."""
+        return {"period": self.period, "establishment_id": self.establishment_id}
+
+    def open_report(self) -> SteeringDialog:
+        """The Steering Group report for the period and establishment on the screen (one at a time)."""
+        if self.report_dialog is not None and self.report_dialog.isVisible():
+            self.report_dialog.raise_()
+            self.report_dialog.activateWindow()
+            return self.report_dialog
+        self.report_dialog = SteeringDialog(self.ctx, self.period, self.establishment_id, self)
+        self.report_dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.report_dialog.destroyed.connect(lambda *_: setattr(self, "report_dialog", None))
+        self.report_dialog.open()
+        return self.report_dialog
 
     # -- what is shown -----------------------------------------------------------------------------
 

@@ -45,6 +45,8 @@ if TYPE_CHECKING:  # imported in the background (see the module's docstring)
 
 #: Imported in the background once the data is open, before any password is checked.
 MAIN_MODULES = ("srcdesk.ui.main_window",)
+#: The data is opened once the sign-in window has been painted, or after this long whatever happens.
+OPEN_ANYWAY_MS = 1000
 #: Imported in the background when there is no data yet (the first-run window's).
 SETUP_MODULES = ("srcdesk.ui.setup_dialog",)
 
@@ -118,6 +120,7 @@ class AppController(QObject):
         self.login_dialog: LoginDialog | None = None
         self.main_window: MainWindow | None = None
         self._open_task: Task | None = None
+        self._opening_for: LoginDialog | None = None  # the sign-in window the data is being opened for
         self._ending: Context | None = None  # the sign-in that ended, while its work may still run
         self._finished = False
 
@@ -167,11 +170,20 @@ class AppController(QObject):
         dialog.show()
         dialog.raise_()
         dialog.activateWindow()
-        if self.context is None:
-            self._open_task = run_task(_open_data, self.data_dir, owner=self, dispose=_close_context,
-                                       on_result=self._opened, on_error=self._open_failed,
-                                       name="open the data")
+        if self.context is None:  # once the window is on the screen (the imports would slow it)
+            dialog.shown.connect(lambda: self._start_opening(dialog))
+            QTimer.singleShot(OPEN_ANYWAY_MS, lambda: self._start_opening(dialog))
         return dialog
+
+    def _start_opening(self, dialog: LoginDialog) -> None:
+        """Open the data behind ``dialog`` (once, and only while it is the sign-in window)."""
+        if self._finished or self.context is not None or dialog is not self.login_dialog:
+            return
+        if self._opening_for is dialog:  # already (painted, then the timer; or the other way)
+            return
+        self._opening_for = dialog
+        self._open_task = run_task(_open_data, self.data_dir, owner=self, dispose=_close_context,
+                                   on_result=self._opened, on_error=self._open_failed, name="open the data")
 
     def _opened(self, ctx: Context) -> None:
         self._open_task = None

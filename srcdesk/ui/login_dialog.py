@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QPaintEvent
 from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
@@ -47,6 +48,7 @@ class LoginDialog(QDialog):
     """
 
     signedIn = Signal(object)  # UserInfo
+    shown = Signal()  # once, just after the window was first painted (the data is opened then)
 
     def __init__(self, data_dir: Path, ctx: Context | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -55,6 +57,7 @@ class LoginDialog(QDialog):
         self.user: UserInfo | None = None
         self._busy = False
         self._waiting = False  # Enter was pressed before the data was open
+        self._painted = False
         self._task: Task | None = None
         self.setObjectName("loginDialog")
         self.setWindowTitle("Sign in — srcdesk")
@@ -104,6 +107,12 @@ class LoginDialog(QDialog):
         else:
             self.set_context(ctx)
 
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            QTimer.singleShot(0, self.shown.emit)  # after this paint, not inside it
+
     # -- the data behind it --------------------------------------------------------------
 
     def set_opening(self) -> None:
@@ -121,7 +130,7 @@ class LoginDialog(QDialog):
         self.status.say("")
         if self._waiting:  # Enter was pressed while the data was opening: go on with it
             self._waiting = False
-            self.submit()
+            self._check(self.username.text().strip(), self.password.text())
             return
         self._set_enabled(True)
         if self.focusWidget() not in (self.username, self.password):  # never move a typing person
@@ -170,8 +179,12 @@ class LoginDialog(QDialog):
             self._set_enabled(False)
             self.status.say(WAITING)
             return
+        self._check(username, password)
+
+    def _check(self, username: str, password: str) -> None:
         from ..services.users import authenticate  # loaded with the data, in the background
 
+        assert self.context is not None
         self._busy = True
         self._set_enabled(False)
         self.status.say("Checking…")

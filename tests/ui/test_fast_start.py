@@ -213,3 +213,33 @@ def test_locked_data_is_told_in_the_sign_in_window(qtbot, start_app, perth_data,
         holder.kill()
         holder.wait()
         holder.stdout.close()
+
+
+# -- the main window: its first page at once, the others when idle or asked for ---------------------
+
+
+def test_the_main_window_builds_its_first_page_at_once_and_the_others_when_idle(qtbot, open_demo, settings):
+    from srcdesk.ui.main_window import MainWindow
+
+    window = MainWindow(open_demo("admin"), settings)
+    qtbot.addWidget(window)
+    keys = list(window.pages)
+    assert len(keys) > 5 and window.nav.count() == len(keys)  # every entry is there at once
+    assert [page.key for page in window.pages.built()] == [keys[0]] == [window.current_page.key]
+    window.show()
+    qtbot.waitUntil(lambda: len(window.pages.built()) == len(keys), timeout=WAIT_MS)
+    assert [page.key for page in window.pages.built()] == keys  # in the list's order
+
+
+def test_a_page_asked_for_is_built_there_and_then(qtbot, open_demo, settings):
+    from srcdesk.ui.main_window import MainWindow
+
+    window = MainWindow(open_demo("admin"), settings)
+    qtbot.addWidget(window)
+    window._idle_build.stop()  # nothing built behind the test's back
+    assert not window.pages.is_built("people") and "people" in window.pages
+    window.show()
+    window.go_actions[2].trigger()  # Go → 3 People (Ctrl+3)
+    assert window.pages.is_built("people") and window.current_page is window.pages["people"]
+    assert window.current_page.key == "people" and not window.pages.is_built("sessions")
+    assert window.pages.get("sessions").key == "sessions"  # asked for by name: built too

@@ -15,8 +15,9 @@ Opening at once: the way to the sign-in window imports Qt and srcdesk's own ligh
 SQLAlchemy, the models and the services are imported in the background, by the task that opens
 the data, while the person types; the main window's modules follow in the same task
 (:data:`MAIN_MODULES`), so that pressing Enter costs the password check and building the window,
-not imports. Modules
-that are imported only here, later, are listed for the frozen build in ``installer.spec``.
+not imports. The data is opened only once the sign-in window has been painted: the imports would
+slow its first paint. The frozen build (``installer.spec``) collects every srcdesk module, and
+what each imports, whether it is imported at once or later.
 """
 
 from __future__ import annotations
@@ -45,10 +46,10 @@ if TYPE_CHECKING:  # imported in the background (see the module's docstring)
 
 #: Imported in the background once the data is open, before any password is checked.
 MAIN_MODULES = ("srcdesk.ui.main_window",)
-#: The data is opened once the sign-in window has been painted, or after this long whatever happens.
-OPEN_ANYWAY_MS = 1000
 #: Imported in the background when there is no data yet (the first-run window's).
 SETUP_MODULES = ("srcdesk.ui.setup_dialog",)
+#: The data is opened once the sign-in window has been painted, or after this long whatever happens.
+OPEN_ANYWAY_MS = 1000
 
 APP_NAME = "srcdesk"
 ORGANISATION = "Scottish Recovery Consortium"
@@ -172,7 +173,7 @@ class AppController(QObject):
         dialog.activateWindow()
         if self.context is None:  # once the window is on the screen (the imports would slow it)
             dialog.shown.connect(lambda: self._start_opening(dialog))
-            QTimer.singleShot(OPEN_ANYWAY_MS, lambda: self._start_opening(dialog))
+            QTimer.singleShot(OPEN_ANYWAY_MS, self, lambda: self._start_opening(dialog))
         return dialog
 
     def _start_opening(self, dialog: LoginDialog) -> None:

@@ -131,6 +131,20 @@ def test_enter_before_the_data_is_open_waits_visibly_then_signs_in(qtbot, start_
     assert controller.context.user.username == "admin"
 
 
+def test_the_data_opens_even_if_the_sign_in_window_is_never_painted(qtbot, start_app, perth_data, monkeypatch):
+    """(Minimised at start, or a platform that paints late): the data is opened after a moment anyway."""
+    from PySide6.QtWidgets import QDialog
+
+    from srcdesk.ui.login_dialog import LoginDialog
+
+    monkeypatch.setattr(LoginDialog, "paintEvent", QDialog.paintEvent)  # never says it was shown
+    monkeypatch.setattr(app_module, "OPEN_ANYWAY_MS", 50)
+    controller = start_app(perth_data)
+    dialog = shown_login(qtbot, controller)
+    qtbot.waitUntil(lambda: dialog.ready, timeout=WAIT_MS)
+    assert dialog.where.text() == "HMP Perth (PER)"
+
+
 def test_typing_while_the_data_opens_is_kept_where_it_is(qtbot, start_app, perth_data, held_open):
     controller = start_app(perth_data)
     dialog = shown_login(qtbot, controller)

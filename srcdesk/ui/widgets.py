@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
-    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -127,6 +126,8 @@ class _BodyArea(QScrollArea):
     asks for a fixed 36 by 24 lines), as small as a few lines when the screen is small."""
 
     def _scrollbar(self) -> int:
+        from PySide6.QtWidgets import QStyle  # not at the top: its Python type costs the sign-in window
+
         return self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
 
     def sizeHint(self) -> QSize:  # noqa: N802

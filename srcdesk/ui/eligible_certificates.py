@@ -39,6 +39,7 @@ from .widgets import (
     confirm,
     filter_combo,
     fit_placeholder,
+    hidden_unless,
     push_button,
     show_service_error,
 )
@@ -116,7 +117,7 @@ class EligibleTab(QWidget):
         actions = QHBoxLayout()
         for widget in (date_label, self.issued_on, self.issue_button):
             actions.addWidget(widget)
-            widget.setVisible(self.can_issue)
+            hidden_unless(widget, self.can_issue)
         actions.addStretch(1)
         self.count = StatusNote()
         self.count.setObjectName("eligibleCount")

@@ -400,6 +400,15 @@ def filter_combo(label: str, name: str, accessible: str, items: Iterable[tuple[s
     return combo, caption
 
 
+def hidden_unless(widget: QWidget, shown: bool) -> QWidget:
+    """Hide ``widget`` unless ``shown``, for a widget not yet in its window. It is never shown
+    here: ``setVisible(True)`` on a widget without a parent yet opens it as a window of its own for
+    a moment (a flicker on the screen, and it takes the focus from the window in use)."""
+    if not shown:
+        widget.hide()
+    return widget
+
+
 def push_button(text: str, name: str, slot: Callable[..., Any] | None = None, *, accessible: str | None = None,
            auto_default: bool = False) -> QPushButton:
     """A push button with its object name, an accessible name (its text without the mnemonic

@@ -257,3 +257,35 @@ def test_a_page_asked_for_is_built_there_and_then(qtbot, open_demo, settings):
     assert window.pages.is_built("people") and window.current_page is window.pages["people"]
     assert window.current_page.key == "people" and not window.pages.is_built("sessions")
     assert window.pages.get("sessions").key == "sessions"  # asked for by name: built too
+
+
+def test_building_a_page_never_opens_a_window_of_its_own(qtbot, open_demo, settings):
+    """A page built while the window is in use (when idle) must not flash a widget as a window
+    for a moment (a widget shown before it has a parent is one): it would take the focus."""
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QApplication
+
+    from srcdesk.ui.main_window import MainWindow
+
+    window = MainWindow(open_demo("admin"), settings)
+    qtbot.addWidget(window)
+    window._idle_build.stop()
+    window.show()
+    qtbot.waitExposed(window)
+    opened = []
+
+    class Watch(QObject):
+        def eventFilter(self, obj, event) -> bool:  # noqa: ANN001, N802
+            if event.type() == QEvent.Type.Show and getattr(obj, "isWindow", lambda: False)():
+                opened.append(f"{type(obj).__name__}({obj.objectName()!r})")
+            return False
+
+    watch = Watch()
+    QApplication.instance().installEventFilter(watch)
+    try:
+        for key in window.pages:
+            window.pages[key]  # noqa: B018 - built here
+    finally:
+        QApplication.instance().removeEventFilter(watch)
+    assert len(window.pages.built()) == len(window.pages)
+    assert opened == []

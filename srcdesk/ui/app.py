@@ -10,12 +10,22 @@
 
 The application quits only when the controller says so (``finished``): closing the sign-in
 window on the way to the main window must not end it.
+
+Opening at once: the way to the sign-in window imports Qt and srcdesk's own light modules only.
+SQLAlchemy, the models and the services are imported in the background, by the task that opens
+the data, while the person types; the main window's modules follow in the same task
+(:data:`MAIN_MODULES`), so that pressing Enter costs the password check and building the window,
+not imports. The data is opened only once the sign-in window has been painted: the imports would
+slow its first paint. The frozen build (``installer.spec``) collects every srcdesk module, and
+what each imports, whether it is imported at once or later.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QWidget
@@ -23,15 +33,23 @@ from PySide6.QtWidgets import QApplication, QWidget
 from .. import __version__
 from ..errors import SrcdeskError
 from ..paths import database_path
-from ..services.base import Context
-from ..services.setup import open_installation
 from .collector import UiThreadCollector
 from .errors import configure_logging, install_excepthook, report_unexpected
 from .login_dialog import LoginDialog
-from .main_window import MainWindow
-from .setup_dialog import FirstRunDialog, close_context
 from .single_instance import SingleInstance, already_open_box, bring_to_front
 from .tasks import Task, pending_for, run_task, when_settled
+
+if TYPE_CHECKING:  # imported in the background (see the module's docstring)
+    from ..services.base import Context
+    from .main_window import MainWindow
+    from .setup_dialog import FirstRunDialog
+
+#: Imported in the background once the data is open, before any password is checked.
+MAIN_MODULES = ("srcdesk.ui.main_window",)
+#: Imported in the background when there is no data yet (the first-run window's).
+SETUP_MODULES = ("srcdesk.ui.setup_dialog",)
+#: The data is opened once the sign-in window has been painted, or after this long whatever happens.
+OPEN_ANYWAY_MS = 1000
 
 APP_NAME = "srcdesk"
 ORGANISATION = "Scottish Recovery Consortium"
@@ -56,8 +74,37 @@ def _dismiss(dialog: QWidget | None) -> None:
     return None
 
 
+def _load(modules: tuple[str, ...]) -> None:
+    """Import ``modules`` (in the background: classes are defined, no widget is made)."""
+    for name in modules:
+        importlib.import_module(name)
+
+
 def _data_exists(data_dir: Path) -> bool:
-    return database_path(data_dir).exists()
+    exists = database_path(data_dir).exists()
+    if not exists:
+        _load(SETUP_MODULES)
+    return exists
+
+
+def _open_data(data_dir: Path) -> Context:
+    """Import the services, open the data, then import the main window's modules: all in the
+    background, while the person types (the data's problems are told before the imports)."""
+    from ..services.setup import open_installation
+    from ..services.users import authenticate  # noqa: F401 - signing in needs it next
+
+    ctx = open_installation(data_dir)
+    try:
+        _load(MAIN_MODULES)
+    except BaseException:
+        ctx.db.close()
+        raise
+    return ctx
+
+
+def _close_context(ctx: Context) -> None:
+    """``dispose`` for data opened for nobody (the app ended first)."""
+    ctx.db.close()
 
 
 class AppController(QObject):
@@ -74,6 +121,7 @@ class AppController(QObject):
         self.login_dialog: LoginDialog | None = None
         self.main_window: MainWindow | None = None
         self._open_task: Task | None = None
+        self._opening_for: LoginDialog | None = None  # the sign-in window the data is being opened for
         self._ending: Context | None = None  # the sign-in that ended, while its work may still run
         self._finished = False
 
@@ -92,6 +140,8 @@ class AppController(QObject):
     # -- first run -----------------------------------------------------------------------------
 
     def show_setup(self) -> FirstRunDialog:
+        from .setup_dialog import FirstRunDialog  # loaded by the task that looked for the data
+
         dialog = FirstRunDialog(self.data_dir)
         dialog.installationCreated.connect(self._installation_created)
         dialog.sampleChosen.connect(self._sample_chosen)
@@ -121,16 +171,25 @@ class AppController(QObject):
         dialog.show()
         dialog.raise_()
         dialog.activateWindow()
-        if self.context is None:
-            self._open_task = run_task(open_installation, self.data_dir, owner=self, dispose=close_context,
-                                       on_result=self._opened, on_error=self._open_failed,
-                                       name="open the data")
+        if self.context is None:  # once the window is on the screen (the imports would slow it)
+            dialog.shown.connect(lambda: self._start_opening(dialog))
+            QTimer.singleShot(OPEN_ANYWAY_MS, self, lambda: self._start_opening(dialog))
         return dialog
+
+    def _start_opening(self, dialog: LoginDialog) -> None:
+        """Open the data behind ``dialog`` (once, and only while it is the sign-in window)."""
+        if self._finished or self.context is not None or dialog is not self.login_dialog:
+            return
+        if self._opening_for is dialog:  # already (painted, then the timer; or the other way)
+            return
+        self._opening_for = dialog
+        self._open_task = run_task(_open_data, self.data_dir, owner=self, dispose=_close_context,
+                                   on_result=self._opened, on_error=self._open_failed, name="open the data")
 
     def _opened(self, ctx: Context) -> None:
         self._open_task = None
         if self._finished:
-            run_task(close_context, ctx, name="close the data")
+            run_task(_close_context, ctx, name="close the data")
             return
         self.context = ctx
         if self.login_dialog is not None:
@@ -169,6 +228,8 @@ class AppController(QObject):
     # -- the main window -----------------------------------------------------------------------
 
     def show_main(self) -> MainWindow:
+        from .main_window import MainWindow  # loaded in the background once the data was open
+
         assert self.context is not None and self.context.user is not None
         window = MainWindow(self.context, self.settings)
         window.signOutRequested.connect(self.sign_out)

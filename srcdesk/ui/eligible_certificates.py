@@ -40,6 +40,7 @@ from .widgets import (
     confirm,
     filter_combo,
     fit_placeholder,
+    hidden_unless,
     push_button,
     show_service_error,
 )
@@ -117,7 +118,7 @@ class EligibleTab(QWidget):
         actions = QHBoxLayout()
         for widget in (date_label, self.issued_on, self.issue_button):
             actions.addWidget(widget)
-            widget.setVisible(self.can_issue)
+            hidden_unless(widget, self.can_issue)
         self.export_button = ExportButton(ctx, "eligible", self.filters, say=lambda m: self.status.say(m),
                                           parent=self)
         actions.addWidget(self.export_button)

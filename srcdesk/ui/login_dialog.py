@@ -1,10 +1,17 @@
-"""Sign in: username and password, checked in the background (argon2 takes a moment)."""
+"""Sign in: username and password, checked in the background (argon2 takes a moment).
+
+The window shows before the data is open (it is the first thing srcdesk shows: Qt only, no
+database code is imported on the way to it), and the person can type meanwhile. Pressing Enter
+before the data is open waits, saying so, and signs in as soon as it is open.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QPaintEvent
 from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
@@ -15,11 +22,15 @@ from PySide6.QtWidgets import (
 )
 
 from ..errors import SrcdeskError
-from ..services.base import Context, InstallationInfo, UserInfo
-from ..services.users import authenticate
 from .errors import report_unexpected
 from .tasks import Task, run_task
 from .widgets import FieldError, StatusNote, accept_quit_buttons, heading
+
+if TYPE_CHECKING:
+    from ..services.base import Context, InstallationInfo, UserInfo
+
+OPENING = "Opening the data…"
+WAITING = "Opening the data… You will be signed in as soon as it is open."
 
 
 def describe_installation(info: InstallationInfo) -> str:
@@ -30,12 +41,14 @@ def describe_installation(info: InstallationInfo) -> str:
 
 
 class LoginDialog(QDialog):
-    """Shown while the data is being opened; sign-in is enabled once :meth:`set_context` is called.
+    """Shown while the data is being opened (:meth:`set_opening`): the person can type, and Enter
+    waits for :meth:`set_context` (or :meth:`set_open_error`) before the password is checked.
 
     Emits :attr:`signedIn` with the :class:`UserInfo`; Escape or Quit rejects it.
     """
 
     signedIn = Signal(object)  # UserInfo
+    shown = Signal()  # once, just after the window was first painted (the data is opened then)
 
     def __init__(self, data_dir: Path, ctx: Context | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -43,6 +56,8 @@ class LoginDialog(QDialog):
         self.context: Context | None = None
         self.user: UserInfo | None = None
         self._busy = False
+        self._waiting = False  # Enter was pressed before the data was open
+        self._painted = False
         self._task: Task | None = None
         self.setObjectName("loginDialog")
         self.setWindowTitle("Sign in — srcdesk")
@@ -92,25 +107,39 @@ class LoginDialog(QDialog):
         else:
             self.set_context(ctx)
 
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            QTimer.singleShot(0, self.shown.emit)  # after this paint, not inside it
+
     # -- the data behind it --------------------------------------------------------------
 
     def set_opening(self) -> None:
+        """The data is being opened: the fields take typing meanwhile (see :meth:`submit`)."""
         self.context = None
         self.where.setText(f"Data folder: {self.data_dir}")
-        self.status.say("Opening the data…")
-        self._set_enabled(False)
+        self.status.say(OPENING)
+        self._set_enabled(True)
+        self.username.setFocus()
 
     def set_context(self, ctx: Context) -> None:
         self.context = ctx
         self.where.setText(describe_installation(ctx.installation))
         self.where.setAccessibleName(f"Installation: {describe_installation(ctx.installation)}")
         self.status.say("")
+        if self._waiting:  # Enter was pressed while the data was opening: go on with it
+            self._waiting = False
+            self._check(self.username.text().strip(), self.password.text())
+            return
         self._set_enabled(True)
-        (self.password if self.username.text() else self.username).setFocus()
+        if self.focusWidget() not in (self.username, self.password):  # never move a typing person
+            (self.password if self.username.text() else self.username).setFocus()
 
     def set_open_error(self, message: str) -> None:
         """The data could not be opened: say why; only Quit is left."""
         self.context = None
+        self._waiting = False
         self.status.say("")
         self.error.show_error(message)
         self._set_enabled(False)
@@ -122,6 +151,11 @@ class LoginDialog(QDialog):
         """The data is open and no sign-in is in progress."""
         return self.context is not None and not self._busy
 
+    @property
+    def waiting(self) -> bool:
+        """Enter was pressed before the data was open; signing in follows when it is."""
+        return self._waiting
+
     def _set_enabled(self, enabled: bool) -> None:
         for widget in (self.username, self.password, self.sign_in_button):
             widget.setEnabled(enabled)
@@ -131,8 +165,8 @@ class LoginDialog(QDialog):
     # -- signing in ----------------------------------------------------------------------
 
     def submit(self) -> None:
-        if self._busy or self.context is None:
-            return
+        if self._busy or self._waiting or not self.username.isEnabled():
+            return  # checking already, or the data could not be opened
         self.error.clear_error()
         username = self.username.text().strip()
         password = self.password.text()
@@ -140,6 +174,17 @@ class LoginDialog(QDialog):
             self.error.show_error("Enter your username and password.")
             (self.username if not username else self.password).setFocus()
             return
+        if self.context is None:  # still opening: wait for it, visibly, with what was typed
+            self._waiting = True
+            self._set_enabled(False)
+            self.status.say(WAITING)
+            return
+        self._check(username, password)
+
+    def _check(self, username: str, password: str) -> None:
+        from ..services.users import authenticate  # loaded with the data, in the background
+
+        assert self.context is not None
         self._busy = True
         self._set_enabled(False)
         self.status.say("Checking…")
@@ -150,7 +195,7 @@ class LoginDialog(QDialog):
         if self._task is not None:  # Quit while the password is being checked: forget the outcome
             self._task.discard()
             self._task = None
-        self._busy = False
+        self._busy = self._waiting = False
         super().reject()
 
     def _succeeded(self, user: UserInfo) -> None:

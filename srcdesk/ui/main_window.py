@@ -1,5 +1,10 @@
 """The main window: a navigation list of pages, menus, and a status bar saying where and who.
 
+It opens with its first page only: every page's entry is in the navigation list at once, and
+each page is built the first time it is asked for (shown, or ``window.pages[key]``) or, failing
+that, one at a time once the window is idle (:class:`PageSet`). Signing in costs the first
+page, not all of them.
+
 When the app starts it checks srcdesk's clock against this PC's in the background; if it is more
 than an hour ahead (the PC's clock was wrong) a banner above the pages says so once and leads to
 Settings → This PC's clock (:class:`srcdesk.ui.pages.clock.ClockWarning`).
@@ -9,9 +14,10 @@ from __future__ import annotations
 
 import inspect
 import sys
+from collections.abc import Callable, Iterator, MutableMapping
 
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -48,6 +54,51 @@ GEOMETRY_KEY = "main_window/geometry"
 STATE_KEY = "main_window/state"
 SPLITTER_KEY = "main_window/splitter"
 DEFAULT_SIZE = (960, 640)
+IDLE_BUILD_MS = 200  # after the window has shown its first page, the other pages are built
+
+
+class PageSet(MutableMapping[str, Page]):
+    """The window's pages by key, in the navigation list's order. A page is built (by ``build``)
+    the first time it is asked for; :meth:`built` lists those that exist, without building any."""
+
+    def __init__(self, build: Callable[[str], Page]) -> None:
+        self._order: list[str] = []
+        self._built: dict[str, Page] = {}
+        self._build = build
+
+    def declare(self, key: str) -> None:
+        if key in self._order:
+            raise ValueError(f"a page called {key!r} is already there")
+        self._order.append(key)
+
+    def __getitem__(self, key: str) -> Page:
+        if key not in self._order:
+            raise KeyError(key)
+        page = self._built.get(key)
+        return page if page is not None else self._build(key)
+
+    def __setitem__(self, key: str, page: Page) -> None:
+        if key not in self._order:
+            self._order.append(key)
+        self._built[key] = page
+
+    def __delitem__(self, key: str) -> None:
+        raise TypeError("pages are not taken out of the window")
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._order
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._order))
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def is_built(self, key: str) -> bool:
+        return key in self._built
+
+    def built(self) -> list[Page]:
+        return [self._built[key] for key in self._order if key in self._built]
 
 
 def about_text() -> str:
@@ -70,7 +121,10 @@ class MainWindow(QMainWindow):
         self.ctx = ctx
         self.settings = settings if settings is not None else QSettings()
         self._leaving = "quit"
-        self.pages: dict[str, Page] = {}
+        self.pages = PageSet(self._build_page)
+        self._page_classes: dict[str, type[Page]] = {}
+        self._areas: dict[str, QScrollArea] = {}
+        self._items: dict[str, QListWidgetItem] = {}
         self.about_box: QMessageBox | None = None
         self.lock_screen: LockScreen | None = None
         self._hidden_by_lock: list[QWidget] = []
@@ -105,18 +159,17 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         self._build_status_bar()
+        self._restoring = True  # the first page is built below, before the layout is restored
         for page_class in PAGES:
             if page_class.allowed(ctx):
-                # Pages with settings of this PC (Settings: the idle lock) share the window's store.
-                wants_settings = "settings" in inspect.signature(page_class).parameters
-                self.add_page(page_class(ctx, settings=self.settings) if wants_settings else page_class(ctx))
+                self._page_classes[page_class.key] = page_class
+                self._add_entry(page_class.key, page_class.title)
+        self._restoring = False
         self._restore_geometry()
-        for page in self.pages.values():
-            if hasattr(page, "personRequested"):
-                # Today: someone eligible for their next milestone, shown where it is signed off;
-                # a page that sets no ``person_page`` shows the person on the People page.
-                where = getattr(page, "person_page", "people")
-                page.personRequested.connect(lambda person_id, key=where: self.show_person(person_id, key))
+        self._idle_build = QTimer(self)  # the other pages, one at a time, once the window is idle
+        self._idle_build.setSingleShot(True)
+        self._idle_build.timeout.connect(self._build_next_page)
+        self._idle_build.start(IDLE_BUILD_MS)
 
         self.idle_watcher = IdleWatcher(idle_lock_minutes(self.settings) * 60_000, self)
         self.idle_watcher.idle.connect(self.lock)
@@ -130,40 +183,77 @@ class MainWindow(QMainWindow):
     # -- pages -----------------------------------------------------------------------------
 
     def add_page(self, page: Page) -> Page:
-        """Add a page (and its entry in the navigation list, shown once there are two or more)."""
-        if page.key in self.pages:
-            raise ValueError(f"a page called {page.key!r} is already there")
-        self.pages[page.key] = page
-        item = QListWidgetItem(page.title)
-        item.setData(Qt.ItemDataRole.UserRole, page.key)
+        """Add a page that is already built (and its entry in the navigation list)."""
+        self._add_entry(page.key, page.title)
+        self._place_page(page)
+        return page
+
+    def _add_entry(self, key: str, title: str) -> None:
+        """The page's entry in the navigation list (shown once there are two or more), its Go
+        menu item and the place it will fill; the first entry is chosen, which builds its page."""
+        self.pages.declare(key)
+        item = QListWidgetItem(title)
+        item.setData(Qt.ItemDataRole.UserRole, key)
         number = len(self.pages)
         if number <= 9:
-            go = QAction(f"&{number} {page.title}", self)
-            go.setObjectName(f"go{page.key.title()}Action")
+            go = QAction(f"&{number} {title}", self)
+            go.setObjectName(f"go{key.title()}Action")
             go.setShortcut(QKeySequence(f"Ctrl+{number}"))
-            go.triggered.connect(lambda _checked=False, key=page.key: self.show_page(key))
+            go.triggered.connect(lambda _checked=False, key=key: self.show_page(key))
             self.go_menu.addAction(go)
             self.go_actions.append(go)
-            item.setToolTip(f"{page.title} (Ctrl+{number})")
-        item.setData(Qt.ItemDataRole.AccessibleTextRole, page.title)
+            item.setToolTip(f"{title} (Ctrl+{number})")
+        item.setData(Qt.ItemDataRole.AccessibleTextRole, title)
+        self._items[key] = item
         self.nav.addItem(item)
-        counted = getattr(page, "conflictsChanged", None)  # e.g. "Sync (2)": conflicts waiting for a person
-        if counted is not None:
-            counted.connect(lambda n, item=item, title=page.title: item.setText(f"{title} ({n})" if n else title))
         # Each page scrolls if the window is smaller than the page's minimum (a small screen at
         # 150 % or 200 % scaling) instead of forcing the window to be bigger than the screen.
         area = QScrollArea()
-        area.setObjectName(f"{page.key}Scroll")
+        area.setObjectName(f"{key}Scroll")
         area.setWidgetResizable(True)
         area.setFrameShape(QFrame.Shape.NoFrame)
         area.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # not a tab stop of its own; the page's controls are
-        area.setAccessibleName(page.title)
-        area.setWidget(page)
+        area.setAccessibleName(title)
+        self._areas[key] = area
         self.stack.addWidget(area)
         self.nav.setVisible(len(self.pages) > 1)
         if self.nav.currentRow() < 0:
             self.nav.setCurrentRow(0)
+
+    def _build_page(self, key: str) -> Page:
+        page_class = self._page_classes[key]
+        # Pages with settings of this PC (Settings: the idle lock) share the window's store.
+        wants_settings = "settings" in inspect.signature(page_class).parameters
+        page = page_class(self.ctx, settings=self.settings) if wants_settings else page_class(self.ctx)
+        self._place_page(page)
         return page
+
+    def _place_page(self, page: Page) -> None:
+        """Put a built page in its place, wired to the window, with its splitters as they were left."""
+        self.pages[page.key] = page
+        self._areas[page.key].setWidget(page)
+        item = self._items[page.key]
+        counted = getattr(page, "conflictsChanged", None)  # e.g. "Sync (2)": conflicts waiting for a person
+        if counted is not None:
+            counted.connect(lambda n, item=item, title=page.title: item.setText(f"{title} ({n})" if n else title))
+        if hasattr(page, "personRequested"):
+            # Today: someone eligible for their next milestone, shown where it is signed off;
+            # a page that sets no ``person_page`` shows the person on the People page.
+            where = getattr(page, "person_page", "people")
+            page.personRequested.connect(lambda person_id, key=where: self.show_person(person_id, key))
+        if not self._restoring:  # (the window's first page: restored with the window's layout)
+            for key, splitter in self._page_splitters([page]):
+                state = self.settings.value(key)
+                if state is not None:
+                    splitter.restoreState(state)
+
+    def _build_next_page(self) -> None:
+        """Build one page not built yet, and come back for the next once the window is idle again."""
+        waiting = [key for key in self.pages if not self.pages.is_built(key)]
+        if waiting:
+            self._build_page(waiting[0])
+            if len(waiting) > 1:
+                self._idle_build.start(0)
 
     def show_page(self, key: str) -> Page:
         page = self.pages[key]
@@ -194,7 +284,8 @@ class MainWindow(QMainWindow):
         if row < 0:
             return
         self.stack.setCurrentIndex(row)
-        page = self.current_page
+        key = self.nav.item(row).data(Qt.ItemDataRole.UserRole)
+        page = self.pages[key] if key in self.pages else None  # built now if it was not yet
         if page is not None:
             page.activate()
 
@@ -416,7 +507,7 @@ class MainWindow(QMainWindow):
         if splitter is None or not self.splitter.restoreState(splitter):
             nav = max(self.nav.sizeHintForColumn(0) + 40, self.nav.minimumWidth())
             self.splitter.setSizes([nav, max(self.width() - nav, 1)])
-        for key, page_splitter in self._page_splitters():
+        for key, page_splitter in self._page_splitters(self.pages.built()):
             state = self.settings.value(key)
             if state is not None:
                 page_splitter.restoreState(state)
@@ -425,11 +516,12 @@ class MainWindow(QMainWindow):
         self.settings.setValue(GEOMETRY_KEY, self.saveGeometry())
         self.settings.setValue(STATE_KEY, self.saveState())
         self.settings.setValue(SPLITTER_KEY, self.splitter.saveState())
-        for key, splitter in self._page_splitters():
+        for key, splitter in self._page_splitters(self.pages.built()):  # a page never built: as it was
             self.settings.setValue(key, splitter.saveState())
 
-    def _page_splitters(self) -> list[tuple[str, QSplitter]]:
+    @staticmethod
+    def _page_splitters(pages: list[Page]) -> list[tuple[str, QSplitter]]:
         """The named splitters inside the pages (their layout is remembered too)."""
         return [(f"pages/{page.key}/{splitter.objectName()}", splitter)
-                for page in self.pages.values() for splitter in page.findChildren(QSplitter)
+                for page in pages for splitter in page.findChildren(QSplitter)
                 if splitter.objectName()]

@@ -37,7 +37,7 @@ from .person_dialog import DeletePersonDialog, PersonDialog, can_delete
 from .table_model import Column, PagedTableModel, RowsTableModel, display, record_view
 from .tasks import Task, run_task
 from .transfer_dialog import TransferDialog
-from .widgets import StatusNote, heading, push_button
+from .widgets import StatusNote, heading, hidden_unless, push_button
 
 TRANSFER_COLUMNS = [
     Column("Date", lambda t: t.transferred_on),
@@ -156,7 +156,7 @@ class PersonView(QWidget):
                                            accessible="Transfer to another establishment")
         self.delete_button = push_button("&Delete…", "deleteButton", self.delete,
                                            accessible="Delete this person (registered in error)")
-        self.delete_button.setVisible(can_delete(ctx))
+        hidden_unless(self.delete_button, can_delete(ctx))
         top = QHBoxLayout()
         top.addWidget(self.back_button)
         top.addStretch(1)
@@ -217,7 +217,7 @@ class PersonView(QWidget):
         self.certificate_note.setObjectName("certificateNote")
         self.issue_button = push_button("&Issue certificate…", "issueCertificateButton", self.issue_certificate,
                                         accessible="Issue a certificate to this person")
-        self.issue_button.setVisible(ctx.can("certificate.issue"))
+        hidden_unless(self.issue_button, ctx.can("certificate.issue"))
         certificate_top = QHBoxLayout()
         certificate_top.addWidget(self.certificate_note, 1)
         certificate_top.addWidget(self.issue_button)

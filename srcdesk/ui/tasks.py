@@ -40,16 +40,19 @@ from __future__ import annotations
 import functools
 import itertools
 import logging
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
-from ..services.base import Context
+if TYPE_CHECKING:  # not imported at run time: the sign-in window shows before the services load
+    from ..services.base import Context
 
 log = logging.getLogger(__name__)
+_SERVICES_BASE = __name__.rsplit(".", 2)[0] + ".services.base"  # srcdesk.services.base
 
 # Tasks not yet delivered, by number. Holding them here keeps the QObject (and its signals) alive
 # until the outcome has reached the UI thread, even if the caller dropped its reference.
@@ -248,11 +251,14 @@ class Task(QObject):
 
 def _context_of(fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any]) -> Context | None:
     """The Context among a task's arguments (or those of a ``functools.partial`` it runs)."""
+    base = sys.modules.get(_SERVICES_BASE)
+    if base is None:  # the services are not loaded yet (the app is starting): no Context exists
+        return None
     values = [*args, *kwargs.values()]
     while isinstance(fn, functools.partial):
         values += [*fn.args, *fn.keywords.values()]
         fn = fn.func
-    return next((v for v in values if isinstance(v, Context)), None)
+    return next((v for v in values if isinstance(v, base.Context)), None)
 
 
 def _expected(error: BaseException) -> bool:

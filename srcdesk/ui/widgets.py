@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
-    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -127,6 +126,8 @@ class _BodyArea(QScrollArea):
     asks for a fixed 36 by 24 lines), as small as a few lines when the screen is small."""
 
     def _scrollbar(self) -> int:
+        from PySide6.QtWidgets import QStyle  # not at the top: its Python type costs the sign-in window
+
         return self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
 
     def sizeHint(self) -> QSize:  # noqa: N802
@@ -397,6 +398,15 @@ def filter_combo(label: str, name: str, accessible: str, items: Iterable[tuple[s
     caption = QLabel(label)
     caption.setBuddy(combo)
     return combo, caption
+
+
+def hidden_unless(widget: QWidget, shown: bool) -> QWidget:
+    """Hide ``widget`` unless ``shown``, for a widget not yet in its window. It is never shown
+    here: ``setVisible(True)`` on a widget without a parent yet opens it as a window of its own for
+    a moment (a flicker on the screen, and it takes the focus from the window in use)."""
+    if not shown:
+        widget.hide()
+    return widget
 
 
 def push_button(text: str, name: str, slot: Callable[..., Any] | None = None, *, accessible: str | None = None,

@@ -51,6 +51,7 @@ from ..widgets import (
     filter_combo,
     fit_placeholder,
     heading,
+    hidden_unless,
     push_button,
     show_service_error,
 )
@@ -94,7 +95,7 @@ class CertificatesPage(Page):
         search_label.setBuddy(self.search)
         self.issue_button = push_button("&Issue…", "issueAction", self.issue, accessible="Issue a certificate")
         self.issue_button.setToolTip("Issue a certificate to one person (Ctrl+N)")
-        self.issue_button.setVisible(self.can_issue)
+        hidden_unless(self.issue_button, self.can_issue)
 
         self.status_filter, status_label = filter_combo("S&tatus:", "statusFilter", "Show certificates with status",
                                                         STATUSES)
@@ -148,7 +149,7 @@ class CertificatesPage(Page):
         for button in (self.save_button, self.print_button, self.preview_button):
             actions.addWidget(button)
         for button in (self.reissue_button, self.revoke_button):
-            button.setVisible(self.can_revoke)
+            hidden_unless(button, self.can_revoke)
             actions.addWidget(button)
         actions.addWidget(self.export_button)
         actions.addStretch(1)

@@ -43,7 +43,7 @@ from ..errors import Cancelled
 from ..services import exports
 from ..services.base import Context
 from .progress import run_with_progress
-from .widgets import FieldError, describe_error, push_button
+from .widgets import FieldError, describe_error, hidden_unless, push_button
 
 FORMAT_NAMES = {"xlsx": "Excel workbook (*.xlsx)", "csv": "CSV file (*.csv)"}
 
@@ -134,7 +134,7 @@ class ExportDialog(QDialog):
         self.why_not = QLabel(self.refusal)
         self.why_not.setObjectName("exportRefusal")
         self.why_not.setWordWrap(True)
-        self.why_not.setVisible(bool(self.refusal))
+        hidden_unless(self.why_not, bool(self.refusal))
         layout.addWidget(self.why_not)
         layout.addWidget(self.buttons)
         if self.refusal:  # the reason, where the action is looked for; nothing to start

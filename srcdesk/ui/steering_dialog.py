@@ -38,7 +38,16 @@ from ..services import dashboard, steering
 from ..services.base import Context
 from .progress import run_with_progress
 from .tasks import Task, run_task
-from .widgets import FieldError, StatusNote, choose_save_file, confirm, describe_error, heading, push_button
+from .widgets import (
+    FieldError,
+    StatusNote,
+    choose_save_file,
+    confirm,
+    describe_error,
+    heading,
+    hidden_unless,
+    push_button,
+)
 
 NOTES_KEY = "steering/notes/{}"  # + the period's code: the draft notes for that period
 PLAN_YEARS_OFFERED = 5  # this plan year and the four before it, each with its quarters
@@ -122,7 +131,7 @@ class SteeringDialog(QDialog):
         self.role_note = QLabel(ctx.refusal("report.steering"))
         self.role_note.setObjectName("roleNote")
         self.role_note.setWordWrap(True)
-        self.role_note.setVisible(not self.allowed)
+        hidden_unless(self.role_note, not self.allowed)
         self.error = FieldError()
         self.error.setObjectName("dialogError")
         self.status = StatusNote()

@@ -46,7 +46,7 @@ from .bus import data_bus
 from .catalogue_dialogs import FormDialog, ReasonedDialog
 from .table_model import CENTRE, RIGHT, ROW_ROLE, Column, RowsTableModel, record_view
 from .tasks import Task, run_task
-from .widgets import StatusNote, describe_error, filter_combo, push_button
+from .widgets import StatusNote, describe_error, filter_combo, hidden_unless, push_button
 
 # What changes the tab: the plan tables (announced as "people"), the establishments, and what the
 # indicators count; "sync" for bundles imported.
@@ -151,7 +151,7 @@ class WorkplanView(QWidget):
         self.year_combo.activated.connect(self._year_chosen)
         self.year_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.new_year_button = push_button("&New plan year…", "newPlanYearButton", self._new_year)
-        self.new_year_button.setVisible(self.editable)
+        hidden_unless(self.new_year_button, self.editable)
         self.year_dates = QLabel()
         self.year_dates.setObjectName("planYearDates")
         top = QHBoxLayout()
@@ -163,7 +163,7 @@ class WorkplanView(QWidget):
         self.read_only_note = QLabel(f"Read only. {self.refusal}" if self.refusal else "")
         self.read_only_note.setObjectName("readOnlyNote")
         self.read_only_note.setWordWrap(True)
-        self.read_only_note.setVisible(bool(self.refusal))
+        hidden_unless(self.read_only_note, bool(self.refusal))
 
         # focus establishments
         self.focus_list = QListWidget()
@@ -178,14 +178,14 @@ class WorkplanView(QWidget):
         self.focus_warning.setVisible(False)
         self.save_focus_button = push_button("Save &focus", "saveFocusButton", self._save_focus)
         self.save_focus_button.setEnabled(False)
-        self.save_focus_button.setVisible(self.editable)
+        hidden_unless(self.save_focus_button, self.editable)
         focus_box = QGroupBox("Focus establishments")
         focus_box.setObjectName("focusBox")
         fl = QVBoxLayout(focus_box)
         self.focus_intro = QLabel("The strategy plans focused support for 3–5 establishments a year."
                                   if ctx.installation.is_office else "")
         self.focus_intro.setWordWrap(True)
-        self.focus_intro.setVisible(ctx.installation.is_office)
+        hidden_unless(self.focus_intro, ctx.installation.is_office)
         fl.addWidget(self.focus_intro)
         fl.addWidget(self.focus_list, 1)
         fl.addWidget(self.focus_warning)
@@ -205,7 +205,7 @@ class WorkplanView(QWidget):
         self.remove_button = push_button("&Remove target…", "removeTargetButton", self._remove_target)
         buttons = QHBoxLayout()
         for b in (self.add_button, self.edit_button, self.remove_button):
-            b.setVisible(self.editable)
+            hidden_unless(b, self.editable)
             buttons.addWidget(b)
         buttons.addStretch(1)
         self.edit_button.setEnabled(False)

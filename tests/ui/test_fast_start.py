@@ -285,6 +285,10 @@ def test_building_a_page_never_opens_a_window_of_its_own(qtbot, open_demo, setti
     try:
         for key in window.pages:
             window.pages[key]  # noqa: B018 - built here
+        dashboard = window.pages["dashboard"]
+        window.show_page("dashboard")
+        dashboard.tabs.setCurrentWidget(dashboard.workplan_tab)  # the Workplan tab is built when chosen
+        assert dashboard.workplan is not None
     finally:
         QApplication.instance().removeEventFilter(watch)
     assert len(window.pages.built()) == len(window.pages)

@@ -58,7 +58,7 @@ from ..export import ExportButton
 from ..steering_dialog import SteeringDialog
 from ..table_model import RIGHT, Column, RowsTableModel, record_view
 from ..tasks import run_task
-from ..widgets import FieldError, StatusNote, describe_error, heading, push_button
+from ..widgets import FieldError, StatusNote, describe_error, heading, hidden_unless, push_button
 from ..workplan import WorkplanView
 from . import Page
 from . import today as today_page
@@ -454,7 +454,7 @@ class DashboardPage(Page):
         self.bar_chart = Chart("bars", title="By establishment")
         self.bar_chart.setObjectName("establishmentChart")
         self.bar_chart.activated.connect(self._bar_activated)
-        self.bar_chart.setVisible(self.office)
+        hidden_unless(self.bar_chart, self.office)
         self.trend_chart = Chart("lines", title="By quarter")
         self.trend_chart.setObjectName("trendChart")
         self.trend_chart.activated.connect(self._point_activated)
@@ -491,7 +491,7 @@ class DashboardPage(Page):
         self.freshness_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.freshness_box = QGroupBox("Data from each establishment")
         QVBoxLayout(self.freshness_box).addWidget(self.freshness_list)
-        self.freshness_box.setVisible(self.office)
+        hidden_unless(self.freshness_box, self.office)
 
         tables = QHBoxLayout()
         tables.addWidget(by_box, 3)

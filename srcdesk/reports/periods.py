@@ -133,3 +133,18 @@ def quarters_between(first: Period, last: Period) -> list[Period]:
         out.append(q)
         q = q.next()
     return out
+
+
+def periods_offered(today: dt.date, years: int = 10, also: Period | None = None) -> list[Period]:
+    """What a period picker offers, newest first: this plan year and the ``years - 1`` before it,
+    each followed by its quarters that have begun (latest first); ``also`` first if it is not among
+    them (a period asked for that is older)."""
+    first = period_containing(today, "year").plan_year
+    out: list[Period] = []
+    for y in range(first, first - years, -1):
+        year = plan_year(y)
+        out.append(year)
+        out += [q for q in reversed(year.quarters()) if q.start <= today]
+    if also is not None and also not in out:
+        out.insert(0, also)
+    return out

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from ..errors import Cancelled
 from ..reports import steering as report
-from ..reports.periods import Period, parse_period, period_containing, plan_year
+from ..reports.periods import Period, parse_period, periods_offered
 from ..services import dashboard, steering
 from ..services.base import Context
 from .progress import run_with_progress
@@ -51,20 +51,6 @@ from .widgets import (
 
 NOTES_KEY = "steering/notes/{}"  # + the period's code: the draft notes for that period
 PLAN_YEARS_OFFERED = 5  # this plan year and the four before it, each with its quarters
-
-
-def periods_offered(today: dt.date, also: Period | None = None) -> list[Period]:
-    """This plan year and the ones before it, newest first, each followed by its quarters (newest
-    first); ``also`` is added if it is not among them."""
-    first = period_containing(today, "year").plan_year
-    out: list[Period] = []
-    for year in range(first, first - PLAN_YEARS_OFFERED, -1):
-        py = plan_year(year)
-        out.append(py)
-        out += [q for q in reversed(py.quarters()) if q.start <= today]
-    if also is not None and also not in out:
-        out.insert(0, also)
-    return out
 
 
 class SteeringDialog(QDialog):
@@ -96,7 +82,7 @@ class SteeringDialog(QDialog):
         self.period = QComboBox()
         self.period.setObjectName("periodCombo")
         self.period.setAccessibleName("Period")
-        for p in periods_offered(today or dt.date.today(), period):
+        for p in periods_offered(today or dt.date.today(), PLAN_YEARS_OFFERED, also=period):
             self.period.addItem(p.label, p.code)  # a string: Qt finds strings (findData), not Python objects
         self.period.setCurrentIndex(max(self.period.findData(period.code), 0))
         self._period_shown = self.current_period()

@@ -18,7 +18,7 @@ from srcdesk.reports.indicators import INDICATORS, Behind, Figures, Freshness, R
 from srcdesk.reports.periods import Period, parse_period, plan_quarter
 from srcdesk.ui.pages import dashboard as page_module
 from srcdesk.ui.pages import today as today_page
-from srcdesk.ui.pages.dashboard import DashboardPage, freshness_text, periods_offered, trend_quarters
+from srcdesk.ui.pages.dashboard import DashboardPage, freshness_text, trend_quarters
 
 from .conftest import PASSWORD, WAIT_MS
 
@@ -129,12 +129,6 @@ def _page(qtbot, ctx, size=(1200, 820)) -> DashboardPage:  # noqa: ANN001
 
 
 # -- helpers ------------------------------------------------------------------------------------------
-
-def test_periods_offered_newest_first_with_begun_quarters_only() -> None:
-    offered = periods_offered(TODAY, years=2)
-    assert [p.code for p in offered] == ["2025-26", "2025-Q3", "2025-Q2", "2025-Q1",
-                                         "2024-25", "2024-Q4", "2024-Q3", "2024-Q2", "2024-Q1"]
-
 
 def test_trend_is_eight_quarters_ending_with_the_periods_last() -> None:
     assert [q.code for q in trend_quarters(Q3)] == ["2023-Q4", "2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4",

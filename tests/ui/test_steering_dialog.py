@@ -13,9 +13,9 @@ from PySide6.QtWidgets import QMessageBox, QPushButton
 from sqlalchemy import select
 
 from srcdesk.models import ExportRecord
-from srcdesk.reports.periods import plan_quarter, plan_year
+from srcdesk.reports.periods import plan_quarter
 from srcdesk.services.base import Context
-from srcdesk.ui.steering_dialog import NOTES_KEY, SteeringDialog, periods_offered
+from srcdesk.ui.steering_dialog import NOTES_KEY, SteeringDialog
 
 from ..conftest import as_role
 from .conftest import WAIT_MS, shot
@@ -48,13 +48,6 @@ def _box(dialog: SteeringDialog) -> QMessageBox:
 
 def _click(box: QMessageBox, name: str) -> None:
     box.findChild(QPushButton, name).click()
-
-
-def test_periods_offered_are_plan_years_with_their_quarters_so_far() -> None:
-    offered = periods_offered(TODAY)
-    assert offered[:4] == [plan_year(2025), plan_quarter(2025, 4), plan_quarter(2025, 3), plan_quarter(2025, 2)]
-    assert plan_quarter(2026, 1) not in offered  # not begun
-    assert periods_offered(TODAY, plan_year(2015))[0] == plan_year(2015)
 
 
 def test_save_as_writes_the_report_then_offers_the_folder(qtbot, monkeypatch, opened, office, tmp_path) -> None:  # noqa: ANN001

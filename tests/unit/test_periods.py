@@ -51,3 +51,14 @@ def test_quarters_between_spans_plan_years() -> None:
 def test_what_is_not_a_period_is_refused_with_the_forms(text: str) -> None:
     with pytest.raises(ValidationError, match="2025-26"):
         parse_period(text)
+
+
+def test_periods_offered_newest_first_with_begun_quarters_only() -> None:
+    from srcdesk.reports.periods import periods_offered
+
+    today = dt.date(2025, 11, 12)
+    assert [p.code for p in periods_offered(today, years=2)] == [
+        "2025-26", "2025-Q3", "2025-Q2", "2025-Q1", "2024-25", "2024-Q4", "2024-Q3", "2024-Q2", "2024-Q1"]
+    assert plan_quarter(2025, 4) not in periods_offered(today)  # not begun
+    assert periods_offered(today, 5, also=plan_year(2015))[0] == plan_year(2015)  # asked for: offered first
+    assert len(periods_offered(today, 5, also=plan_quarter(2025, 1))) == len(periods_offered(today, 5))

@@ -16,7 +16,6 @@ its right end for the page's buttons (reports, exports).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,7 +48,7 @@ from ...reports.indicators import (
     Ratio,
     Value,
 )
-from ...reports.periods import Period, parse_period, period_containing, plan_year
+from ...reports.periods import Period, parse_period, period_containing, periods_offered
 from ...services import dashboard as dashboard_service
 from ...services.base import Context
 from ...words import plural_of
@@ -257,17 +256,6 @@ def what_counted(code: str, n: int) -> str:
     return one if n == 1 else COUNTED_MANY.get(code, plural_of(one))
 
 
-def periods_offered(today: dt.date, years: int = YEARS_OFFERED) -> list[Period]:
-    """Newest first: each plan year followed by its quarters that have begun, latest first."""
-    this_year = period_containing(today, "year").plan_year
-    out: list[Period] = []
-    for y in range(this_year, this_year - years, -1):
-        year = plan_year(y)
-        out.append(year)
-        out += [q for q in reversed(year.quarters()) if q.start <= today]
-    return out
-
-
 # -- widgets --------------------------------------------------------------------------------------
 
 class Tile(QPushButton):
@@ -388,7 +376,7 @@ class DashboardPage(Page):
         self.period_combo = QComboBox()
         self.period_combo.setObjectName("periodPicker")
         self.period_combo.setAccessibleName("Period")
-        for p in periods_offered(today_page.today()):
+        for p in periods_offered(today_page.today(), YEARS_OFFERED):
             self.period_combo.addItem(p.label if p.kind == "quarter" else f"{p.label} (April–March)", p.code)
         self.period_combo.setCurrentIndex(self.period_combo.findData(period_containing(today_page.today()).code))
         period_label = QLabel("&Period:")

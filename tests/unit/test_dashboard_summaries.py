@@ -148,3 +148,14 @@ def test_quarters_in_sql_are_the_plan_quarters(office: Context, day: str) -> Non
     with office.db.engine.connect() as conn:
         got = conn.exec_driver_sql(f"SELECT {stats.quarter_of('d')} FROM (SELECT ? AS d)", (day,)).scalar()
     assert got == period_containing(dt.date.fromisoformat(day)).start.isoformat()
+
+
+def test_demo_data_comes_with_its_summaries_and_the_triggers_back(office: Context) -> None:
+    from srcdesk.services.demo import DEMO_END, generate_demo
+
+    generate_demo(office, scale="small", seed=1, end=DEMO_END)
+    with office.db.engine.connect() as conn:
+        names = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        assert set(stats.TRIGGERS) <= names
+        assert conn.exec_driver_sql("SELECT count(*) FROM stat_attendance").scalar() > 0
+    _fresh(office)

@@ -13,7 +13,7 @@ from typing import Sequence, Union
 import sqlalchemy as sa
 from alembic import op
 
-from srcdesk.models.stats import TRIGGERS, rebuild
+from srcdesk.models.stats import TRIGGERS, create_triggers, rebuild
 
 revision: str = '0012'
 down_revision: Union[str, Sequence[str], None] = '0011'
@@ -65,9 +65,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('kind', 'quarter', 'establishment_id', name=op.f('pk_stat_dirty')),
         sqlite_with_rowid=False,
     )
-    for name, body in TRIGGERS.items():
-        op.execute(f"CREATE TRIGGER {name} {body}")
-    rebuild(op.get_bind().connection.driver_connection)
+    raw = op.get_bind().connection.driver_connection
+    create_triggers(raw)
+    rebuild(raw)
 
 
 def downgrade() -> None:

@@ -65,6 +65,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('kind', 'quarter', 'establishment_id', name=op.f('pk_stat_dirty')),
         sqlite_with_rowid=False,
     )
+    op.create_index('ix_milestone_achievement_achieved_on', 'milestone_achievement', ['achieved_on'])
     raw = op.get_bind().connection.driver_connection
     create_triggers(raw)
     rebuild(raw)
@@ -74,6 +75,7 @@ def downgrade() -> None:
     for name in TRIGGERS:
         op.execute(f"DROP TRIGGER IF EXISTS {name}")
     op.drop_index('ix_stat_attendance_person', table_name='stat_attendance')
+    op.drop_index('ix_milestone_achievement_achieved_on', table_name='milestone_achievement')
     for name in ('ix_stat_achievement_quarter', 'ix_stat_achievement_day', 'ix_stat_achievement_establishment'):
         op.drop_index(name, table_name='stat_achievement')
     for table in ('stat_dirty', 'stat_achievement', 'stat_count', 'stat_attendance'):

@@ -159,3 +159,27 @@ def test_demo_data_comes_with_its_summaries_and_the_triggers_back(office: Contex
         assert set(stats.TRIGGERS) <= names
         assert conn.exec_driver_sql("SELECT count(*) FROM stat_attendance").scalar() > 0
     _fresh(office)
+
+
+def test_check_says_how_to_rebuild_and_the_command_does(capsys, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    import sqlite3
+
+    from srcdesk.cli import main
+    from srcdesk.paths import database_path
+
+    monkeypatch.setenv("SRCDESK_PASSWORD", "password123")
+    monkeypatch.delenv("SRCDESK_USER", raising=False)
+    monkeypatch.delenv("SRCDESK_HOME", raising=False)
+    d = str(tmp_path / "data")
+    assert main(["--data-dir", d, "init", "--establishment", "PER", "--admin", "ann"]) == 0
+    assert main(["--data-dir", d, "--user", "ann", "demo", "--scale", "small"]) == 0
+    con = sqlite3.connect(database_path(tmp_path / "data"))
+    con.execute("DELETE FROM stat_count WHERE kind = 'session'")
+    con.commit()
+    con.close()
+    capsys.readouterr()
+    assert main(["--data-dir", d, "check"]) == 1
+    assert "srcdesk check --rebuild-summaries" in capsys.readouterr().out
+    assert main(["--data-dir", d, "check", "--rebuild-summaries"]) == 0
+    out = capsys.readouterr().out
+    assert "made afresh" in out and out.strip().endswith("OK")

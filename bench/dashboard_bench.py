@@ -184,11 +184,11 @@ def bench_dashboard(opts: argparse.Namespace) -> None:
                 code, drill_ms = max(drills.items(), key=lambda kv: kv[1])
                 worst_paint, worst_drill = max(worst_paint, paint_ms), max(worst_drill, drill_ms)
                 view = f"{period.code} {'national' if est is None else 'HMP Perth'}"
-                rows.append((f"first paint, {view}", f"{paint_ms:.0f} ms", f"{paint_ms / count_ms:.0f}x count(*)",
+                rows.append((f"first paint, {view}", f"{paint_ms:.0f} ms", f"{paint_ms / count_ms:.1f}x count(*)",
                              f"{paint_ms / plain_ms:.2f}x plain SQL", f"<= {GOAL_FIRST_PAINT_MS} ms",
                              _verdict(paint_ms, GOAL_FIRST_PAINT_MS)))
                 rows.append((f"slowest drill-down, {view} ({code})", f"{drill_ms:.0f} ms",
-                             f"{drill_ms / count_ms:.0f}x count(*)", f"{drill_ms / plain_ms:.2f}x plain SQL",
+                             f"{drill_ms / count_ms:.1f}x count(*)", f"{drill_ms / plain_ms:.2f}x plain SQL",
                              f"<= {GOAL_DRILL_MS} ms", _verdict(drill_ms, GOAL_DRILL_MS)))
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         for r in rows:

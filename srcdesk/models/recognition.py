@@ -23,7 +23,7 @@ class MilestoneAchievement(Syncable, Base):
 
     person_id: Mapped[str] = mapped_column(ref("person.id"), index=True)
     definition_id: Mapped[str] = mapped_column(ref("milestone_definition.id"), index=True)
-    achieved_on: Mapped[dt.date] = mapped_column(Date)
+    achieved_on: Mapped[dt.date] = mapped_column(Date, index=True)  # the dashboard counts by quarter
     signed_off_by: Mapped[str] = mapped_column(ref("app_user.id"))
     status: Mapped[str] = mapped_column(String(12), default="active")
     status_reason: Mapped[str | None] = mapped_column(Text)

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Date, Index, Integer, String
@@ -344,3 +346,23 @@ TRIGGERS: dict[str, str] = {
         f"AFTER DELETE ON certificate BEGIN {_mark('cert', 'OLD.issued_on', '')} "
         f"{_mark('cert', 'OLD.status_changed_on', '')} END"),
 }
+
+
+def create_triggers(raw: sqlite3.Connection) -> None:
+    for name, body in TRIGGERS.items():
+        raw.execute(f"CREATE TRIGGER IF NOT EXISTS {name} {body}")
+
+
+@contextmanager
+def suspended(raw: sqlite3.Connection) -> Iterator[None]:
+    """For a bulk load into an empty database, in the caller's transaction (``srcdesk demo``): the
+    triggers are dropped while it runs, then made again and the summaries rebuilt once, which is
+    cheaper than marking cells row by row. SQLite's DDL is transactional, so if the load fails and
+    its transaction rolls back, the triggers are back as they were."""
+    if not raw.in_transaction:
+        raw.execute("BEGIN")
+    for name in TRIGGERS:
+        raw.execute(f"DROP TRIGGER IF EXISTS {name}")
+    yield
+    create_triggers(raw)
+    rebuild(raw)

@@ -148,3 +148,38 @@ def test_quarters_in_sql_are_the_plan_quarters(office: Context, day: str) -> Non
     with office.db.engine.connect() as conn:
         got = conn.exec_driver_sql(f"SELECT {stats.quarter_of('d')} FROM (SELECT ? AS d)", (day,)).scalar()
     assert got == period_containing(dt.date.fromisoformat(day)).start.isoformat()
+
+
+def test_demo_data_comes_with_its_summaries_and_the_triggers_back(office: Context) -> None:
+    from srcdesk.services.demo import DEMO_END, generate_demo
+
+    generate_demo(office, scale="small", seed=1, end=DEMO_END)
+    with office.db.engine.connect() as conn:
+        names = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        assert set(stats.TRIGGERS) <= names
+        assert conn.exec_driver_sql("SELECT count(*) FROM stat_attendance").scalar() > 0
+    _fresh(office)
+
+
+def test_check_says_how_to_rebuild_and_the_command_does(capsys, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    import sqlite3
+
+    from srcdesk.cli import main
+    from srcdesk.paths import database_path
+
+    monkeypatch.setenv("SRCDESK_PASSWORD", "password123")
+    monkeypatch.delenv("SRCDESK_USER", raising=False)
+    monkeypatch.delenv("SRCDESK_HOME", raising=False)
+    d = str(tmp_path / "data")
+    assert main(["--data-dir", d, "init", "--establishment", "PER", "--admin", "ann"]) == 0
+    assert main(["--data-dir", d, "--user", "ann", "demo", "--scale", "small"]) == 0
+    con = sqlite3.connect(database_path(tmp_path / "data"))
+    con.execute("DELETE FROM stat_count WHERE kind = 'session'")
+    con.commit()
+    con.close()
+    capsys.readouterr()
+    assert main(["--data-dir", d, "check"]) == 1
+    assert "srcdesk check --rebuild-summaries" in capsys.readouterr().out
+    assert main(["--data-dir", d, "check", "--rebuild-summaries"]) == 0
+    out = capsys.readouterr().out
+    assert "made afresh" in out and out.strip().endswith("OK")

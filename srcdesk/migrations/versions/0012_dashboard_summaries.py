@@ -13,7 +13,7 @@ from typing import Sequence, Union
 import sqlalchemy as sa
 from alembic import op
 
-from srcdesk.models.stats import TRIGGERS, rebuild
+from srcdesk.models.stats import TRIGGERS, create_triggers, rebuild
 
 revision: str = '0012'
 down_revision: Union[str, Sequence[str], None] = '0011'
@@ -65,15 +65,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('kind', 'quarter', 'establishment_id', name=op.f('pk_stat_dirty')),
         sqlite_with_rowid=False,
     )
-    for name, body in TRIGGERS.items():
-        op.execute(f"CREATE TRIGGER {name} {body}")
-    rebuild(op.get_bind().connection.driver_connection)
+    op.create_index('ix_milestone_achievement_achieved_on', 'milestone_achievement', ['achieved_on'])
+    raw = op.get_bind().connection.driver_connection
+    create_triggers(raw)
+    rebuild(raw)
 
 
 def downgrade() -> None:
     for name in TRIGGERS:
         op.execute(f"DROP TRIGGER IF EXISTS {name}")
     op.drop_index('ix_stat_attendance_person', table_name='stat_attendance')
+    op.drop_index('ix_milestone_achievement_achieved_on', table_name='milestone_achievement')
     for name in ('ix_stat_achievement_quarter', 'ix_stat_achievement_day', 'ix_stat_achievement_establishment'):
         op.drop_index(name, table_name='stat_achievement')
     for table in ('stat_dirty', 'stat_achievement', 'stat_count', 'stat_attendance'):

@@ -125,7 +125,76 @@ def main(argv: list[str]) -> int:
     window.close()
     settle(app)
     ctx.db.close()
+    shoot_office(app, tmp, out)
     return 0
+
+
+def render_pdf_pages(path: Path, out: Path, stem: str, pages: list[int], dpi: int = 80) -> None:
+    """Pages of a PDF as PNGs (pypdfium2, the app's one renderer): ``{stem}-{n}.png``."""
+    import pypdfium2 as pdfium
+    from PySide6.QtGui import QImage
+
+    doc = pdfium.PdfDocument(str(path))
+    try:
+        for n in pages:
+            bitmap = doc[n - 1].render(scale=dpi / 72, rev_byteorder=True)
+            data = bytes(bitmap.buffer)
+            image = QImage(data, bitmap.width, bitmap.height, bitmap.stride, QImage.Format.Format_RGB888).copy()
+            target = out / f"{stem}-{n}.png"
+            image.save(str(target))
+            print(f"  {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}")
+    finally:
+        doc.close()
+
+
+def shoot_office(app: QApplication, tmp: Path, out: Path) -> None:
+    """The national picture at the SRC office (national-scale sample data for every establishment):
+    the dashboard, a drill-down, the workplan, the report and export dialogs, and the Steering
+    Group report's pages."""
+    from srcdesk.reports.periods import parse_period
+    from srcdesk.services import steering
+    from srcdesk.services.demo import DEMO_END, generate_demo
+    from srcdesk.services.setup import init_installation
+    from srcdesk.services.users import authenticate
+    from srcdesk.ui.main_window import MainWindow
+
+    print("making national-scale sample data for the SRC office…", flush=True)
+    ctx = init_installation(tmp / "office", establishment=None, office=True, admin_username="admin",
+                            admin_name="Alex Admin", admin_password=PASSWORD)
+    generate_demo(ctx, scale="national", end=DEMO_END)
+    ctx = ctx.signed_in(authenticate(ctx.db, "admin", PASSWORD))
+    window = MainWindow(ctx, QSettings(str(tmp / "office-window.ini"), QSettings.Format.IniFormat))
+    window.resize(*SIZE)
+    window.show()
+    page = window.show_page("dashboard")
+    page.set_period("2026-Q2")  # the last whole quarter of the sample data
+    settle(app, 0.6)
+    save(app, window, out, "26-dashboard-national")
+    page.drill_down("people")
+    settle(app)
+    save(app, window, out, "27-dashboard-drill-down")
+    page.back()
+    page.tabs.setCurrentWidget(page.workplan_tab)
+    settle(app)
+    save(app, window, out, "28-dashboard-workplan")
+    page.tabs.setCurrentIndex(0)
+    dialog = page.open_report()
+    dialog.notes.setPlainText("The group met on 4 December. RAT reached every recruit cohort this year.")
+    settle(app)
+    save(app, dialog, out, "36-steering-report-dialog")
+    dialog.close()
+    export = page.export_button.open_dialog()
+    settle(app)
+    save(app, export, out, "37-export-dialog")
+    export.close()
+    print("the Steering Group report, plan year 2025-26:", flush=True)
+    pdf = steering.write_report(ctx, parse_period("2025-26"), tmp / "steering.pdf",
+                                notes="The group met on 4 December 2026.")
+    render_pdf_pages(pdf, out, "steering-report", [1, 2, 3])
+    window._force_close = True
+    window.close()
+    settle(app)
+    ctx.db.close()
 
 
 def shoot_certificate(tmp: Path, out: Path) -> None:

@@ -397,7 +397,12 @@ def _trend_chart(data: SteeringData, code: str, shown: Shown) -> Drawing:
             hidden.append(i)
         else:
             plotted.append(number(v))
-            labels.append(shown.text(code, v) if v is not None else "")
+            if v is None or plotted[-1] is None:
+                labels.append("")
+            elif ind.unit == "ratio":  # the share only: "100% (27 of 27)" at each point would run together
+                labels.append(f"{plotted[-1]:.0f}%")
+            else:
+                labels.append(shown.text(code, v))
     present = [i for i, v in enumerate(plotted) if v is not None]  # ReportLab numbers the drawn points
     series = [plotted]
     label_rows = [[labels[i] for i in present]]

@@ -176,7 +176,7 @@ class WorkplanView(QWidget):
         self.focus_warning.setObjectName("focusWarning")
         self.focus_warning.setWordWrap(True)
         self.focus_warning.setVisible(False)
-        self.save_focus_button = push_button("Save &focus", "saveFocusButton", self._save_focus)
+        self.save_focus_button = push_button("Sa&ve focus", "saveFocusButton", self._save_focus)
         self.save_focus_button.setEnabled(False)
         hidden_unless(self.save_focus_button, self.editable)
         focus_box = QGroupBox("Focus establishments")
@@ -201,7 +201,7 @@ class WorkplanView(QWidget):
         self.table.activated.connect(lambda _index: self._edit_target() if self.editable else None)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.add_button = push_button("&Add target…", "addTargetButton", self._add_target)
-        self.edit_button = push_button("&Edit target…", "editTargetButton", self._edit_target)
+        self.edit_button = push_button("Ed&it target…", "editTargetButton", self._edit_target)
         self.remove_button = push_button("&Remove target…", "removeTargetButton", self._remove_target)
         buttons = QHBoxLayout()
         for b in (self.add_button, self.edit_button, self.remove_button):

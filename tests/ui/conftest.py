@@ -176,3 +176,16 @@ def demo_today(monkeypatch: pytest.MonkeyPatch) -> dt.date:
 
     monkeypatch.setattr(today_page, "today", lambda: DEMO_TODAY)
     return DEMO_TODAY
+
+
+def mnemonics(widget) -> list[str]:  # noqa: ANN001
+    """The Alt+letter keys of the visible buttons, labels and tabs in ``widget``."""
+    from PySide6.QtWidgets import QAbstractButton, QLabel, QTabBar
+
+    texts = []
+    if isinstance(widget, QTabBar):
+        texts = [widget.tabText(i) for i in range(widget.count())]
+    else:
+        texts = [w.text() for w in widget.findChildren(QAbstractButton) if w.isVisible()]
+        texts += [w.text() for w in widget.findChildren(QLabel) if w.isVisible() and w.buddy() is not None]
+    return [t[t.index("&") + 1].lower() for t in texts if "&" in t.replace("&&", "")]

@@ -20,7 +20,7 @@ from srcdesk.ui.pages import dashboard as page_module
 from srcdesk.ui.pages import today as today_page
 from srcdesk.ui.pages.dashboard import DashboardPage, freshness_text, trend_quarters
 
-from .conftest import PASSWORD, WAIT_MS
+from .conftest import PASSWORD, WAIT_MS, mnemonics
 
 TODAY = dt.date(2025, 11, 12)  # in Q3 2025-26 (October–December 2025)
 Q3 = plan_quarter(2025, 3)
@@ -470,3 +470,18 @@ def test_report_and_export_are_of_the_period_and_place_chosen(qtbot, open_demo, 
     sessions = int(page.tiles["sessions"].value.text().replace(",", ""))
     assert str(sessions) in rows[1] or f"{sessions:,}" in rows[1]
     assert page.status.text().startswith("Exported 1 row")
+
+
+def test_no_two_controls_share_a_letter_on_either_tab(qtbot, office_ctx, monkeypatch) -> None:  # noqa: ANN001
+    """A coordinator at the office (the workplan's buttons all shown): Alt+letter is never ambiguous,
+    nor taken from the menus (File, Go, Help)."""
+    monkeypatch.setattr(today_page, "today", lambda: TODAY)
+    page = _page(qtbot, office_ctx)
+    page.tabs.setCurrentWidget(page.workplan_tab)
+    qtbot.waitUntil(lambda: page.workplan.snapshot is not None, timeout=WAIT_MS)
+    assert page.workplan.editable
+    for tab in (page.workplan_tab, page.figures_stack):
+        page.tabs.setCurrentWidget(tab)
+        keys = mnemonics(page.tabs.tabBar()) + mnemonics(page)
+        assert len(keys) == len(set(keys)), f"two controls share a letter on {tab.objectName()}: {sorted(keys)}"
+        assert not set(keys) & {"f", "g", "h"}

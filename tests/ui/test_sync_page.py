@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QAbstractButton, QComboBox, QLabel, QLineEdit, QMessageBox, QTabBar, QWidget
+from PySide6.QtWidgets import QComboBox, QLineEdit, QMessageBox, QWidget
 
 from srcdesk.services import conflicts, people, sessions, sync, trust
 from srcdesk.services.base import Context
@@ -27,7 +27,7 @@ from srcdesk.ui.pages.sync import SyncPage
 from srcdesk.ui.sync_dialogs import EnrolDialog, gap_sentence, seq_text
 from srcdesk.ui.tasks import pending_tasks
 
-from .conftest import PASSWORD, WAIT_MS, shot
+from .conftest import PASSWORD, WAIT_MS, mnemonics, shot
 
 PAGE_SIZE = tuple(int(n) for n in os.environ.get("SRCDESK_SYNC_PAGE_SIZE", "1100x720").split("x"))
 
@@ -85,17 +85,6 @@ def cancel(qtbot, page: SyncPage, dialog) -> None:  # noqa: ANN001
     """Escape in the preview; the import ends without applying anything."""
     qtbot.keyClick(dialog, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: page.idle and not page.import_tab.busy, timeout=WAIT_MS)
-
-
-def mnemonics(widget) -> list[str]:  # noqa: ANN001
-    """The Alt+letter keys of the visible buttons, labels and tabs in ``widget``."""
-    texts = []
-    if isinstance(widget, QTabBar):
-        texts = [widget.tabText(i) for i in range(widget.count())]
-    else:
-        texts = [w.text() for w in widget.findChildren(QAbstractButton) if w.isVisible()]
-        texts += [w.text() for w in widget.findChildren(QLabel) if w.isVisible() and w.buddy() is not None]
-    return [t[t.index("&") + 1].lower() for t in texts if "&" in t.replace("&&", "")]
 
 
 def unnamed(root) -> list[str]:  # noqa: ANN001

@@ -409,13 +409,11 @@ class DashboardPage(Page):
         self.status = StatusNote()
         self.status.setObjectName("status")
         self.export_button = ExportButton(ctx, "indicators", self.export_filters, say=self.status.say, parent=self)
-        self.report_button = push_button("Steering Group &report…", "steeringReportButton", self.open_report)
+        self.report_button = push_button("Steering Group rep&ort…", "steeringReportButton", self.open_report)
         refusal = ctx.refusal("report.steering")
         self.report_button.setEnabled(not refusal)
         self.report_button.setToolTip(refusal or "Make the Recovery Strategy Steering Group report (PDF) for "
                                                  "the period and establishment chosen")
-        self.toolbar.addWidget(self.export_button)
-        self.toolbar.addWidget(self.report_button)
 
         # -- Figures: the overview ----------------------------------------------------------------
         self.tiles: dict[str, Tile] = {}
@@ -552,6 +550,13 @@ class DashboardPage(Page):
         self.report_dialog: SteeringDialog | None = None
         self.tabs.addTab(self.workplan_tab, "&Workplan")
         self.tabs.currentChanged.connect(self._tab_chosen)
+        # At the tabs' right: the period's row stays narrow enough for a 1024-pixel screen.
+        corner = QWidget()
+        corner_row = QHBoxLayout(corner)
+        corner_row.setContentsMargins(0, 0, 0, 2)
+        corner_row.addWidget(self.export_button)
+        corner_row.addWidget(self.report_button)
+        self.tabs.setCornerWidget(corner, Qt.Corner.TopRightCorner)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(18, 18, 18, 18)
@@ -578,7 +583,7 @@ class DashboardPage(Page):
 
     def _tab_chosen(self, index: int) -> None:
         if self.tabs.widget(index) is self.workplan_tab and self.workplan is None:
-            self.workplan = WorkplanView(self.ctx, self.workplan_tab)
+            self.workplan = WorkplanView(self.ctx, self.workplan_tab, today=today_page.today)
             self.workplan_tab.layout().addWidget(self.workplan)
             self.workplan.setFocus()
 
@@ -787,8 +792,10 @@ class DashboardPage(Page):
     def _show_trend(self, trend: Trend) -> None:
         indicator = INDICATOR_BY_CODE[trend.code]
         today = today_page.today()
-        categories = [Category(q.code, q.short_label, q.label + (" so far" if q.contains(today) else ""))
-                      for q in trend.quarters]
+        # A quarter still going on is marked: its point is lower because it is not over, not a fall.
+        going_on = [q.contains(today) for q in trend.quarters]
+        categories = [Category(q.code, q.short_label + ("*" if now else ""), q.label + (" so far" if now else ""))
+                      for q, now in zip(trend.quarters, going_on, strict=True)]
         self.trend_chart.formatter = lambda v, i=indicator: axis_value(i, v)
         self.trend_chart.whole_numbers = indicator.unit == "count"
         where = self.where(self.overview.establishment_id if self.overview else self.establishment_id)
@@ -797,7 +804,7 @@ class DashboardPage(Page):
             categories, [Series(indicator.label, [number(v) for v in trend.values])],
             target=trend.targets if has_target else None,
             target_label="Target" if indicator.unit == "ratio" else "Quarter's target",
-            title=f"{indicator.label} by quarter {where}",
+            title=f"{indicator.label} by quarter {where}" + (" (* so far)" if any(going_on) else ""),
             empty_text=f"No {indicator.label.lower()} in these {len(trend.quarters)} quarters")
 
     def _chart_indicator_changed(self) -> None:

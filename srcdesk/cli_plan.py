@@ -50,7 +50,7 @@ def add_parser(sub: Any) -> None:
 
 
 def _indicators_help() -> str:
-    from .reports.indicators import INDICATORS
+    from .reports.indicator_list import INDICATORS
 
     return "one of: " + ", ".join(i.code for i in INDICATORS)
 

@@ -48,6 +48,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session as OrmSession
 
 from ..models import stats
+from .indicator_list import INDICATOR_BY_CODE, INDICATORS, Indicator  # noqa: F401 - re-exported
 from .periods import Period
 
 
@@ -64,29 +65,6 @@ class Ratio:
 Value = int | float | Ratio
 
 
-@dataclass(frozen=True)
-class Indicator:
-    code: str  # what a workplan target names (plan_target.code)
-    label: str  # "Sessions held"
-    description: str  # one sentence: what is counted
-    unit: str  # "count" | "hours" | "ratio"
-    about_people: bool  # a count of people (or their attendances): small numbers are suppressed
-
-
-# The headline indicators, in the order tiles and tables show them.
-INDICATORS: tuple[Indicator, ...] = (
-    Indicator("sessions", "Sessions held", "Sessions held (not cancelled) in the period.", "count", False),
-    Indicator("attendances", "Attendances", "Register entries whose status counts as attended.", "count", True),
-    Indicator("people", "People taking part", "Different people with at least one attendance.", "count", True),
-    Indicator("new_people", "New people", "People whose first ever attendance was in the period.", "count", True),
-    Indicator("signoffs", "Ladder sign-offs", "Peer-volunteer milestones signed off in the period.", "count", True),
-    Indicator("certificates_issued", "Certificates issued", "Certificates issued in the period.", "count", True),
-    Indicator("certificates_revoked", "Certificates revoked", "Certificates revoked in the period.", "count", True),
-    Indicator("rat_coverage", "RAT coverage", "Recruit cohorts starting in the period that had Recovery "
-                                               "Awareness Training ÷ cohorts starting.", "ratio", False),
-    Indicator("facilitator_hours", "Facilitator hours", "Hours of facilitation at held sessions.", "hours", False),
-)
-INDICATOR_BY_CODE = {i.code: i for i in INDICATORS}
 
 
 @dataclass(frozen=True)

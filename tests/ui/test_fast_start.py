@@ -253,7 +253,7 @@ def test_a_page_asked_for_is_built_there_and_then(qtbot, open_demo, settings):
     window._idle_build.stop()  # nothing built behind the test's back
     assert not window.pages.is_built("people") and "people" in window.pages
     window.show()
-    window.go_actions[2].trigger()  # Go → 3 People (Ctrl+3)
+    window.go_actions[list(window.pages).index("people")].trigger()  # Go → People (Ctrl+4)
     assert window.pages.is_built("people") and window.current_page is window.pages["people"]
     assert window.current_page.key == "people" and not window.pages.is_built("sessions")
     assert window.pages.get("sessions").key == "sessions"  # asked for by name: built too

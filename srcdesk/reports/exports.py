@@ -36,8 +36,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import itertools
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -237,7 +239,7 @@ def _write_xlsx(path: Path, columns: Sequence[Column], rows: Iterable[Sequence[A
             nonlocal sheets
             sheets += 1
             name = _sheet_name(title) if sheets == 1 else f"{_sheet_name(title)[:25]} ({sheets})"
-            sheet = workbook.add_worksheet(name)
+            sheet = workbook.add_worksheet(name, worksheet_class=_sheet_class())
             for i, width in enumerate(widths):
                 sheet.set_column(i, i, width)
             sheet.freeze_panes(1, 0)
@@ -328,8 +330,64 @@ def _close_quietly(workbook: Any) -> None:
 
 
 def _writers(sheet: Any) -> tuple[Callable, Callable, Callable]:
-    """The sheet's cell writers, looked up once (not per cell)."""
-    return sheet.write_string, sheet.write_number, sheet.write_boolean
+    """The sheet's cell writers, looked up once (not per cell): XlsxWriter's undecorated ones
+    (``write_string`` is ``_write_string`` behind a decorator that tries ``int(row)`` on every call
+    to accept "A1" notation, which rows and columns given as numbers never need)."""
+    return (getattr(sheet, "_write_string", sheet.write_string), getattr(sheet, "_write_number", sheet.write_number),
+            getattr(sheet, "_write_boolean", sheet.write_boolean))
+
+
+# What XlsxWriter's escape of control characters changes: a control character, "_xHHHH_" (escaped
+# again), U+FFFE or U+FFFF. A cell without any of them comes out of that escape as it went in.
+_CONTROL_ESCAPED = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
+_SHEET_CLASS: Any = None
+
+
+def _sheet_class() -> Any:
+    """XlsxWriter's worksheet, the same XML, with two costs of its constant-memory mode taken off
+    the inner loop (the class is made on first use: xlsxwriter is imported only by exports):
+
+    * each string cell went through two regular-expression substitutions and two replaces to
+      escape control characters; one search now finds the (rare) cells that need any of them, and
+      only those take XlsxWriter's own escape;
+    * each cell's XML was a ``write`` to the row-data temporary file, a text file opened for
+      reading too, whose every write also resets its decoder (a Python call); a row's cells now
+      go to a string buffer and the row to the file in one write.
+
+    Worksheet subclasses are XlsxWriter's own extension point (``add_worksheet(name,
+    worksheet_class=...)``)."""
+    global _SHEET_CLASS
+    if _SHEET_CLASS is not None:
+        return _SHEET_CLASS
+    from xlsxwriter.worksheet import Worksheet
+
+    escape = Worksheet._escape_control_characters
+    needs_escape = _CONTROL_ESCAPED.search
+
+    class Sheet(Worksheet):  # type: ignore[misc]
+        @staticmethod
+        def _escape_control_characters(data: Any) -> Any:
+            if not isinstance(data, str):  # a boolean's 1 or 0 (XlsxWriter's own returns these as they are)
+                return data
+            return data if needs_escape(data) is None else escape(data)
+
+        def _write_single_row(self, current_row_num: int = 0) -> None:
+            out = self.fh
+            if out is None or not self.constant_memory:
+                super()._write_single_row(current_row_num)
+                return
+            row = self.__dict__.setdefault("_row_buffer", io.StringIO())
+            self.fh = row
+            try:
+                super()._write_single_row(current_row_num)
+            finally:
+                self.fh = out
+            out.write(row.getvalue())
+            row.seek(0)
+            row.truncate()
+
+    _SHEET_CLASS = Sheet
+    return Sheet
 
 
 def _day_fraction(value: Any) -> float | None:

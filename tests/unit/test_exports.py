@@ -105,6 +105,33 @@ def test_xlsx_large_streams_with_an_autofilter_and_frozen_header(tmp_path: Path,
     assert not list(tmp_path.glob("*.part")) and sorted(p.name for p in tmp_path.iterdir()) == ["big.xlsx"]
 
 
+AWKWARD = ("plain", "tab\there", "bell\x07", "nul\x00x", "_x0041_ literal", "_X00e9_ too", "not _xZZZZ_",
+           "non-char \ufffe\uffff", " lead", "trail ", "a & b < c > d \"q\"", "line\nbreak", "£ Ç ✓ 😀", "=1+2", "")
+
+
+@pytest.mark.parametrize("table_rows", [3, 10_000])  # constant memory (streamed rows), and a real table
+def test_xlsx_sheet_is_what_xlsxwriters_own_worksheet_writes(tmp_path: Path, monkeypatch, table_rows: int) -> None:  # noqa: ANN001
+    """The faster worksheet (escape only the cells that need it, a row's XML in one write) writes
+    the very same sheet as XlsxWriter's stock Worksheet, byte for byte, awkward strings included."""
+    from xlsxwriter.worksheet import Worksheet
+
+    monkeypatch.setattr(writer, "TABLE_ROWS", table_rows)
+    rows = [(DAY + dt.timedelta(days=i), text, i, i / 4, i % 3 == 0) for i, text in enumerate(AWKWARD * 3)]
+    ours, stock = tmp_path / "ours.xlsx", tmp_path / "stock.xlsx"
+    assert write_rows(ours, "xlsx", COLUMNS, rows) == len(rows)
+    assert writer._sheet_class() is not Worksheet
+    monkeypatch.setattr(writer, "_sheet_class", lambda: Worksheet)
+    assert write_rows(stock, "xlsx", COLUMNS, rows) == len(rows)
+    with zipfile.ZipFile(ours) as a, zipfile.ZipFile(stock) as b:
+        assert a.namelist() == b.namelist()
+        for name in a.namelist():
+            if name != "docProps/core.xml":  # holds the time it was written
+                assert a.read(name) == b.read(name), name
+    xml = Sheet(ours).xml
+    assert "_x0007_" in xml and "_x005F_x0041_" in xml and "_xFFFE__xFFFF_" in xml or table_rows > len(rows)
+    assert ("inlineStr" in xml) == (len(rows) > table_rows)
+
+
 def test_rows_past_a_sheets_limit_go_on_on_the_next_sheet(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setattr(writer, "TABLE_ROWS", 2)
     monkeypatch.setattr(writer, "XLSX_MAX_ROWS", 5)  # a header and 4 rows a sheet

@@ -19,9 +19,6 @@ flushed), so the long sheet gets the same frozen header with an ``autofilter()``
 rows instead: the same filter buttons, without the table's banding. The first rows are held back
 to choose: fewer than :data:`TABLE_ROWS` and the source has ended. Past Excel's 1,048,576 rows a
 sheet, the rows go on on a second sheet ("Attendance (2)"), with the same header.
-XlsxWriter's work on each cell is most of an export's time: the sheets are XlsxWriter's own
-worksheet with two of its per-cell costs taken off the inner loop, writing the same XML
-(:func:`_sheet_class`).
 
 CSV: UTF-8 with a byte-order mark (Excel then reads accents and "£" right), dates as ISO
 ``2026-03-31``, and every text cell that a spreadsheet would run as a formula gets a leading
@@ -42,10 +39,8 @@ import datetime as dt
 import io
 import itertools
 import os
-import queue
 import re
 import tempfile
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,8 +59,6 @@ WIDTH_SAMPLE = 500  # rows looked at to size the columns
 MAX_WIDTH = 60  # characters
 XLSX_MAX_ROWS = 1_048_576  # Excel's limit of rows on a sheet, header included: more go on the next sheet
 XLSX_MAX_TEXT = 32_767  # characters in one cell
-READ_AHEAD_ROWS = 1_000  # rows a chunk read ahead of the writer (in a thread of its own)
-READ_AHEAD_CHUNKS = 4  # chunks at most waiting for the writer: bounded memory
 
 Progress = Callable[[int, int, str], Any]
 
@@ -154,13 +147,11 @@ def write_rows(path: str | os.PathLike[str], file_format: str, columns: Sequence
     os.close(fd)
     partial = Path(partial_name)
     ticker = _Ticker(progress, cancelled, total, title)
-    ahead = _ReadAhead(rows)
     try:
         if file_format == "csv":
-            n = _write_csv(partial, columns, ahead, ticker)
+            n = _write_csv(partial, columns, rows, ticker)
         else:
-            n = _write_xlsx(partial, columns, ahead, ticker, title)
-        ahead.close()  # (the source has ended: this only waits for the thread's end)
+            n = _write_xlsx(partial, columns, rows, ticker, title)
         ticker.check(n)
         if before_replace is not None:
             before_replace(n)
@@ -171,64 +162,7 @@ def write_rows(path: str | os.PathLike[str], file_format: str, columns: Sequence
     except BaseException:
         _remove(partial)
         raise
-    finally:
-        ahead.close()
     return n
-
-
-class _ReadAhead:
-    """The rows, read from their source by a thread of its own up to :data:`READ_AHEAD_CHUNKS`
-    chunks of :data:`READ_AHEAD_ROWS` ahead of the writer, so that reading the database (SQLite
-    lets other threads run while it steps) overlaps writing the file. Bounded memory; the order is
-    the source's; an error reading is raised in the writer; :meth:`close` (the writer stopped:
-    done, failed or cancelled) stops the reader after the chunk it is reading and closes the
-    source in the reader's thread (a generator's ``with ctx.read()`` ends where it began)."""
-
-    def __init__(self, rows: Iterable[Sequence[Any]]) -> None:
-        self._source = rows
-        self._chunks: queue.Queue[list[Sequence[Any]] | BaseException] = queue.Queue(maxsize=READ_AHEAD_CHUNKS)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._read, name="srcdesk-export-read-ahead", daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        source = iter(self._source)
-        try:
-            while not self._stop.is_set():
-                chunk = list(itertools.islice(source, READ_AHEAD_ROWS))
-                if not self._put(chunk) or len(chunk) < READ_AHEAD_ROWS:  # a short chunk is the last
-                    return
-        except BaseException as exc:  # noqa: BLE001 - handed to the writer, raised there
-            self._put(exc)
-        finally:
-            close = getattr(source, "close", None)
-            if close is not None:
-                try:
-                    close()
-                except Exception:  # noqa: BLE001 - the rows are read; closing a spent source can't lose any
-                    pass
-
-    def _put(self, item: list[Sequence[Any]] | BaseException) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._chunks.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def __iter__(self) -> Iterator[Sequence[Any]]:
-        while True:
-            chunk = self._chunks.get()
-            if isinstance(chunk, BaseException):
-                raise chunk
-            yield from chunk
-            if len(chunk) < READ_AHEAD_ROWS:
-                return
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def _write_csv(path: Path, columns: Sequence[Column], rows: Iterable[Sequence[Any]], ticker: _Ticker) -> int:

@@ -8,7 +8,6 @@ import datetime as dt
 import io
 import json
 import re
-import threading
 import zipfile
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -177,68 +176,6 @@ def test_cancel_leaves_no_file_and_an_old_one_untouched(tmp_path: Path, monkeypa
     assert seen == [3, 6]
     assert target.read_text() == "the old one"
     assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
-
-
-class Source:
-    """Rows from a generator that notes how far it was read and in which thread it was closed."""
-
-    def __init__(self, n: int, fail_at: int | None = None) -> None:
-        self.n, self.fail_at, self.read, self.closed_in = n, fail_at, 0, None
-
-    def __iter__(self):  # noqa: ANN204
-        try:
-            for i in range(self.n):
-                if i == self.fail_at:
-                    raise RuntimeError("the disk went away")
-                self.read += 1
-                yield (DAY, f"row {i}", i, 0.5, i % 2 == 0)
-        finally:
-            self.closed_in = threading.current_thread()
-
-
-@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
-@pytest.mark.parametrize("n", [0, 1, 6, 7, 40])
-def test_rows_read_ahead_come_all_in_order(tmp_path: Path, monkeypatch, fmt: str, n: int) -> None:  # noqa: ANN001
-    monkeypatch.setattr(writer, "READ_AHEAD_ROWS", 3)  # chunk boundaries, a last chunk short or empty
-    monkeypatch.setattr(writer, "READ_AHEAD_CHUNKS", 1)
-    monkeypatch.setattr(writer, "TABLE_ROWS", 4)
-    source = Source(n)
-    path = tmp_path / f"out.{fmt}"
-    assert write_rows(path, fmt, COLUMNS, source) == n
-    if fmt == "csv":
-        lines = path.read_text(encoding="utf-8-sig").splitlines()[1:]
-        assert [line.split(",")[1] for line in lines] == [f"row {i}" for i in range(n)]
-    else:
-        cells = Sheet(path).cells()
-        assert [cells[f"B{i + 2}"][1] for i in range(n)] == [f"row {i}" for i in range(n)]
-        assert f"B{n + 2}" not in cells
-    assert source.read == n and source.closed_in is not threading.current_thread()
-    assert not [t for t in threading.enumerate() if t.name == "srcdesk-export-read-ahead"]
-
-
-@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
-def test_a_failure_reading_ahead_is_raised_and_leaves_nothing(tmp_path: Path, monkeypatch, fmt: str) -> None:  # noqa: ANN001
-    monkeypatch.setattr(writer, "READ_AHEAD_ROWS", 3)
-    target = tmp_path / f"out.{fmt}"
-    with pytest.raises(RuntimeError, match="the disk went away"):
-        write_rows(target, fmt, COLUMNS, Source(50, fail_at=10))
-    assert list(tmp_path.iterdir()) == []
-    assert not [t for t in threading.enumerate() if t.name == "srcdesk-export-read-ahead"]
-
-
-def test_cancel_stops_the_reading_ahead_and_closes_the_source_in_its_thread(tmp_path: Path,
-                                                                          monkeypatch) -> None:  # noqa: ANN001
-    monkeypatch.setattr(writer, "READ_AHEAD_ROWS", 5)
-    monkeypatch.setattr(writer, "READ_AHEAD_CHUNKS", 2)
-    monkeypatch.setattr(writer, "PROGRESS_EVERY", 5)
-    source = Source(100_000)
-    with pytest.raises(Cancelled):
-        write_rows(tmp_path / "out.csv", "csv", COLUMNS, source, cancelled=lambda: True)
-    # bounded: the writer took 5 rows; the reader was at most the queue and one chunk in hand ahead
-    assert 5 <= source.read <= 5 + 5 * (2 + 2)
-    assert source.closed_in is not None and source.closed_in is not threading.current_thread()
-    assert not [t for t in threading.enumerate() if t.name == "srcdesk-export-read-ahead"]
-    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_failure_before_the_name_leaves_nothing(tmp_path: Path) -> None:

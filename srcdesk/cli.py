@@ -53,16 +53,38 @@ def _command(args: argparse.Namespace) -> tuple[str, str | None]:
     return args.command, getattr(args, f"{args.command}_command", None)
 
 
+def _global_options(p: argparse.ArgumentParser) -> None:
+    """The options before any command (the desktop app takes these only)."""
+    p.add_argument("--version", action="version", version=f"srcdesk {__version__}")
+    p.add_argument("--data-dir", type=Path, help="data folder (default: $SRCDESK_HOME or the user data folder)")
+    p.add_argument("--user", help="who is acting (default: $SRCDESK_USER); the password comes from "
+                   "$SRCDESK_PASSWORD or a prompt")
+
+
+def _desktop_args(argv: Sequence[str]) -> argparse.Namespace | None:
+    """The arguments when ``argv`` opens the desktop app (no command, no ``--help``), parsed
+    without building every command's parser (some of whose help texts import the database
+    code, which would hold the sign-in window back); None for anything else, which
+    :func:`_parser` then parses (and explains, if it is wrong)."""
+    p = argparse.ArgumentParser(prog="srcdesk", add_help=False, exit_on_error=False)
+    _global_options(p)
+    try:
+        args, rest = p.parse_known_args(argv)
+    except argparse.ArgumentError:
+        return None
+    if rest:
+        return None
+    args.command = None
+    return args
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="srcdesk",
         description="Record keeping for recovery development in Scotland's prisons. "
         "With no command, opens the desktop app.",
     )
-    p.add_argument("--version", action="version", version=f"srcdesk {__version__}")
-    p.add_argument("--data-dir", type=Path, help="data folder (default: $SRCDESK_HOME or the user data folder)")
-    p.add_argument("--user", help="who is acting (default: $SRCDESK_USER); the password comes from "
-                   "$SRCDESK_PASSWORD or a prompt")
+    _global_options(p)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     init = sub.add_parser("init", help="set this PC up for an establishment or the SRC office")
@@ -651,6 +673,12 @@ def _writer_lock(args: argparse.Namespace):  # noqa: ANN202 - a context manager
 def main(argv: Sequence[str] | None = None) -> int:
     from .errors import database_problem, user_message
 
+    argv = sys.argv[1:] if argv is None else list(argv)
+    desktop = _desktop_args(argv)  # at once: the sign-in window is waited for
+    if desktop is not None:
+        from .ui.app import run_app
+
+        return run_app(_data_dir(desktop))
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:

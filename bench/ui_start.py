@@ -121,7 +121,7 @@ def signin(app, data: str, user: str, password: str) -> int:  # noqa: ANN001
     poll.timeout.connect(step)
     poll.start(1)
     QTimer.singleShot(120_000, lambda: app.exit(3))
-    from srcdesk.cli import main
+    from srcdesk.start import main
 
     return main(["--data-dir", data])
 

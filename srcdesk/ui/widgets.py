@@ -258,13 +258,16 @@ class FieldError(QLabel):
         if signal is not None:
             signal.connect(self._field_edited)
         self.setWordWrap(True)
-        self.setTextFormat(Qt.TextFormat.PlainText)
-        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setTextFormat(Qt.TextFormat.PlainText)  # selectable once it has something to say
         self.setStyleSheet(f"color: {_error_colour(self)};")
         self.setAccessibleName("Error")
         self.hide()
 
     def show_error(self, message: str) -> None:
+        if message and not self.textInteractionFlags() & Qt.TextInteractionFlag.TextSelectableByMouse:
+            # Not made selectable before: that needs a text control behind every error line of
+            # every form, shown or not (and it held the sign-in window back).
+            self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.setText(message)
         self.setAccessibleDescription(message)
         if self.field is not None:

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("sqlalchemy", "alembic", "argon2", "srcdesk.db", "srcdesk.models", "srcdesk.services.base",
          "srcdesk.services.setup", "srcdesk.services.users", "srcdesk.ui.main_window",
          # … and what the sign-in window does without (srcdesk.start opens the app without them):
-         "srcdesk.cli", "srcdesk.reports")
+         "srcdesk.cli", "srcdesk.reports", "srcdesk.ui.error_dialog")
 
 # A child process running ``srcdesk --data-dir DIR`` for real (srcdesk.start.main, the installed command).
 # When the sign-in window is first painted on a window that is exposed, it notes which of HEAVY are
@@ -145,6 +145,26 @@ def test_the_data_opens_even_if_the_sign_in_window_is_never_painted(qtbot, start
     dialog = shown_login(qtbot, controller)
     qtbot.waitUntil(lambda: dialog.ready, timeout=WAIT_MS)
     assert dialog.where.text() == "HMP Perth (PER)"
+
+
+def test_what_can_be_selected_is_made_selectable_after_the_first_paint(qtbot, tmp_path):
+    """Selectable text needs a text control behind its label: the sign-in window's first paint
+    goes without; the data folder is selectable once painted, an error line once it shows one."""
+    from srcdesk.ui.login_dialog import LoginDialog
+
+    selectable = Qt.TextInteractionFlag.TextSelectableByMouse
+    dialog = LoginDialog(tmp_path)
+    qtbot.addWidget(dialog)
+    assert not dialog.where.textInteractionFlags() & selectable
+    assert not dialog.error.textInteractionFlags() & selectable
+    with qtbot.waitSignal(dialog.shown, timeout=WAIT_MS):
+        dialog.show()
+    assert dialog.where.textInteractionFlags() & selectable
+    assert not dialog.error.textInteractionFlags() & selectable
+    dialog.error.show_error("Enter your username and password.")
+    assert dialog.error.textInteractionFlags() & selectable and dialog.error.isVisible()
+    dialog.error.clear_error()
+    assert dialog.error.textInteractionFlags() & selectable and not dialog.error.isVisible()
 
 
 def test_typing_while_the_data_opens_is_kept_where_it_is(qtbot, start_app, perth_data, held_open):

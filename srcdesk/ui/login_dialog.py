@@ -10,8 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QPaintEvent
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
@@ -27,6 +26,8 @@ from .tasks import Task, run_task
 from .widgets import FieldError, StatusNote, accept_quit_buttons, heading
 
 if TYPE_CHECKING:
+    from PySide6.QtGui import QPaintEvent
+
     from ..services.base import Context, InstallationInfo, UserInfo
 
 OPENING = "Opening the data…"
@@ -120,6 +121,8 @@ class LoginDialog(QDialog):
         """The data folder or installation can be selected and copied: once the window has been
         painted, or the data is open (selecting needs a text control behind the label, which the
         first paint does without)."""
+        from PySide6.QtCore import Qt  # not at the top: see srcdesk.ui.widgets._plain_text
+
         self.where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
     # -- the data behind it --------------------------------------------------------------

@@ -87,8 +87,7 @@ def _timed_authenticate(spent: list[float]) -> None:
 
 
 def signin(app, data: str, user: str, password: str) -> int:  # noqa: ANN001
-    from PySide6.QtCore import Qt, QTimer
-    from PySide6.QtTest import QTest
+    from PySide6.QtCore import QTimer
 
     state: dict[str, object] = {}
     spent: list[float] = []
@@ -105,6 +104,11 @@ def signin(app, data: str, user: str, password: str) -> int:  # noqa: ANN001
             if not dialog.ready:
                 return
             _say("ready")
+            # Only now: the Qt namespace (~20 ms of Python enums) and QtTest are the benchmark's
+            # own, not to be counted in srcdesk's time to its sign-in window.
+            from PySide6.QtCore import Qt
+            from PySide6.QtTest import QTest
+
             _timed_authenticate(spent)
             QTest.keyClicks(dialog.username, user)  # typing is the person's time, not srcdesk's
             QTest.keyClicks(dialog.password, password)
@@ -121,7 +125,7 @@ def signin(app, data: str, user: str, password: str) -> int:  # noqa: ANN001
     poll.timeout.connect(step)
     poll.start(1)
     QTimer.singleShot(120_000, lambda: app.exit(3))
-    from srcdesk.cli import main
+    from srcdesk.start import main
 
     return main(["--data-dir", data])
 

@@ -21,6 +21,8 @@ from . import cli_plan as plan_cli
 from . import cli_report as report_cli
 from .errors import SrcdeskError
 from .services.permissions import ROLES
+from .start import data_dir as _data_dir
+from .start import desktop_args, global_options, open_app
 from .words import noun_for, plural
 
 log = logging.getLogger("srcdesk")
@@ -59,10 +61,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Record keeping for recovery development in Scotland's prisons. "
         "With no command, opens the desktop app.",
     )
-    p.add_argument("--version", action="version", version=f"srcdesk {__version__}")
-    p.add_argument("--data-dir", type=Path, help="data folder (default: $SRCDESK_HOME or the user data folder)")
-    p.add_argument("--user", help="who is acting (default: $SRCDESK_USER); the password comes from "
-                   "$SRCDESK_PASSWORD or a prompt")
+    global_options(p)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     init = sub.add_parser("init", help="set this PC up for an establishment or the SRC office")
@@ -169,12 +168,6 @@ def _roles_help() -> str:
     return "roles:\n" + "\n".join(
         textwrap.fill(f"{role}: {describe_role(role)}.", width=78, initial_indent="  ", subsequent_indent="    ")
         for role in ROLES)
-
-
-def _data_dir(args: argparse.Namespace) -> Path:
-    from .paths import default_data_dir
-
-    return (args.data_dir or default_data_dir()).expanduser()
 
 
 def _password(prompt: str, env: str = "SRCDESK_PASSWORD", *, confirm: bool = False) -> str:
@@ -651,12 +644,14 @@ def _writer_lock(args: argparse.Namespace):  # noqa: ANN202 - a context manager
 def main(argv: Sequence[str] | None = None) -> int:
     from .errors import database_problem, user_message
 
+    argv = sys.argv[1:] if argv is None else list(argv)
+    desktop = desktop_args(argv)  # at once, without every command's parser (see srcdesk.start)
+    if desktop is not None:
+        return open_app(desktop)
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        from .ui.app import run_app
-
-        return run_app(_data_dir(args))
+        return open_app(args)
     if _command(args) not in NO_USER and not _username(args):
         parser.error(NO_USER_GIVEN)
     try:

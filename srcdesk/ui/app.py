@@ -3,7 +3,7 @@
 :func:`run_app` is what ``srcdesk`` with no command runs. The flow lives in
 :class:`AppController` so tests can drive it without an event loop of its own::
 
-    find the data (background) ──none──▶ FirstRunDialog ──created──▶ MainWindow
+    find the data (at once) ──none──▶ FirstRunDialog ──created─────▶ MainWindow
             │                                                     ▲      │ sign out
             └──found──▶ LoginDialog (opens the data in the background) ◀──┘
                               └──signed in──────────────────────────┘
@@ -80,13 +80,6 @@ def _load(modules: tuple[str, ...]) -> None:
         importlib.import_module(name)
 
 
-def _data_exists(data_dir: Path) -> bool:
-    exists = database_path(data_dir).exists()
-    if not exists:
-        _load(SETUP_MODULES)
-    return exists
-
-
 def _open_data(data_dir: Path) -> Context:
     """Import the services, open the data, then import the main window's modules: all in the
     background, while the person types (the data's problems are told before the imports)."""
@@ -128,14 +121,20 @@ class AppController(QObject):
     # -- start ---------------------------------------------------------------------------------
 
     def start(self) -> None:
-        run_task(_data_exists, self.data_dir, owner=self, on_result=self._found, on_error=self._fatal,
-                 name="look for the data")
-
-    def _found(self, exists: bool) -> None:
-        if exists:
+        """The sign-in window at once if there is data (one look in the folder whose lock
+        run_app has just taken there: no worker is waited for, nor the tasks' set-up, which
+        would slow the window's first paint); else the first-run window, its modules loaded
+        in the background."""
+        try:
+            found = database_path(self.data_dir).exists()
+        except OSError as error:
+            QTimer.singleShot(0, self, lambda error=error: self._fatal(error))  # once the event loop runs
+            return
+        if found:
             self.show_login()
         else:
-            self.show_setup()
+            run_task(_load, SETUP_MODULES, owner=self, on_result=lambda _none: self.show_setup(),
+                     on_error=self._fatal, name="load the first-run window")
 
     # -- first run -----------------------------------------------------------------------------
 

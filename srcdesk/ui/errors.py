@@ -4,7 +4,8 @@ Domain errors (:class:`srcdesk.errors.SrcdeskError`) are expected: the widget th
 shows ``str(error)`` next to the field or button concerned. Everything else is a bug; it goes
 through :func:`report_unexpected` to ``sys.excepthook``, which :func:`install_excepthook`
 replaces with :class:`ExceptionHandler`: the traceback is appended to
-``<data dir>/logs/srcdesk.log`` and shown in an :class:`ErrorDialog`.
+``<data dir>/logs/srcdesk.log`` and shown in an :class:`~srcdesk.ui.error_dialog.ErrorDialog`
+(imported when there is an error to show: the sign-in window does not wait for it).
 """
 
 from __future__ import annotations
@@ -15,23 +16,15 @@ import sys
 import traceback
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontDatabase, QGuiApplication
-from PySide6.QtWidgets import (
-    QApplication,
-    QDialog,
-    QDialogButtonBox,
-    QHBoxLayout,
-    QLabel,
-    QPlainTextEdit,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QApplication
 
 from ..errors import ScrubbingFormatter, database_problem, safe_traceback, user_message
 from ..paths import log_dir, open_private_append
+
+if TYPE_CHECKING:
+    from .error_dialog import ErrorDialog
 
 log = logging.getLogger("srcdesk")
 
@@ -81,81 +74,6 @@ def format_details(etype: type[BaseException], value: BaseException, tb: Traceba
     return head + safe_traceback(value)  # no SQL, no parameters: names and hashes stay out of it
 
 
-class ErrorDialog(QDialog):
-    """Says that something unexpected happened; the details can be selected and copied."""
-
-    def __init__(self, summary: str, details: str, log_file: Path | None, parent: QWidget | None = None,
-                 *, headline: str = "Something went wrong that srcdesk did not expect.") -> None:
-        super().__init__(parent)
-        self.setObjectName("errorDialog")
-        self.setWindowTitle("srcdesk — unexpected problem")
-        self.setWindowModality(Qt.WindowModality.ApplicationModal)
-        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.setMinimumWidth(560)
-
-        from PySide6.QtWidgets import QStyle  # not at the top: its Python type costs the sign-in window
-
-        icon = QLabel()
-        icon.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical).pixmap(40, 40))
-        icon.setAlignment(Qt.AlignmentFlag.AlignTop)
-
-        self.summary = QLabel()
-        self.summary.setObjectName("errorSummary")
-        self.summary.setWordWrap(True)
-        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        where = (
-            f"The details below were also written to {log_file}."
-            if log_file is not None
-            else "The details below could not be written to the log file."
-        )
-        self.summary.setText(
-            f"<p><b>{_html(headline)}</b></p><p>{_html(summary)}</p>"
-            f"<p>{_html(where)} If it keeps happening, copy the details and send them to whoever "
-            "looks after srcdesk for you.</p>"
-        )
-
-        self.details = QPlainTextEdit()
-        self.details.setObjectName("errorDetails")
-        self.details.setAccessibleName("Error details")
-        self.details.setReadOnly(True)
-        self.details.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.details.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.details.setPlainText(details)
-        self.details.setMinimumHeight(180)
-
-        buttons = QDialogButtonBox()
-        self.copy_button = QPushButton("&Copy details")
-        self.copy_button.setAccessibleName("Copy details")
-        self.copy_button.setAutoDefault(False)
-        buttons.addButton(self.copy_button, QDialogButtonBox.ButtonRole.ActionRole)
-        close = buttons.addButton(QDialogButtonBox.StandardButton.Close)
-        close.setDefault(True)
-        close.setAccessibleName("Close")
-        self.copy_button.clicked.connect(self.copy_details)
-        buttons.rejected.connect(self.reject)
-
-        top = QHBoxLayout()
-        top.addWidget(icon)
-        top.addWidget(self.summary, 1)
-        layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addWidget(self.details, 1)
-        layout.addWidget(buttons)
-        close.setFocus()
-
-    def add_details(self, summary: str, details: str) -> None:
-        """Another error arrived while this one is shown: append it rather than stack dialogs."""
-        self.details.appendPlainText("\n" + "-" * 60 + "\n" + details)
-
-    def copy_details(self) -> None:
-        QGuiApplication.clipboard().setText(self.details.toPlainText())
-        self.copy_button.setText("&Copied")
-
-
-def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 class ExceptionHandler:
     """``sys.excepthook`` for the desktop app: log the traceback, then show it."""
 
@@ -200,6 +118,8 @@ class ExceptionHandler:
             # A busy, full or read-only database is no bug: say what it is, not "unexpected".
             headline = ("srcdesk couldn't finish what it was doing." if database_problem(value) is not None
                         else "Something went wrong that srcdesk did not expect.")
+            from .error_dialog import ErrorDialog  # only when there is an error to show
+
             self.dialog = ErrorDialog(summary, details, written, headline=headline)
             self.dialog.destroyed.connect(self._forget_dialog)
             self.dialog.show()

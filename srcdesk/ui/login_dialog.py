@@ -10,8 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QPaintEvent
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
@@ -27,6 +26,8 @@ from .tasks import Task, run_task
 from .widgets import FieldError, StatusNote, accept_quit_buttons, heading
 
 if TYPE_CHECKING:
+    from PySide6.QtGui import QPaintEvent
+
     from ..services.base import Context, InstallationInfo, UserInfo
 
 OPENING = "Opening the data…"
@@ -65,8 +66,7 @@ class LoginDialog(QDialog):
 
         self.where = QLabel()
         self.where.setObjectName("installationLabel")
-        self.where.setWordWrap(True)
-        self.where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.where.setWordWrap(True)  # selectable once painted (see _first_painted)
 
         self.username = QLineEdit()
         self.username.setObjectName("username")
@@ -111,7 +111,19 @@ class LoginDialog(QDialog):
         super().paintEvent(event)
         if not self._painted:
             self._painted = True
-            QTimer.singleShot(0, self.shown.emit)  # after this paint, not inside it
+            QTimer.singleShot(0, self._first_painted)  # after this paint, not inside it
+
+    def _first_painted(self) -> None:
+        self._where_selectable()
+        self.shown.emit()
+
+    def _where_selectable(self) -> None:
+        """The data folder or installation can be selected and copied: once the window has been
+        painted, or the data is open (selecting needs a text control behind the label, which the
+        first paint does without)."""
+        from PySide6.QtCore import Qt  # not at the top: see srcdesk.ui.widgets._plain_text
+
+        self.where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
     # -- the data behind it --------------------------------------------------------------
 
@@ -125,6 +137,7 @@ class LoginDialog(QDialog):
 
     def set_context(self, ctx: Context) -> None:
         self.context = ctx
+        self._where_selectable()
         self.where.setText(describe_installation(ctx.installation))
         self.where.setAccessibleName(f"Installation: {describe_installation(ctx.installation)}")
         self.status.say("")

@@ -46,7 +46,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6 import QtCore  # QtCore.Qt when the first task starts (see widgets._plain_text)
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 if TYPE_CHECKING:  # not imported at run time: the sign-in window shows before the services load
     from ..services.base import Context
@@ -77,8 +78,8 @@ class _Courier(QObject):
 
     def __init__(self) -> None:
         super().__init__()
-        self.report.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
-        self.progress.connect(self._deliver_progress, Qt.ConnectionType.QueuedConnection)
+        self.report.connect(self._deliver, QtCore.Qt.ConnectionType.QueuedConnection)
+        self.progress.connect(self._deliver_progress, QtCore.Qt.ConnectionType.QueuedConnection)
 
     @Slot(int)
     def _deliver(self, number: int) -> None:

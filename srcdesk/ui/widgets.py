@@ -6,7 +6,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, QTimer
+from PySide6 import QtCore  # QtCore.Qt where used, never at import: see _plain_text
+from PySide6.QtCore import QEvent, QObject, QRect, QSize, QTimer
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -194,7 +195,7 @@ def scrolling_layout(dialog: QWidget, footer: QWidget | QLayout | None = None) -
     area.setObjectName("dialogBody")
     area.setWidgetResizable(True)
     area.setFrameShape(QFrame.Shape.NoFrame)
-    area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    area.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
     body = QWidget()
     body.setObjectName("dialogBodyContents")
     area.setWidget(body)
@@ -247,6 +248,13 @@ def _error_colour(widget: QWidget) -> str:
     return "#ff8a80" if dark else "#a4000f"  # both readable (WCAG AA) on their backgrounds
 
 
+def _plain_text(label: QLabel) -> None:
+    """``label`` shows its text as it is, never as HTML. Set through the property's name: the
+    first use of the Qt namespace (``Qt.TextFormat`` …) makes Python enums for all of it, ~20 ms,
+    and the sign-in window's message lines are made before its first paint, which need not wait."""
+    label.setProperty("textFormat", "PlainText")
+
+
 class FieldError(QLabel):
     """A message under a field: hidden while empty, read out with the field it belongs to, and
     gone as soon as the person changes that field (they are fixing it)."""
@@ -258,13 +266,16 @@ class FieldError(QLabel):
         if signal is not None:
             signal.connect(self._field_edited)
         self.setWordWrap(True)
-        self.setTextFormat(Qt.TextFormat.PlainText)
-        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        _plain_text(self)  # selectable once it has something to say
         self.setStyleSheet(f"color: {_error_colour(self)};")
         self.setAccessibleName("Error")
         self.hide()
 
     def show_error(self, message: str) -> None:
+        if message and not self.textInteractionFlags() & QtCore.Qt.TextInteractionFlag.TextSelectableByMouse:
+            # Not made selectable before: that needs a text control behind every error line of
+            # every form, shown or not (and it held the sign-in window back).
+            self.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.setText(message)
         self.setAccessibleDescription(message)
         if self.field is not None:
@@ -292,7 +303,7 @@ class StatusNote(QLabel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWordWrap(True)
-        self.setTextFormat(Qt.TextFormat.PlainText)
+        _plain_text(self)
         self.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.hide()
 
@@ -345,7 +356,7 @@ def confirm(parent: QWidget, title: str, text: str, yes_text: str, on_yes: Calla
     no.setAccessibleName(no_text.replace("&", ""))
     box.setDefaultButton(no)
     box.setEscapeButton(no)
-    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
     box.buttonClicked.connect(lambda button: on_yes() if button is yes else None)
     box.open()
     return box
@@ -472,7 +483,7 @@ def choose_folder(parent: QWidget, title: str, start: str, accept: str, name: st
     dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
     dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
     dialog.setLabelText(QFileDialog.DialogLabel.Accept, accept)
-    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.fileSelected.connect(lambda chosen: on_chosen(Path(chosen)))
     dialog.open()
     return dialog
@@ -487,7 +498,7 @@ def choose_save_file(parent: QWidget, title: str, start: str, filters: str, suff
     dialog.setFileMode(QFileDialog.FileMode.AnyFile)
     dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
     dialog.setDefaultSuffix(suffix)
-    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.fileSelected.connect(lambda chosen: on_chosen(Path(chosen)))
     dialog.open()
     return dialog

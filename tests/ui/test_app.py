@@ -439,10 +439,10 @@ def test_tab_order_on_first_run(qtbot, start_app, tmp_path):
 
 
 def test_srcdesk_with_no_command_opens_the_app_and_escape_quits(qtbot, tmp_path, monkeypatch):
-    """``srcdesk --data-dir X`` runs the event loop; a person pressing Escape ends it with 0."""
+    """``srcdesk --data-dir X`` (srcdesk.start, the installed command) runs the event loop; a person pressing Escape ends it with 0."""
     import logging
 
-    from srcdesk.cli import main
+    from srcdesk.start import main
 
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # run_app installs its own; put it back
     handlers = list(logging.getLogger("srcdesk").handlers)

@@ -8,7 +8,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
 from srcdesk.errors import DatabaseError
-from srcdesk.ui.errors import ErrorDialog, ExceptionHandler, log_path
+from srcdesk.ui.error_dialog import ErrorDialog
+from srcdesk.ui.errors import ExceptionHandler, log_path
 
 from .conftest import WAIT_MS
 

@@ -25,14 +25,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # Modules that may not be loaded when the sign-in window first shows: the database and what needs it.
 HEAVY = ("sqlalchemy", "alembic", "argon2", "srcdesk.db", "srcdesk.models", "srcdesk.services.base",
-         "srcdesk.services.setup", "srcdesk.services.users", "srcdesk.ui.main_window")
+         "srcdesk.services.setup", "srcdesk.services.users", "srcdesk.ui.main_window",
+         # … and what the sign-in window does without (srcdesk.start opens the app without them):
+         "srcdesk.cli", "srcdesk.reports", "srcdesk.ui.error_dialog")
 
-# A child process running ``srcdesk --data-dir DIR`` for real (srcdesk.cli.main, as __main__ does).
+# A child process running ``srcdesk --data-dir DIR`` for real (srcdesk.start.main, the installed command).
 # When the sign-in window is first painted on a window that is exposed, it notes which of HEAVY are
 # loaded, then signs in with the keyboard and reports the main window (or gives up after 30 s).
 CHILD = textwrap.dedent("""
     import json, sys
-    from PySide6.QtCore import QEvent, QObject, QTimer, Qt
+    from PySide6 import QtCore
+    from PySide6.QtCore import QEvent, QObject, QTimer
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
@@ -45,6 +48,7 @@ CHILD = textwrap.dedent("""
             if (not seen and event.type() == QEvent.Type.Paint and obj.objectName() == "loginDialog"
                     and obj.windowHandle() is not None and obj.windowHandle().isExposed()):
                 seen["loaded"] = [m for m in HEAVY if m in sys.modules]
+                seen["qt_namespace"] = "Qt" in QtCore.__dict__  # its Python enums made yet?
                 seen["dialog"] = obj
             return False
 
@@ -56,6 +60,7 @@ CHILD = textwrap.dedent("""
         if dialog is None:
             return
         if "typed" not in seen:  # at once, before the data is open
+            from PySide6.QtCore import Qt
             seen["typed"] = True
             QTest.keyClicks(dialog.username, "admin")
             QTest.keyClicks(dialog.password, {password!r})
@@ -63,14 +68,15 @@ CHILD = textwrap.dedent("""
             return
         for w in app.topLevelWidgets():
             if type(w).__name__ == "MainWindow" and w.isVisible():
-                print(json.dumps({{"loaded": seen["loaded"], "user": w.ctx.user.username}}), flush=True)
+                print(json.dumps({{"loaded": seen["loaded"], "qt_namespace": seen["qt_namespace"],
+                                  "user": w.ctx.user.username}}), flush=True)
                 app.exit(0)
 
     poll = QTimer()
     poll.timeout.connect(step)
     poll.start(10)
     QTimer.singleShot(30_000, lambda: app.exit(3))
-    from srcdesk.cli import main
+    from srcdesk.start import main
     sys.exit(main(["--data-dir", sys.argv[1]]))
 """)
 
@@ -83,6 +89,8 @@ def test_the_sign_in_window_shows_before_the_database_code_is_imported(perth_dat
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["loaded"] == []  # none of them when the sign-in window was on the screen
+    # Nor Python's enums for the whole Qt namespace (~20 ms; see srcdesk.ui.widgets._plain_text).
+    assert report["qt_namespace"] is False
     assert report["user"] == "admin"  # and Enter, pressed at once, signed in when the data was open
 
 
@@ -105,8 +113,10 @@ def held_open(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
 
 
 def shown_login(qtbot, controller):  # noqa: ANN001, ANN201
-    qtbot.waitUntil(lambda: controller.login_dialog is not None and controller.login_dialog.isVisible(),
-                    timeout=WAIT_MS)
+    """The sign-in window, once it is the active window (it is shown at once, before the event
+    loop has made it active: the keyboard reaches it then, as a person's would)."""
+    qtbot.waitUntil(lambda: controller.login_dialog is not None and controller.login_dialog.isVisible()
+                    and controller.login_dialog.isActiveWindow(), timeout=WAIT_MS)
     return controller.login_dialog
 
 
@@ -143,6 +153,38 @@ def test_the_data_opens_even_if_the_sign_in_window_is_never_painted(qtbot, start
     dialog = shown_login(qtbot, controller)
     qtbot.waitUntil(lambda: dialog.ready, timeout=WAIT_MS)
     assert dialog.where.text() == "HMP Perth (PER)"
+
+
+def test_what_can_be_selected_is_made_selectable_after_the_first_paint(qtbot, tmp_path):
+    """Selectable text needs a text control behind its label: the sign-in window's first paint
+    goes without; the data folder is selectable once painted, an error line once it shows one."""
+    from srcdesk.ui.login_dialog import LoginDialog
+
+    selectable = Qt.TextInteractionFlag.TextSelectableByMouse
+    dialog = LoginDialog(tmp_path)
+    qtbot.addWidget(dialog)
+    assert not dialog.where.textInteractionFlags() & selectable
+    assert not dialog.error.textInteractionFlags() & selectable
+    with qtbot.waitSignal(dialog.shown, timeout=WAIT_MS):
+        dialog.show()
+    assert dialog.where.textInteractionFlags() & selectable
+    assert not dialog.error.textInteractionFlags() & selectable
+    dialog.error.show_error("Enter your username and password.")
+    assert dialog.error.textInteractionFlags() & selectable and dialog.error.isVisible()
+    dialog.error.clear_error()
+    assert dialog.error.textInteractionFlags() & selectable and not dialog.error.isVisible()
+
+
+def test_message_lines_show_their_text_as_it_is(qtbot):
+    """FieldError and StatusNote are plain text (set by the property's name): markup in a
+    message (a name, a file name) is shown, never obeyed."""
+    from srcdesk.ui.widgets import FieldError, StatusNote
+
+    for label, show in ((FieldError(), FieldError.show_error), (StatusNote(), StatusNote.say)):
+        qtbot.addWidget(label)
+        assert label.textFormat() == Qt.TextFormat.PlainText
+        show(label, "<b>O'Neil</b> & co")
+        assert label.text() == "<b>O'Neil</b> & co" and label.textFormat() == Qt.TextFormat.PlainText
 
 
 def test_typing_while_the_data_opens_is_kept_where_it_is(qtbot, start_app, perth_data, held_open):
@@ -253,7 +295,7 @@ def test_a_page_asked_for_is_built_there_and_then(qtbot, open_demo, settings):
     window._idle_build.stop()  # nothing built behind the test's back
     assert not window.pages.is_built("people") and "people" in window.pages
     window.show()
-    window.go_actions[list(window.pages).index("people")].trigger()  # Go → People (Ctrl+4)
+    next(a for a in window.go_actions if a.objectName() == "goPeopleAction").trigger()  # Go → People
     assert window.pages.is_built("people") and window.current_page is window.pages["people"]
     assert window.current_page.key == "people" and not window.pages.is_built("sessions")
     assert window.pages.get("sessions").key == "sessions"  # asked for by name: built too

@@ -19,7 +19,8 @@ from srcdesk.errors import BUSY
 from srcdesk.paths import database_path
 from srcdesk.services.setup import open_installation
 from srcdesk.services.users import authenticate
-from srcdesk.ui.errors import ErrorDialog, ExceptionHandler, configure_logging, log_path
+from srcdesk.ui.error_dialog import ErrorDialog
+from srcdesk.ui.errors import ExceptionHandler, configure_logging, log_path
 from srcdesk.ui.person_dialog import PersonDialog
 from srcdesk.ui.single_instance import SingleInstance, already_open_box, bring_to_front
 

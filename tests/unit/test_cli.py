@@ -156,6 +156,35 @@ def test_version(capsys) -> None:  # noqa: ANN001
     assert exc.value.code == 0 and "srcdesk 0." in capsys.readouterr().out
 
 
+def test_no_command_opens_the_app_without_building_every_command(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """``srcdesk [--data-dir DIR]`` goes straight to the desktop app: the commands' parser (some
+    of whose help texts import the database code) is built only for a command, --help or a
+    mistake, which it then explains."""
+    import srcdesk.cli as cli
+    import srcdesk.ui.app as app_module
+
+    opened: list[Path] = []
+    monkeypatch.setattr(app_module, "run_app", lambda data_dir: opened.append(data_dir) or 0)
+    real_parser = cli._parser
+    built: list[bool] = []
+
+    def parser():  # noqa: ANN202
+        built.append(True)
+        return real_parser()
+
+    monkeypatch.setattr(cli, "_parser", parser)
+    monkeypatch.setenv("SRCDESK_HOME", str(tmp_path / "home"))
+    assert main(["--data-dir", str(tmp_path / "a")]) == 0
+    assert main([f"--data-dir={tmp_path / 'b'}", "--user", "ann"]) == 0
+    assert main([]) == 0
+    assert opened == [tmp_path / "a", tmp_path / "b", tmp_path / "home"] and built == []
+    for args, code in ((["--data-dir"], 2), (["-h"], 0), (["--data-dir", str(tmp_path), "frobnicate"], 2)):
+        with pytest.raises(SystemExit) as exc:
+            main(args)
+        assert exc.value.code == code
+    assert len(built) == 3 and len(opened) == 3
+
+
 def test_check_exits_1_on_a_broken_foreign_key(capsys, tmp_path) -> None:  # noqa: ANN001
     d = tmp_path / "data"
     run(capsys, "--data-dir", str(d), "init", "--establishment", "PER", "--admin", "ann")

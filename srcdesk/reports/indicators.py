@@ -80,12 +80,26 @@ class Figures:
     hours_by_role: dict[str, float] = field(default_factory=dict)  # "staff" | "peer" | "third_sector" -> hours
 
 
+#: A last bundle older than this (or none at all) marks an establishment's figures as possibly
+#: incomplete, on the dashboard and in the Steering Group report alike.
+STALE_DAYS = 14
+
+
+def is_stale(days: int | None) -> bool:
+    """Whether figures whose last bundle arrived ``days`` ago (None: never) may be incomplete."""
+    return days is None or days > STALE_DAYS
+
+
 @dataclass(frozen=True)
 class Freshness:
     establishment_id: str
     name: str
     last_bundle_at: dt.datetime | None  # None: never received here
     days: int | None  # whole days since, None when never
+
+    @property
+    def stale(self) -> bool:
+        return is_stale(self.days)
 
 
 @dataclass(frozen=True)

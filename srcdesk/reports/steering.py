@@ -58,7 +58,7 @@ from ..dates import day_month_year, long_date
 from ..errors import Cancelled
 from . import indicators
 from .certificates import SANS, SERIF, SERIF_BOLD, SERIF_ITALIC, NotSaved, register_fonts, write_atomically
-from .indicators import INDICATOR_BY_CODE, INDICATORS, Ratio, Value
+from .indicators import INDICATOR_BY_CODE, INDICATORS, STALE_DAYS, Ratio, Value, is_stale
 from .periods import Period
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
@@ -83,7 +83,6 @@ UNSUPPRESSED_NOTE = ("Small numbers are NOT hidden in this copy: it is for use i
 
 #: An establishment whose last bundle reached the office more than this many days before the report
 #: was made may have figures missing from it.
-STALE_DAYS = 28
 #: Indicators charted by establishment (national report) and as trends when no target names one.
 BAR_CODES = ("people", "sessions")
 TREND_DEFAULT = ("people", "sessions")
@@ -296,7 +295,7 @@ def _headlines(data: SteeringData, st: dict[str, ParagraphStyle], shown: Shown) 
     t = _table(rows, [34 * mm, 21 * mm, 21 * mm, 25 * mm, FRAME_WIDTH - 101 * mm], numeric_from=1)
     t.setStyle(TableStyle([("ALIGN", (4, 1), (4, -1), "LEFT")]))
     out.append(t)
-    stale = [f for f in data.freshness if f.days is None or f.days > STALE_DAYS]
+    stale = [f for f in data.freshness if is_stale(f.days)]
     if stale:
         out += [Spacer(1, 3 * mm), _p(
             f"{len(stale)} establishment{'s' if len(stale) != 1 else ''}' figures may be incomplete: "
@@ -593,7 +592,7 @@ def _freshness(data: SteeringData, st: dict[str, ParagraphStyle]) -> list:
         ago = "–" if f.days is None else str(f.days)
         if f.days is None:
             note = "No bundle received here yet"
-        elif f.days > STALE_DAYS:
+        elif is_stale(f.days):
             note = f"May be incomplete: last bundle {f.days} days ago"
         else:
             note = ""

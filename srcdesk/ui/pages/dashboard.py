@@ -63,7 +63,6 @@ from . import Page
 from . import today as today_page
 from .today import open_register
 
-STALE_DAYS = 14  # a last bundle older than this marks an establishment's figures as stale
 TREND_QUARTERS = 8
 YEARS_OFFERED = 10  # plan years in the period picker, this one and the nine before
 TILE_COLUMNS = 5
@@ -245,10 +244,6 @@ def freshness_text(f: Freshness) -> str:
     if f.days == 0:
         return f"{f.name}: last bundle today"
     return f"{f.name}: last bundle {f.days} {'day' if f.days == 1 else 'days'} ago"
-
-
-def is_stale(f: Freshness) -> bool:
-    return f.days is None or f.days > STALE_DAYS
 
 
 def what_counted(code: str, n: int) -> str:
@@ -758,16 +753,16 @@ class DashboardPage(Page):
         if self.overview is None:
             return
         for f in self.overview.freshness:
-            item = QListWidgetItem(("⚠ " if is_stale(f) else "") + freshness_text(f))
+            item = QListWidgetItem(("⚠ " if f.stale else "") + freshness_text(f))
             item.setData(Qt.ItemDataRole.UserRole, f.establishment_id)
             item.setData(Qt.ItemDataRole.AccessibleTextRole,
-                         freshness_text(f) + (" (stale)" if is_stale(f) else ""))
+                         freshness_text(f) + (" (stale)" if f.stale else ""))
             self.freshness_list.addItem(item)
 
     def _stale_places(self) -> dict[str, Freshness]:
         if self.overview is None:
             return {}
-        return {f.establishment_id: f for f in self.overview.freshness if is_stale(f)}
+        return {f.establishment_id: f for f in self.overview.freshness if f.stale}
 
     def _show_bars(self) -> None:
         overview, charts = self.overview, self.charts

@@ -41,6 +41,7 @@ class Session(Syncable, Base):
     module_id: Mapped[str | None] = mapped_column(ref("module.id"), index=True)
     activity_type_id: Mapped[str | None] = mapped_column(ref("activity_type.id"), index=True)
     recruit_cohort_id: Mapped[str | None] = mapped_column(ref("recruit_cohort.id"), index=True)
+    initiative_id: Mapped[str | None] = mapped_column(ref("initiative.id"), index=True)  # belongs to
     title: Mapped[str | None] = mapped_column(String(200))
     location: Mapped[str | None] = mapped_column(String(120))
     notes: Mapped[str | None] = mapped_column(Text)

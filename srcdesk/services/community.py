@@ -170,7 +170,7 @@ def create_referral(ctx: Context, *, person_id: str, referred_on: dt.date | str,
                             notes=text(notes, "Notes", "notes", required=False, max_len=4000))
         s.add(referral)
         s.flush()
-        s.add(ReferralStage(referral_id=referral.id, stage="referred", reached_on=day))
+        s.add(ReferralStage(referral_id=referral.id, stage="identified", reached_on=day))
         s.flush()
         return to_record(referral)
 
@@ -185,7 +185,7 @@ def record_stage(ctx: Context, referral_id: str, stage: str, reached_on: dt.date
         raise ValidationError("A stage can't be recorded for a future date.", "reached_on")
     with ctx.write("referral.record") as s:
         referral = get_live(s, Referral, referral_id, "referral")
-        if referral.status != "open":
+        if referral.status not in ("open", "in_placement"):
             raise ValidationError(f"This referral is {referral.status}.", "status")
         reached = {r.stage: r for r in s.execute(select(ReferralStage).where(
             ReferralStage.referral_id == referral_id, ReferralStage.deleted_hlc.is_(None))).scalars()}
@@ -201,8 +201,10 @@ def record_stage(ctx: Context, referral_id: str, stage: str, reached_on: dt.date
         row = ReferralStage(referral_id=referral_id, stage=stage, reached_on=day,
                             note=text(note, "Note", "note", required=False, max_len=2000))
         s.add(row)
-        if stage == "handed_over":
-            referral.status, referral.handover_on = "completed", day
+        if stage == "admitted":
+            referral.status = "in_placement"
+        elif stage == "completed":
+            referral.status, referral.closed_on = "completed", day
         s.flush()
         return to_record(row)
 

@@ -711,8 +711,8 @@ class _Establishment:
             kinds.append(("peer_support", f"{self.short} peer mentoring"))
         for kind, name in kinds:
             started = first - rng.randint(0, 700) if first == 0 else first + rng.randint(0, 20)
-            status = "active" if kind in ("recovery_cafe", "recovery_community") else rng.choice(
-                ("active", "active", "planned", "paused"))
+            status = "running" if kind in ("recovery_cafe", "recovery_community") else rng.choice(
+                ("running", "running", "planned", "paused"))
             if self.e.closed and self.end_day < demo.ndays:
                 status = "ended"
             reviewed = min(self.end_day, demo.ndays) - rng.randint(10, 200)
@@ -824,12 +824,14 @@ class _Establishment:
         demo, rng = self.demo, self.rng
         orgs = demo.orgs_by_est.get(est_id) or [o for v in demo.orgs_by_est.values() for o in v][:1]
         day = liberation - rng.randint(100, 150)
-        stages = [("referred", day)]
-        for stage, gap in (("assessed", (15, 35)), ("approved", (10, 30)), ("placement_confirmed", (7, 25))):
+        stages = [("identified", day)]
+        for stage, gap in (("consented", (1, 10)), ("assessed", (15, 35)), ("funding_agreed", (5, 20)),
+                           ("placement_offered", (7, 25)), ("release_approved", (3, 14))):
             day += rng.randint(*gap)
             stages.append((stage, min(day, liberation - 1)))
-        stages.append(("released", liberation))
-        stages.append(("handed_over", liberation + rng.randint(0, 2)))
+        stages.append(("admitted", liberation))
+        stages.append(("week_4", liberation + 28))
+        stages.append(("week_12", liberation + 84))
         withdrawn = rng.random() < 0.2
         if withdrawn:
             stages = stages[: rng.randint(1, 3)]
@@ -838,20 +840,22 @@ class _Establishment:
             return
         if withdrawn:
             status = "withdrawn"
-        elif stages[-1][0] == "handed_over":
-            status = "completed"
+        elif stages[-1][0] in ("admitted", "week_4", "week_12"):
+            status = "in_placement"
         else:
             status = "open"
         rid = new_id()
         demo.out[Referral].append({
             "id": rid, "person_id": pid, "establishment_id": est_id,
             "organisation_id": rng.choice(orgs) if orgs else None, "status": status,
-            "handover_on": demo.date(stages[-1][1]) if status == "completed" else None,
-            "notes": "Decided not to go ahead before placement." if withdrawn else None,
+            "closed_on": demo.date(stages[-1][1]) if withdrawn else None,
+            "close_reason": "Decided not to go ahead before placement." if withdrawn else None,
+            "notes": None,
         })
         rows = demo.out[ReferralStage]
         for stage, d in stages:
-            rows.append({"id": new_id(), "referral_id": rid, "stage": stage, "reached_on": demo.date(d), "note": None})
+            rows.append({"id": new_id(), "referral_id": rid, "stage": stage, "reached_on": demo.date(d),
+                         "recorded_by": demo.admin, "note": None})
 
     def week_people(self, d0: int) -> None:
         """Who can come this week: nobody in the week they leave, transfers from the week after."""

@@ -41,10 +41,12 @@ ACTIONS: dict[str, Action] = {
     "initiative.record": Action("recorder", "record initiatives"),
     "initiative.edit": Action("recorder", "edit initiatives"),
     "initiative.delete": Action("coordinator", "delete initiatives"),
-    "referral.record": Action("recorder", "record referrals"),
-    "referral.edit": Action("recorder", "update referrals"),
+    "referral.record": Action("recorder", "record Early Release to Residential Rehabilitation referrals and "
+                                          "their stages"),
+    "referral.edit": Action("recorder", "withdraw, decline or step back referrals (with a reason)"),
     "organisation.edit": Action("coordinator", "add, edit and retire community organisations and connect "
-                                               "them to establishments"),
+                                               "them to establishments (at the SRC office)"),
+    "liberation.record": Action("coordinator", "produce and reprint liberation records"),
     # peer volunteers and certificates
     "milestone.signoff": Action("coordinator", "sign off peer-volunteer milestones"),
     "milestone.correct": Action("coordinator", "withdraw or correct milestones"),
@@ -93,7 +95,7 @@ ACTIONS: dict[str, Action] = {
 # find. Take an action out of this set in the change that gives it a screen or a command.
 NOT_OFFERED_YET = frozenset({
     "initiative.record", "initiative.edit", "initiative.delete", "referral.record", "referral.edit",
-    "organisation.edit",
+    "organisation.edit", "liberation.record",
     "establishment.edit",
 })
 _NOT_DESCRIBED = frozenset({"demo.fill"}) | NOT_OFFERED_YET

@@ -6,15 +6,16 @@ records exactly like edits, against one table of rules (:data:`RULES`, one line 
 
 - **kept at the office** (the estate, the ladder, attendance codes, the workplan): an
   establishment changes none of them; they reach it in the office's bundles;
-- **shared** (programmes, modules, activity types, community organisations): every PC holds
-  them, and an establishment's coordinators may add and change them;
+- **shared** (programmes, modules, activity types): every PC holds them, and an establishment's
+  coordinators may add and change them; community organisations and which establishments they
+  connect to are shared too, but kept at the office (shared reference data);
 - **its own accounts**: user accounts made on that PC only (an account signs in only where it was
   made), never linked to a person (a linked person is in every establishment's scope, so the link
   would pull someone into every PC's data);
-- **at an establishment** (sessions, initiatives, recruit cohorts, links to community
-  organisations): only its own establishment's (a recruit cohort may also be of none);
+- **at an establishment** (sessions, initiatives, recruit cohorts): only its own establishment's (a recruit cohort may also be of none);
 - **held**: people, and what is about people and sessions (registers, facilitators, transfers,
-  milestones and their evidence, certificates, referrals and their stages): only what the
+  milestones and their evidence, certificates, referrals and their stages, liberation records):
+  only what the
   establishment holds, and every person or session such a record points at must be one it holds.
 
 And for every change: it was made on that PC (``o``) by one of that PC's accounts (``u``, or null
@@ -105,15 +106,22 @@ RULES: dict[str, Rule] = {
                                 "achievement_id", "issued_on", "issued_by", "supersedes_id", "establishment_id",
                                 "award_code", "content", "code", "batch_id"),
                         frozen_words="what a certificate prints never changes: a correction is a reissue"),
-    "community_organisation": Rule(SHARED, role="coordinator"),
+    "community_organisation": Rule(OFFICE, what="the community organisations (LEROs and services)"),
     "establishment": Rule(OFFICE, what="the establishments (the estate)"),
     "initiative": Rule(AT, establishment="establishment_id"),
+    # Made for a person the establishment holds, by one of its PC's coordinators; what was printed
+    # never changes (a new record is made instead); only the reprint count moves.
+    "liberation_record": Rule(HELD, held=(("person_id", "person"),), establishment="establishment_id", or_none=True,
+                              signed_by=(("made_by", "made by"),), role="coordinator",
+                              frozen=("person_id", "establishment_id", "made_on", "made_by", "area", "consent_on",
+                                      "own_words", "content"),
+                              frozen_words="what a liberation record printed never changes: a new one is made"),
     "milestone_achievement": Rule(HELD, held=(("person_id", "person"), ("superseded_by_id", "milestone_achievement")),
                                   signed_by=(("signed_off_by", "signed off by"),), holds="milestone_achievement"),
     "milestone_definition": Rule(OFFICE, what="the ladder's levels"),
     "milestone_evidence": Rule(HELD, held=(("achievement_id", "milestone_achievement"), ("session_id", "session"))),
     "module": Rule(SHARED, role="coordinator"),
-    "organisation_link": Rule(AT, establishment="establishment_id", role="coordinator"),
+    "organisation_link": Rule(OFFICE, what="which community organisations connect to which establishments"),
     "person": Rule(HELD, held=(("id", "person"),), holds="person"),
     "person_transfer": Rule(HELD, held=(("person_id", "person"),)),
     "plan_focus": Rule(OFFICE, what=_WORKPLAN),
@@ -122,7 +130,7 @@ RULES: dict[str, Rule] = {
     "programme": Rule(SHARED, role="coordinator"),
     "recruit_cohort": Rule(AT, establishment="establishment_id", or_none=True),
     "referral": Rule(HELD, held=(("person_id", "person"),), holds="referral"),
-    "referral_stage": Rule(HELD, held=(("referral_id", "referral"),)),
+    "referral_stage": Rule(HELD, held=(("referral_id", "referral"),), signed_by=(("recorded_by", "recorded by"),)),
     "session": Rule(AT, establishment="establishment_id", holds="session"),
     "session_facilitator": Rule(HELD, own_session="session_id", held=(("person_id", "person"),)),
 }

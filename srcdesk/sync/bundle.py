@@ -35,8 +35,10 @@ from ..models import (
     CERTIFICATE_KINDS,
     CERTIFICATE_STATUSES,
     INITIATIVE_KINDS,
+    INITIATIVE_RUNNERS,
     INITIATIVE_STATUSES,
     MERGED_INTO,
+    ORGANISATION_KINDS,
     PERSON_KINDS,
     REFERRAL_STAGES,
     REFERRAL_STATUSES,
@@ -555,6 +557,8 @@ ENUMS: dict[tuple[str, str], frozenset[str]] = {
     ("initiative", "status"): frozenset(INITIATIVE_STATUSES),
     ("referral", "status"): frozenset(REFERRAL_STATUSES),
     ("referral_stage", "stage"): frozenset(REFERRAL_STAGES),
+    ("initiative", "run_by"): frozenset(INITIATIVE_RUNNERS),
+    ("community_organisation", "kind"): frozenset(ORGANISATION_KINDS),
 }
 
 

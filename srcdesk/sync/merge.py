@@ -62,7 +62,7 @@ LABELS = {
     "attendance_role": "register role", "attendance_status": "attendance status", "certificate": "certificate",
     "certificate_design": "certificate design",
     "community_organisation": "community organisation", "establishment": "establishment",
-    "initiative": "initiative", "milestone_achievement": "milestone", "milestone_definition": "ladder level",
+    "initiative": "initiative", "liberation_record": "liberation record", "milestone_achievement": "milestone", "milestone_definition": "ladder level",
     "milestone_evidence": "milestone evidence", "module": "module", "organisation_link": "organisation link",
     "person": "person", "person_transfer": "transfer", "plan_focus": "plan focus", "plan_target": "plan target",
     "plan_year": "plan year", "programme": "programme", "recruit_cohort": "recruit cohort", "referral": "referral",

@@ -58,6 +58,7 @@ ANCHORS: dict[str, tuple[str, ...]] = {
     "attendance": ("person_id", "session_id"),
     "certificate": ("person_id",),
     "initiative": ("establishment_id",),
+    "liberation_record": ("person_id",),
     "milestone_achievement": ("person_id",),
     "milestone_evidence": ("achievement_id", "session_id"),
     "person": (),  # in the scope by being one of its people
@@ -133,7 +134,7 @@ def build_scope(dbapi: Any, establishment_id: str) -> None:
     for table in SHARED_TABLES:
         _add(dbapi, "sync_scope", table, f"SELECT id FROM {table}")
     _add(dbapi, "sync_scope", "person", _PEOPLE)
-    for table in ("person_transfer", "milestone_achievement", "certificate", "referral"):
+    for table in ("person_transfer", "milestone_achievement", "certificate", "referral", "liberation_record"):
         _add(dbapi, "sync_scope", table, _where_in(table, "person_id", _PEOPLE))
     achievements = _where_in("milestone_achievement", "person_id", _PEOPLE)
     _add(dbapi, "sync_scope", "milestone_evidence", _where_in("milestone_evidence", "achievement_id", achievements))
@@ -222,7 +223,7 @@ def mark_fresh(dbapi: Any, establishment_id: str, recipient_id: str, *, watermar
     _temp(dbapi, "sync_new_here", f"{_NOW} EXCEPT {sent} = '{HERE}'", p)
     new_people = "SELECT id FROM temp.sync_new_person"
     _add(dbapi, "sync_fresh", "person", new_people)
-    for table in ("person_transfer", "milestone_achievement", "certificate", "referral"):
+    for table in ("person_transfer", "milestone_achievement", "certificate", "referral", "liberation_record"):
         _add(dbapi, "sync_fresh", table, _where_in(table, "person_id", new_people))
     _add(dbapi, "sync_fresh", "milestone_evidence", _where_in(
         "milestone_evidence", "achievement_id", _where_in("milestone_achievement", "person_id", new_people)))

@@ -41,7 +41,7 @@ TOPICS = frozenset({
 # (a test keeps this complete); the change log and the clock's state are nobody's view.
 TABLE_TOPICS: dict[str, frozenset[str]] = {
     **dict.fromkeys(("person", "person_transfer", "person_search_word", "plan_year", "plan_focus",
-                     "plan_target", "referral", "referral_stage"), frozenset({"people"})),
+                     "plan_target", "referral", "referral_stage", "liberation_record"), frozenset({"people"})),
     **dict.fromkeys(("session", "session_facilitator", "recruit_cohort"), frozenset({"sessions"})),
     "attendance": frozenset({"attendance"}),
     **dict.fromkeys(("milestone_achievement", "milestone_evidence", "certificate", "certificate_status"),

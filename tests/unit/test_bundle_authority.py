@@ -323,7 +323,7 @@ def test_new_records_make_each_other_entitled(w: World, office: Context, tmp_pat
         change(w, "session_facilitator", row("session_facilitator", session_id=session["r"], person_id=person["r"])),
         a, change(w, "milestone_evidence", row("milestone_evidence", achievement_id=a["r"], session_id=session["r"])),
         certificate(w, person["r"], achievement_id=a["r"]), referral,
-        change(w, "referral_stage", row("referral_stage", referral_id=referral["r"], stage="referred",
+        change(w, "referral_stage", row("referral_stage", referral_id=referral["r"], stage="identified",
                                         reached_on=YESTERDAY)),
         change(w, "person_transfer", row("person_transfer", person_id=person["r"], from_establishment_id="est-per",
                                          to_establishment_id="est-bar", transferred_on=YESTERDAY)),
@@ -473,7 +473,7 @@ ELSEWHERE = {
         "records a session .* at another establishment"),
     "an initiative at another establishment": (
         lambda w: [change(w, "initiative", row("initiative", establishment_id="est-bar", kind="recovery_cafe",
-                                               name="Barlinnie café", status="active"))],
+                                               name="Barlinnie café", status="running", run_by="sps"))],
         "records an? initiative .* at another establishment"),
     "moving a recruit cohort to another establishment": (
         lambda w: (lambda c: [c, update(w, "recruit_cohort", c["r"], {"establishment_id": "est-bar"})])(
@@ -502,7 +502,7 @@ def test_another_establishments_records_are_refused(w: World, tmp_path: Path, ca
 def test_its_own_sessions_initiatives_and_cohorts_are_imported(w: World, office: Context, tmp_path: Path) -> None:
     records = [new_session(w), update(w, "session", "per session", {"notes": "Good turnout"}),
                change(w, "initiative", row("initiative", establishment_id="est-per", kind="recovery_cafe",
-                                           name="Perth café", status="active")),
+                                           name="Perth café", status="running", run_by="sps")),
                change(w, "recruit_cohort", row("recruit_cohort", name="PER recruits", establishment_id="est-per",
                                                starts_on=YESTERDAY)),
                # (a cohort of no one establishment, as sessions.create_recruit_cohort makes by default)

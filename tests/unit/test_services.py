@@ -345,13 +345,13 @@ def test_referral_stages_go_in_order(recorder) -> None:  # noqa: ANN001
     r = community.create_referral(recorder, person_id=p.id, referred_on=TODAY - dt.timedelta(days=20))
     community.record_stage(recorder, r.id, "assessed", TODAY - dt.timedelta(days=15))
     with pytest.raises(ValidationError, match="before the previous one"):
-        community.record_stage(recorder, r.id, "approved", TODAY - dt.timedelta(days=16))
-    community.record_stage(recorder, r.id, "placement_confirmed", TODAY - dt.timedelta(days=5))
+        community.record_stage(recorder, r.id, "funding_agreed", TODAY - dt.timedelta(days=16))
+    community.record_stage(recorder, r.id, "placement_offered", TODAY - dt.timedelta(days=5))
     with pytest.raises(ValidationError, match="stages go in order"):
-        community.record_stage(recorder, r.id, "approved", TODAY - dt.timedelta(days=4))
-    community.record_stage(recorder, r.id, "handed_over", TODAY)
+        community.record_stage(recorder, r.id, "funding_agreed", TODAY - dt.timedelta(days=4))
+    community.record_stage(recorder, r.id, "completed", TODAY)
     with pytest.raises(ValidationError, match="completed"):
-        community.record_stage(recorder, r.id, "released", TODAY)
+        community.record_stage(recorder, r.id, "admitted", TODAY)
 
 
 def test_initiatives_organisations_and_plans(recorder, coordinator, office, make_user) -> None:  # noqa: ANN001

@@ -26,7 +26,7 @@ PLURALS = {
     "milestone_evidence": "milestone evidence", "person_transfer": "transfers", "session_facilitator": "facilitators",
     "community_organisation": "community organisations", "organisation_link": "organisation links",
     "plan_focus": "plan focuses", "plan_target": "plan targets", "plan_year": "plan years",
-    "recruit_cohort": "recruit cohorts", "referral_stage": "referral stages", "activity_type": "activity types",
+    "recruit_cohort": "recruit cohorts", "referral_stage": "referral stages", "liberation_record": "liberation records", "activity_type": "activity types",
 }
 
 UNEXPECTED = "something unexpected went wrong; the details are in the error window."

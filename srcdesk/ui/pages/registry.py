@@ -10,6 +10,7 @@ from __future__ import annotations
 from . import Page
 from .certificates import CertificatesPage
 from .dashboard import DashboardPage
+from .pathways import PathwaysPage
 from .people import PeoplePage
 from .programmes import ProgrammesPage
 from .sessions import SessionsPage
@@ -27,6 +28,7 @@ PAGES: list[type[Page]] = [
     PeoplePage,
     VolunteersPage,
     CertificatesPage,
+    PathwaysPage,
     ProgrammesPage,
     VerifyPage,
     SyncPage,

@@ -577,6 +577,42 @@ SCHEMA: dict[str, dict[str, Callable[[Any], bool]]] = {
 _RECORD_KEYS = frozenset({"b", "f", "h", "o", "p", "r", "t", "u"})
 # Columns an insert may leave out: added since srcdesk-bundle/1 was first written (schema 0005).
 OPTIONAL_ON_INSERT = frozenset({MERGED_INTO})
+# Columns added to a table since (a bundle from an older srcdesk leaves them out of a new record),
+# and what leaving them out means: the value the migration that added them gave existing rows.
+ADDED_COLUMNS: dict[str, dict[str, Any]] = {
+    "programme": {"completion_rule": None},  # 0009
+    "module": {"completion_rule": None},
+    "certificate": dict.fromkeys(("establishment_id", "award_code", "content", "code", "batch_id",
+                                  "status_changed_on", "status_changed_by")),
+    "initiative": {"run_by": "sps", "meeting_pattern": None, "ended_on": None, "notes": None,  # 0013
+                   "review_due_on": None},
+    "session": {"initiative_id": None},
+    "community_organisation": {"offers": None},
+    "referral": {"closed_on": None, "close_reason": None},
+    "referral_stage": {"recorded_by": None},
+}
+# Words an older srcdesk wrote that this one says otherwise (0013: the protocol's stages, an
+# initiative "running", a referral's closing date), renamed as the migration renamed them in this
+# PC's own records and change log. No old word is a new word, so the rename is safe to repeat.
+LEGACY_VALUES: dict[tuple[str, str], dict[str, str]] = {
+    ("initiative", "status"): {"active": "running"},
+    ("referral_stage", "stage"): {"referred": "identified", "approved": "release_approved",
+                                  "placement_confirmed": "placement_offered", "released": "admitted",
+                                  "handed_over": "completed"},
+}
+LEGACY_FIELDS: dict[str, dict[str, str]] = {"referral": {"handover_on": "closed_on"}}
+LEGACY_TABLES = frozenset(LEGACY_FIELDS) | {t for t, _c in LEGACY_VALUES}
+
+
+def _modern(table: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """A record's fields in this srcdesk's words (see :data:`LEGACY_VALUES`)."""
+    renamed = LEGACY_FIELDS.get(table)
+    if renamed and not renamed.keys().isdisjoint(fields):
+        fields = {renamed.get(k, k): v for k, v in fields.items()}
+    for (t, column), words in LEGACY_VALUES.items():
+        if t == table and fields.get(column) in words:
+            fields = {**fields, column: words[fields[column]]}
+    return fields
 _OPS = {op: op for op in ("insert", "update", "delete")}  # the one string of each
 _intern = sys.intern
 
@@ -605,10 +641,14 @@ def _check_record(n: int, rec: Any) -> tuple[str, str, Change]:
         raise _bad(n, "unknown operation")
     if not isinstance(fields, dict) or not fields:
         raise _bad(n, "no fields")
+    if table in LEGACY_TABLES:
+        fields = _modern(table, fields)
     if op == "insert" and fields.keys() != columns.keys():
-        if not (fields.keys() <= columns.keys() and columns.keys() - fields.keys() <= OPTIONAL_ON_INSERT):
+        added = ADDED_COLUMNS.get(table, {})
+        left_out = columns.keys() - fields.keys()
+        if not (fields.keys() <= columns.keys() and left_out <= OPTIONAL_ON_INSERT | added.keys()):
             raise _bad(n, f"a new {table} record must give every field")
-        fields = {**dict.fromkeys(columns.keys() - fields.keys()), **fields}  # written by an older srcdesk
+        fields = {**{k: added.get(k) for k in left_out}, **fields}  # written by an older srcdesk
     merged = fields.get(MERGED_INTO)
     if merged is not None and (not _ROW_ID.match(merged) or merged >= row_id):
         raise _bad(n, "a record can only be merged into an older record (one with a lower id)")
@@ -623,7 +663,9 @@ def _check_record(n: int, rec: Any) -> tuple[str, str, Change]:
         if not isinstance(base, dict) or op == "insert":
             raise _bad(n, "the versions it overwrote are not valid")
         parsed_base = {}
+        renamed = LEGACY_FIELDS.get(table, {})
         for key, versions in base.items():
+            key = renamed.get(key, key)
             if key not in columns or not isinstance(versions, list) or len(versions) > MAX_BASE_VERSIONS:
                 raise _bad(n, "the versions it overwrote are not valid")
             out = []

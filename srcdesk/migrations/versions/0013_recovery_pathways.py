@@ -4,7 +4,12 @@ Protocol's stages and follow-up, and the liberation record
 
 Stages and statuses recorded before this revision are renamed to the protocol's words:
 referred -> identified, approved -> release approved, placement confirmed -> placement offered,
-released -> admitted, handed over -> completed; an initiative "active" is "running".
+released -> admitted, handed over -> completed; an initiative "active" is "running"; a referral's
+``handover_on`` is its ``closed_on``. The change log's copies of those values are renamed alike, so
+what the log says a row holds stays what it holds (``srcdesk check``), and bundles made from the log
+carry only values this srcdesk knows. (Bundles from an older srcdesk are read the same way:
+:data:`srcdesk.sync.bundle.LEGACY`.) A referral's status is not worked out again from its stages:
+that would be a change no log records.
 
 The dashboard summaries' triggers are dropped while the session table is copied and made again.
 
@@ -45,6 +50,8 @@ def upgrade() -> None:
     with op.batch_alter_table('initiative', schema=None) as batch_op:
         batch_op.alter_column('run_by', server_default=None)
     op.execute("UPDATE initiative SET status = 'running' WHERE status = 'active'")
+    op.execute("UPDATE change_log SET fields = json_set(fields, '$.status', 'running') "
+               "WHERE table_name = 'initiative' AND json_extract(fields, '$.status') = 'active'")
 
     # Copying the session table (foreign keys off: srcdesk.db._migrate) would trip on the dashboard
     # summaries' triggers that name it: they are dropped first and made again after (no record
@@ -67,13 +74,16 @@ def upgrade() -> None:
                               existing_nullable=False)
         batch_op.add_column(sa.Column('closed_on', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('close_reason', sa.Text(), nullable=True))
-    op.execute("UPDATE referral SET closed_on = handover_on WHERE status = 'completed'")
+    op.execute("UPDATE referral SET closed_on = handover_on")
+    op.execute("UPDATE change_log SET fields = json_remove(json_set(fields, '$.closed_on', "
+               "json_extract(fields, '$.handover_on')), '$.handover_on') "
+               "WHERE table_name = 'referral' AND json_type(fields, '$.handover_on') IS NOT NULL")
     with op.batch_alter_table('referral', schema=None) as batch_op:
         batch_op.drop_column('handover_on')
     for old, new in STAGES:
         op.execute(f"UPDATE referral_stage SET stage = '{new}' WHERE stage = '{old}'")
-    op.execute("UPDATE referral SET status = 'in_placement' WHERE status = 'open' AND id IN "
-               "(SELECT referral_id FROM referral_stage WHERE stage = 'admitted' AND deleted_hlc IS NULL)")
+        op.execute(f"UPDATE change_log SET fields = json_set(fields, '$.stage', '{new}') "
+                   f"WHERE table_name = 'referral_stage' AND json_extract(fields, '$.stage') = '{old}'")
 
     with op.batch_alter_table('referral_stage', schema=None) as batch_op:
         batch_op.add_column(sa.Column('recorded_by', sa.String(length=36), nullable=True))
@@ -122,11 +132,16 @@ def downgrade() -> None:
         batch_op.drop_column('recorded_by')
     for old, new in STAGES:
         op.execute(f"UPDATE referral_stage SET stage = '{old}' WHERE stage = '{new}'")
+        op.execute(f"UPDATE change_log SET fields = json_set(fields, '$.stage', '{old}') "
+                   f"WHERE table_name = 'referral_stage' AND json_extract(fields, '$.stage') = '{new}'")
     op.execute("DELETE FROM referral_stage WHERE stage NOT IN ('referred', 'assessed', 'approved', "
                "'placement_confirmed', 'released', 'handed_over')")
     with op.batch_alter_table('referral', schema=None) as batch_op:
         batch_op.add_column(sa.Column('handover_on', sa.Date(), nullable=True))
     op.execute("UPDATE referral SET handover_on = closed_on WHERE status = 'completed'")
+    op.execute("UPDATE change_log SET fields = json_remove(json_set(fields, '$.handover_on', "
+               "json_extract(fields, '$.closed_on')), '$.closed_on', '$.close_reason') "
+               "WHERE table_name = 'referral' AND json_type(fields, '$.closed_on') IS NOT NULL")
     op.execute("UPDATE referral SET status = 'open' WHERE status = 'in_placement'")
     op.execute("UPDATE referral SET status = 'withdrawn' WHERE status IN ('declined', 'left_placement')")
     with op.batch_alter_table('referral', schema=None) as batch_op:
@@ -145,6 +160,8 @@ def downgrade() -> None:
         batch_op.drop_column('initiative_id')
     create_triggers(op.get_bind().connection.driver_connection)
     op.execute("UPDATE initiative SET status = 'active' WHERE status = 'running'")
+    op.execute("UPDATE change_log SET fields = json_set(fields, '$.status', 'active') "
+               "WHERE table_name = 'initiative' AND json_extract(fields, '$.status') = 'running'")
     with op.batch_alter_table('initiative', schema=None) as batch_op:
         batch_op.drop_column('review_due_on')
         batch_op.drop_column('notes')

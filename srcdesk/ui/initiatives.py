@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -62,14 +62,14 @@ def _next_review(r: InitiativeRow, today: dt.date | None = None) -> str:
     if r.review_due_on is None:
         return ""
     shown = day_month_year(r.review_due_on)
-    return f"{OVERDUE} {shown} (overdue)" if r.review_overdue(today) else shown
+    return f"{OVERDUE} {shown}" if r.review_overdue(today) else shown
 
 
 def list_columns(office: bool, today: Callable[[], dt.date | None]) -> list[Column]:
     columns = [
         Column("Name", lambda r: r.name, tooltip=lambda r: r.notes or None, min_chars=16),
         Column("Type", lambda r: r.kind_label),
-        Column("Status", lambda r: r.status_with_date()),
+        Column("Status", lambda r: r.status_with_date(), tooltip=lambda r: r.status_with_date()),
         Column("Run by", lambda r: r.run_by_label),
         Column("Meets", lambda r: r.meeting_pattern or "", tooltip=lambda r: r.meeting_pattern or None),
         Column("Next review", lambda r: _next_review(r, today()),
@@ -289,6 +289,8 @@ class InitiativesView(QWidget):
         # -- the list -----------------------------------------------------------------------------
         self.model = RowsTableModel(list_columns(self.office, self.today), self)
         self.table = record_view(self.model, "initiativesTable", "Initiatives", stretch=0)
+        lines = self.fontMetrics().lineSpacing()
+        self.table.setMinimumHeight(lines * 6)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.table.activated.connect(lambda _i: self._edit() if self.editable else None)
         self.empty_note = QLabel()
@@ -338,6 +340,8 @@ class InitiativesView(QWidget):
         detail_area.setWidgetResizable(True)
         detail_area.setFrameShape(QFrame.Shape.NoFrame)
         detail_area.setWidget(self.detail)
+        detail_area.setMinimumHeight(lines * 4)
+        self.sessions_table.setMinimumHeight(lines * 4)
         sessions_side = QWidget()
         sl = QVBoxLayout(sessions_side)
         sl.setContentsMargins(0, 0, 0, 0)
@@ -357,7 +361,6 @@ class InitiativesView(QWidget):
         split.addWidget(detail_box)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
-        lines = self.fontMetrics().lineSpacing()
         split.setSizes([lines * 16, lines * 10])
 
         list_page = QWidget()
@@ -414,6 +417,13 @@ class InitiativesView(QWidget):
             QWidget.setTabOrder(a, b)
         self.setFocusProxy(self.table)
         self._selection_changed()
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        """No taller than it must be: the page's scroll area asks the page for its height at its
+        width (its subtitle wraps), which adds up what every part would like; the tables take
+        whatever room there is anyway, so on a small screen nothing scrolls that need not."""
+        hint = super().sizeHint()
+        return QSize(hint.width(), self.minimumSizeHint().height())
 
     # -- loading -----------------------------------------------------------------------------
 

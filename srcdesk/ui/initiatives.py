@@ -50,12 +50,15 @@ from .tasks import Task, run_task
 from .widgets import StatusNote, describe_error, filter_combo, hidden_unless, push_button
 
 OVERDUE = "⚠"
-GAP_TEXT = "gap"
+GAP_TEXT = "Gap"
 # A gap on the map: a soft amber behind dark text (readable in a light or dark theme), and the
 # word "gap" in the cell, so it is never told by colour alone.
 GAP_BACKGROUND = QColor("#ffd9a0")
 GAP_FOREGROUND = QColor("#4a2600")
 LOADING = "Loading the initiatives…"
+# The map's column titles, short so the whole estate fits a small screen (in full in the tooltips).
+MAP_TITLES = {"recovery_cafe": "Café", "recovery_community": "Recovery community", "mutual_aid": "Mutual aid",
+              "recovery_pathway": "Pathway", "peer_support": "Peer support", "other": "Other"}
 
 
 def _next_review(r: InitiativeRow, today: dt.date | None = None) -> str:
@@ -147,8 +150,12 @@ class MapModel(QAbstractTableModel):
             return "Establishment"
         kind = self.kind_at(section)
         if kind is not None:
-            return INITIATIVE_KINDS[kind]
-        return "Earliest review due" if section == len(self.kinds) + 1 else None
+            full = INITIATIVE_KINDS[kind]
+            return MAP_TITLES.get(kind, full) if role == Qt.ItemDataRole.DisplayRole else f"{full}s running"
+        if section == len(self.kinds) + 1:
+            return "Review due" if role == Qt.ItemDataRole.DisplayRole else \
+                "The earliest review due of its running and paused initiatives (⚠: overdue)"
+        return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         r = self.row(index.row()) if index.isValid() else None
@@ -161,11 +168,11 @@ class MapModel(QAbstractTableModel):
         cell = r.cells[kind]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             if cell.gap:
-                shown = f"0 {GAP_TEXT}"
+                shown = GAP_TEXT
             else:
                 shown = str(len(cell.running)) if cell.running else ("–" if not cell.paused else "0")
             if cell.paused:
-                shown += f" (+{len(cell.paused)} paused)"
+                shown += f" ({len(cell.paused)} paused)" if cell.gap else f" (+{len(cell.paused)} paused)"
             if role == Qt.ItemDataRole.AccessibleTextRole:
                 return f"{INITIATIVE_KINDS[kind]} at {r.name}: {shown}"
             return shown
@@ -235,6 +242,7 @@ class InitiativesView(QWidget):
         self._sessions_task: Task | None = None
         self._want_map = False
         self._chosen_id: str | None = None
+        self._select_first = False
         self.dialog: Any = None
 
         # -- list or map (the office) ---------------------------------------------------------
@@ -288,7 +296,7 @@ class InitiativesView(QWidget):
 
         # -- the list -----------------------------------------------------------------------------
         self.model = RowsTableModel(list_columns(self.office, self.today), self)
-        self.table = record_view(self.model, "initiativesTable", "Initiatives", stretch=0)
+        self.table = record_view(self.model, "initiativesTable", "Initiatives", stretch=1 if self.office else 0)
         lines = self.fontMetrics().lineSpacing()
         self.table.setMinimumHeight(lines * 6)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
@@ -372,11 +380,12 @@ class InitiativesView(QWidget):
 
         # -- the national map (the office) ------------------------------------------------------
         self.map_model = MapModel(self)
-        self.map_table = record_view(self.map_model, "initiativeMapTable", "National map of initiatives", stretch=0)
+        self.map_table = record_view(self.map_model, "initiativeMapTable", "National map of initiatives",
+                                     stretch=self.map_model.columnCount() - 1, fit=False)
         self.map_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
         self.map_table.activated.connect(self._map_cell_chosen)
         self.map_intro = QLabel("Running initiatives of each type in each establishment (the year-1 mapping "
-                                "and review). A cell marked “gap” (shaded) has none running; Enter on a cell "
+                                "and review). A cell marked “Gap” (shaded) has none running; Enter on a cell "
                                 "lists that establishment's initiatives of that type.")
         self.map_intro.setWordWrap(True)
         self.map_summary = QLabel()
@@ -465,6 +474,9 @@ class InitiativesView(QWidget):
                                     "mutual-aid groups and pathways that run here.")
             self.empty_note.show()
         row = self.model.find(lambda r: r.id == chosen) if chosen else -1
+        if self._select_first and loaded.rows:  # listed from a cell of the map: the first of them
+            row = 0
+        self._select_first = False
         if row >= 0:
             self.table.selectRow(row)
         self._selection_changed()
@@ -496,6 +508,7 @@ class InitiativesView(QWidget):
         self.kind_filter.setCurrentIndex(max(0, self.kind_filter.findData(kind)))
         self.status_filter.setCurrentIndex(0)
         self.show_list.setChecked(True)
+        self._select_first = True
         self.refresh()
 
     # -- the chosen initiative -----------------------------------------------------------------

@@ -146,7 +146,7 @@ def test_the_office_map_highlights_gaps(qtbot, office) -> None:  # noqa: ANN001
     cafe, gap = m.index(per, cafe_col), m.index(per, rc_col)
     assert cafe.data() == "1" and "Perth café" in cafe.data(Qt.ItemDataRole.ToolTipRole)
     assert cafe.data(Qt.ItemDataRole.BackgroundRole) is None
-    assert gap.data() == "0 gap" and gap.data(Qt.ItemDataRole.BackgroundRole) == GAP_BACKGROUND
+    assert gap.data() == "Gap" and gap.data(Qt.ItemDataRole.BackgroundRole) == GAP_BACKGROUND
     assert m.index(per, m.columnCount() - 1).data().startswith("⚠ ")  # the review overdue
     assert "gaps" in view.map_summary.text()
     # Enter on a cell lists that establishment's initiatives of that type.

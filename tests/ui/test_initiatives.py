@@ -156,3 +156,34 @@ def test_the_office_map_highlights_gaps(qtbot, office) -> None:  # noqa: ANN001
     assert view.stack.currentIndex() == 0
     assert [r.name for r in view.model.rows] == ["Perth café"]
     assert view.kind_filter.currentData() == "recovery_cafe" and view.establishment_filter.currentData() == "est-per"
+
+
+def test_the_session_dialog_offers_the_establishments_initiatives(qtbot, recorder) -> None:  # noqa: ANN001
+    from srcdesk.ui.session_dialog import SessionDialog
+
+    cafe = community.create_initiative(recorder, kind="recovery_cafe", name="Perth Recovery Café")
+    community.create_initiative(recorder, kind="mutual_aid", name="AA", status="ended",
+                                started_on=TODAY - 30 * DAY, ended_on=TODAY - 3 * DAY)
+    s = sessions.create_session(recorder, date=TODAY - DAY, start_time="14:00", end_time="15:00",
+                                activity_type_id="act-cafe")
+    dialog = SessionDialog(recorder, s.id)  # (deleted when it closes)
+    with qtbot.waitSignal(dialog.loaded, timeout=WAIT_MS):
+        dialog.show()
+    items = [dialog.initiative.itemText(i) for i in range(dialog.initiative.count())]
+    assert items[0] == "None" and "Perth Recovery Café" in items and any(t.startswith("AA (ended ") for t in items)
+    assert dialog.initiative.currentData() is None
+    dialog.initiative.setCurrentIndex(dialog.initiative.findText("Perth Recovery Café"))
+    with qtbot.waitSignal(dialog.saved, timeout=WAIT_MS):
+        dialog.save_button.click()
+    assert sessions.get_session(recorder, s.id).initiative_id == cafe.id
+    # The ended one, for a session after it ended: refused under the field, nothing lost.
+    dialog = SessionDialog(recorder, s.id)  # (deleted when it closes)
+    with qtbot.waitSignal(dialog.loaded, timeout=WAIT_MS):
+        dialog.show()
+    assert dialog.initiative.currentData() == cafe.id
+    dialog.initiative.setCurrentIndex(next(i for i, t in enumerate(items) if t.startswith("AA")))
+    dialog.save_button.click()
+    qtbot.waitUntil(lambda: bool(dialog.initiative_error.text()), timeout=WAIT_MS)
+    assert "before this session's date" in dialog.initiative_error.text()
+    assert sessions.get_session(recorder, s.id).initiative_id == cafe.id
+    dialog.deleteLater()

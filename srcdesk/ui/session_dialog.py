@@ -459,7 +459,9 @@ def _load(ctx: Context, session_id: str | None) -> _Loaded:
     est = details.session.establishment_id if details else None
     cohorts = session_service.list_recruit_cohorts(ctx, establishment_id=est)
     places = estate.establishments(ctx) if ctx.installation.is_office and session_id is None else []
-    return _Loaded(load_catalogue(ctx), cohorts, details, places, community.initiatives(ctx, est))
+    # (another establishment's session, held here for its people: not this PC's to name an initiative for)
+    mine = ctx.installation.is_office or est in (None, ctx.installation.establishment_id)
+    return _Loaded(load_catalogue(ctx), cohorts, details, places, community.initiatives(ctx, est) if mine else [])
 
 
 class SessionDialog(QDialog):

@@ -369,7 +369,7 @@ class InitiativesView(QWidget):
         split.addWidget(detail_box)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
-        split.setSizes([lines * 16, lines * 10])
+        split.setSizes([lines * 14, lines * 12])
 
         list_page = QWidget()
         lp = QVBoxLayout(list_page)
@@ -433,6 +433,11 @@ class InitiativesView(QWidget):
         whatever room there is anyway, so on a small screen nothing scrolls that need not."""
         hint = super().sizeHint()
         return QSize(hint.width(), self.minimumSizeHint().height())
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802
+        """(Its wrapped lines, the status say, would otherwise make the page ask its height at its
+        width again, adding up what every part would like: see :meth:`sizeHint`.)"""
+        return False
 
     # -- loading -----------------------------------------------------------------------------
 
@@ -764,7 +769,7 @@ class ReviewDialog(FormDialog):
                                                                       if not (day.month == 2 and day.day == 29)
                                                                       else day + dt.timedelta(days=365)),
                                      "review_due_on", "reviewNextDue")
-        self.findings = QPlainTextEdit(initiative.review_notes or "")
+        self.findings = QPlainTextEdit()
         self.findings.setTabChangesFocus(True)
         self.findings.setPlaceholderText("e.g. Well attended; peer volunteers now lead it; needs a room "
                                          "after the refurbishment")
@@ -772,7 +777,9 @@ class ReviewDialog(FormDialog):
         self.findings.setMinimumHeight(lines * 4)
         self.add_row("&What the review found:", self.findings, "review_notes", "reviewFindings")
         if initiative.last_reviewed_on:
-            last = QLabel(f"Last reviewed {day_month_year(initiative.last_reviewed_on)}.")
+            found = f" It found: {initiative.review_notes}" if initiative.review_notes else ""
+            last = QLabel(f"Last reviewed {day_month_year(initiative.last_reviewed_on)}.{found}")
+            last.setTextFormat(Qt.TextFormat.PlainText)
             last.setWordWrap(True)
             self.layout_.insertWidget(1, last)
         self.finish_layout()

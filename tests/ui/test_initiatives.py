@@ -136,6 +136,8 @@ def test_the_office_map_highlights_gaps(qtbot, office) -> None:  # noqa: ANN001
     community.create_initiative(o, kind="recovery_cafe", name="Barlinnie café", establishment_id="est-bar")
     view = _view(qtbot, o)
     assert view.mode_row.isVisible() and view.establishment_filter.isVisible()
+    keys = mnemonics(view) + ["f", "g", "h", "i", "o", "r"]
+    assert len(keys) == len(set(keys)), keys
     assert [r.establishment_code for r in view.model.rows] == ["BAR", "PER"]
     view.show_map.click()
     assert view.stack.currentIndex() == 1 and view.map_table.hasFocus()
@@ -149,6 +151,8 @@ def test_the_office_map_highlights_gaps(qtbot, office) -> None:  # noqa: ANN001
     assert gap.data() == "Gap" and gap.data(Qt.ItemDataRole.BackgroundRole) == GAP_BACKGROUND
     assert m.index(per, m.columnCount() - 1).data().startswith("⚠ ")  # the review overdue
     assert "gaps" in view.map_summary.text()
+    keys = mnemonics(view) + ["f", "g", "h", "i", "o", "r"]
+    assert len(keys) == len(set(keys)) and "n" in keys, keys
     # Enter on a cell lists that establishment's initiatives of that type.
     view.map_table.setCurrentIndex(cafe)
     with qtbot.waitSignal(view.loaded, timeout=WAIT_MS):

@@ -205,7 +205,7 @@ class MapModel(QAbstractTableModel):
             if r.earliest_review_due is None:
                 return "None set"
             shown = day_month_year(r.earliest_review_due)
-            return f"{OVERDUE} {shown} ({len(r.overdue)} overdue)" if r.overdue else shown
+            return f"{OVERDUE} {shown}" if r.overdue else shown  # (which are overdue: the tooltip)
         if role == Qt.ItemDataRole.ToolTipRole and r.overdue:
             return "Reviews overdue: " + "; ".join(r.overdue)
         if role == Qt.ItemDataRole.TextAlignmentRole:
@@ -381,7 +381,7 @@ class InitiativesView(QWidget):
         # -- the national map (the office) ------------------------------------------------------
         self.map_model = MapModel(self)
         self.map_table = record_view(self.map_model, "initiativeMapTable", "National map of initiatives",
-                                     stretch=self.map_model.columnCount() - 1, fit=False)
+                                     stretch=0, fit=False)
         self.map_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
         self.map_table.activated.connect(self._map_cell_chosen)
         self.map_intro = QLabel("Running initiatives of each type in each establishment (the year-1 mapping "

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select, tuple_
 
+from ..dates import day_month_year
 from ..errors import ValidationError
 from ..ids import new_id
 from ..models import (
@@ -15,6 +16,7 @@ from ..models import (
     Attendance,
     AttendanceStatus,
     Establishment,
+    Initiative,
     Module,
     Person,
     Programme,
@@ -128,6 +130,21 @@ def _check_establishment(s, establishment_id: str, on: dt.date) -> None:  # noqa
         raise ValidationError(f"{est.name} opened on {est.opened:%d %B %Y}.", "date")
 
 
+def _check_initiative(s, initiative_id: str | None, establishment_id: str, on: dt.date) -> None:  # noqa: ANN001
+    """A session may name an initiative of its own establishment that had not ended before its date."""
+    if not initiative_id:
+        return
+    initiative = s.get(Initiative, initiative_id)
+    if initiative is None or initiative.deleted_hlc is not None:
+        raise ValidationError("That initiative is not known to srcdesk.", "initiative_id")
+    if initiative.establishment_id != establishment_id:
+        raise ValidationError(f"'{initiative.name}' is another establishment's initiative; a session names one "
+                              "of its own establishment.", "initiative_id")
+    if initiative.status == "ended" and (initiative.ended_on is None or initiative.ended_on < on):
+        when = f" on {day_month_year(initiative.ended_on)}" if initiative.ended_on else ""
+        raise ValidationError(f"'{initiative.name}' ended{when}, before this session's date.", "initiative_id")
+
+
 def _set_facilitators(s, session: Session, person_ids: list[str]) -> None:  # noqa: ANN001
     if len(set(person_ids)) != len(person_ids):
         raise ValidationError("A facilitator is listed twice.", "facilitator_ids")
@@ -154,7 +171,7 @@ def _create_in(s, ctx: Context, *, date: dt.date | str, start_time: str, end_tim
                establishment_id: str | None = None, title: str | None = None,
                location: str | None = None, notes: str | None = None,
                recruit_cohort_id: str | None = None, facilitator_ids: list[str] | None = None,
-               series_id: str | None = None) -> Session:
+               series_id: str | None = None, initiative_id: str | None = None) -> Session:
     day = parse_date(date, "Date", "date")
     start = parse_time(start_time, "Start time", "start_time")
     end = parse_time(end_time, "End time", "end_time")
@@ -165,12 +182,14 @@ def _create_in(s, ctx: Context, *, date: dt.date | str, start_time: str, end_tim
     refuse_here(ctx, "session", {"establishment_id": est_id})  # what the office would refuse from here
     _check_establishment(s, est_id, day)
     _check_what(s, module_id, activity_type_id, recruit_cohort_id)
+    _check_initiative(s, initiative_id, est_id, day)
     session = Session(
         establishment_id=est_id, date=day, start_time=start, end_time=end, module_id=module_id or None,
         activity_type_id=activity_type_id or None, recruit_cohort_id=recruit_cohort_id or None,
         title=text(title, "Title", "title", required=False),
         location=text(location, "Location", "location", required=False, max_len=120),
         notes=text(notes, "Notes", "notes", required=False, max_len=4000), series_id=series_id,
+        initiative_id=initiative_id or None,
     )
     s.add(session)
     s.flush()
@@ -184,7 +203,7 @@ def create_session(ctx: Context, *, date: dt.date | str, start_time: str, end_ti
                    establishment_id: str | None = None, title: str | None = None,
                    location: str | None = None, notes: str | None = None,
                    recruit_cohort_id: str | None = None, facilitator_ids: list[str] | None = None,
-                   series_id: str | None = None) -> Any:
+                   series_id: str | None = None, initiative_id: str | None = None) -> Any:
     # Checked before the transaction too, so bad input is refused without opening one.
     ctx.require("session.record")
     parse_date(date, "Date", "date")
@@ -194,12 +213,12 @@ def create_session(ctx: Context, *, date: dt.date | str, start_time: str, end_ti
             s, ctx, date=date, start_time=start_time, end_time=end_time, module_id=module_id,
             activity_type_id=activity_type_id, establishment_id=establishment_id, title=title,
             location=location, notes=notes, recruit_cohort_id=recruit_cohort_id,
-            facilitator_ids=facilitator_ids, series_id=series_id,
+            facilitator_ids=facilitator_ids, series_id=series_id, initiative_id=initiative_id,
         ))
 
 
 UPDATABLE = frozenset({"date", "start_time", "end_time", "module_id", "activity_type_id", "title", "location",
-                       "notes", "recruit_cohort_id", "facilitator_ids"})
+                       "notes", "recruit_cohort_id", "facilitator_ids", "initiative_id"})
 
 
 def _update_in(s, ctx: Context, session_id: str, changes: dict[str, Any]) -> Session:  # noqa: ANN001
@@ -215,11 +234,13 @@ def _update_in(s, ctx: Context, session_id: str, changes: dict[str, Any]) -> Ses
     if "end_time" in changes:
         session.end_time = parse_time(changes["end_time"], "End time", "end_time")
     _check_times(session.start_time, session.end_time)
-    for key in ("module_id", "activity_type_id", "recruit_cohort_id"):
+    for key in ("module_id", "activity_type_id", "recruit_cohort_id", "initiative_id"):
         if key in changes:
             setattr(session, key, changes[key] or None)
     _check_what(s, session.module_id, session.activity_type_id, session.recruit_cohort_id)
     _check_establishment(s, session.establishment_id, session.date)
+    if changes.keys() & {"initiative_id", "date"}:
+        _check_initiative(s, session.initiative_id, session.establishment_id, session.date)
     if "title" in changes:
         session.title = text(changes["title"], "Title", "title", required=False)
     if "location" in changes:
@@ -258,6 +279,7 @@ def _repeat_in(s, template: Session, last_day: dt.date) -> list[Session]:  # noq
         day = template.date + dt.timedelta(weeks=week)
         try:
             _check_establishment(s, template.establishment_id, day)
+            _check_initiative(s, template.initiative_id, template.establishment_id, day)
         except ValidationError as error:
             raise ValidationError(str(error), "until") from None
         copy = Session(
@@ -265,6 +287,7 @@ def _repeat_in(s, template: Session, last_day: dt.date) -> list[Session]:  # noq
             end_time=template.end_time, module_id=template.module_id,
             activity_type_id=template.activity_type_id, recruit_cohort_id=template.recruit_cohort_id,
             title=template.title, location=template.location, series_id=template.series_id,
+            initiative_id=template.initiative_id,
         )
         s.add(copy)
         made.append(copy)
@@ -399,7 +422,7 @@ def list_sessions(ctx: Context, *, establishment_id: str | None = None, date_fro
                   date_to: dt.date | str | None = None, programme_id: str | None = None,
                   module_id: str | None = None, activity_type_id: str | None = None,
                   facilitator_id: str | None = None, search: str = "", include_cancelled: bool = True,
-                  limit: int = 100, after: tuple | None = None) -> Page[SessionRow]:
+                  limit: int = 100, after: tuple | None = None, initiative_id: str | None = None) -> Page[SessionRow]:
     """Newest first; keyset-paged by (date, start, id).
 
     The page is chosen first (filters, order, limit) and only its rows are then filled in
@@ -426,6 +449,8 @@ def list_sessions(ctx: Context, *, establishment_id: str | None = None, date_fro
             page_q = page_q.where(_selective(s, Session.activity_type_id, activity_type_id))
         if not include_cancelled:
             page_q = page_q.where(Session.cancelled.is_(False))
+        if initiative_id:
+            page_q = page_q.where(Session.initiative_id == initiative_id)
         if facilitator_id:
             theirs = (SessionFacilitator.person_id == facilitator_id, SessionFacilitator.deleted_hlc.is_(None))
             n = s.execute(select(func.count()).select_from(SessionFacilitator)

@@ -67,7 +67,7 @@ HELD = "held"  # people and what is about people and sessions: what it holds
 # Kinds of held records (what a held record may point at), and the table each kind's ids are in.
 KIND_TABLES = {"person": "person", "session": "session", "own_session": "session",
                "milestone_achievement": "milestone_achievement", "certificate": "certificate",
-               "referral": "referral"}
+               "referral": "referral", "own_initiative": "initiative"}
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ RULES: dict[str, Rule] = {
                         frozen_words="what a certificate prints never changes: a correction is a reissue"),
     "community_organisation": Rule(OFFICE, what="the community organisations (LEROs and services)"),
     "establishment": Rule(OFFICE, what="the establishments (the estate)"),
-    "initiative": Rule(AT, establishment="establishment_id"),
+    "initiative": Rule(AT, establishment="establishment_id", holds="own_initiative"),
     # Made for a person the establishment holds, by one of its PC's coordinators; what was printed
     # never changes (a new record is made instead); only the reprint count moves.
     "liberation_record": Rule(HELD, held=(("person_id", "person"),), establishment="establishment_id", or_none=True,
@@ -131,7 +131,8 @@ RULES: dict[str, Rule] = {
     "recruit_cohort": Rule(AT, establishment="establishment_id", or_none=True),
     "referral": Rule(HELD, held=(("person_id", "person"),), holds="referral"),
     "referral_stage": Rule(HELD, held=(("referral_id", "referral"),), signed_by=(("recorded_by", "recorded by"),)),
-    "session": Rule(AT, establishment="establishment_id", holds="session"),
+    # A session may name an initiative of its own establishment only.
+    "session": Rule(AT, establishment="establishment_id", holds="session", held=(("initiative_id", "own_initiative"),)),
     "session_facilitator": Rule(HELD, own_session="session_id", held=(("person_id", "person"),)),
 }
 
@@ -247,6 +248,8 @@ def load_holdings(dbapi: Any, establishment_id: str) -> Holdings:
         drop_scope(dbapi)
     ids["own_session"].update(r[0] for r in _fetch(dbapi, "SELECT id FROM session WHERE establishment_id = ?",
                                                    (establishment_id,)))
+    ids["own_initiative"].update(r[0] for r in _fetch(dbapi, "SELECT id FROM initiative WHERE establishment_id = ?",
+                                                      (establishment_id,)))
     if installations:
         # People its PCs made that are in nobody's scope of it any more (e.g. not at any
         # establishment): it still holds them, and what is theirs.
@@ -461,6 +464,8 @@ class EstablishmentAuthority:
         if kind == "own_session":
             return (f"records {_a(table)} ({row_id}) on a session of another establishment "
                     f"({ref})")
+        if kind == "own_initiative":
+            return f"records {_a(table)} ({row_id}) naming an initiative of another establishment ({ref})"
         what = _label(KIND_TABLES[kind])
         return (f"records {_a(table)} ({row_id}) for a {what} that {h.name} does not hold "
                 f"({column} {ref})")

@@ -44,10 +44,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..dates import QT_DATE_FORMAT
+from ..dates import QT_DATE_FORMAT, day_month_year
 from ..errors import ValidationError
 from ..models import ActivityType, Module, Programme
-from ..services import catalogue, estate
+from ..services import catalogue, community, estate
 from ..services import sessions as session_service
 from ..services.base import Context
 from ..services.people import PersonRow, search_people
@@ -451,6 +451,7 @@ class _Loaded:
     cohorts: list[Any]
     details: SessionDetails | None
     establishments: list[Any]  # at the office: where a new session can be recorded
+    initiatives: list[Any] = ()  # what a session may name (the establishment's; at the office every one)
 
 
 def _load(ctx: Context, session_id: str | None) -> _Loaded:
@@ -458,7 +459,9 @@ def _load(ctx: Context, session_id: str | None) -> _Loaded:
     est = details.session.establishment_id if details else None
     cohorts = session_service.list_recruit_cohorts(ctx, establishment_id=est)
     places = estate.establishments(ctx) if ctx.installation.is_office and session_id is None else []
-    return _Loaded(load_catalogue(ctx), cohorts, details, places)
+    # (another establishment's session, held here for its people: not this PC's to name an initiative for)
+    mine = ctx.installation.is_office or est in (None, ctx.installation.establishment_id)
+    return _Loaded(load_catalogue(ctx), cohorts, details, places, community.initiatives(ctx, est) if mine else [])
 
 
 class SessionDialog(QDialog):
@@ -508,6 +511,14 @@ class SessionDialog(QDialog):
         self.what.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.what.setMinimumContentsLength(32)
         self.title_edit = self._line("title", "Title (optional)", "e.g. Burns Night café")
+        # -- the initiative it belongs to (a recovery café, a mutual-aid group…), if any --------
+        self.initiative = QComboBox()
+        self.initiative.setObjectName("initiative")
+        self.initiative.setAccessibleName("Initiative (optional)")
+        self.initiative.addItem("None", None)
+        self.initiative.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.initiative.setMinimumContentsLength(24)
+        self._initiatives: list[Any] = []
 
         # -- where (the office records sessions for any establishment) ------------------------
         self.establishment = QComboBox()
@@ -602,6 +613,8 @@ class SessionDialog(QDialog):
         # -- errors --------------------------------------------------------------------------
         self.what_error = FieldError(self.what)
         self.what_error.setObjectName("whatError")
+        self.initiative_error = FieldError(self.initiative)
+        self.initiative_error.setObjectName("initiativeError")
         self.title_error = FieldError(self.title_edit)
         self.date_error = FieldError(self.date)
         self.date_error.setObjectName("dateError")
@@ -682,6 +695,7 @@ class SessionDialog(QDialog):
             self.establishment.hide()
         add("&What:", self.what, self.what_error)
         add("&Title:", self.title_edit, self.title_error)
+        add("Initiati&ve:", self.initiative, self.initiative_error)
         add("&Date:", self.date, self.date_error, self.weekday)
         add("Sta&rt:", times, None, buddy=self.start)
         time_errors = QVBoxLayout()
@@ -713,7 +727,7 @@ class SessionDialog(QDialog):
         layout.addWidget(self.status)
         layout.addStretch(1)
 
-        chain = [self.establishment, self.what, self.title_edit, self.date, self.start, self.end, self.location,
+        chain = [self.establishment, self.what, self.title_edit, self.initiative, self.date, self.start, self.end, self.location,
                  self.facilitators.search, self.facilitators.results, self.facilitators.add_button,
                  self.facilitators.chosen, self.facilitators.remove_button, self.notes,
                  self.cohort, self.cohort_name, self.cohort_starts, self.cohort_size,
@@ -724,6 +738,7 @@ class SessionDialog(QDialog):
 
         self._field_errors: dict[str, FieldError] = {
             "module_id": self.what_error, "activity_type_id": self.what_error, "title": self.title_error,
+            "initiative_id": self.initiative_error,
             "date": self.date_error,
             "establishment_id": self.establishment_error if self.ask_establishment else self.date_error,
             "start_time": self.start_error,
@@ -736,6 +751,7 @@ class SessionDialog(QDialog):
 
         self.what.currentIndexChanged.connect(self._what_changed)
         self.cohort.currentIndexChanged.connect(self._cohort_changed)
+        self.establishment.currentIndexChanged.connect(lambda _i: self._fill_initiatives())
         self.date.dateChanged.connect(self._date_changed)
         self.start.timeChanged.connect(self._start_changed)
         self.repeat.toggled.connect(self._repeat_toggled)
@@ -798,6 +814,8 @@ class SessionDialog(QDialog):
         for c in cohorts:
             self.cohort.addItem(f"{c.name} (from {c.starts_on.day} {c.starts_on:%b %Y})", c.id)
         self.cohort.addItem("New cohort…", NEW_COHORT)
+        self._initiatives = list(loaded.initiatives)
+        self._fill_initiatives(details.session.initiative_id if details is not None else None)
         if details is not None:
             rec = details.session
             self.what.setCurrentIndex(find_kind(self.what_model, keep))
@@ -823,12 +841,31 @@ class SessionDialog(QDialog):
         (self.establishment if self.ask_establishment else self.what).setFocus()
         self.loaded.emit()
 
+    def _fill_initiatives(self, chosen: str | None = None) -> None:
+        """The initiatives of the session's establishment (at the office: the one chosen)."""
+        if chosen is None:
+            chosen = self.initiative.currentData()
+        if self.details is not None:
+            est = self.details.session.establishment_id
+        elif self.ask_establishment:
+            est = self.establishment.currentData()
+        else:
+            est = self.ctx.installation.establishment_id
+        self.initiative.clear()
+        self.initiative.addItem("None", None)
+        for i in self._initiatives:
+            if i.establishment_id == est:
+                ended = f" (ended {day_month_year(i.ended_on)})" if i.status == "ended" and i.ended_on else (
+                    " (ended)" if i.status == "ended" else "")
+                self.initiative.addItem(f"{i.name}{ended}", i.id)
+        self.initiative.setCurrentIndex(max(0, self.initiative.findData(chosen)))
+
     def _load_failed(self, error: BaseException) -> None:
         self.status.say("")
         self.general_error.show_error(describe_error(error))
 
     def _set_enabled(self, enabled: bool) -> None:
-        for widget in (self.establishment, self.what, self.title_edit, self.date, self.start, self.end, self.location,
+        for widget in (self.establishment, self.what, self.title_edit, self.initiative, self.date, self.start, self.end, self.location,
                        self.facilitators, self.notes, self.repeat, self.save_button, self.cancel_session_button):
             widget.setEnabled(enabled)
         self.cohort_box.setEnabled(enabled and self._is_rat())
@@ -927,6 +964,7 @@ class SessionDialog(QDialog):
             "module_id": kind[1] if kind and kind[0] == "module" else None,
             "activity_type_id": kind[1] if kind and kind[0] == "activity" else None,
             "title": self.title_edit.text().strip(),
+            "initiative_id": self.initiative.currentData(),
             "date": pydate(self.date.date()),
             "start_time": self.start.time().toString("HH:mm"),
             "end_time": self.end.time().toString("HH:mm"),

@@ -94,6 +94,8 @@ def w(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                                                  activity_type_id="act-cafe").id
     attendance.save_register(bar, ids["bar session"], [attendance.RegisterEntry(ids["bar person"])])
     ids["bar referral"] = community.create_referral(bar, person_id=ids["bar person"], referred_on=YESTERDAY).id
+    ids["bar initiative"] = community.create_initiative(bar, kind="recovery_cafe", name="Barlinnie café",
+                                                        started_on=YESTERDAY).id
     ids["per person"] = people.create_person(per, given_name="Pat", family_name="Perth").id
     ids["per person 2"] = people.create_person(per, given_name="Pip", family_name="Perth").id
     ids["per session"] = sessions.create_session(per, date=YESTERDAY, start_time="10:00", end_time="11:00",
@@ -475,6 +477,9 @@ ELSEWHERE = {
         lambda w: [change(w, "initiative", row("initiative", establishment_id="est-bar", kind="recovery_cafe",
                                                name="Barlinnie café", status="running", run_by="sps"))],
         "records an? initiative .* at another establishment"),
+    "a session naming another establishment's initiative": (
+        lambda w: [{**(s := new_session(w)), "f": {**s["f"], "initiative_id": w.ids["bar initiative"]}}],
+        "records a session .* naming an initiative of another establishment"),
     "moving a recruit cohort to another establishment": (
         lambda w: (lambda c: [c, update(w, "recruit_cohort", c["r"], {"establishment_id": "est-bar"})])(
             change(w, "recruit_cohort", row("recruit_cohort", name="Recruits", starts_on=YESTERDAY))),
@@ -500,9 +505,11 @@ def test_another_establishments_records_are_refused(w: World, tmp_path: Path, ca
 
 
 def test_its_own_sessions_initiatives_and_cohorts_are_imported(w: World, office: Context, tmp_path: Path) -> None:
-    records = [new_session(w), update(w, "session", "per session", {"notes": "Good turnout"}),
-               change(w, "initiative", row("initiative", establishment_id="est-per", kind="recovery_cafe",
-                                           name="Perth café", status="running", run_by="sps")),
+    cafe = change(w, "initiative", row("initiative", establishment_id="est-per", kind="recovery_cafe",
+                                       name="Perth café", status="running", run_by="sps"))
+    records = [new_session(w), update(w, "session", "per session", {"notes": "Good turnout",
+                                                                    "initiative_id": cafe["r"]}),
+               cafe,
                change(w, "recruit_cohort", row("recruit_cohort", name="PER recruits", establishment_id="est-per",
                                                starts_on=YESTERDAY)),
                # (a cohort of no one establishment, as sessions.create_recruit_cohort makes by default)

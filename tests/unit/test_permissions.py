@@ -120,6 +120,7 @@ CALLS: dict[str, tuple[str, Call]] = {
     "community.delete_initiative": ("initiative.delete", lambda c, t: community.delete_initiative(c, "nope", "r")),
     "community.link_organisation": ("organisation.edit", lambda c, t: community.link_organisation(c, "n", "n")),
     "community.record_stage": ("referral.record", lambda c, t: community.record_stage(c, "nope", "x", DAY)),
+    "community.record_review": ("initiative.edit", lambda c, t: community.record_review(c, "nope", DAY, None)),
     "community.retire_organisation": ("organisation.edit", lambda c, t: community.retire_organisation(c, "n")),
     "community.set_referral_status": ("referral.edit", lambda c, t: community.set_referral_status(c, "n", "x")),
     "community.unlink_organisation": ("organisation.edit", lambda c, t: community.unlink_organisation(

@@ -12,22 +12,24 @@ when the data changes.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QTextOption
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QScrollArea,
     QSplitter,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -51,7 +53,7 @@ def _one_line(value: str | None) -> str:
 
 
 COLUMNS = [
-    Column("Name", lambda o: o.name + (" (retired)" if o.retired else ""), tooltip=lambda o: o.name),
+    Column("Name", lambda o: o.name + (" (retired)" if o.retired else ""), tooltip=lambda o: o.name, min_chars=24),
     Column("Kind", lambda o: KIND_SHORT.get(o.kind, o.kind_label), tooltip=lambda o: o.kind_label),
     Column("Area", lambda o: o.area or ""),
     Column("Connected to", lambda o: o.connected_codes or "None",
@@ -99,13 +101,15 @@ class OrganisationsView(QWidget):
         self._wanted: str | None = None  # the organisation to select after the next load
         self.dialog: Any = None
 
-        intro = QLabel("Mapping and connectivity of the national network of visible local recovery communities "
-                       "and Lived Experience Recovery Organisations (LEROs) into prison recovery development.")
+        # One line each, unwrapped: a wrapped label would make the page ask for its height at
+        # every width and scroll on a 600-pixel-high screen.
+        intro = QLabel("Mapping and connectivity of visible local recovery communities and LEROs into prison "
+                       "recovery development.")
         intro.setObjectName("organisationsIntro")
-        intro.setWordWrap(True)
+        intro.setToolTip("Lived Experience Recovery Organisations (LEROs), recovery communities and other "
+                         "recovery-oriented services, and the establishments they connect to.")
         self.read_only_note = QLabel(f"Read only. {self.refusal}" if self.refusal else "")
         self.read_only_note.setObjectName("readOnlyNote")
-        self.read_only_note.setWordWrap(True)
         hidden_unless(self.read_only_note, not self.editable)
 
         # filters
@@ -125,23 +129,33 @@ class OrganisationsView(QWidget):
         self.connected_combo, connected_label = filter_combo("Co&nnected to:", "organisationConnectedTo",
                                                              "Connected to establishment",
                                                              everything="Any establishment")
-        for combo in (self.area_combo, self.kind_combo, self.connected_combo):
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        for combo, chars in ((self.area_combo, 16), (self.kind_combo, 12), (self.connected_combo, 18)):
+            # never as wide as the longest name (the search box keeps its room); the list opens wider
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(chars)
+            combo.view().setMinimumWidth(combo.fontMetrics().horizontalAdvance("x") * (chars + 16))
             combo.activated.connect(lambda _i: self.refresh(quiet=True))
+        self.search.setMinimumWidth(self.fontMetrics().horizontalAdvance("x") * 18)
         self.retired_box = QCheckBox("Incl&ude retired")
         self.retired_box.setObjectName("includeRetired")
         self.retired_box.toggled.connect(lambda _on: self.refresh(quiet=True))
-        filters = QHBoxLayout()
-        filters.addWidget(search_label)
-        filters.addWidget(self.search, 2)
-        for label, combo in ((area_label, self.area_combo), (kind_label, self.kind_combo),
-                             (connected_label, self.connected_combo)):
-            filters.addSpacing(6)
-            filters.addWidget(label)
-            filters.addWidget(combo)
-        filters.addSpacing(6)
-        filters.addWidget(self.retired_box)
-        filters.addStretch(1)
+        # two rows, so the tab fits a 1024-pixel-wide screen
+        searching = QHBoxLayout()
+        searching.addWidget(search_label)
+        searching.addWidget(self.search, 1)
+        searching.addSpacing(12)
+        searching.addWidget(self.retired_box)
+        choosing = QHBoxLayout()
+        for i, (label, combo) in enumerate(((area_label, self.area_combo), (kind_label, self.kind_combo),
+                                            (connected_label, self.connected_combo))):
+            if i:
+                choosing.addSpacing(12)
+            choosing.addWidget(label)
+            choosing.addWidget(combo)
+        choosing.addStretch(1)
+        filters = QVBoxLayout()
+        filters.addLayout(searching)
+        filters.addLayout(choosing)
 
         # the list
         self.model = RowsTableModel(COLUMNS, self)
@@ -153,14 +167,9 @@ class OrganisationsView(QWidget):
 
         # the chosen one
         self.detail = OrganisationDetail()
-        detail_scroll = QScrollArea()
-        detail_scroll.setObjectName("organisationDetailScroll")
-        detail_scroll.setWidgetResizable(True)
-        detail_scroll.setWidget(self.detail)
-        detail_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         detail_box = QGroupBox("Details")
         detail_box.setObjectName("organisationDetailBox")
-        QVBoxLayout(detail_box).addWidget(detail_scroll)
+        QVBoxLayout(detail_box).addWidget(self.detail)
 
         left = QWidget()
         ll = QVBoxLayout(left)
@@ -175,7 +184,7 @@ class OrganisationsView(QWidget):
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 0)
         ch = self.fontMetrics().horizontalAdvance("x")
-        split.setSizes([ch * 100, ch * 36])
+        split.setSizes([ch * 110, ch * 32])
 
         # changes (coordinators at the office)
         self.add_button = push_button("Ne&w organisation…", "newOrganisationButton", self._add)
@@ -203,11 +212,23 @@ class OrganisationsView(QWidget):
         layout.addWidget(self.status)
 
         order = [self.search, self.area_combo, self.kind_combo, self.connected_combo, self.retired_box, self.table,
+                 self.detail,
                  *self.buttons]
         for a, b in zip(order, order[1:], strict=False):
             QWidget.setTabOrder(a, b)
         self.setFocusProxy(self.table)
         self._selection_changed()
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802
+        """No: a wrapped status line would otherwise make the page ask for its height at every
+        width and scroll on a 600-pixel-high screen (the list and the details scroll instead)."""
+        return False
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        """Wide as it likes, but no taller than a 600-pixel-high screen has room for (the list and
+        the details scroll)."""
+        hint = super().sizeHint()
+        return QSize(hint.width(), min(hint.height(), self.minimumSizeHint().height() + 80))
 
     # -- loading -------------------------------------------------------------------------------
 
@@ -345,58 +366,47 @@ class OrganisationsView(QWidget):
             self._open(DisconnectDialog(self.ctx, org, self))
 
 
-class OrganisationDetail(QWidget):
-    """What is known about one organisation, as text that can be selected and copied."""
+DETAIL_FIELDS = (("kind", "Kind"), ("area", "Area"), ("offers", "What they offer"), ("contact", "Contact"),
+                 ("connections", "Connected to"), ("notes", "Notes"))
+
+
+class OrganisationDetail(QTextBrowser):
+    """What is known about one organisation, as text that wraps (a long email address too),
+    scrolls and can be selected and copied."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("organisationDetail")
-        self.form = QFormLayout(self)
-        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
-        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self.values: dict[str, QLabel] = {}
-        self.name = QLabel()
-        self.name.setObjectName("detailName")
-        font = self.name.font()
-        font.setBold(True)
-        self.name.setFont(font)
-        self.name.setWordWrap(True)
-        self.form.addRow(self.name)
-        for key, label in (("kind", "Kind"), ("area", "Area"), ("offers", "What they offer"),
-                           ("contact", "Contact"), ("connections", "Connected to"), ("notes", "Notes")):
-            value = QLabel()
-            value.setObjectName(f"detail_{key}")
-            value.setWordWrap(True)
-            value.setTextFormat(Qt.TextFormat.PlainText)
-            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            caption = QLabel(f"{label}:")
-            f = caption.font()
-            f.setBold(True)
-            caption.setFont(f)
-            self.form.addRow(caption, value)
-            self.values[key] = value
+        self.setAccessibleName("Details of the organisation")
+        self.setOpenLinks(False)
+        self.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setTabChangesFocus(True)
+        self.texts: dict[str, str] = {}
+        self.title = ""
         self.show_organisation(None)
 
     def show_organisation(self, org: community.OrganisationView | None) -> None:
         if org is None:
-            self.name.setText("Choose an organisation in the list to see its details.")
-            for value in self.values.values():
-                value.setText("")
+            self.title, self.texts = "", {}
+            self.setPlainText("Choose an organisation in the list to see its details.")
             return
-        self.name.setText(org.name + (" (retired)" if org.retired else ""))
-        self.name.setAccessibleName(org.name)
-        texts = {
+        self.title = org.name + (" (retired)" if org.retired else "")
+        self.texts = {
             "kind": org.kind_label, "area": org.area or "Not said", "offers": org.offers or "Not said",
             "contact": org.contact or "Not said",
             "connections": "\n".join(f"{c.name} ({c.code})" for c in org.connections) or "No establishment yet",
             "notes": org.notes or "None",
         }
-        for key, text in texts.items():
-            self.values[key].setText(text)
-            self.values[key].setAccessibleName(text)
+        parts = [f"<p><b>{html.escape(self.title)}</b></p>"]
+        for key, label in DETAIL_FIELDS:
+            value = html.escape(self.texts[key]).replace("\n", "<br>")
+            parts.append(f"<p><b>{label}:</b><br>{value}</p>")
+        self.setHtml("".join(parts))
 
     def text(self, key: str) -> str:
-        return self.values[key].text()
+        return self.texts.get(key, "")
 
 
 # -- dialogs -----------------------------------------------------------------------------------

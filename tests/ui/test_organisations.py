@@ -55,7 +55,7 @@ def test_the_list_filters_and_details(qtbot, boss) -> None:  # noqa: ANN001
     assert texts == ["Glasgow Recovery Community", "Recovery community", "Glasgow City", "BAR", "Mutual aid Peer support"]
     assert view.count_label.text() == "2 organisations."
     view.table.selectRow(1)
-    assert view.detail.name.text() == "Glasgow Recovery Community"
+    assert view.detail.title == "Glasgow Recovery Community"
     assert view.detail.text("offers") == "Mutual aid\nPeer support" and view.detail.text("contact") == "0141 000 0000"
     assert view.detail.text("connections") == "HMP Barlinnie (BAR)"
 

@@ -657,12 +657,16 @@ class _Demo:
                     offer = "; ".join(offers[: rng.randint(3, len(offers))])
                 else:
                     offer = "; ".join(rng.sample(LERO_OFFERS, rng.randint(3, 5)))
-                slug = place.split()[0].lower() + ("rehab" if "Residential" in pattern else "recovery")
+                short = name.replace("Lived Experience Recovery Organisation", "LERO").replace(
+                    "Residential Rehabilitation Service", "Rehab").replace("Support Service", "Support")
+                slug = "".join(ch for ch in short.lower() if ch.isalnum())
+                code = PHONE_CODES.get(area, "0300")
+                local = (f"{rng.randint(200, 999)} {rng.randint(1000, 9999)}" if len(code) == 4
+                         else f"{rng.randint(200_000, 999_999)}")
                 oid = new_id()
                 self.out[CommunityOrganisation].append({
                     "id": oid, "name": name, "kind": kind, "area": area, "offers": offer,
-                    "contact": f"{PHONE_CODES.get(area, '0300')} {rng.randint(200, 999)} {rng.randint(1000, 9999)}\n"
-                               f"hello@{slug}.org.uk",
+                    "contact": f"{code} {local}\nhello@{slug}.org.uk",
                     "notes": rng.choice((None, None, "Visits the recovery café monthly.",
                                          "Hand-over at the gate on liberation day can be arranged.",
                                          "Ask for the peer support coordinator.")),

@@ -18,6 +18,7 @@ from . import __version__
 from . import cli_certificates as certificates_cli
 from . import cli_export as export_cli
 from . import cli_initiatives as initiatives_cli
+from . import cli_organisations as organisations_cli
 from . import cli_plan as plan_cli
 from . import cli_report as report_cli
 from .errors import SrcdeskError
@@ -48,6 +49,7 @@ READ_ONLY = {("check", None), ("clock", "check"), ("keys", "show"), ("keys", "li
              *(("certificates", c) for c in certificates_cli.READ_ONLY),
              *(("plan", c) for c in plan_cli.READ_ONLY),
              *(("initiatives", c) for c in initiatives_cli.READ_ONLY),
+             *(("organisations", c) for c in organisations_cli.READ_ONLY),
              *(("export", c) for c in export_cli.READ_ONLY)}
 # Commands that act as nobody in particular; every other one needs --user or $SRCDESK_USER.
 NO_USER = {("init", None), ("check", None), ("clock", "check")}
@@ -150,6 +152,7 @@ def _parser() -> argparse.ArgumentParser:
     certificates_cli.add_parser(sub)
     plan_cli.add_parser(sub)
     initiatives_cli.add_parser(sub)
+    organisations_cli.add_parser(sub)
     report_cli.add_parser(sub)
     export_cli.add_parser(sub)
     conflicts = sub.add_parser("conflicts", help="concurrent edits waiting for a person")
@@ -598,6 +601,7 @@ def signed_in_command(run):  # noqa: ANN001, ANN201 - run(args, ctx) -> exit sta
 COMMANDS["certificates"] = signed_in_command(certificates_cli.run)
 COMMANDS["plan"] = signed_in_command(plan_cli.run)
 COMMANDS["initiatives"] = signed_in_command(initiatives_cli.run)
+COMMANDS["organisations"] = signed_in_command(organisations_cli.run)
 COMMANDS["report"] = signed_in_command(report_cli.run)
 COMMANDS["export"] = signed_in_command(export_cli.run)
 

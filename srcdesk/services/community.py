@@ -1,9 +1,9 @@
 """Initiatives in establishments, community organisations (LEROs), referrals.
 
-At an establishment PC, its own initiatives and its own links to community organisations only:
-the office would refuse another establishment's in its bundle (:mod:`srcdesk.sync.authority`), so
-the person is told at once. Community organisations themselves are shared: coordinators anywhere
-add and edit them.
+At an establishment PC, its own initiatives only: the office would refuse another
+establishment's in its bundle (:mod:`srcdesk.sync.authority`), so the person is told at once.
+Community organisations and which establishments they connect to are shared reference data kept
+at the SRC office: changed there only, read everywhere.
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ..dates import day_month_year
-from ..errors import PermissionDenied, ValidationError
+from ..errors import NotFound, PermissionDenied, ValidationError
 from ..models import (
     INITIATIVE_KINDS,
     INITIATIVE_RUNNERS,
     INITIATIVE_STATUSES,
+    LOCAL_AUTHORITIES,
+    ORGANISATION_KINDS,
     REFERRAL_STAGES,
     REFERRAL_STATUSES,
     CommunityOrganisation,
@@ -397,6 +399,29 @@ def initiative_map(ctx: Context, today: dt.date | None = None) -> InitiativeMap:
 
 
 # -- community organisations -------------------------------------------------------------------
+#
+# Shared reference data kept at the SRC office (sync.authority: OFFICE): the office adds, edits,
+# retires and connects them, and its bundles carry them to every establishment, where they are
+# read only. An establishment PC refuses a change at once with the reason (``refuse_here``).
+
+# LEROs and recovery communities before services (what someone leaving custody looks for first).
+_KIND_ORDER = {"lero": 0, "recovery_community": 1, "service": 2}
+
+
+def area_named(value: Any, field: str = "area", *, required: bool = False) -> str | None:
+    """One of Scotland's 32 council areas (LOCAL_AUTHORITIES) in its own spelling, typed in any
+    case ("perth and kinross" -> "Perth and Kinross"); None for nothing typed, unless required."""
+    typed = text(value, "Area", field, required=required, max_len=120)
+    if typed is None:
+        return None
+    found = _AREAS_FOLDED.get(typed.casefold())
+    if found is None:
+        raise ValidationError(f"'{typed}' is not one of Scotland's 32 council areas (for example Glasgow City, "
+                              "City of Edinburgh, Perth and Kinross).", field)
+    return found
+
+
+_AREAS_FOLDED = {a.casefold(): a for a in LOCAL_AUTHORITIES}
 
 
 def _org_values(values: dict[str, Any]) -> dict[str, Any]:
@@ -406,40 +431,75 @@ def _org_values(values: dict[str, Any]) -> dict[str, Any]:
             case "name":
                 out[key] = text(value, "Name", key)
             case "kind":
-                out[key] = choice(value, ("lero", "service"), "Kind of organisation", key)
+                out[key] = choice(value, ORGANISATION_KINDS, "Kind of organisation", key)
             case "area":
-                out[key] = text(value, "Area", key, required=False, max_len=120)
-            case "contact" | "notes":
-                out[key] = text(value, key.capitalize(), key, required=False, max_len=4000)
+                out[key] = area_named(value, key)
+            case "offers":
+                out[key] = text(value, "What they offer", key, required=False, max_len=4000)
+            case "contact":
+                out[key] = text(value, "Contact details", key, required=False, max_len=4000)
+            case "notes":
+                out[key] = text(value, "Notes", key, required=False, max_len=4000)
             case _:
                 raise ValidationError(f"'{key}' can't be set on an organisation.", key)
     return out
 
 
-def create_organisation(ctx: Context, *, name: str, kind: str = "lero", **values: Any) -> Any:
-    ctx.require("organisation.edit")
-    clean = _org_values({"name": name, "kind": kind, **values})
+def _same_name(s: Any, name: str, but: str | None = None) -> None:
+    q = select(CommunityOrganisation.id).where(
+        func.lower(CommunityOrganisation.name) == name.lower(), CommunityOrganisation.deleted_hlc.is_(None))
+    if but:
+        q = q.where(CommunityOrganisation.id != but)
+    if s.execute(q).first() is not None:
+        raise ValidationError(f"There is already a community organisation called '{name}'.", "name")
+
+
+def create_organisation(ctx: Context, *, name: str, area: str | None = None, kind: str = "lero",
+                        **values: Any) -> Any:
+    """Add a community organisation (at the SRC office): ``area`` one of the 32 council areas."""
+    ctx.require("organisation.edit", "add community organisations")
+    refuse_here(ctx, "community_organisation")
+    clean = _org_values({"name": name, "kind": kind, "area": area, **values})
+    if clean["area"] is None:
+        raise ValidationError("Say which council area the organisation is in.", "area")
     with ctx.write("organisation.edit", "add community organisations") as s:
-        return saved(s, CommunityOrganisation(**clean))
+        _same_name(s, clean["name"])
+        return saved(s, CommunityOrganisation(retired=False, **clean))
 
 
 def update_organisation(ctx: Context, organisation_id: str, **values: Any) -> Any:
-    ctx.require("organisation.edit")
+    ctx.require("organisation.edit", "edit community organisations")
+    refuse_here(ctx, "community_organisation")
     clean = _org_values(values)
+    if "area" in clean and clean["area"] is None:
+        raise ValidationError("Say which council area the organisation is in.", "area")
     with ctx.write("organisation.edit", "edit community organisations") as s:
-        return saved(s, get_live(s, CommunityOrganisation, organisation_id, "organisation"), clean)
+        row = get_live(s, CommunityOrganisation, organisation_id, "organisation")
+        if "name" in clean:
+            _same_name(s, clean["name"], but=row.id)
+        return saved(s, row, clean)
 
 
 def retire_organisation(ctx: Context, organisation_id: str, retired: bool = True) -> Any:
+    """Retire an organisation (no longer offered; kept for the referrals and records naming it),
+    or bring a retired one back (``retired=False``)."""
+    ctx.require("organisation.edit", "retire community organisations")
+    refuse_here(ctx, "community_organisation")
     with ctx.write("organisation.edit", "retire community organisations") as s:
-        return saved(s, get_live(s, CommunityOrganisation, organisation_id, "organisation"), {"retired": retired})
+        row = get_live(s, CommunityOrganisation, organisation_id, "organisation")
+        if bool(row.retired) == retired:
+            raise ValidationError(f"'{row.name}' is {'already retired' if retired else 'not retired'}.", "retired")
+        return saved(s, row, {"retired": retired})
 
 
 def link_organisation(ctx: Context, organisation_id: str, establishment_id: str) -> None:
-    ctx.require("organisation.edit")
+    """Connect an organisation to an establishment (at the SRC office)."""
+    ctx.require("organisation.edit", "connect organisations to establishments")
     refuse_here(ctx, "organisation_link", {"establishment_id": establishment_id})
     with ctx.write("organisation.edit", "connect organisations to establishments") as s:
-        get_live(s, CommunityOrganisation, organisation_id, "organisation")
+        org = get_live(s, CommunityOrganisation, organisation_id, "organisation")
+        if org.retired:
+            raise ValidationError(f"'{org.name}' is retired: bring it back before connecting it.", "organisation_id")
         get_live(s, Establishment, establishment_id, "establishment")
         link = s.execute(select(OrganisationLink).where(
             OrganisationLink.organisation_id == organisation_id, OrganisationLink.establishment_id == establishment_id,
@@ -454,8 +514,11 @@ def link_organisation(ctx: Context, organisation_id: str, establishment_id: str)
 
 
 def unlink_organisation(ctx: Context, organisation_id: str, establishment_id: str, reason: str) -> None:
-    ctx.require("organisation.edit")
+    """Disconnect an organisation from an establishment, saying why (at the SRC office)."""
+    ctx.require("organisation.edit", "disconnect organisations from establishments")
     refuse_here(ctx, "organisation_link", {"establishment_id": establishment_id})
+    if not (reason or "").strip():
+        raise ValidationError("Say why the organisation is no longer connected.", "reason")
     with ctx.write("organisation.edit", "disconnect organisations from establishments") as s:
         link = s.execute(select(OrganisationLink).where(
             OrganisationLink.organisation_id == organisation_id, OrganisationLink.establishment_id == establishment_id,
@@ -463,7 +526,132 @@ def unlink_organisation(ctx: Context, organisation_id: str, establishment_id: st
         )).scalar_one_or_none()
         if link is None:
             raise ValidationError("That organisation is not connected to that establishment.")
-        tombstone(link, reason)
+        tombstone(link, text(reason, "Reason", "reason", max_len=2000) or "")
+
+
+@dataclass(frozen=True)
+class Connection:
+    establishment_id: str
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class OrganisationView:
+    """A community organisation and the establishments it connects to (by code)."""
+
+    id: str
+    name: str
+    kind: str
+    kind_label: str
+    area: str | None
+    offers: str | None
+    contact: str | None
+    notes: str | None
+    retired: bool
+    connections: tuple[Connection, ...]
+
+    @property
+    def connected_codes(self) -> str:
+        return ", ".join(c.code for c in self.connections)
+
+
+def may_edit_organisations(ctx: Context) -> str | None:
+    """Why this user may not change community organisations here, or None if they may."""
+    if not ctx.installation.is_office:
+        return "Community organisations are kept at the SRC office and reach this PC in its bundles."
+    if not ctx.can("organisation.edit"):
+        return "Only a coordinator can add, edit or connect community organisations."
+    return None
+
+
+def _connections(s: Any, ids: list[str]) -> dict[str, list[Connection]]:
+    out: dict[str, list[Connection]] = {}
+    if not ids:
+        return out
+    rows = s.execute(
+        select(OrganisationLink.organisation_id, Establishment.id, Establishment.code, Establishment.name)
+        .join(Establishment, Establishment.id == OrganisationLink.establishment_id)
+        .where(OrganisationLink.deleted_hlc.is_(None), OrganisationLink.merged_into.is_(None),
+               OrganisationLink.organisation_id.in_(ids))
+        .order_by(Establishment.code))
+    for oid, eid, code, name in rows:
+        out.setdefault(oid, []).append(Connection(eid, code, name))
+    return out
+
+
+def _view(row: Any, links: list[Connection]) -> OrganisationView:
+    return OrganisationView(row.id, row.name, row.kind, ORGANISATION_KINDS.get(row.kind, row.kind), row.area,
+                            row.offers, row.contact, row.notes, bool(row.retired), tuple(links))
+
+
+def list_organisations(ctx: Context, *, area: str | None = None, kind: str | None = None,
+                       establishment_id: str | None = None, search: str | None = None,
+                       include_retired: bool = False) -> list[OrganisationView]:
+    """Community organisations (read everywhere: shared reference data), by name; ``area`` a
+    council area (any case), ``establishment_id`` those connected to it, ``search`` in the name,
+    what they offer and the area."""
+    if area:
+        area = area_named(area)
+    if kind:
+        choice(kind, ORGANISATION_KINDS, "Kind of organisation", "kind")
+    with ctx.read() as s:
+        q = select(CommunityOrganisation).where(CommunityOrganisation.deleted_hlc.is_(None))
+        if not include_retired:
+            q = q.where(CommunityOrganisation.retired.is_(False))
+        if area:
+            q = q.where(CommunityOrganisation.area == area)
+        if kind:
+            q = q.where(CommunityOrganisation.kind == kind)
+        if establishment_id:
+            q = q.where(CommunityOrganisation.id.in_(select(OrganisationLink.organisation_id).where(
+                OrganisationLink.establishment_id == establishment_id, OrganisationLink.deleted_hlc.is_(None),
+                OrganisationLink.merged_into.is_(None))))
+        if search and search.strip():
+            like = f"%{search.strip().lower()}%"
+            q = q.where(func.lower(CommunityOrganisation.name).like(like)
+                        | func.lower(func.coalesce(CommunityOrganisation.offers, "")).like(like)
+                        | func.lower(func.coalesce(CommunityOrganisation.area, "")).like(like))
+        rows = list(s.execute(q.order_by(func.lower(CommunityOrganisation.name))).scalars())
+        links = _connections(s, [r.id for r in rows])
+        return [_view(r, links.get(r.id, [])) for r in rows]
+
+
+def get_organisation(ctx: Context, organisation_id: str) -> OrganisationView:
+    """One organisation (retired too) with the establishments it connects to."""
+    with ctx.read() as s:
+        row = get_live(s, CommunityOrganisation, organisation_id, "organisation")
+        return _view(row, _connections(s, [row.id]).get(row.id, []))
+
+
+def find_organisation(ctx: Context, ref: str) -> OrganisationView:
+    """An organisation by its id or its name (any case; a unique part of a name will do)."""
+    ref = (ref or "").strip()
+    if not ref:
+        raise ValidationError("Say which organisation (its name or id).", "organisation")
+    with ctx.read() as s:
+        row = s.get(CommunityOrganisation, ref)
+        if row is None or row.deleted_hlc is not None:
+            live = CommunityOrganisation.deleted_hlc.is_(None)
+            exact = list(s.execute(select(CommunityOrganisation).where(
+                live, func.lower(CommunityOrganisation.name) == ref.lower())).scalars())
+            found = exact or list(s.execute(select(CommunityOrganisation).where(
+                live, func.lower(CommunityOrganisation.name).like(f"%{ref.lower()}%"))).scalars())
+            if not found:
+                raise NotFound(f"No community organisation is called '{ref}'.")
+            if len(found) > 1:
+                names = ", ".join(sorted(r.name for r in found)[:5])
+                raise ValidationError(f"'{ref}' names more than one organisation ({names}): give more of the name.",
+                                      "organisation")
+            row = found[0]
+        return _view(row, _connections(s, [row.id]).get(row.id, []))
+
+
+def organisations_near(ctx: Context, area: str) -> list[OrganisationView]:
+    """Live (not retired) organisations in council ``area``: LEROs and recovery communities
+    first, then services, each by name. For the liberation record: where someone can go."""
+    rows = list_organisations(ctx, area=area)
+    return sorted(rows, key=lambda o: (_KIND_ORDER.get(o.kind, 9), o.name.lower()))
 
 
 # -- referrals (Early Release to Residential Rehabilitation Protocol) -------------------------

@@ -167,24 +167,73 @@ REVIEW_NOTES = ("Well attended; peer volunteers now lead two sessions a week.",
                 "Staffing gaps paused sessions for a month; now back on track.",
                 "Strong peer involvement; considering a second weekly session.",
                 "Healthcare and SPS staff co-facilitating since the last review.")
+# Council areas (models.LOCAL_AUTHORITIES) and the establishments their organisations connect to.
 AREAS: dict[str, tuple[str, ...]] = {
-    "Glasgow": ("BAR", "LOW", "LIL"),
-    "Edinburgh": ("EDI",),
+    "Glasgow City": ("BAR", "LOW", "LIL"),
+    "City of Edinburgh": ("EDI",),
     "West Lothian": ("ADD",),
-    "Dundee": ("BEL", "CAS", "PER"),
+    "Dundee City": ("BEL", "CAS", "PER"),
     "Perth and Kinross": ("PER", "CAS"),
-    "Forth Valley": ("GLE", "POL", "STI", "CVA"),
-    "Ayrshire": ("KIL",),
+    "Falkirk": ("POL", "GLE"),
+    "Stirling": ("STI", "CVA", "GLE"),
+    "East Ayrshire": ("KIL",),
     "Inverclyde": ("GRE",),
-    "Lanarkshire": ("SHO", "LOW"),
-    "Aberdeen": ("GRA",),
+    "North Lanarkshire": ("SHO", "LOW"),
+    "Aberdeen City": ("GRA",),
+    "Aberdeenshire": ("GRA",),
     "Highland": ("INV",),
     "Dumfries and Galloway": ("DUM",),
     "Fife": ("GLE", "PER"),
 }
-LERO_PATTERNS = ("{area} Recovery Community", "{area} Recovery Network", "Recovery Café {area}",
-                 "{area} Lived Experience Recovery Organisation")
-SERVICE_PATTERNS = ("{area} Residential Rehabilitation Service", "{area} Recovery Support Service")
+# (name pattern, kind): {place} is the area's place name (Glasgow for Glasgow City).
+LERO_PATTERNS = (("{place} Recovery Network", "lero"), ("Recovery Café {place}", "lero"),
+                 ("{place} Lived Experience Recovery Organisation", "lero"),
+                 ("{place} Recovery Community", "recovery_community"))
+SERVICE_PATTERNS = ("{place} Residential Rehabilitation Service", "{place} Recovery Support Service")
+LERO_OFFERS = ("Peer support", "Recovery café", "Family support", "Mutual-aid meetings (SMART, AA, NA)",
+               "Meet at the gate on liberation", "Recovery walks and activities", "Volunteering and training",
+               "Drop-in hub, weekdays", "Naloxone training", "Help with housing and benefits (with partners)",
+               "Peer mentoring after liberation", "Women's recovery group")
+SERVICE_OFFERS = {
+    "Residential": ("Residential rehabilitation (Early Release Protocol placements)", "Assessment",
+                    "Aftercare and throughcare", "Family support"),
+    "Support": ("Throughcare support", "Housing support", "Harm reduction", "Employability",
+                "Linking to the local LERO"),
+}
+PHONE_CODES = {"Glasgow City": "0141", "City of Edinburgh": "0131", "West Lothian": "01506", "Dundee City": "01382",
+               "Perth and Kinross": "01738", "Falkirk": "01324", "Stirling": "01786", "East Ayrshire": "01563",
+               "Inverclyde": "01475", "North Lanarkshire": "01698", "Aberdeen City": "01224",
+               "Aberdeenshire": "01779", "Highland": "01463", "Dumfries and Galloway": "01387", "Fife": "01592"}
+# Who runs each kind of initiative, and words for their reviews' due dates.
+RUNNERS = {"recovery_cafe": ("sps", "third_sector", "peers"), "recovery_community": ("sps", "healthcare"),
+           "mutual_aid": ("third_sector", "peers"), "recovery_pathway": ("healthcare", "sps"),
+           "peer_support": ("peers",)}
+REVIEW_EVERY_DAYS = 182
+WEEKDAY_NAMES = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
+DECLINE_REASONS = ("Assessment found residential rehabilitation not right at this time.",
+                   "Funding not agreed by the local authority.",
+                   "No placement available before the liberation date.")
+WITHDRAW_REASONS = ("Decided not to go ahead before placement.", "Chose community recovery support instead.",
+                    "Transferred; the referral is to start again there.")
+STAGE_NOTES = {"consented": "Agreed to the referral and to information being shared with the service.",
+               "assessed": "Assessed by the service's in-reach worker.",
+               "funding_agreed": "Funding agreed by the local authority.",
+               "release_approved": "Early release approved.",
+               "admitted": "Met at the gate and taken to the placement.",
+               "week_4": "Settled; attending groups.", "week_12": "Doing well; planning move-on."}
+LEFT_REASONS = ("Left the placement early; linked with the local LERO instead.",
+                "Left the placement after a relapse; the service keeps in touch.")
+
+
+PLACES = {"Perth and Kinross": "Perth", "Dumfries and Galloway": "Dumfries", "East Ayrshire": "Kilmarnock",
+          "North Lanarkshire": "Lanarkshire"}
+
+
+def place_of(area: str) -> str:
+    """The place an area is known by: Glasgow for Glasgow City, Edinburgh for City of Edinburgh."""
+    return PLACES.get(area) or area.removeprefix("City of ").removesuffix(" City")
+
+
 # Share of women among people in custody, by establishment code (others: men only).
 WOMEN_SHARE = {"STI": 1.0, "CVA": 1.0, "BEL": 1.0, "LIL": 1.0, "GRA": 0.12, "EDI": 0.1,
                "GRE": 0.1, "POL": 0.15, "INV": 0.08, "DUM": 0.0}
@@ -329,7 +378,7 @@ class _Course:
 
 
 class _Slot:
-    __slots__ = ("offset", "activity", "title", "times", "location", "size", "series", "facilitators")
+    __slots__ = ("offset", "activity", "title", "times", "location", "size", "series", "facilitators", "initiative")
 
     def __init__(self, offset: int, activity: str, title: str, times: tuple[str, str], location: str,
                  size: float, facilitators: tuple[str, ...]) -> None:
@@ -341,6 +390,7 @@ class _Slot:
         self.size = size
         self.series = ""
         self.facilitators = facilitators
+        self.initiative: str | None = None  # the initiative its sessions belong to
 
 
 class _Demo:
@@ -583,32 +633,61 @@ class _Demo:
         s.flush()
 
     def national(self) -> None:
-        """SRC staff, community organisations (LEROs) and their members."""
+        """SRC staff, community organisations (LEROs, recovery communities, services) in real
+        council areas with what they offer, connected to establishments, and their members."""
         rng = self.rng
         self.src_staff = [self._staff("src_staff", None) for _ in range(4 if len(self.scope) > 1 else 2)]
         codes = {e.code for e in self.scope}
         orgs: list[tuple[str, list[str]]] = []
+        self.rehabs: list[str] = []  # residential rehabilitation services (referrals go to them)
         for area, area_codes in AREAS.items():
             linked = [c for c in area_codes if c in codes]
             if not linked:
                 continue
-            patterns = rng.sample(LERO_PATTERNS, rng.randint(1, 2)) + ([rng.choice(SERVICE_PATTERNS)] if rng.random() < 0.5 else [])
-            for pattern in patterns:
-                kind = "service" if pattern in SERVICE_PATTERNS else "lero"
+            place = place_of(area)
+            patterns = rng.sample(LERO_PATTERNS, rng.randint(1, 2))
+            if not self.rehabs and not orgs:  # the first area has a residential service (for referrals)
+                patterns.append((SERVICE_PATTERNS[0], "service"))
+            elif rng.random() < 0.5:
+                patterns.append((rng.choice(SERVICE_PATTERNS), "service"))
+            for pattern, kind in patterns:
+                name = pattern.format(place=place)
+                if kind == "service":
+                    offers = SERVICE_OFFERS["Residential" if "Residential" in pattern else "Support"]
+                    offer = "; ".join(offers[: rng.randint(3, len(offers))])
+                else:
+                    offer = "; ".join(rng.sample(LERO_OFFERS, rng.randint(3, 5)))
+                short = name.replace("Lived Experience Recovery Organisation", "LERO").replace(
+                    "Residential Rehabilitation Service", "Rehab").replace("Support Service", "Support")
+                slug = "".join(ch for ch in short.lower() if ch.isalnum())
+                code = PHONE_CODES.get(area, "0300")
+                local = (f"{rng.randint(200, 999)} {rng.randint(1000, 9999)}" if len(code) == 4
+                         else f"{rng.randint(200_000, 999_999)}")
                 oid = new_id()
                 self.out[CommunityOrganisation].append({
-                    "id": oid, "name": pattern.format(area=area), "kind": kind, "area": area,
-                    "contact": f"info@{area.lower().replace(' ', '')}-{'recovery' if kind == 'lero' else 'service'}.org.uk",
-                    "notes": None, "retired": False,
+                    "id": oid, "name": name, "kind": kind, "area": area, "offers": offer,
+                    "contact": f"{code} {local}\nhello@{slug}.org.uk",
+                    "notes": rng.choice((None, None, "Visits the recovery café monthly.",
+                                         "Hand-over at the gate on liberation day can be arranged.",
+                                         "Ask for the peer support coordinator.")),
+                    "retired": False,
                 })
+                if "Residential" in pattern:
+                    self.rehabs.append(oid)
                 orgs.append((oid, linked))
         if not orgs and self.scope:  # an establishment outside every listed area
             oid = new_id()
             self.out[CommunityOrganisation].append({
-                "id": oid, "name": "Local Recovery Community", "kind": "lero", "area": None,
-                "contact": None, "notes": None, "retired": False,
+                "id": oid, "name": "Local Recovery Community", "kind": "recovery_community", "area": None,
+                "offers": "Peer support; recovery café", "contact": None, "notes": None, "retired": False,
             })
             orgs.append((oid, [self.scope[0].code]))
+        if len(self.scope) > 1:  # one that closed its doors: retired, still named by old referrals
+            self.out[CommunityOrganisation].append({
+                "id": new_id(), "name": "Recovery Café Leith (old premises)", "kind": "lero",
+                "area": "City of Edinburgh", "offers": "Recovery café", "contact": None,
+                "notes": "Moved; see Edinburgh Recovery Network.", "retired": True,
+            })
         code_to_id = {e.code: e.id for e in self.scope}
         self.orgs_by_est: dict[str, list[str]] = {}
         self.members_by_est: dict[str, list[_P]] = {}
@@ -701,26 +780,44 @@ class _Establishment:
         return slots
 
     def _initiatives(self) -> None:
+        """The establishment's recovery initiatives (the year-1 mapping and review): who runs
+        them, when they meet, when they were last reviewed and when the next review is due (some
+        overdue); the café, recovery community and mutual-aid sessions name theirs."""
         demo, rng = self.demo, self.rng
         first = self.start_day
+        by_activity = {ACT_CAFE: "recovery_cafe", ACT_COMMUNITY: "recovery_community", ACT_MUTUAL: "mutual_aid"}
         kinds = [("recovery_cafe", f"{self.short} Recovery Café"),
-                 ("recovery_community", f"{self.short} Recovery Community")]
+                 ("recovery_community", f"{self.short} Recovery Community"),
+                 ("mutual_aid", f"{self.short} mutual-aid groups")]
         if rng.random() < 0.6:
             kinds.append(("recovery_pathway", f"{self.short} recovery pathway"))
         if rng.random() < 0.5:
             kinds.append(("peer_support", f"{self.short} peer mentoring"))
+        last = min(self.end_day, demo.ndays)
         for kind, name in kinds:
             started = first - rng.randint(0, 700) if first == 0 else first + rng.randint(0, 20)
-            status = "running" if kind in ("recovery_cafe", "recovery_community") else rng.choice(
+            status = "running" if kind in by_activity.values() else rng.choice(
                 ("running", "running", "planned", "paused"))
             if self.e.closed and self.end_day < demo.ndays:
                 status = "ended"
-            reviewed = min(self.end_day, demo.ndays) - rng.randint(10, 200)
+            slots = [sl for sl in self.slots if by_activity.get(sl.activity) == kind]
+            pattern = ", ".join(dict.fromkeys(
+                f"{WEEKDAY_NAMES[(demo.start_wd + sl.offset) % 7]} {sl.times[0]}" for sl in slots))
+            if not pattern and status != "planned":
+                pattern = rng.choice(("Weekly, by referral", "Monthly, first Wednesday", "As people are identified"))
+            reviewed = max(last - rng.randint(10, 270), started + 1) if status != "planned" else None
+            iid = new_id()
+            for sl in slots:
+                sl.initiative = iid
             demo.out[Initiative].append({
-                "id": new_id(), "establishment_id": self.id, "kind": kind, "name": name, "status": status,
+                "id": iid, "establishment_id": self.id, "kind": kind, "name": name, "status": status,
+                "run_by": rng.choice(RUNNERS[kind]), "meeting_pattern": pattern or None,
                 "started_on": demo.date(started) if status != "planned" else None,
-                "last_reviewed_on": demo.date(max(reviewed, started + 1)),
-                "review_notes": rng.choice(REVIEW_NOTES),
+                "ended_on": demo.date(self.end_day) if status == "ended" else None,
+                "last_reviewed_on": demo.date(reviewed) if reviewed is not None else None,
+                "review_due_on": (demo.date(reviewed + REVIEW_EVERY_DAYS) if reviewed is not None and status != "ended"
+                                  else demo.date(last + rng.randint(14, 90)) if status == "planned" else None),
+                "review_notes": rng.choice(REVIEW_NOTES) if reviewed is not None else None,
             })
 
     # -- people -------------------------------------------------------------------------------
@@ -772,8 +869,12 @@ class _Establishment:
                         liberation = next_leave
             elif r < 0.88 + self.profile.transfer_share - 0.13:
                 liberation = leave
-        elif rng.random() < 0.4:
-            liberation = leave + rng.randint(0, 400)
+        else:  # still here when the data ends
+            r = rng.random()
+            if r < 0.1:  # liberated in the next 8 weeks (Today's list of liberations coming up)
+                liberation = demo.ndays - 1 + rng.randint(1, 56)
+            elif r < 0.4:
+                liberation = leave + rng.randint(0, 400)
         if transfer is not None:
             final_est = transfer[0]
         consent = min(arrival, demo.ndays - 1)  # asked at their first recovery contact
@@ -797,7 +898,9 @@ class _Establishment:
                 gen.incoming.append((day, p, self))
             elif dest in demo.scope_ids:
                 demo.pending_incoming.append((dest, day, p, self))
-        if liberation is not None and rng.random() < self.profile.referral_share:
+        # (more of those still here: referrals open at every stage when the data ends)
+        if liberation is not None and rng.random() < self.profile.referral_share * (
+                5 if liberation >= demo.ndays else 1):
             self.referral(pid, liberation, final_est)
         self.active.append(p)
 
@@ -820,42 +923,60 @@ class _Establishment:
         return None
 
     def referral(self, pid: str, liberation: int, est_id: str) -> None:
-        """Early Release to Residential Rehabilitation Protocol: stages up to liberation."""
+        """Early Release to Residential Rehabilitation Protocol: the stages up to liberation, then
+        the follow-up (still in placement at 4 and 12 weeks, completed); some withdrawn or declined
+        on the way, some leaving the placement early, each closed with a date and a reason. Those
+        whose stages run past the demo's end are still open at the stage reached."""
         demo, rng = self.demo, self.rng
-        orgs = demo.orgs_by_est.get(est_id) or [o for v in demo.orgs_by_est.values() for o in v][:1]
         day = liberation - rng.randint(100, 150)
         stages = [("identified", day)]
         for stage, gap in (("consented", (1, 10)), ("assessed", (15, 35)), ("funding_agreed", (5, 20)),
                            ("placement_offered", (7, 25)), ("release_approved", (3, 14))):
             day += rng.randint(*gap)
             stages.append((stage, min(day, liberation - 1)))
-        stages.append(("admitted", liberation))
-        stages.append(("week_4", liberation + 28))
-        stages.append(("week_12", liberation + 84))
-        withdrawn = rng.random() < 0.2
-        if withdrawn:
-            stages = stages[: rng.randint(1, 3)]
+        stages += [("admitted", liberation), ("week_4", liberation + 28), ("week_12", liberation + 84),
+                   ("completed", liberation + rng.randint(120, 200))]
+        r = rng.random()
+        outcome: str | None = None
+        if r < 0.15:
+            outcome, stages = "withdrawn", stages[: rng.randint(1, 4)]
+        elif r < 0.27:  # after the assessment, or funding refused
+            outcome, stages = "declined", stages[: rng.randint(3, 4)]
+        elif r < 0.37:  # admitted, then left before 12 weeks
+            outcome, stages = "left_placement", stages[: rng.randint(7, 8)]
         stages = [(st, d) for st, d in stages if d < demo.ndays]
         if not stages:
             return
-        if withdrawn:
-            status = "withdrawn"
-        elif stages[-1][0] in ("admitted", "week_4", "week_12"):
+        closed_on: int | None = None
+        reason: str | None = None
+        if outcome is not None:
+            closed_on = stages[-1][1] + (rng.randint(5, 25) if outcome == "left_placement" else rng.randint(1, 10))
+            if closed_on >= demo.ndays or (outcome == "left_placement" and stages[-1][0] not in ("admitted", "week_4")):
+                outcome, closed_on = None, None  # not happened yet when the data ends
+            else:
+                reason = rng.choice({"withdrawn": WITHDRAW_REASONS, "declined": DECLINE_REASONS,
+                                     "left_placement": LEFT_REASONS}[outcome])
+        last = stages[-1][0]
+        if outcome is not None:
+            status = outcome
+        elif last == "completed":
+            status, closed_on, reason = "completed", stages[-1][1], "Completed the placement."
+        elif last in ("admitted", "week_4", "week_12"):
             status = "in_placement"
         else:
             status = "open"
         rid = new_id()
         demo.out[Referral].append({
             "id": rid, "person_id": pid, "establishment_id": est_id,
-            "organisation_id": rng.choice(orgs) if orgs else None, "status": status,
-            "closed_on": demo.date(stages[-1][1]) if withdrawn else None,
-            "close_reason": "Decided not to go ahead before placement." if withdrawn else None,
+            "organisation_id": rng.choice(demo.rehabs) if demo.rehabs else None, "status": status,
+            "closed_on": demo.date(closed_on) if closed_on is not None else None, "close_reason": reason,
             "notes": None,
         })
         rows = demo.out[ReferralStage]
         for stage, d in stages:
+            note = STAGE_NOTES.get(stage) if rng.random() < 0.3 else None
             rows.append({"id": new_id(), "referral_id": rid, "stage": stage, "reached_on": demo.date(d),
-                         "recorded_by": demo.admin, "note": None})
+                         "recorded_by": demo.admin, "note": note})
 
     def week_people(self, d0: int) -> None:
         """Who can come this week: nobody in the week they leave, transfers from the week after."""
@@ -962,7 +1083,7 @@ class _Establishment:
     def session(self, day: int, times: tuple[str, str], location: str, *, activity: str | None = None,
                 module: str | None = None, title: str | None = None, series: str | None = None,
                 cohort: str | None = None, facilitators: tuple[str, ...] = ("sps_staff",),
-                cancellable: bool = True) -> str | None:
+                cancellable: bool = True, initiative: str | None = None) -> str | None:
         """Append a session and its staff facilitators; None if it was cancelled."""
         demo, rng = self.demo, self.rng
         sid = new_id()
@@ -972,7 +1093,7 @@ class _Establishment:
             "end_time": times[1], "module_id": module, "activity_type_id": activity,
             "recruit_cohort_id": cohort, "title": title, "location": location,
             "notes": rng.choice(SESSION_NOTES) if rng.random() < 0.05 else None,
-            "series_id": series, "cancelled": cancelled,
+            "series_id": series, "cancelled": cancelled, "initiative_id": initiative,
             "cancelled_reason": rng.choice(CANCEL_REASONS) if cancelled else None,
         })
         pool: list[_P] = []
@@ -1036,7 +1157,7 @@ class _Establishment:
     def drop_in(self, slot: _Slot, day: int, tickets: list[_P]) -> None:
         rng = self.rng
         sid = self.session(day, slot.times, slot.location, activity=slot.activity, title=slot.title,
-                           series=slot.series, facilitators=slot.facilitators)
+                           series=slot.series, facilitators=slot.facilitators, initiative=slot.initiative)
         if sid is None:
             return
         people = self.pick(tickets, int(rng.gauss(slot.size, 3)))

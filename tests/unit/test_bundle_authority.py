@@ -429,26 +429,64 @@ SHARED = {
     "module": lambda w, **kw: change(w, "module", row("module", programme_id="prog-rcdt", code="RCDT99",
                                                       name="Extra", sequence=99, retired=False), **kw),
     "activity_type": lambda w, **kw: update(w, "activity_type", "act-cafe", {"name": "Perth café"}, **kw),
-    "community_organisation": lambda w, **kw: change(w, "community_organisation", row(
-        "community_organisation", name="Tayside Recovery", kind="lero", retired=False), **kw),
-    "organisation_link": lambda w, **kw: change(w, "organisation_link", row(
-        "organisation_link", organisation_id=_an_organisation(w), establishment_id="est-per"), **kw),
 }
 
 
 def _an_organisation(w: World) -> str:
     if "organisation" not in w.ids:
-        w.ids["organisation"] = community.create_organisation(w.office, name="Scottish Recovery Network").id
+        w.ids["organisation"] = community.create_organisation(w.office, name="Scottish Recovery Network",
+                                                              area="Glasgow City").id
+        community.link_organisation(w.office, w.ids["organisation"], "est-per")
     return w.ids["organisation"]
+
+
+def _link_id(w: World) -> str:
+    from sqlalchemy import select
+
+    from srcdesk.models import OrganisationLink
+
+    with w.office.read() as s:
+        return s.execute(select(OrganisationLink.id).where(
+            OrganisationLink.organisation_id == _an_organisation(w),
+            OrganisationLink.establishment_id == "est-per")).scalar_one()
+
+
+# Community organisations and their links are shared reference data kept at the office: even a
+# coordinator of the establishment may not make or change them in its bundle (a link to its own
+# establishment neither).
+ORGANISATIONS = {
+    "a new organisation": lambda w, c: change(w, "community_organisation", row(
+        "community_organisation", name="Tayside Recovery", kind="lero", area="Dundee City", retired=False), user=c),
+    "an edit of an organisation": lambda w, c: update(w, "community_organisation", _an_organisation(w),
+                                                      {"offers": "Everything"}, user=c),
+    "an organisation retired": lambda w, c: update(w, "community_organisation", _an_organisation(w),
+                                                   {"retired": True}, user=c),
+    "an organisation deleted": lambda w, c: delete(w, "community_organisation", _an_organisation(w), user=c),
+    "a link to its own establishment": lambda w, c: change(w, "organisation_link", row(
+        "organisation_link", organisation_id=_an_organisation(w), establishment_id="est-per"), user=c),
+    "a link of another establishment": lambda w, c: change(w, "organisation_link", row(
+        "organisation_link", organisation_id=_an_organisation(w), establishment_id="est-bar"), user=c),
+    "a link removed": lambda w, c: delete(w, "organisation_link", _link_id(w), user=c),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ORGANISATIONS))
+def test_community_organisations_and_their_links_are_kept_at_the_office(
+        w: World, tmp_path: Path, case: str, request: pytest.FixtureRequest) -> None:
+    _an_organisation(w)  # (made and linked at the office before the copy)
+    office = request.getfixturevalue("office")
+    record = ORGANISATIONS[case](w, w.user("coordinator"))
+    what = ("the community organisations" if record["t"] == "community_organisation"
+            else "which community organisations connect to which establishments")
+    refused(office, forge(w, [record], tmp_path), f"{what}.* are kept at the SRC office; it was refused")
 
 
 @pytest.mark.parametrize("table", sorted(SHARED))
 def test_shared_records_need_a_coordinator(w: World, tmp_path: Path, table: str, request: pytest.FixtureRequest
                                            ) -> None:
-    """Programmes, modules, activity types, community organisations (and an establishment's own
-    links to them): its coordinators may change them, a recorder may not, nor a change naming no one."""
+    """Programmes, modules, activity types: its coordinators may change them, a recorder may not,
+    nor a change naming no one."""
     make = SHARED[table]
-    make(w)  # (an organisation for the link is made at the office before the copy)
     office = request.getfixturevalue("office")
     refused(office, forge(w, [make(w, user=w.user("recorder"))], tmp_path / "r"), "as a user who is not a coordinator")
     refused(office, forge(w, [make(w, user=None)], tmp_path / "n"), "without naming the coordinator who did")
@@ -488,10 +526,6 @@ ELSEWHERE = {
         lambda w: [change(w, "recruit_cohort", row("recruit_cohort", name="BAR recruits", establishment_id="est-bar",
                                                    starts_on=YESTERDAY))],
         "records a recruit cohort .* at another establishment"),
-    "a link of another establishment to an organisation": (
-        lambda w: [change(w, "organisation_link", row("organisation_link", organisation_id=_an_organisation(w),
-                                                      establishment_id="est-bar"), user=w.user("coordinator"))],
-        "records an? organisation link .* at another establishment"),
 }
 
 
@@ -634,8 +668,9 @@ def test_every_table_has_a_rule() -> None:
 
     assert set(auth.RULES) == SYNCABLE_TABLES
     kept = sorted(t for t, r in auth.RULES.items() if r.kind == auth.OFFICE)
-    assert kept == ["attendance_role", "attendance_status", "certificate_design", "establishment", "milestone_definition", "plan_focus",
-                    "plan_target", "plan_year"]
+    assert kept == ["attendance_role", "attendance_status", "certificate_design", "community_organisation",
+                    "establishment", "milestone_definition", "organisation_link", "plan_focus", "plan_target",
+                    "plan_year"]
 
 
 # -- certificates: issued where, and what they print --------------------------------------------

@@ -22,6 +22,7 @@ from srcdesk.services import (
 )
 from srcdesk.services.attendance import RegisterEntry
 from srcdesk.services.check import run_check
+from tests.conftest import as_role
 
 TODAY = dt.date.today()
 
@@ -357,15 +358,15 @@ def test_referral_stages_go_in_order(recorder) -> None:  # noqa: ANN001
 def test_initiatives_organisations_and_plans(recorder, coordinator, office, make_user) -> None:  # noqa: ANN001
     i = community.create_initiative(recorder, kind="recovery_cafe", name="Thursday café", started_on="2022-05-01")
     community.update_initiative(recorder, i.id, status="paused", review_notes="Paused over the summer.")
+    assert run_check(recorder.db).ok
+    coordinator = make_user(office, "coordinator")  # organisations and the workplan are kept at the SRC office
+    recorder = make_user(office, "recorder")
     org = community.create_organisation(coordinator, name="Perth Recovery Network", area="Perth and Kinross")
     community.link_organisation(coordinator, org.id, "est-per")
     with pytest.raises(ValidationError, match="already connected"):
         community.link_organisation(coordinator, org.id, "est-per")
     community.unlink_organisation(coordinator, org.id, "est-per", "No longer visiting")
     community.link_organisation(coordinator, org.id, "est-per")
-    assert run_check(recorder.db).ok
-    coordinator = make_user(office, "coordinator")  # the workplan is kept at the SRC office
-    recorder = make_user(office, "recorder")
     year = plans.create_plan_year(coordinator, "2031-32")
     assert (year.starts_on, year.ends_on) == (dt.date(2031, 4, 1), dt.date(2032, 3, 31))
     with pytest.raises(ValidationError, match="written like 2024-25"):
@@ -386,13 +387,17 @@ def test_initiatives_organisations_and_plans(recorder, coordinator, office, make
     ("set a target", r"\(the workplan\) are kept at the SRC office"),
     ("add an establishment", r"The establishments \(the estate\) are kept at the SRC office"),
     ("close an establishment", r"The establishments \(the estate\) are kept at the SRC office"),
-    ("connect an organisation to another establishment", "belongs to another establishment"),
+    ("add a community organisation", r"The community organisations \(LEROs and services\) are kept at the SRC office"),
+    ("connect an organisation to this establishment",
+     "Which community organisations connect to which establishments are kept at the SRC office"),
+    ("connect an organisation to another establishment", "Which community organisations connect to"),
     ("record an initiative of another establishment", "belongs to another establishment"),
 ])
-def test_an_establishment_is_told_at_once_what_its_bundle_could_not_carry(ctx, coordinator, doing, says) -> None:  # noqa: ANN001
+def test_an_establishment_is_told_at_once_what_its_bundle_could_not_carry(ctx, coordinator, office, doing, says) -> None:  # noqa: ANN001
     """What the office would refuse in Perth's bundle (sync.authority's rules) is refused at Perth
     at once, with the reason, and nothing is written."""
-    org = community.create_organisation(coordinator, name="Tayside Recovery")
+    org = community.create_organisation(as_role(office, "coordinator", "cora"), name="Tayside Recovery",
+                                        area="Perth and Kinross")  # (not at Perth: only its id is used)
     attempts = {
         "add a ladder level": lambda: catalogue.create(coordinator, catalogue.MilestoneDefinition, code="mentor",
                                                        name="Mentor", rules={"attended_sessions": 50}),
@@ -407,6 +412,10 @@ def test_an_establishment_is_told_at_once_what_its_bundle_could_not_carry(ctx, c
         "set a target": lambda: plans.add_target(coordinator, "py-2021", code="T", description="More cafés"),
         "add an establishment": lambda: estate.create_establishment(ctx, code="NEW", name="HMP Highland"),
         "close an establishment": lambda: estate.update_establishment(ctx, "est-per", closed=TODAY),
+        "add a community organisation": lambda: community.create_organisation(
+            coordinator, name="Tayside Recovery", area="Perth and Kinross"),
+        "connect an organisation to this establishment": lambda: community.link_organisation(
+            coordinator, org.id, "est-per"),
         "connect an organisation to another establishment": lambda: community.link_organisation(
             coordinator, org.id, "est-bar"),
         "record an initiative of another establishment": lambda: community.create_initiative(
@@ -419,14 +428,12 @@ def test_an_establishment_is_told_at_once_what_its_bundle_could_not_carry(ctx, c
 
 
 def test_an_establishment_still_changes_what_is_its_own_or_shared(coordinator) -> None:  # noqa: ANN001
-    """Programmes, modules, activity types and community organisations are shared: coordinators
-    anywhere change them; initiatives and organisation links of its own establishment too."""
+    """Programmes, modules and activity types are shared: coordinators anywhere change them;
+    initiatives of its own establishment too (community organisations, though shared, are kept at
+    the SRC office: above)."""
     programme = catalogue.create(coordinator, catalogue.Programme, code="PX", name="Perth course")
     catalogue.create(coordinator, Module, programme_id=programme.id, code="PX1", name="First")
     catalogue.update(coordinator, catalogue.ActivityType, "act-cafe", name="Recovery café (Perth)")
-    org = community.create_organisation(coordinator, name="Tayside Recovery")
-    community.update_organisation(coordinator, org.id, area="Tayside")
-    community.link_organisation(coordinator, org.id, "est-per")
     i = community.create_initiative(coordinator, kind="recovery_cafe", name="Perth café")
     community.delete_initiative(coordinator, i.id, "Entered twice")
     assert run_check(coordinator.db).ok

@@ -445,18 +445,46 @@ def get_referral(ctx: Context, referral_id: str, today: dt.date | None = None) -
         return ReferralDetail(rows[0], ref.notes, ref.organisation_id, history)
 
 
+def short_id(referral_id: str) -> str:
+    """What the command line shows of a referral's id: its last 8 characters (the first ones are
+    its time of creation, shared by referrals made together)."""
+    return referral_id[-8:]
+
+
 def find_referral(ctx: Context, wanted: str) -> ReferralRow:
-    """A referral by its id, or by the first characters of it (at least 6) if only one matches."""
-    wanted = (wanted or "").strip()
+    """The referral whose id is or ends with ``wanted`` (at least 6 characters; the command line
+    shows :func:`short_id`), among those this PC shows."""
+    wanted = (wanted or "").strip().lower()
     if len(wanted) < 6:
-        raise NotFound("Give the referral's id (at least its first 6 characters): 'srcdesk referrals list' shows it.")
+        raise ValidationError("Give at least the last 6 characters of the referral's id "
+                              "(`srcdesk referrals list` shows them).", "referral")
     with ctx.read() as s:
-        ids = [r[0] for r in s.execute(select(Referral.id).where(
-            or_(Referral.id == wanted, Referral.id.like(f"{wanted}%")), Referral.deleted_hlc.is_(None)).limit(2))]
-        if len(ids) != 1:
-            raise NotFound(f"No referral here has the id {wanted!r}." if not ids else
-                           f"More than one referral's id starts with {wanted!r}: give more of it.")
-        rows = _rows(s, ctx, status="all", stage=None, establishment_id=None, referral_id=ids[0])
+        ids = s.execute(select(Referral.id).where(Referral.id.endswith(wanted, autoescape=True),
+                                                  Referral.deleted_hlc.is_(None)).limit(2)).scalars().all()
+        if len(ids) > 1:
+            raise ValidationError(f"More than one referral's id ends with {wanted}: give more of it.", "referral")
+        rows = _rows(s, ctx, status="all", stage=None, establishment_id=None, referral_id=ids[0]) if ids else []
     if not rows:
-        raise NotFound(f"No referral here has the id {wanted!r}.")
+        raise NotFound(f"No referral here has an id ending with {wanted}.")
     return rows[0]
+
+
+def organisation_by_name_or_id(ctx: Context, wanted: str) -> str:
+    """The id of the live community organisation named ``wanted`` (case ignored) or with that id."""
+    wanted = (wanted or "").strip()
+    with ctx.read() as s:
+        found = s.execute(select(CommunityOrganisation.id).where(
+            or_(func.lower(CommunityOrganisation.name) == wanted.lower(), CommunityOrganisation.id == wanted),
+            CommunityOrganisation.deleted_hlc.is_(None))).scalars().all()
+    if len(found) != 1:
+        raise NotFound(f"No community organisation here is called {wanted!r}." if not found else
+                       f"More than one community organisation is called {wanted!r}: give its id.")
+    return found[0]
+
+
+def organisations(ctx: Context) -> list[tuple[str, str]]:
+    """(id, name) of the community organisations not retired, by name: the services a referral may name."""
+    with ctx.read() as s:
+        return list(s.execute(select(CommunityOrganisation.id, CommunityOrganisation.name).where(
+            CommunityOrganisation.deleted_hlc.is_(None), CommunityOrganisation.retired.is_(False))
+            .order_by(CommunityOrganisation.name)).all())

@@ -102,9 +102,9 @@ def history_html(detail: referrals.ReferralDetail) -> str:
         parts.append(f"; residential rehabilitation service: {html.escape(row.service)}")
     if row.closed_on and row.close_reason:
         parts.append(f"<br>Closed on {html.escape(long_date(row.closed_on))}: {html.escape(row.close_reason)}")
-    parts.append("</p><table cellspacing='0' cellpadding='3'>")
-    parts.append("<tr><th align='left'>Date</th><th align='left'>Stage</th><th align='left'>Recorded by</th>"
-                 "<th align='left'>Note</th></tr>")
+    parts.append("</p><table cellspacing='0' cellpadding='4'>")
+    parts.append("<tr><th align='left'>Date&nbsp;&nbsp;</th><th align='left'>Stage&nbsp;&nbsp;</th>"
+                 "<th align='left'>Recorded by&nbsp;&nbsp;</th><th align='left'>Note</th></tr>")
     for h in detail.history:
         date, stage = html.escape(day_month_year(h.reached_on)), html.escape(h.stage_name)
         note = html.escape(h.note or "").replace("\n", "<br>")
@@ -206,8 +206,8 @@ class ReferralsView(QWidget):
         split.setChildrenCollapsible(False)
         split.addWidget(upper)
         split.addWidget(history_box)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
 
         self.status = StatusNote()
         self.status.setObjectName("referralsStatus")
@@ -273,10 +273,11 @@ class ReferralsView(QWidget):
                 self.est_combo.addItem(f"{name} ({code})", est_id)
         chosen = self.selected()
         self.model.set_rows(snap.rows)
-        if chosen is not None:
-            at = self.model.find(lambda r: r.id == chosen.id)
-            if at >= 0:
-                self.table.selectRow(at)
+        at = self.model.find(lambda r: r.id == chosen.id) if chosen is not None else -1
+        if at < 0 and snap.rows:
+            at = 0  # the longest waiting: its history shows at once
+        if at >= 0:
+            self.table.selectRow(at)
         if not snap.rows:
             self.empty_note.setText("No referrals match what is chosen." if any(self.filters()[1:]) or
                                     self.filters()[0] else "No referrals that are not closed. "
@@ -297,8 +298,8 @@ class ReferralsView(QWidget):
         if self._detail_task is not None:
             self._detail_task.discard()
             self._detail_task = None
+        self.detail = None
         if chosen is None:
-            self.detail = None
             self.history.clear()
             return
         self._detail_task = run_task(referrals.get_referral, self.ctx, chosen.id, owner=self,
@@ -347,7 +348,8 @@ class ReferralsView(QWidget):
     def _advance(self) -> None:
         r = self.selected()
         if self.editable and r is not None and r.next_stage is not None and r.status in ("open", "in_placement"):
-            self._open(NextStageDialog(self.ctx, r, self))
+            detail = self.detail if self.detail is not None and self.detail.row.id == r.id else None
+            self._open(NextStageDialog(self.ctx, r, detail, self))
 
     def _step_back(self) -> None:
         r = self.selected()
@@ -393,6 +395,9 @@ class NewReferralDialog(FormDialog):
         self.picker.setFocusProxy(self.picker.search)
         self.picker.changed.connect(self._changed)
         self.add_row("&Person:", self.picker, "person_id", "referralPerson", "Person referred")
+        label = self.grid.itemAtPosition(self.grid.rowCount() - 2, 0).widget()
+        label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        label.setContentsMargins(0, self.fontMetrics().lineSpacing() + 8, 0, 0)  # level with the finder
         self.day = self.add_row("&Date identified:", _date_field(), "referred_on", "referralDate", "Date identified")
         self.service = QComboBox()
         self.service.addItem("None named yet", None)
@@ -422,13 +427,21 @@ class NewReferralDialog(FormDialog):
 class NextStageDialog(FormDialog):
     """Record the next stage (named: only the next one may be recorded), dated today by default."""
 
-    def __init__(self, ctx: Context, row: referrals.ReferralRow, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: Context, row: referrals.ReferralRow, detail: referrals.ReferralDetail | None = None,
+                 parent: QWidget | None = None) -> None:
         self.row = row
         self.stage = row.next_stage or ""
         name = REFERRAL_STAGES.get(self.stage, self.stage)
         super().__init__(ctx, "Record next stage", f"{_person(row)}: {name}", "&Record stage", parent)
         self.setObjectName("nextStageDialog")
-        about = QLabel(f"Now: {row.stage_name}, since {long_date(row.since)} ({_waiting(row)}).")
+        words = f"Now: {row.stage_name}, since {long_date(row.since)} ({_waiting(row)})."
+        if self.stage in referrals.FOLLOW_UP_DAYS:
+            admitted = next((h.reached_on for h in (detail.history if detail else [])
+                             if h.stage == "admitted" and not h.stepped_back), None)
+            if admitted is not None:
+                days = referrals.FOLLOW_UP_DAYS[self.stage]
+                words += f" It can be recorded from {long_date(admitted + dt.timedelta(days=days))}."
+        about = QLabel(words)
         about.setObjectName("nextStageAbout")
         about.setWordWrap(True)
         self.layout_.insertWidget(1, about)

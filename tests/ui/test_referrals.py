@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from srcdesk.dates import day_month_year, numeric_date
+from PySide6.QtWidgets import QLabel
+
+from srcdesk.dates import day_month_year, long_date, numeric_date
 from srcdesk.services import people, referrals
 from srcdesk.ui.referrals import (
     CloseReferralDialog,
@@ -38,8 +40,9 @@ def _view(qtbot, ctx) -> ReferralsView:  # noqa: ANN001
 def _choose(qtbot, view: ReferralsView, name: str) -> None:  # noqa: ANN001
     row = view.model.find(lambda r: r.person_name == name)
     assert row >= 0, name
-    with qtbot.waitSignal(view.detailShown, timeout=WAIT_MS):
-        view.table.selectRow(row)
+    view.table.selectRow(row)
+    wanted = view.model.row(row).id
+    qtbot.waitUntil(lambda: view.detail is not None and view.detail.row.id == wanted, timeout=WAIT_MS)
 
 
 def _saved(qtbot, view: ReferralsView, action) -> None:  # noqa: ANN001
@@ -64,7 +67,7 @@ def test_the_list_history_and_every_action(qtbot, ctx) -> None:  # noqa: ANN001
     assert texts[0][:5] == ["Jo Bloggs (P123)", "PER", "Consented", day_month_year(ago(12)),
                             "12 days"]
     assert texts[1][0] == "Al Able" and texts[1][4] == "3 days"
-    assert not view.read_only_note.isVisible() and not view.advance_button.isEnabled()
+    assert not view.read_only_note.isVisible() and view.selected().person_name == "Jo Bloggs"  # the longest waiting
     assert sorted(mnemonics(view)) == sorted(set(mnemonics(view))), mnemonics(view)
 
     # The history: the stages with who recorded them.
@@ -147,6 +150,12 @@ def test_left_the_placement_after_admission(qtbot, ctx) -> None:  # noqa: ANN001
     _choose(qtbot, view, "Di Dunn")
     assert view.close_button.text() == "&Left the placement…"
     assert view.advance_button.toolTip() == "Next: Still in placement at 4 weeks"
+    view.advance_button.click()
+    nxt = view.findChild(NextStageDialog)
+    admitted = ago(90 - 25)
+    assert nxt.findChild(QLabel, "nextStageAbout").text().endswith(
+        f"It can be recorded from {long_date(admitted + dt.timedelta(days=28))}.")
+    nxt.reject()
     view.close_button.click()
     dialog = view.findChild(CloseReferralDialog)
     assert [dialog.outcome.itemData(i) for i in range(dialog.outcome.count())] == ["left_placement"]

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QGroupBox,
@@ -68,7 +68,7 @@ def _waiting(r: referrals.ReferralRow) -> str:
 
 
 COLUMNS = [
-    Column("Person", _person),
+    Column("Person", lambda r: r.person_name, tooltip=lambda r: _person(r)),
     Column("Establishment", lambda r: r.establishment_code or "", tooltip=lambda r: r.establishment_name),
     Column("Stage", _stage, tooltip=lambda r: r.close_reason if r.close_reason else None),
     Column("Since", lambda r: r.since),
@@ -225,6 +225,17 @@ class ReferralsView(QWidget):
             QWidget.setTabOrder(a, b)
         self._update_buttons()
         data_bus().changed.connect(self._data_changed)
+
+    # -- size ----------------------------------------------------------------------------------
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        """Modest: the list and the history share whatever height there is (the page scrolls only
+        below its minimum, at 1024×600 too)."""
+        hint = super().sizeHint()
+        return QSize(hint.width(), min(hint.height(), self.fontMetrics().lineSpacing() * 16))
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802
+        return False  # the wrapped intro would otherwise ask for every widget's preferred height
 
     # -- loading -------------------------------------------------------------------------------
 

@@ -338,7 +338,8 @@ def test_an_establishment_sees_its_own_only(qtbot, fixed, open_demo) -> None:  #
     model = page.referrals_model
     assert [[model.index(r, c).data() for c in range(3)] for r in range(model.rowCount())] == [
         ["Identified", "4", "6"], ["Admitted to residential rehabilitation", "1", "2"], ["Withdrawn", "", "1"]]
-    assert page.referrals_box.isVisible() and page.referrals_note.text() == "5 not closed today, 1 of them in placement."
+    assert page.referrals_box.isVisible() and page.referrals_note.text() == (
+        "Early Release to Residential Rehabilitation: 5 not closed today, 1 of them in placement.")
 
 
 def test_empty_database_says_so(qtbot, monkeypatch, office_ctx) -> None:  # noqa: ANN001

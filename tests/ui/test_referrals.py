@@ -64,7 +64,7 @@ def test_the_list_history_and_every_action(qtbot, ctx) -> None:  # noqa: ANN001
     referrals.create_referral(ctx, person_id=al.id, referred_on=ago(3))
     view = _view(qtbot, ctx)
     texts = [[view.model.index(i, c).data() for c in range(view.model.columnCount())] for i in range(2)]
-    assert texts[0][:5] == ["Jo Bloggs (P123)", "PER", "Consented", day_month_year(ago(12)),
+    assert texts[0][:5] == ["Jo Bloggs", "PER", "Consented", day_month_year(ago(12)),
                             "12 days"]
     assert texts[1][0] == "Al Able" and texts[1][4] == "3 days"
     assert not view.read_only_note.isVisible() and view.selected().person_name == "Jo Bloggs"  # the longest waiting

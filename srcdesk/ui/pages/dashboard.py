@@ -487,7 +487,8 @@ class DashboardPage(Page):
              Column("In period", lambda r: f"{r.in_period:,}", align=RIGHT,
                     tooltip=lambda r: "Reached this stage in the period" if r.now is not None
                     else "Closed this way in the period")], self)
-        self.referrals_box = QGroupBox("Early Release to Residential Rehabilitation referrals by stage")
+        self.referrals_box = QGroupBox("Referrals by stage")  # narrow: it shares the row (at 1024×600 too)
+        self.referrals_box.setToolTip("Early Release to Residential Rehabilitation referrals by stage")
         self.referrals_box.setObjectName("referralsByStageBox")
         referrals_layout = QVBoxLayout(self.referrals_box)
         self.referrals_note = QLabel("Loading…")
@@ -754,8 +755,8 @@ class DashboardPage(Page):
     def _show_referrals(self, counts: ReferralCounts | None) -> None:
         self.referrals_model.set_rows(counts.rows if counts is not None else [])
         if counts is not None:
-            self.referrals_note.setText(f"{counts.open_now:,} not closed today, {counts.in_placement_now:,} of them "
-                                        "in placement.")
+            self.referrals_note.setText(f"Early Release to Residential Rehabilitation: {counts.open_now:,} not closed "
+                                        f"today, {counts.in_placement_now:,} of them in placement.")
 
     def _fill_establishments(self, places: list[Place]) -> None:
         combo = self.establishment_combo

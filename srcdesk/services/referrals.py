@@ -405,13 +405,16 @@ def _rows(s: OrmSession, ctx: Context, *, status: str | None, stage: str | None,
             establishment_code=est.code if est else None, establishment_name=est.name if est else None,
             status=ref.status, stage=st, since=since, days_waiting=max(0, (end - since).days),
             service=orgs.get(ref.organisation_id or ""), closed_on=ref.closed_on, close_reason=ref.close_reason))
-    out.sort(key=lambda x: (-x.days_waiting, x.person_name.lower()))
+    # On the way to admission first (where waiting matters), then in placement, then closed;
+    # each longest waiting first.
+    rank = {"open": 0, "in_placement": 1}
+    out.sort(key=lambda x: (rank.get(x.status, 2), -x.days_waiting, x.person_name.lower()))
     return out
 
 
 def list_referrals(ctx: Context, *, status: str | None = None, stage: str | None = None,
                    establishment_id: str | None = None, today: dt.date | None = None) -> list[ReferralRow]:
-    """Referrals, longest waiting first: those not closed (``status`` None), "closed", "all" or
+    """Referrals, those on the way to admission first, each longest waiting first: those not closed (``status`` None), "closed", "all" or
     one status; of one current ``stage``; of one establishment (at the office; an establishment
     PC sees its own people's only)."""
     if stage is not None and stage not in REFERRAL_STAGES:

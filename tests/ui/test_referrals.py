@@ -167,3 +167,15 @@ def test_read_only_with_the_reason_for_nobody_signed_in(qtbot, ctx) -> None:  # 
     view.show()
     assert view.read_only_note.isVisible() and "Sign in" in view.read_only_note.text()
     assert not view.new_button.isVisible() and not view.advance_button.isVisible()
+
+
+def test_the_person_page_says_where_their_referral_is(qtbot, ctx) -> None:  # noqa: ANN001
+    from srcdesk.ui.person_view import load_person_page, referral_words
+
+    p = people.create_person(ctx, given_name="Ed", family_name="Eadie")
+    assert referral_words(load_person_page(ctx, p.id).referrals) == "—"
+    r = referrals.create_referral(ctx, person_id=p.id, referred_on=ago(9))
+    referrals.advance(ctx, r.id, "consented", ago(4))
+    assert referral_words(load_person_page(ctx, p.id).referrals) == f"Consented, since {day_month_year(ago(4))} (4 days)"
+    referrals.withdraw(ctx, r.id, "Changed their mind", ago(1))
+    assert referral_words(referrals.person_referrals(ctx, p.id)) == f"Withdrawn on {day_month_year(ago(1))}"

@@ -321,6 +321,8 @@ class ReferralsView(QWidget):
         self._detail_task = None
         self.detail = detail
         self.history.setHtml(history_html(detail))
+        bar = self.history.verticalScrollBar()
+        bar.setValue(bar.maximum())  # the latest stages (and any stepped back) in view
         self._update_buttons()
         self.detailShown.emit()
 
@@ -489,6 +491,7 @@ class StepBackDialog(ReasonedDialog):
         self.reason = self.add_row("&Reason:", QLineEdit(), "reason", "stepBackReason", "Reason for stepping back")
         self.reason.setMaxLength(1000)
         self.reason.setPlaceholderText("e.g. funding withdrawn; recorded on the wrong person")
+        self.reason.setMinimumWidth(self.fontMetrics().averageCharWidth() * 50)
         self.finish_layout()
         self.reason.setFocus()
 
@@ -503,7 +506,7 @@ class StepBackDialog(ReasonedDialog):
     def question(self) -> tuple[str, str, str, str, str]:
         return ("Step back?", f"Step {self.row.person_name}'s referral back to {self.to.currentText()}?",
                 "Step &back", "&Keep it as it is",
-                "Stepped back, kept in the history with the reason: " + ", ".join(self._later()) + ".")
+                "Kept in the history, struck through with the reason: " + ", ".join(self._later()) + ".")
 
     def work(self) -> tuple[Callable[..., Any], tuple, dict]:
         return referrals.step_back, (self.ctx, self.row.id, self.to.currentData() or "", self.reason.text()), {}
@@ -532,6 +535,7 @@ class CloseReferralDialog(ReasonedDialog):
         self.reason = self.add_row("&Reason:", QLineEdit(), "reason", "closeReason", "Reason")
         self.reason.setMaxLength(1000)
         self.reason.setPlaceholderText("e.g. no longer wishes to go; funding refused; left after two weeks")
+        self.reason.setMinimumWidth(self.fontMetrics().averageCharWidth() * 50)
         self.finish_layout()
         self.reason.setFocus()
 

@@ -36,6 +36,16 @@ Details the headline rules leave open, decided here once:
   reprint of the same certificate); revoked: those whose revocation is dated in the period;
 * RAT coverage counts a cohort at its own establishment, whenever its RAT session was held.
 
+Early Release to Residential Rehabilitation referrals (:func:`referrals_by_stage`) count at the
+referral's establishment (``Referral.establishment_id``: where it was made; while it is open it
+follows the person on transfer, so an open referral counts where the person is, and one whose
+person left custody for a placement counts where they left from). "Now" is today, whatever the
+period: the referrals not closed, by the stage they are at (the last one reached and not stepped
+back). "In the period": the stages reached (dated) inside it, whether the referral has moved on
+since or not (a stage stepped back does not count), and the referrals withdrawn, declined or left
+early with their closing date inside it. Small numbers are shown as they are: the dashboard is
+internal (suppression is the Steering Group report's).
+
 Values are ``int`` counts, ``float`` hours, or :class:`Ratio`.
 """
 
@@ -47,7 +57,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 from sqlalchemy.orm import Session as OrmSession
 
-from ..models import stats
+from ..models import REFERRAL_STAGES, REFERRAL_STATUSES, stats
 from .indicator_list import INDICATOR_BY_CODE, INDICATORS, Indicator  # noqa: F401 - re-exported
 from .periods import Period
 
@@ -597,3 +607,59 @@ def suppress(value: Value | None, *, about_people: bool = True) -> str:
     if about_people and 1 <= value <= 9:
         return "<10"
     return f"{value:,}"
+
+
+# -- Early Release to Residential Rehabilitation referrals ---------------------------------------
+
+
+@dataclass(frozen=True)
+class ReferralStageCount:
+    key: str  # a stage (REFERRAL_STAGES) or a way of closing ("withdrawn", "declined", "left_placement")
+    label: str
+    now: int | None  # referrals at this stage today (None: a closing, not a stage)
+    in_period: int  # stages reached, or referrals closed this way, inside the period
+
+
+@dataclass(frozen=True)
+class ReferralCounts:
+    period: Period
+    establishment_id: str | None
+    rows: list[ReferralStageCount]
+    open_now: int  # not closed today (on the way to admission or in placement)
+    in_placement_now: int
+
+
+def referrals_by_stage(s: OrmSession, period: Period, establishment_id: str | None = None) -> ReferralCounts:
+    """Referrals by stage: how many are at each stage now, and how many reached it in the period
+    (the rules are in the module's docstring)."""
+    order = list(REFERRAL_STAGES)
+    est_sql = "" if establishment_id is None else " AND r.establishment_id = :est"
+    params = {"start": period.start, "end": period.end, "est": establishment_id}
+    current: dict[str, int] = {}
+    status_of: dict[str, str] = {}
+    reached = dict.fromkeys(order, 0)
+    for rid, status, stage, on in s.execute(text(
+            "SELECT r.id, r.status, st.stage, st.reached_on FROM referral r JOIN referral_stage st "
+            "ON st.referral_id = r.id AND st.deleted_hlc IS NULL AND st.merged_into IS NULL "
+            f"WHERE r.deleted_hlc IS NULL{est_sql}"), params):
+        if stage not in REFERRAL_STAGES:
+            continue
+        day = on if isinstance(on, dt.date) else dt.date.fromisoformat(str(on)[:10])
+        if period.start <= day <= period.end:
+            reached[stage] += 1
+        status_of[rid] = status
+        current[rid] = max(current.get(rid, 0), order.index(stage))
+    now = dict.fromkeys(order, 0)
+    for rid, at in current.items():
+        if status_of[rid] in ("open", "in_placement"):
+            now[order[at]] += 1
+    closed = dict(s.execute(text(
+        "SELECT r.status, COUNT(*) FROM referral r WHERE r.deleted_hlc IS NULL "
+        "AND r.status IN ('withdrawn', 'declined', 'left_placement') "
+        f"AND r.closed_on BETWEEN :start AND :end{est_sql} GROUP BY r.status"), params).all())
+    rows = [ReferralStageCount(st, REFERRAL_STAGES[st], now[st] if st != "completed" else None, reached[st])
+            for st in order]
+    rows += [ReferralStageCount(k, REFERRAL_STATUSES[k], None, int(closed.get(k, 0)))
+             for k in ("withdrawn", "declined", "left_placement")]
+    in_placement = sum(1 for rid in current if status_of[rid] == "in_placement")
+    return ReferralCounts(period, establishment_id, rows, sum(now.values()), in_placement)

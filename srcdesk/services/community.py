@@ -22,18 +22,14 @@ from ..models import (
     INITIATIVE_STATUSES,
     LOCAL_AUTHORITIES,
     ORGANISATION_KINDS,
-    REFERRAL_STAGES,
-    REFERRAL_STATUSES,
     CommunityOrganisation,
     Establishment,
     Initiative,
     OrganisationLink,
-    Person,
-    Referral,
-    ReferralStage,
     Session,
 )
 from ..sync.authority import refuse_here
+from . import referrals
 from .base import Context, choice, get_live, parse_date, revive, saved, text, to_record, tombstone
 from .estate import establishment_sort_key
 
@@ -654,75 +650,10 @@ def organisations_near(ctx: Context, area: str) -> list[OrganisationView]:
     return sorted(rows, key=lambda o: (_KIND_ORDER.get(o.kind, 9), o.name.lower()))
 
 
-# -- referrals (Early Release to Residential Rehabilitation Protocol) -------------------------
+# -- referrals: in :mod:`srcdesk.services.referrals` (these names stay for older callers) ------
 
-
-def create_referral(ctx: Context, *, person_id: str, referred_on: dt.date | str,
-                    organisation_id: str | None = None, notes: str | None = None) -> Any:
-    ctx.require("referral.record")
-    day = parse_date(referred_on, "Referral date", "referred_on")
-    if day > dt.date.today():
-        raise ValidationError("A referral can't be dated in the future.", "referred_on")
-    with ctx.write("referral.record") as s:
-        person = get_live(s, Person, person_id, "person")
-        if not person.establishment_id:
-            raise ValidationError("This person is not at an establishment.", "person_id")
-        if organisation_id:
-            get_live(s, CommunityOrganisation, organisation_id, "organisation")
-        referral = Referral(person_id=person_id, establishment_id=person.establishment_id,
-                            organisation_id=organisation_id, status="open",
-                            notes=text(notes, "Notes", "notes", required=False, max_len=4000))
-        s.add(referral)
-        s.flush()
-        s.add(ReferralStage(referral_id=referral.id, stage="identified", reached_on=day))
-        s.flush()
-        return to_record(referral)
-
-
-def record_stage(ctx: Context, referral_id: str, stage: str, reached_on: dt.date | str,
-                 note: str | None = None) -> Any:
-    """Record the next stage of the protocol; stages go in order and dates never go back."""
-    ctx.require("referral.record")
-    choice(stage, REFERRAL_STAGES, "Stage", "stage")
-    day = parse_date(reached_on, "Date", "reached_on")
-    if day > dt.date.today():
-        raise ValidationError("A stage can't be recorded for a future date.", "reached_on")
-    with ctx.write("referral.record") as s:
-        referral = get_live(s, Referral, referral_id, "referral")
-        if referral.status not in ("open", "in_placement"):
-            raise ValidationError(f"This referral is {referral.status}.", "status")
-        reached = {r.stage: r for r in s.execute(select(ReferralStage).where(
-            ReferralStage.referral_id == referral_id, ReferralStage.deleted_hlc.is_(None))).scalars()}
-        order = list(REFERRAL_STAGES)
-        if stage in reached:
-            raise ValidationError(f"'{REFERRAL_STAGES[stage]}' is already recorded.", "stage")
-        later = [st for st in reached if order.index(st) > order.index(stage)]
-        if later:
-            raise ValidationError(f"'{REFERRAL_STAGES[later[0]]}' is already recorded; stages go in order.", "stage")
-        earlier = [r.reached_on for st, r in reached.items() if order.index(st) < order.index(stage)]
-        if earlier and day < max(earlier):
-            raise ValidationError("This stage can't be dated before the previous one.", "reached_on")
-        row = ReferralStage(referral_id=referral_id, stage=stage, reached_on=day,
-                            note=text(note, "Note", "note", required=False, max_len=2000))
-        s.add(row)
-        if stage == "admitted":
-            referral.status = "in_placement"
-        elif stage == "completed":
-            referral.status, referral.closed_on = "completed", day
-        s.flush()
-        return to_record(row)
-
-
-def set_referral_status(ctx: Context, referral_id: str, status: str, notes: str | None = None) -> Any:
-    ctx.require("referral.edit")
-    choice(status, REFERRAL_STATUSES, "Status", "status")
-    with ctx.write("referral.edit") as s:
-        referral = get_live(s, Referral, referral_id, "referral")
-        referral.status = status
-        if notes is not None:
-            referral.notes = text(notes, "Notes", "notes", required=False, max_len=4000)
-        s.flush()
-        return to_record(referral)
+create_referral = referrals.create_referral
+record_stage = referrals.advance
 
 
 

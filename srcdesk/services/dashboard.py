@@ -137,3 +137,12 @@ def focus(ctx: Context, period: Period) -> list[str]:
     ctx.require("report.read")
     year_id = _plan_year_id(ctx, period, ctx.installation.establishment_id)
     return [] if year_id is None else sorted(e.id for e in plans.focus(ctx, year_id))
+
+
+def referrals_by_stage(ctx: Context, period: Period, establishment_id: str | None = None
+                       ) -> indicators.ReferralCounts:
+    """Early Release to Residential Rehabilitation referrals by stage, now and in the period
+    (:func:`srcdesk.reports.indicators.referrals_by_stage`), scoped like every figure."""
+    ctx.require("report.read")
+    with ctx.read() as s:
+        return indicators.referrals_by_stage(s, period, _scope(ctx, s, establishment_id))

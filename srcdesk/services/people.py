@@ -27,6 +27,7 @@ from ..models.people import PersonSearchWord
 from ..sync.changelog import logged_changes
 from ..sync.hlc import to_datetime
 from .base import Context, Page, choice, get_live, keyset_page, parse_date, text, to_record, tombstone
+from .referrals import follow_transfer
 
 EDITABLE = ("given_name", "family_name", "kind", "external_ref", "consent_date", "consent_scope",
             "liberation_date", "notes")
@@ -161,7 +162,8 @@ def update_person(ctx: Context, person_id: str, **changes: Any) -> Any:
 
 def transfer_person(ctx: Context, person_id: str, to_establishment_id: str | None, *,
                     on: dt.date | str, reason: str | None = None) -> Any:
-    """Move a person to another establishment (None: left custody). History is kept."""
+    """Move a person to another establishment (None: left custody). History is kept; their open
+    referrals follow them (:func:`srcdesk.services.referrals.follow_transfer`)."""
     on_date = parse_date(on, "Transfer date", "on")
     if on_date > dt.date.today():
         raise ValidationError("A transfer can't be recorded for a future date.", "on")
@@ -184,6 +186,8 @@ def transfer_person(ctx: Context, person_id: str, to_establishment_id: str | Non
                               reason=text(reason, "Reason", "reason", required=False, max_len=1000))
         s.add(move)
         person.establishment_id = to_establishment_id
+        # Their Early Release to Residential Rehabilitation referrals not closed follow them.
+        follow_transfer(s, person_id, to_establishment_id)
         s.flush()
         return to_record(move)
 

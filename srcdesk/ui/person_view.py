@@ -10,7 +10,7 @@ the data bus makes the view reload.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from ..errors import SrcdeskError
 from ..services import certificates, ladder, people
+from ..services import referrals as referral_service
 from ..services.base import Context
 from ..words import noun_for, plural
 from .certificate_dialogs import IssueCertificateDialog, status_words
@@ -91,6 +92,7 @@ class PersonPageData:
     transfers: list[people.TransferRow]
     levels: list[LevelLine]
     certificates: list[Any]  # their certificates, newest first (revoked and superseded too)
+    referrals: list[Any] = field(default_factory=list)  # Early Release to Residential Rehabilitation, newest first
 
 
 def load_person_page(ctx: Context, person_id: str) -> PersonPageData:
@@ -114,7 +116,18 @@ def load_person_page(ctx: Context, person_id: str) -> PersonPageData:
         levels.append(LevelLine(step.level, step.name, state, "" if active or step.eligible else " ".join(step.unmet),
                                 earlier))
     issued = sorted(certificates.certificates_for(ctx, person_id), key=lambda c: (c.issued_on, c.serial), reverse=True)
-    return PersonPageData(details, transfers, levels, issued)
+    return PersonPageData(details, transfers, levels, issued, referral_service.person_referrals(ctx, person_id))
+
+
+def referral_words(rows: list[Any]) -> str:
+    """The person's Early Release to Residential Rehabilitation referral in a line: the one not
+    closed (its stage, since when), else the latest closed one, else a dash."""
+    if not rows:
+        return "—"
+    r = next((x for x in rows if x.status in ("open", "in_placement")), rows[0])
+    if r.status in ("open", "in_placement"):
+        return f"{r.stage_name}, since {display(r.since)} ({plural(r.days_waiting, 'day')})"
+    return f"{r.status_name} on {display(r.closed_on)}" if r.closed_on else r.status_name
 
 
 def _table(name: str, accessible: str, model: Any) -> QTableView:
@@ -169,7 +182,8 @@ class PersonView(QWidget):
         details = QGroupBox("Details")
         details.setObjectName("detailsBox")
         self._form(details, [("reference", "Reference"), ("kind", "Kind"), ("establishment", "Establishment"),
-                             ("liberation", "Liberation date"), ("registered", "Registered"), ("notes", "Notes")])
+                             ("liberation", "Liberation date"), ("referral", "Residential rehab referral"),
+                             ("registered", "Registered"), ("notes", "Notes")])
         consent = QGroupBox("Consent")
         consent.setObjectName("consentBox")
         self._form(consent, [("consent_date", "Consent given"), ("consent_scope", "Covers"),
@@ -336,6 +350,7 @@ class PersonView(QWidget):
         self._set_value("establishment", f"{d.establishment_name} ({d.establishment_code})" if d.establishment_name
                         else "None (not in an establishment)")
         self._set_value("liberation", display(p.liberation_date) or "—")
+        self._set_value("referral", referral_words(data.referrals))
         registered = display(d.registered_at.date()) if d.registered_at else ""
         self._set_value("registered", f"{registered} by {d.registered_by}" if d.registered_by else registered)
         self._set_value("notes", p.notes or "—")

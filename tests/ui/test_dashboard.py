@@ -14,7 +14,15 @@ from collections.abc import Iterator
 import pytest
 from PySide6.QtCore import QCoreApplication, Qt, QThreadPool
 
-from srcdesk.reports.indicators import INDICATORS, Behind, Figures, Freshness, Ratio
+from srcdesk.reports.indicators import (
+    INDICATORS,
+    Behind,
+    Figures,
+    Freshness,
+    Ratio,
+    ReferralCounts,
+    ReferralStageCount,
+)
 from srcdesk.reports.periods import Period, parse_period, plan_quarter
 from srcdesk.ui.pages import dashboard as page_module
 from srcdesk.ui.pages import today as today_page
@@ -95,6 +103,13 @@ class FixedService:
 
     def focus(self, ctx, period) -> list:  # noqa: ANN001
         return ["e-bar"]
+
+    def referrals_by_stage(self, ctx, period, establishment_id=None) -> ReferralCounts:  # noqa: ANN001
+        self.calls.append(("referrals_by_stage", period.code, establishment_id))
+        rows = [ReferralStageCount("identified", "Identified", 4, 6),
+                ReferralStageCount("admitted", "Admitted to residential rehabilitation", 1, 2),
+                ReferralStageCount("withdrawn", "Withdrawn", None, 1)]
+        return ReferralCounts(period, establishment_id, rows, 5, 1)
 
 
 @pytest.fixture
@@ -318,6 +333,13 @@ def test_an_establishment_sees_its_own_only(qtbot, fixed, open_demo) -> None:  #
     assert not any(c[0] in ("by_establishment", "freshness") for c in fixed.calls)
     assert page.trend_chart.isVisible()
     assert page.breakdown_model.rowCount() >= 1 and page.ladder_model.rowCount() == 2
+    # Early Release to Residential Rehabilitation referrals by stage: loaded with the charts, its own.
+    assert {c[2] for c in fixed.calls if c[0] == "referrals_by_stage"} == {own}
+    model = page.referrals_model
+    assert [[model.index(r, c).data() for c in range(3)] for r in range(model.rowCount())] == [
+        ["Identified", "4", "6"], ["Admitted to residential rehabilitation", "1", "2"], ["Withdrawn", "", "1"]]
+    assert page.referrals_box.isVisible() and page.referrals_note.text() == (
+        "Early Release to Residential Rehabilitation: 5 not closed today, 1 of them in placement.")
 
 
 def test_empty_database_says_so(qtbot, monkeypatch, office_ctx) -> None:  # noqa: ANN001

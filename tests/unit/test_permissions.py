@@ -43,6 +43,7 @@ from srcdesk.services import (
     ladder,
     people,
     plans,
+    referrals,
     sessions,
     setup,
     steering,
@@ -115,19 +116,22 @@ CALLS: dict[str, tuple[str, Call]] = {
     "community.create_initiative": ("initiative.record", lambda c, t: community.create_initiative(
         c, kind="x", name="")),
     "community.create_organisation": ("organisation.edit", lambda c, t: community.create_organisation(c, name="")),
-    "community.create_referral": ("referral.record", lambda c, t: community.create_referral(
-        c, person_id="nope", referred_on=DAY)),
     "community.delete_initiative": ("initiative.delete", lambda c, t: community.delete_initiative(c, "nope", "r")),
     "community.link_organisation": ("organisation.edit", lambda c, t: community.link_organisation(c, "n", "n")),
-    "community.record_stage": ("referral.record", lambda c, t: community.record_stage(c, "nope", "x", DAY)),
     "community.record_review": ("initiative.edit", lambda c, t: community.record_review(c, "nope", DAY, None)),
     "community.retire_organisation": ("organisation.edit", lambda c, t: community.retire_organisation(c, "n")),
-    "community.set_referral_status": ("referral.edit", lambda c, t: community.set_referral_status(c, "n", "x")),
     "community.unlink_organisation": ("organisation.edit", lambda c, t: community.unlink_organisation(
         c, "n", "n", "r")),
     "community.update_initiative": ("initiative.edit", lambda c, t: community.update_initiative(c, "n", name="x")),
     "community.update_organisation": ("organisation.edit", lambda c, t: community.update_organisation(
         c, "n", name="x")),
+    "referrals.advance": ("referral.record", lambda c, t: referrals.advance(c, "nope", "consented", DAY)),
+    "referrals.close": ("referral.edit", lambda c, t: referrals.close(c, "nope", "withdrawn", DAY, "r")),
+    "referrals.create_referral": ("referral.record", lambda c, t: referrals.create_referral(
+        c, person_id="nope", referred_on=DAY)),
+    "referrals.step_back": ("referral.edit", lambda c, t: referrals.step_back(c, "nope", "identified", "r")),
+    "dashboard.referrals_by_stage": ("report.read", lambda c, t: dashboard.referrals_by_stage(
+        c, plan_year(2025), "est-per")),
     "conflicts.list_conflicts": ("sync.read", lambda c, t: conflicts.list_conflicts(c)),
     "conflicts.resolve_conflict": ("conflict.resolve", lambda c, t: conflicts.resolve_conflict(c, 999, "keep")),
     "demo.generate_demo": ("demo.fill", lambda c, t: demo.generate_demo(c, scale="no such scale")),

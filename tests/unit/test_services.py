@@ -18,6 +18,7 @@ from srcdesk.services import (
     ladder,
     people,
     plans,
+    referrals,
     sessions,
 )
 from srcdesk.services.attendance import RegisterEntry
@@ -342,17 +343,23 @@ def test_estate_changes(office) -> None:  # noqa: ANN001
 
 
 def test_referral_stages_go_in_order(recorder) -> None:  # noqa: ANN001
+    """Only the next stage, dated on or after the one before; back only with a reason (the whole
+    protocol: tests/unit/test_referrals.py)."""
     p = _person(recorder)
     r = community.create_referral(recorder, person_id=p.id, referred_on=TODAY - dt.timedelta(days=20))
-    community.record_stage(recorder, r.id, "assessed", TODAY - dt.timedelta(days=15))
+    with pytest.raises(ValidationError, match="The next stage is 'Consented'"):
+        community.record_stage(recorder, r.id, "assessed", TODAY - dt.timedelta(days=15))
+    community.record_stage(recorder, r.id, "consented", TODAY - dt.timedelta(days=15))
     with pytest.raises(ValidationError, match="before the previous one"):
-        community.record_stage(recorder, r.id, "funding_agreed", TODAY - dt.timedelta(days=16))
-    community.record_stage(recorder, r.id, "placement_offered", TODAY - dt.timedelta(days=5))
-    with pytest.raises(ValidationError, match="stages go in order"):
-        community.record_stage(recorder, r.id, "funding_agreed", TODAY - dt.timedelta(days=4))
-    community.record_stage(recorder, r.id, "completed", TODAY)
-    with pytest.raises(ValidationError, match="completed"):
-        community.record_stage(recorder, r.id, "admitted", TODAY)
+        community.record_stage(recorder, r.id, "assessed", TODAY - dt.timedelta(days=16))
+    community.record_stage(recorder, r.id, "assessed", TODAY - dt.timedelta(days=5))
+    with pytest.raises(ValidationError, match="step back with a reason"):
+        community.record_stage(recorder, r.id, "consented", TODAY - dt.timedelta(days=4))
+    referrals.step_back(recorder, r.id, "consented", "Assessed the wrong person")
+    community.record_stage(recorder, r.id, "assessed", TODAY)
+    referrals.withdraw(recorder, r.id, "No longer wishes to go", TODAY)
+    with pytest.raises(ValidationError, match="closed"):
+        community.record_stage(recorder, r.id, "funding_agreed", TODAY)
 
 
 def test_initiatives_organisations_and_plans(recorder, coordinator, office, make_user) -> None:  # noqa: ANN001

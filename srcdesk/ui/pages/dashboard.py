@@ -46,6 +46,7 @@ from ...reports.indicators import (
     Freshness,
     Indicator,
     Ratio,
+    ReferralCounts,
     Value,
 )
 from ...reports.periods import Period, parse_period, period_containing, periods_offered
@@ -120,6 +121,7 @@ class Charts:
     establishment_id: str | None
     by_establishment: dict[str, dict[str, Value]]  # office only
     trend: Trend
+    referrals: ReferralCounts | None = None  # Early Release to Residential Rehabilitation, by stage
 
 
 def _place(row: Any) -> Place:
@@ -176,7 +178,8 @@ def load_overview(ctx: Context, period: Period, establishment_id: str | None) ->
 def load_charts(ctx: Context, period: Period, establishment_id: str | None, code: str) -> Charts:
     """The bars by establishment (at the office) and the trend (loaded once the tiles are shown)."""
     by_est = dashboard_service.by_establishment(ctx, period) if ctx.installation.is_office else {}
-    return Charts(period, establishment_id, by_est, load_trend(ctx, period, establishment_id, code))
+    return Charts(period, establishment_id, by_est, load_trend(ctx, period, establishment_id, code),
+                  dashboard_service.referrals_by_stage(ctx, period, establishment_id))
 
 
 def load_behind(ctx: Context, period: Period, code: str, establishment_id: str | None) -> Behind:
@@ -474,9 +477,30 @@ class DashboardPage(Page):
         QVBoxLayout(self.freshness_box).addWidget(self.freshness_list)
         hidden_unless(self.freshness_box, self.office)
 
+        # Early Release to Residential Rehabilitation referrals by stage: now, and in the period
+        # (loaded with the charts, after the tiles; small numbers shown as they are: internal).
+        self.referrals_table, self.referrals_model = _small_table(
+            "referralsByStageTable", "Early Release to Residential Rehabilitation referrals by stage",
+            [Column("Stage", lambda r: r.label, tooltip=lambda r: r.label),
+             Column("Now", lambda r: "" if r.now is None else f"{r.now:,}", align=RIGHT,
+                    tooltip=lambda r: None if r.now is None else "Referrals at this stage today"),
+             Column("In period", lambda r: f"{r.in_period:,}", align=RIGHT,
+                    tooltip=lambda r: "Reached this stage in the period" if r.now is not None
+                    else "Closed this way in the period")], self)
+        self.referrals_box = QGroupBox("Referrals by stage")  # narrow: it shares the row (at 1024×600 too)
+        self.referrals_box.setToolTip("Early Release to Residential Rehabilitation referrals by stage")
+        self.referrals_box.setObjectName("referralsByStageBox")
+        referrals_layout = QVBoxLayout(self.referrals_box)
+        self.referrals_note = QLabel("Loading…")
+        self.referrals_note.setObjectName("referralsByStageNote")
+        self.referrals_note.setWordWrap(True)
+        referrals_layout.addWidget(self.referrals_note)
+        referrals_layout.addWidget(self.referrals_table, 1)
+
         tables = QHBoxLayout()
         tables.addWidget(by_box, 3)
         tables.addWidget(ladder_box, 3)
+        tables.addWidget(self.referrals_box, 3)
         tables.addWidget(self.freshness_box, 3)
 
         self.note = QLabel("Loading…")
@@ -723,9 +747,16 @@ class DashboardPage(Page):
         self.charts = charts
         self._show_bars()
         self._show_trend(charts.trend)
+        self._show_referrals(charts.referrals)
         if charts.trend.code != self.chart_code:  # another indicator was chosen meanwhile
             self._chart_indicator_changed()
         self.painted.emit()
+
+    def _show_referrals(self, counts: ReferralCounts | None) -> None:
+        self.referrals_model.set_rows(counts.rows if counts is not None else [])
+        if counts is not None:
+            self.referrals_note.setText(f"Early Release to Residential Rehabilitation: {counts.open_now:,} not closed "
+                                        f"today, {counts.in_placement_now:,} of them in placement.")
 
     def _fill_establishments(self, places: list[Place]) -> None:
         combo = self.establishment_combo

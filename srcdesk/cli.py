@@ -17,6 +17,7 @@ from pathlib import Path
 from . import __version__
 from . import cli_certificates as certificates_cli
 from . import cli_export as export_cli
+from . import cli_liberation as liberation_cli
 from . import cli_plan as plan_cli
 from . import cli_report as report_cli
 from .errors import SrcdeskError
@@ -46,6 +47,7 @@ READ_ONLY = {("check", None), ("clock", "check"), ("keys", "show"), ("keys", "li
              ("bundle", "verify"), ("bundle", "history"), ("conflicts", "list"), ("report", "steering"),
              *(("certificates", c) for c in certificates_cli.READ_ONLY),
              *(("plan", c) for c in plan_cli.READ_ONLY),
+             *(("liberation", c) for c in liberation_cli.READ_ONLY),
              *(("export", c) for c in export_cli.READ_ONLY)}
 # Commands that act as nobody in particular; every other one needs --user or $SRCDESK_USER.
 NO_USER = {("init", None), ("check", None), ("clock", "check")}
@@ -147,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
 
     certificates_cli.add_parser(sub)
     plan_cli.add_parser(sub)
+    liberation_cli.add_parser(sub)
     report_cli.add_parser(sub)
     export_cli.add_parser(sub)
     conflicts = sub.add_parser("conflicts", help="concurrent edits waiting for a person")
@@ -594,6 +597,7 @@ def signed_in_command(run):  # noqa: ANN001, ANN201 - run(args, ctx) -> exit sta
 
 COMMANDS["certificates"] = signed_in_command(certificates_cli.run)
 COMMANDS["plan"] = signed_in_command(plan_cli.run)
+COMMANDS["liberation"] = signed_in_command(liberation_cli.run)
 COMMANDS["report"] = signed_in_command(report_cli.run)
 COMMANDS["export"] = signed_in_command(export_cli.run)
 

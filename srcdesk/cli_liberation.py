@@ -70,7 +70,6 @@ def run(args: argparse.Namespace, ctx: Any) -> int:
     import datetime as dt
 
     from .dates import day_month_year
-    from .reports import liberation as pdf
     from .services import liberation
     from .words import plural
 
@@ -96,17 +95,15 @@ def run(args: argparse.Namespace, ctx: Any) -> int:
 
                     raise ValidationError(f"Their words could not be read from {args.words_file} ({exc}).") from exc
             row = liberation.make_record(ctx, person.id, area=args.area, own_words=words,
-                                         consent_on=args.consent_date)
-            path = pdf.write_pdf(liberation.content_of(ctx, row.id), args.to)
-            print(f"Made liberation record {_short(row.id)} for {row.name} ({row.area}); saved as {path}.")
+                                         consent_on=args.consent_date, write_to=args.to)
+            print(f"Made liberation record {_short(row.id)} for {row.name} ({row.area}); saved as {args.to}.")
             return 0
         case "reprint":
             record_id = _record_id(ctx, args.record_id)
-            content = liberation.reprint(ctx, record_id)
-            path = pdf.write_pdf(content, args.to)
+            content = liberation.reprint(ctx, record_id, write_to=args.to)
             print(f"Reprinted liberation record {_short(record_id)} for {content['name']} "
                   f"(made {day_month_year(dt.date.fromisoformat(content['made_on']))}); "
-                  f"saved as {path}.")
+                  f"saved as {args.to}.")
             return 0
         case "list":
             person = liberation.find_person(ctx, args.person)

@@ -20,6 +20,7 @@ area (live, not retired): :func:`organisations_in`, a small query of its own her
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,7 @@ from ..models import (
     Session,
     User,
 )
+from ..reports import liberation as pdf
 from ..reports.certificate_content import CertificateContent
 from ..reports.liberation_content import KIND_ORDER, OFFICE_PLACE, VERSION, from_json, person_name, to_json
 from ..sync.authority import local_refusal, refuse_here
@@ -264,9 +266,10 @@ def preview(ctx: Context, person_id: str, *, area: str, own_words: str = "") -> 
 
 
 def make_record(ctx: Context, person_id: str, *, area: str, own_words: str, consent_on: dt.date | str,
-                today: dt.date | None = None) -> Any:
+                today: dt.date | None = None, write_to: str | os.PathLike[str] | None = None) -> RecordRow:
     """A coordinator makes a liberation record with the person: its content is gathered now and
-    kept as printed (``printed_count`` 1: it is made to be printed). Returns the record."""
+    kept as printed (``printed_count`` 1: it is made to be printed). With ``write_to``, the PDF is
+    written there before the record is kept: if it can't be, no record is kept either."""
     ctx.require("liberation.record")
     today = today or dt.date.today()
     area = _area(area)
@@ -283,6 +286,8 @@ def make_record(ctx: Context, person_id: str, *, area: str, own_words: str, cons
                                printed_count=1)
         s.add(row)
         s.flush()
+        if write_to is not None:
+            pdf.write_pdf(content, write_to)
         return _row(s, row)
 
 
@@ -319,11 +324,12 @@ def content_of(ctx: Context, record_id: str) -> dict[str, Any]:
         return from_json(get_live(s, LiberationRecord, record_id, "liberation record").content)
 
 
-def reprint(ctx: Context, record_id: str) -> dict[str, Any]:
+def reprint(ctx: Context, record_id: str, write_to: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """The stored content of a record, to print again, and one more print counted. What it prints
     is what was printed first (the database as it is now is not read). A record made at another
     establishment (the person was transferred since) is reprinted without being counted here:
-    only its own establishment or the office may change it."""
+    only its own establishment or the office may change it. With ``write_to``, the PDF is written
+    there (the print is counted only if it was)."""
     ctx.require("liberation.record")
     with ctx.write("liberation.record") as s:
         row = get_live(s, LiberationRecord, record_id, "liberation record")
@@ -332,7 +338,10 @@ def reprint(ctx: Context, record_id: str) -> dict[str, Any]:
                          establishment_id=inst.establishment_id) is None:
             row.printed_count = (row.printed_count or 0) + 1
             s.flush()
-        return from_json(row.content)
+        content = from_json(row.content)
+        if write_to is not None:
+            pdf.write_pdf(content, write_to)
+        return content
 
 
 def find_person(ctx: Context, wanted: str) -> Any:

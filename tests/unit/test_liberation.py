@@ -186,3 +186,14 @@ def test_pdf_file_name_and_atomic_write(tmp_path, coordinator: Context, kim) -> 
     assert path.read_bytes().startswith(b"%PDF") and list(out.iterdir()) == [path]  # no partial file left
     with pytest.raises(pdf.NotSaved):
         pdf.write_pdf(c, out / "missing folder" / "x.pdf")
+
+
+def test_no_record_is_kept_when_its_pdf_cannot_be_written(tmp_path, coordinator: Context, kim) -> None:  # noqa: ANN001
+    with pytest.raises(pdf.NotSaved):
+        _make(coordinator, kim.id, write_to=tmp_path / "no such folder" / "x.pdf")
+    assert liberation.records(coordinator, kim.id) == []
+    row = _make(coordinator, kim.id, write_to=tmp_path / "made.pdf")
+    assert (tmp_path / "made.pdf").exists()
+    with pytest.raises(pdf.NotSaved):
+        liberation.reprint(coordinator, row.id, write_to=tmp_path / "no such folder" / "x.pdf")
+    assert liberation.records(coordinator, kim.id)[0].printed_count == 1  # a failed reprint is not counted

@@ -169,7 +169,7 @@ def _what_i_did(c: dict[str, Any], st: dict[str, ParagraphStyle]) -> list:
             by_programme.setdefault(m["programme"], []).append(m)
         rows = []
         for programme, modules in by_programme.items():
-            rows.append([Paragraph(f"<i>{escape(programme)}</i>", st["cell"]), ""])
+            rows.append([Paragraph(f'<font name="{SERIF_ITALIC}">{escape(programme)}</font>', st["cell"]), ""])
             rows += [[Paragraph(escape(m["name"]), st["cell"]), _p(_day(m["completed_on"]), st["cell"])]
                      for m in modules]
         t = Table(rows, colWidths=[FRAME_WIDTH - 48 * mm, 42 * mm], hAlign="LEFT")
@@ -184,7 +184,8 @@ def _ladder(c: dict[str, Any], st: dict[str, ParagraphStyle]) -> list:
     if not c["ladder"]:
         return []
     out: list = [_p("My steps on the recovery ladder", st["h2"]),
-                 _p("As a peer volunteer, helping others in their recovery, I reached:", st["body"])]
+                 _p("The levels I reached on the peer-volunteer ladder, from taking part to helping others in "
+                    "their recovery:", st["body"])]
     out += _bullets([f"Level {x['level']}: {x['name']}, {_day(x['achieved_on'])}" for x in c["ladder"]], st)
     return out
 

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -51,6 +52,7 @@ from .widgets import (
     StatusNote,
     choose_save_file,
     describe_error,
+    grow_to_fit,
     heading,
     push_button,
     scrolling_layout,
@@ -58,6 +60,8 @@ from .widgets import (
 )
 
 PREVIEW_DELAY_MS = 300
+WORDS_HEIGHT = 110  # pixels: five or six lines of their words (it scrolls for more)
+RECORDS_HEIGHT = 84  # the header and two records
 INTRO = ("Made with the person before they go home: their recovery journey in their own words, what they "
          "did, their certificates (with serials anyone can check) and the recovery communities near where "
          "they are going. Nothing about offences and no prison number is ever printed on it.")
@@ -70,6 +74,13 @@ RECORD_COLUMNS = [
     Column("Consent", lambda r: r.consent_on),
     Column("Printed", lambda r: plural(r.printed_count, "time")),
 ]
+
+
+class _WordsEdit(QPlainTextEdit):
+    """Their words: a few lines high to begin with (it scrolls for more; the dialog can grow)."""
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(420, WORDS_HEIGHT + 30)
 
 
 class LiberationDialog(QDialog):
@@ -114,12 +125,12 @@ class LiberationDialog(QDialog):
         self.area.setCompleter(completer)
         self.area_error = FieldError(self.area)
 
-        self.words = QPlainTextEdit()
+        self.words = _WordsEdit()
         self.words.setObjectName("ownWords")
         self.words.setAccessibleName("Their recovery journey, in their own words")
         self.words.setTabChangesFocus(True)
         self.words.setPlaceholderText("What their recovery journey in custody has meant to them, as they say it.")
-        self.words.setMinimumHeight(90)
+        self.words.setMinimumHeight(WORDS_HEIGHT)
         self.words_error = FieldError(self.words)
 
         self.agreed = QCheckBox("They a&greed to this record being made and shared")
@@ -139,14 +150,20 @@ class LiberationDialog(QDialog):
         area_label.setBuddy(self.area)
         words_label = QLabel("Their journey, in their &own words:")
         words_label.setBuddy(self.words)
-        consent_label = QLabel("Consent &date:")
+        consent_label = QLabel("on &date:")
         consent_label.setBuddy(self.consent_on)
         form.addRow(area_label, self.area)
         form.addRow("", self.area_error)
         form.addRow(words_label, self.words)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
         form.addRow("", self.words_error)
-        form.addRow("", self.agreed)
-        form.addRow(consent_label, self.consent_on)
+        consent_row = QHBoxLayout()
+        consent_row.addWidget(self.agreed)
+        consent_row.addSpacing(12)
+        consent_row.addWidget(consent_label)
+        consent_row.addWidget(self.consent_on)
+        consent_row.addStretch(1)
+        form.addRow("", consent_row)
         form.addRow("", self.consent_error)
 
         # -- what will be printed ----------------------------------------------------------------
@@ -163,7 +180,8 @@ class LiberationDialog(QDialog):
         records_box.setObjectName("recordsBox")
         self.records_model = RowsTableModel(RECORD_COLUMNS, self)
         self.records = record_view(self.records_model, "records", "Liberation records made before", stretch=1)
-        self.records.setMinimumHeight(70)
+        self.records.setMinimumHeight(RECORDS_HEIGHT)
+        self.records.setMaximumHeight(RECORDS_HEIGHT + 40)
         self.records.activated.connect(lambda *_: self.reprint())
         self.records_note = QLabel("Loading…")
         self.records_note.setObjectName("recordsNote")
@@ -205,7 +223,7 @@ class LiberationDialog(QDialog):
         layout.addWidget(self.reason)
         layout.addLayout(form)
         layout.addWidget(preview_box)
-        layout.addWidget(records_box, 1)
+        layout.addWidget(records_box)
         layout.addWidget(self.error)
         layout.addWidget(self.status)
 
@@ -223,8 +241,12 @@ class LiberationDialog(QDialog):
         self._preview_timer.timeout.connect(self._load_preview)
         self.area.currentTextChanged.connect(lambda *_: self._preview_timer.start())
         self.words.textChanged.connect(self._words_changed)
-        self.resize(720, 640)
+        self.resize(760, 600)
         self._load_records(prefill=True)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        (self.area if self.allowed else self.records).setFocus()
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -281,13 +303,14 @@ class LiberationDialog(QDialog):
 
     def _show_preview(self, content: dict[str, Any]) -> None:
         content = {**content, "own_words": self.words.toPlainText().strip()}
-        lines = []
+        parts = []
         for title, count in sections(content):
             if title == "In their own words":
-                lines.append(f"• {title}: {'yes' if count else 'nothing typed yet'}")
+                parts.append(f"{title}: {'yes' if count else 'nothing typed yet'}")
             else:
-                lines.append(f"• {title}: {count}")
-        self.preview.setText(f"“My recovery journey”, for {content['name']}:\n" + "\n".join(lines))
+                parts.append(f"{title}: {count}")
+        self.preview.setText(f"“My recovery journey”, for {content['name']}. " + " · ".join(parts) + ".")
+        grow_to_fit(self)
 
     def _preview_failed(self, error: BaseException) -> None:
         self._preview_task = None

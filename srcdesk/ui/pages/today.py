@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QSizePolicy,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -32,6 +33,7 @@ from ..widgets import FieldError, StatusNote, describe_error, heading, push_butt
 from . import Page
 
 ELIGIBLE_LIMIT = 50
+MIN_LIST_HEIGHT = 90  # pixels: the header and two or three rows
 
 
 def today() -> dt.date:
@@ -201,16 +203,12 @@ class TodayPage(Page):
         liberations_box = QGroupBox(f"&Liberations in the next {liberation.WEEKS} weeks")
         liberations_box.setObjectName("liberationsBox")
         lib_layout = QVBoxLayout(liberations_box)
-        lib_layout.addWidget(self.liberations_note)
+        lib_top = QHBoxLayout()
+        lib_top.addWidget(self.liberations_note, 1)
+        lib_top.addWidget(self.liberation_button)
+        lib_layout.addLayout(lib_top)
         lib_layout.addWidget(self.liberations, 1)
         lib_layout.addWidget(self.liberations_error)
-        lib_actions = QHBoxLayout()
-        self.liberation_button_note = QLabel(self.liberation_reason)
-        self.liberation_button_note.setObjectName("liberationReason")
-        self.liberation_button_note.setWordWrap(True)
-        lib_actions.addWidget(self.liberation_button_note, 1)
-        lib_actions.addWidget(self.liberation_button)
-        lib_layout.addLayout(lib_actions)
 
         self.status = StatusNote()
         self.status.setObjectName("status")
@@ -234,10 +232,15 @@ class TodayPage(Page):
         layout.addWidget(self.sessions_error)
         layout.addLayout(actions)
         layout.addWidget(self.status)
+        # The two lists share the room under the week: they ask for no height of their own (beyond
+        # a few rows), so the page fits a small window without scrolling.
+        for view in (self.eligible, self.liberations):
+            view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+            view.setMinimumHeight(MIN_LIST_HEIGHT)
         lower = QHBoxLayout()
         lower.addWidget(eligible_box, 1)
         lower.addWidget(liberations_box, 1)
-        layout.addLayout(lower, 1)
+        layout.addLayout(lower, 2)
 
         for first, second in ((self.previous_button, self.this_week_button), (self.this_week_button, self.next_button),
                               (self.next_button, self.sessions), (self.sessions, self.record_button),
@@ -358,13 +361,13 @@ class TodayPage(Page):
         self.liberations_model.set_rows(rows)
         self.liberations_error.clear_error()
         if not rows:
-            self.liberations_note.setText(f"No one has a liberation date in the next {liberation.WEEKS} weeks.")
+            note = f"No one has a liberation date in the next {liberation.WEEKS} weeks."
         else:
             waiting = sum(1 for r in rows if r.record_made is None)
-            self.liberations_note.setText(
-                f"{plural(len(rows), 'person')} {'goes' if len(rows) == 1 else 'go'} home in the next "
-                f"{liberation.WEEKS} weeks; {waiting} without a liberation record yet. Enter or double-click "
-                "opens the person.")
+            note = f"{plural(len(rows), 'person')} going home; {waiting} without a record yet."
+        self.liberations_note.setText(note + (f" {self.liberation_reason}" if self.liberation_reason else ""))
+        self.liberations_note.setToolTip("Enter or double-click opens the person. A liberation record is made with "
+                                         "the person before they go home.")
         row = self.liberations_model.find(lambda r: r.person_id == selected.person_id) if selected else -1
         if row < 0 and rows:
             row = 0

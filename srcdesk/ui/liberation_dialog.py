@@ -60,11 +60,10 @@ from .widgets import (
 )
 
 PREVIEW_DELAY_MS = 300
-WORDS_HEIGHT = 110  # pixels: five or six lines of their words (it scrolls for more)
+WORDS_HEIGHT = 96  # pixels: five lines of their words (it scrolls for more)
 RECORDS_HEIGHT = 84  # the header and two records
-INTRO = ("Made with the person before they go home: their recovery journey in their own words, what they "
-         "did, their certificates (with serials anyone can check) and the recovery communities near where "
-         "they are going. Nothing about offences and no prison number is ever printed on it.")
+INTRO = ("Made with the person before they go home: their journey in their own words, what they did, their "
+         "certificates and the recovery communities where they are going. Never an offence or a prison number.")
 
 RECORD_COLUMNS = [
     Column("Made", lambda r: r.made_on),
@@ -80,7 +79,7 @@ class _WordsEdit(QPlainTextEdit):
     """Their words: a few lines high to begin with (it scrolls for more; the dialog can grow)."""
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
-        return QSize(420, WORDS_HEIGHT + 30)
+        return QSize(420, WORDS_HEIGHT)
 
 
 class LiberationDialog(QDialog):
@@ -246,7 +245,11 @@ class LiberationDialog(QDialog):
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
-        (self.area if self.allowed else self.records).setFocus()
+        if self.allowed:
+            self.area.setFocus()
+            self.area.lineEdit().selectAll()  # typing replaces the area offered from the last record
+        else:
+            self.records.setFocus()
 
     # -- loading ------------------------------------------------------------------------------
 

@@ -79,7 +79,9 @@ def test_the_dialog_by_keyboard_makes_the_pdf(qtbot, open_demo, tmp_path: Path, 
         on_chosen(tmp_path / Path(suggested).name)
 
     monkeypatch.setattr(LiberationDialog, "ask_path", classmethod(lambda cls, *a: ask_path(*a)))
-    page.liberations.setFocus()
+    page.sessions.setFocus()
+    qtbot.keyClick(page.sessions, Qt.Key.Key_L, Qt.KeyboardModifier.AltModifier)  # &Liberations…: the list
+    qtbot.waitUntil(page.liberations.hasFocus, timeout=WAIT)
     qtbot.keyClick(page.liberations, Qt.Key.Key_D, Qt.KeyboardModifier.AltModifier)  # Liberation recor&d…
     qtbot.waitUntil(lambda: getattr(page, "liberation_dialog", None) is not None, timeout=WAIT)  # (animated click)
     dialog = page.liberation_dialog

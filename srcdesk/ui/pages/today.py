@@ -205,9 +205,9 @@ class TodayPage(Page):
         lib_layout = QVBoxLayout(liberations_box)
         lib_top = QHBoxLayout()
         lib_top.addWidget(self.liberations_note, 1)
-        lib_top.addWidget(self.liberation_button)
         lib_layout.addLayout(lib_top)
         lib_layout.addWidget(self.liberations, 1)
+        lib_top.addWidget(self.liberation_button)  # (after the list: Alt+L focuses the list, its first child)
         lib_layout.addWidget(self.liberations_error)
 
         self.status = StatusNote()

@@ -60,7 +60,7 @@ from .widgets import (
 )
 
 PREVIEW_DELAY_MS = 300
-WORDS_HEIGHT = 96  # pixels: five lines of their words (it scrolls for more)
+WORDS_HEIGHT = 80  # pixels: four lines of their words (it scrolls for more)
 RECORDS_HEIGHT = 84  # the header and two records
 INTRO = ("Made with the person before they go home: their journey in their own words, what they did, their "
          "certificates and the recovery communities where they are going. Never an offence or a prison number.")
@@ -180,7 +180,7 @@ class LiberationDialog(QDialog):
         self.records_model = RowsTableModel(RECORD_COLUMNS, self)
         self.records = record_view(self.records_model, "records", "Liberation records made before", stretch=1)
         self.records.setMinimumHeight(RECORDS_HEIGHT)
-        self.records.setMaximumHeight(RECORDS_HEIGHT + 40)
+        self.records.setMaximumHeight(RECORDS_HEIGHT + 16)
         self.records.activated.connect(lambda *_: self.reprint())
         self.records_note = QLabel("Loading…")
         self.records_note.setObjectName("recordsNote")
@@ -422,8 +422,8 @@ class LiberationDialog(QDialog):
     def _reprinted(self, record: Any, path: Path) -> None:
         self._task = None
         self.saved_path = path
-        self.status.say(f"Reprinted the record made on {record.made_on.day} {record.made_on:%b %Y}, exactly as it "
-                        f"was: saved {path.name} in {path.parent}.")
+        self.status.say(f"Reprinted the record of {record.made_on.day} {record.made_on:%b %Y} as it was made: "
+                        f"{path.name} in {path.parent}.")
         self._load_records()
         self._update_buttons()
 

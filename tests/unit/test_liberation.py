@@ -197,3 +197,14 @@ def test_no_record_is_kept_when_its_pdf_cannot_be_written(tmp_path, coordinator:
     with pytest.raises(pdf.NotSaved):
         liberation.reprint(coordinator, row.id, write_to=tmp_path / "no such folder" / "x.pdf")
     assert liberation.records(coordinator, kim.id)[0].printed_count == 1  # a failed reprint is not counted
+
+
+def test_the_office_lists_everyone_going_home_with_their_establishment(office: Context, make_user) -> None:  # noqa: ANN001
+    boss = make_user(office, "coordinator", "olga")
+    day = dt.date(2026, 12, 3)
+    with boss.write("person.edit") as s:
+        for given, est in (("Bea", "est-bar"), ("Per", "est-per")):
+            s.add(Person(given_name=given, family_name="Home", search_name=f"{given.lower()} home", establishment_id=est,
+                         liberation_date=day + dt.timedelta(days=7)))
+    rows = liberation.upcoming_liberations(boss, day)
+    assert [(r.display_name, r.establishment_code) for r in rows] == [("Bea Home", "BAR"), ("Per Home", "PER")]

@@ -41,6 +41,7 @@ from srcdesk.services import (
     estate,
     exports,
     ladder,
+    liberation,
     people,
     plans,
     sessions,
@@ -134,6 +135,9 @@ CALLS: dict[str, tuple[str, Call]] = {
         c, code="", name="")),
     "estate.update_establishment": ("establishment.edit", lambda c, t: estate.update_establishment(
         c, "nope", name="x")),
+    "liberation.make_record": ("liberation.record", lambda c, t: liberation.make_record(
+        c, "nope", area="Fife", own_words="", consent_on=DAY)),
+    "liberation.reprint": ("liberation.record", lambda c, t: liberation.reprint(c, "nope")),
     "ladder.sign_off": ("milestone.signoff", lambda c, t: ladder.sign_off(c, "nope", "nope", achieved_on=DAY)),
     "ladder.supersede": ("milestone.correct", lambda c, t: ladder.supersede(c, "nope", "r", achieved_on=DAY)),
     "ladder.withdraw": ("milestone.correct", lambda c, t: ladder.withdraw(c, "nope", "r")),
@@ -404,7 +408,8 @@ def test_bundle_authority_asks_the_same_role_as_the_table() -> None:
     from srcdesk.sync.authority import RULES
 
     action_of = {"activity_type": "catalogue.edit", "module": "catalogue.edit", "programme": "catalogue.edit",
-                 "community_organisation": "organisation.edit", "organisation_link": "organisation.edit"}
+                 "community_organisation": "organisation.edit", "organisation_link": "organisation.edit",
+                 "liberation_record": "liberation.record"}
     with_role = {table for table, rule in RULES.items() if rule.role}
     assert with_role == set(action_of), "map each table whose rule names a role to its action"
     for table, name in action_of.items():

@@ -176,11 +176,12 @@ class TodayPage(Page):
         # -- liberations in the next 8 weeks ---------------------------------------------------
         lib_columns = [Column("Name", lambda r: r.display_name)]
         if office:
-            lib_columns.append(Column("Establishment", lambda r: r.establishment_code))
+            lib_columns.append(Column("At", lambda r: r.establishment_code, tooltip=lambda r: r.establishment))
         lib_columns += [
             Column("Liberation", lambda r: r.liberation_date),
             Column("In", lambda r: "today" if r.days == 0 else plural(r.days, "day"), align=RIGHT),
-            Column("Record made", lambda r: r.record_made or "Not yet"),
+            Column("Record", lambda r: r.record_made or "Not yet",
+                   tooltip=lambda r: "A liberation record was made on this day" if r.record_made else None),
         ]
         self.liberations_model = RowsTableModel(lib_columns, self)
         self.liberations = QTableView()
@@ -240,7 +241,7 @@ class TodayPage(Page):
         lower = QHBoxLayout()
         lower.addWidget(eligible_box, 1)
         lower.addWidget(liberations_box, 1)
-        layout.addLayout(lower, 2)
+        layout.addLayout(lower, 1)
 
         for first, second in ((self.previous_button, self.this_week_button), (self.this_week_button, self.next_button),
                               (self.next_button, self.sessions), (self.sessions, self.record_button),

@@ -208,3 +208,18 @@ def test_the_office_lists_everyone_going_home_with_their_establishment(office: C
                          liberation_date=day + dt.timedelta(days=7)))
     rows = liberation.upcoming_liberations(boss, day)
     assert [(r.display_name, r.establishment_code) for r in rows] == [("Bea Home", "BAR"), ("Per Home", "PER")]
+
+
+def test_a_record_and_its_reprints_reach_the_office(world, make_user) -> None:  # noqa: ANN001
+    """Made at HMP Perth by a coordinator: the office accepts it (held with the person, signed by
+    who made it), with what was printed, and the reprint count after."""
+    per = make_user(world["PER"], "coordinator", "colin")
+    p = people.create_person(per, given_name="Ali", family_name="Home", external_ref="X1")
+    row = liberation.make_record(per, p.id, area="Fife", own_words="Going home.", consent_on=TODAY)
+    liberation.reprint(per, row.id)
+    result = world.send(per, world.office)
+    assert result.held == 0 and result.conflicts == 0 and result.new > 0, result
+    boss = make_user(world.office, "coordinator", "olga")
+    [there] = liberation.records(boss, p.id)
+    assert (there.id, there.place, there.printed_count, there.made_by) == (row.id, "HMP Perth", 2, "Coordinator")
+    assert liberation.content_of(boss, row.id) == liberation.content_of(per, row.id)

@@ -139,3 +139,22 @@ def test_a_recorder_sees_the_records_read_only_with_the_reason(qtbot, open_demo)
     assert dialog.reason.isVisible() and "coordinator" in dialog.reason.text()
     dialog.save_as()
     assert dialog.saved_path is None and liberation.records(ctx, soon) == []
+
+
+def test_a_persons_page_opens_the_dialog(qtbot, open_demo) -> None:  # noqa: ANN001
+    from srcdesk.ui.person_view import PersonView
+
+    ctx = open_demo("colin")
+    soon, _ = _people(ctx)
+    view = PersonView(ctx)
+    qtbot.addWidget(view)
+    view.resize(1000, 700)
+    view.show()
+    with qtbot.waitSignal(view.loaded, timeout=WAIT):
+        view.load(soon)
+    assert view.liberation_button.isEnabled()
+    qtbot.mouseClick(view.liberation_button, Qt.MouseButton.LeftButton)
+    dialog = view.dialog
+    assert isinstance(dialog, LiberationDialog) and dialog.person_id == soon and dialog.name == "Kirsty Soonhome"
+    qtbot.waitUntil(lambda: dialog.records_note.text() == "None yet.", timeout=WAIT)
+    dialog.reject()

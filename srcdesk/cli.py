@@ -19,6 +19,7 @@ from . import cli_certificates as certificates_cli
 from . import cli_export as export_cli
 from . import cli_initiatives as initiatives_cli
 from . import cli_organisations as organisations_cli
+from . import cli_liberation as liberation_cli
 from . import cli_plan as plan_cli
 from . import cli_referrals as referrals_cli
 from . import cli_report as report_cli
@@ -52,6 +53,7 @@ READ_ONLY = {("check", None), ("clock", "check"), ("keys", "show"), ("keys", "li
              *(("initiatives", c) for c in initiatives_cli.READ_ONLY),
              *(("organisations", c) for c in organisations_cli.READ_ONLY),
              *(("referrals", c) for c in referrals_cli.READ_ONLY),
+             *(("liberation", c) for c in liberation_cli.READ_ONLY),
              *(("export", c) for c in export_cli.READ_ONLY)}
 # Commands that act as nobody in particular; every other one needs --user or $SRCDESK_USER.
 NO_USER = {("init", None), ("check", None), ("clock", "check")}
@@ -156,6 +158,7 @@ def _parser() -> argparse.ArgumentParser:
     initiatives_cli.add_parser(sub)
     organisations_cli.add_parser(sub)
     referrals_cli.add_parser(sub)
+    liberation_cli.add_parser(sub)
     report_cli.add_parser(sub)
     export_cli.add_parser(sub)
     conflicts = sub.add_parser("conflicts", help="concurrent edits waiting for a person")
@@ -606,6 +609,7 @@ COMMANDS["plan"] = signed_in_command(plan_cli.run)
 COMMANDS["initiatives"] = signed_in_command(initiatives_cli.run)
 COMMANDS["organisations"] = signed_in_command(organisations_cli.run)
 COMMANDS["referrals"] = signed_in_command(referrals_cli.run)
+COMMANDS["liberation"] = signed_in_command(liberation_cli.run)
 COMMANDS["report"] = signed_in_command(report_cli.run)
 COMMANDS["export"] = signed_in_command(export_cli.run)
 

@@ -241,6 +241,9 @@ class MainWindow(QMainWindow):
             # a page that sets no ``person_page`` shows the person on the People page.
             where = getattr(page, "person_page", "people")
             page.personRequested.connect(lambda person_id, key=where: self.show_person(person_id, key))
+        on_people = getattr(page, "personOnPeoplePageRequested", None)  # Today: someone going home soon
+        if on_people is not None:
+            on_people.connect(lambda person_id: self.show_person(person_id, "people"))
         if not self._restoring:  # (the window's first page: restored with the window's layout)
             for key, splitter in self._page_splitters([page]):
                 state = self.settings.value(key)

@@ -170,9 +170,14 @@ class PersonView(QWidget):
         self.delete_button = push_button("&Delete…", "deleteButton", self.delete,
                                            accessible="Delete this person (registered in error)")
         hidden_unless(self.delete_button, can_delete(ctx))
+        self.liberation_button = push_button("&Liberation record…", "liberationButton", self.liberation_record,
+                                             accessible="Liberation record: made before they go home")
+        if not ctx.can("liberation.record"):
+            self.liberation_button.setToolTip(f"See the records made. {ctx.refusal('liberation.record')}")
         top = QHBoxLayout()
         top.addWidget(self.back_button)
         top.addStretch(1)
+        top.addWidget(self.liberation_button)
         top.addWidget(self.edit_button)
         top.addWidget(self.transfer_button)
         top.addWidget(self.delete_button)
@@ -297,7 +302,8 @@ class PersonView(QWidget):
         label.setAccessibleName(text or "none")
 
     def _set_actions_enabled(self, enabled: bool) -> None:
-        for button in (self.edit_button, self.transfer_button, self.delete_button, self.issue_button):
+        for button in (self.edit_button, self.transfer_button, self.delete_button, self.issue_button,
+                       self.liberation_button):
             button.setEnabled(enabled)
 
     # -- loading ----------------------------------------------------------------------------------
@@ -444,6 +450,19 @@ class PersonView(QWidget):
             return None
         dialog = IssueCertificateDialog(self.ctx, self.data.details.person.id, self)
         dialog.saved.connect(lambda record: self._changed(dialog.last_message))
+        self.dialog = dialog
+        dialog.open()
+        return dialog
+
+    def liberation_record(self) -> QWidget | None:
+        """The Liberation record dialog (coordinators make one; others see the records made)."""
+        if self.data is None:
+            return None
+        from .liberation_dialog import LiberationDialog
+
+        person = self.data.details.person
+        dialog = LiberationDialog(self.ctx, person.id, f"{person.given_name} {person.family_name}", self)
+        dialog.saved.connect(lambda record: self._changed(f"Made the liberation record for {record.name}."))
         self.dialog = dialog
         dialog.open()
         return dialog

@@ -41,6 +41,7 @@ from srcdesk.services import (
     estate,
     exports,
     ladder,
+    liberation,
     people,
     plans,
     referrals,
@@ -139,6 +140,9 @@ CALLS: dict[str, tuple[str, Call]] = {
         c, code="", name="")),
     "estate.update_establishment": ("establishment.edit", lambda c, t: estate.update_establishment(
         c, "nope", name="x")),
+    "liberation.make_record": ("liberation.record", lambda c, t: liberation.make_record(
+        c, "nope", area="Fife", own_words="", consent_on=DAY)),
+    "liberation.reprint": ("liberation.record", lambda c, t: liberation.reprint(c, "nope")),
     "ladder.sign_off": ("milestone.signoff", lambda c, t: ladder.sign_off(c, "nope", "nope", achieved_on=DAY)),
     "ladder.supersede": ("milestone.correct", lambda c, t: ladder.supersede(c, "nope", "r", achieved_on=DAY)),
     "ladder.withdraw": ("milestone.correct", lambda c, t: ladder.withdraw(c, "nope", "r")),

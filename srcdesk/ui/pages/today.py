@@ -1,4 +1,5 @@
-"""Today: this establishment's sessions this week, and who has become eligible for their next milestone."""
+"""Today: this establishment's sessions this week, who has become eligible for their next milestone,
+and who is liberated in the next 8 weeks (with the Liberation record dialog for coordinators)."""
 
 from __future__ import annotations
 
@@ -14,15 +15,17 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QSizePolicy,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-from ...services import ladder
+from ...services import ladder, liberation
 from ...services import sessions as session_service
 from ...services.base import Context
 from ...words import plural
+from ..liberation_dialog import LiberationDialog
 from ..session_dialog import SessionDialog
 from ..table_model import CENTRE, RIGHT, Column, RowsTableModel
 from ..tasks import run_task
@@ -30,6 +33,7 @@ from ..widgets import FieldError, StatusNote, describe_error, heading, push_butt
 from . import Page
 
 ELIGIBLE_LIMIT = 50
+MIN_LIST_HEIGHT = 90  # pixels: the header and two or three rows
 
 
 def today() -> dt.date:
@@ -88,6 +92,7 @@ class TodayPage(Page):
     registerRequested = Signal(str)  # session id: take its register
     personRequested = Signal(str)  # person id: show them (People / Peer volunteers page)
     person_page = "volunteers"  # where the window shows them: their ladder, where they are signed off
+    personOnPeoplePageRequested = Signal(str)  # person id: someone going home soon, on the People page
 
     def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
@@ -97,7 +102,7 @@ class TodayPage(Page):
         self.establishment_id = ctx.installation.establishment_id
 
         where = "all establishments" if office else (ctx.installation.name or "this establishment")
-        self.subtitle = QLabel(f"Sessions at {where}, and who is ready for their next milestone.")
+        self.subtitle = QLabel(f"Sessions at {where}, who is ready for their next milestone, and who goes home soon.")
         self.subtitle.setWordWrap(True)
 
         # -- week navigation ------------------------------------------------------------------
@@ -168,6 +173,44 @@ class TodayPage(Page):
         box_layout.addWidget(self.eligible, 1)
         box_layout.addWidget(self.eligible_error)
 
+        # -- liberations in the next 8 weeks ---------------------------------------------------
+        lib_columns = [Column("Name", lambda r: r.display_name)]
+        if office:
+            lib_columns.append(Column("At", lambda r: r.establishment_code, tooltip=lambda r: r.establishment))
+        lib_columns += [
+            Column("Liberation", lambda r: r.liberation_date),
+            Column("In", lambda r: "today" if r.days == 0 else plural(r.days, "day"), align=RIGHT),
+            Column("Record", lambda r: r.record_made or "Not yet",
+                   tooltip=lambda r: "A liberation record was made on this day" if r.record_made else None),
+        ]
+        self.liberations_model = RowsTableModel(lib_columns, self)
+        self.liberations = QTableView()
+        self.liberations.setObjectName("liberations")
+        self.liberations.setAccessibleName(f"Liberations in the next {liberation.WEEKS} weeks")
+        self.liberations.setModel(self.liberations_model)
+        self._table_look(self.liberations)
+        self.liberations.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.liberations.activated.connect(self._liberation_activated)
+        self.liberations.selectionModel().currentRowChanged.connect(lambda *_: self._update_buttons())
+        self.liberations_note = QLabel()
+        self.liberations_note.setObjectName("liberationsNote")
+        self.liberations_note.setWordWrap(True)
+        self.liberations_error = FieldError(self.liberations)
+        self.liberation_button = push_button("Liberation recor&d…", "liberationRecord", self.liberation_record,
+                                             accessible="Make the liberation record of the chosen person")
+        self.liberation_reason = ctx.refusal("liberation.record")
+        if self.liberation_reason:
+            self.liberation_button.setToolTip(self.liberation_reason)
+        liberations_box = QGroupBox(f"&Liberations in the next {liberation.WEEKS} weeks")
+        liberations_box.setObjectName("liberationsBox")
+        lib_layout = QVBoxLayout(liberations_box)
+        lib_top = QHBoxLayout()
+        lib_top.addWidget(self.liberations_note, 1)
+        lib_layout.addLayout(lib_top)
+        lib_layout.addWidget(self.liberations, 1)
+        lib_top.addWidget(self.liberation_button)  # (after the list: Alt+L focuses the list, its first child)
+        lib_layout.addWidget(self.liberations_error)
+
         self.status = StatusNote()
         self.status.setObjectName("status")
 
@@ -190,11 +233,20 @@ class TodayPage(Page):
         layout.addWidget(self.sessions_error)
         layout.addLayout(actions)
         layout.addWidget(self.status)
-        layout.addWidget(eligible_box, 1)
+        # The two lists share the room under the week: they ask for no height of their own (beyond
+        # a few rows), so the page fits a small window without scrolling.
+        for view in (self.eligible, self.liberations):
+            view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+            view.setMinimumHeight(MIN_LIST_HEIGHT)
+        lower = QHBoxLayout()
+        lower.addWidget(eligible_box, 1)
+        lower.addWidget(liberations_box, 1)
+        layout.addLayout(lower, 1)
 
         for first, second in ((self.previous_button, self.this_week_button), (self.this_week_button, self.next_button),
                               (self.next_button, self.sessions), (self.sessions, self.record_button),
-                              (self.record_button, self.register_button), (self.register_button, self.eligible)):
+                              (self.record_button, self.register_button), (self.register_button, self.eligible),
+                              (self.eligible, self.liberations), (self.liberations, self.liberation_button)):
             QWidget.setTabOrder(first, second)
         self._update_buttons()
 
@@ -220,6 +272,7 @@ class TodayPage(Page):
     def refresh(self) -> None:
         self._load_week()
         self._load_eligible()
+        self._load_liberations()
 
     def show_week(self, monday: dt.date | None) -> None:
         """Show the week starting on ``monday`` (None: the week containing today)."""
@@ -298,7 +351,57 @@ class TodayPage(Page):
         self.eligible_note.setText("")
         self.eligible_error.show_error(describe_error(error))
 
+    def _load_liberations(self) -> None:
+        if not self.liberations_model.rowCount():
+            self.liberations_note.setText("Looking for liberation dates…")
+        run_task(liberation.upcoming_liberations, self.ctx, today(), owner=self, name="list the liberations soon",
+                 on_result=self._liberations_loaded, on_error=self._liberations_failed)
+
+    def _liberations_loaded(self, rows: list[Any]) -> None:
+        selected = self.selected_liberation()
+        self.liberations_model.set_rows(rows)
+        self.liberations_error.clear_error()
+        if not rows:
+            note = f"No one has a liberation date in the next {liberation.WEEKS} weeks."
+        else:
+            waiting = sum(1 for r in rows if r.record_made is None)
+            note = f"{plural(len(rows), 'person')} going home; {waiting} without a record yet."
+        self.liberations_note.setText(note + (f" {self.liberation_reason}" if self.liberation_reason else ""))
+        self.liberations_note.setToolTip("Enter or double-click opens the person. A liberation record is made with "
+                                         "the person before they go home.")
+        row = self.liberations_model.find(lambda r: r.person_id == selected.person_id) if selected else -1
+        if row < 0 and rows:
+            row = 0
+        if row >= 0:
+            self.liberations.setCurrentIndex(self.liberations_model.index(row, 0))
+        self._update_buttons()
+
+    def _liberations_failed(self, error: BaseException) -> None:
+        self.liberations_note.setText("")
+        self.liberations_error.show_error(describe_error(error))
+
     # -- actions --------------------------------------------------------------------------------
+
+    def selected_liberation(self) -> Any | None:
+        index = self.liberations.currentIndex()
+        if not index.isValid() or index.row() >= self.liberations_model.rowCount():
+            return None
+        return self.liberations_model.row(index.row())
+
+    def liberation_record(self) -> LiberationDialog | None:
+        row = self.selected_liberation()
+        if row is None or self.liberation_reason:
+            return None
+        dialog = LiberationDialog(self.ctx, row.person_id, row.display_name, self, today=today())
+        dialog.saved.connect(lambda record: self.status.say(
+            f"Made the liberation record for {record.name} ({record.area})."))
+        self.liberation_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _liberation_activated(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.personOnPeoplePageRequested.emit(str(self.liberations_model.row(index.row()).person_id))
 
     def selected_session_id(self) -> str | None:
         index = self.sessions.currentIndex()
@@ -308,6 +411,7 @@ class TodayPage(Page):
 
     def _update_buttons(self) -> None:
         self.register_button.setEnabled(self.selected_session_id() is not None)
+        self.liberation_button.setEnabled(not self.liberation_reason and self.selected_liberation() is not None)
 
     def record_session(self) -> SessionDialog:
         monday = self._monday()

@@ -18,8 +18,8 @@ from . import __version__
 from . import cli_certificates as certificates_cli
 from . import cli_export as export_cli
 from . import cli_initiatives as initiatives_cli
-from . import cli_organisations as organisations_cli
 from . import cli_liberation as liberation_cli
+from . import cli_organisations as organisations_cli
 from . import cli_plan as plan_cli
 from . import cli_referrals as referrals_cli
 from . import cli_report as report_cli

@@ -90,12 +90,10 @@ ACTIONS: dict[str, Action] = {
 }
 
 # Actions left out of the role descriptions: the demo is for trying srcdesk, not a duty; the others
-# are enforced by services that no screen or command offers yet (community work and
-# recovery pathways come with their own screens), and a role must only promise what a person can
+# are enforced by services that no screen or command offers yet (adding and editing
+# establishments), and a role must only promise what a person can
 # find. Take an action out of this set in the change that gives it a screen or a command.
 NOT_OFFERED_YET = frozenset({
-    "initiative.record", "initiative.edit", "initiative.delete", "referral.record", "referral.edit",
-    "organisation.edit", "liberation.record",
     "establishment.edit",
 })
 _NOT_DESCRIBED = frozenset({"demo.fill"}) | NOT_OFFERED_YET

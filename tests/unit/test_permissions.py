@@ -374,18 +374,24 @@ def test_role_descriptions_promise_exactly_the_table() -> None:
 
 
 def test_no_role_promises_work_no_screen_or_command_offers() -> None:
-    """Issue 10, first week 15: initiatives, referrals, organisations and establishments have
-    services (enforced above) but no screen or command yet. (Certificates have both since issue
-    11: the Certificates page, Settings and `srcdesk certificates`; the workplan since issue 12:
-    the Dashboard's Workplan tab and `srcdesk plan`.)"""
+    """Issue 10, first week 15: establishments have a service (enforced above) but no screen or
+    command yet, so no role promises it. (Certificates have both since issue 11; the workplan since
+    issue 12; initiatives, community organisations, referrals and liberation records since issue
+    13: the Pathways page, Today's liberations and `srcdesk initiatives|organisations|referrals|
+    liberation`.)"""
     from srcdesk.cli import _parser
 
     words = " ".join(describe_role(role) for role in ROLE_RANK)
-    for forbidden in ("initiative", "referral", "organisation", "edit establishments"):
-        assert forbidden not in words, forbidden
+    assert "edit establishments" not in words
+    assert NOT_OFFERED_YET == {"establishment.edit"}
     commands = set(_parser()._subparsers._group_actions[0].choices)  # noqa: SLF001
-    assert not commands & {"initiatives", "referrals", "organisations"}, \
-        "a command now offers one: take its actions out of NOT_OFFERED_YET"
+    assert {"initiatives", "organisations", "referrals", "liberation"} <= commands
+    assert not commands & {"establishments", "estate"}, \
+        "a command now offers the estate: take establishment.edit out of NOT_OFFERED_YET"
+    for role, offered in (("recorder", ("record initiatives", "record Early Release")),
+                          ("coordinator", ("delete initiatives", "liberation records", "community organisations"))):
+        for phrase in offered:
+            assert phrase in describe_role(role), (role, phrase)
 
 
 def test_the_readme_lists_the_roles_as_the_table_describes_them() -> None:

@@ -119,6 +119,7 @@ def main(argv: list[str]) -> int:
     for name, shoot in EXTRA_SHOTS:
         print(f"{name}:")
         shoot(app, ctx, window, lambda widget, n, name=name: save(app, widget, out, n))
+    shoot_liberation(app, ctx, window, tmp, out)
     window.lock()
     save(app, window.lock_screen, out, "99-locked")
     window._force_close = True
@@ -130,13 +131,14 @@ def main(argv: list[str]) -> int:
 
 
 def render_pdf_pages(path: Path, out: Path, stem: str, pages: list[int], dpi: int = 80) -> None:
-    """Pages of a PDF as PNGs (pypdfium2, the app's one renderer): ``{stem}-{n}.png``."""
+    """Pages of a PDF as PNGs (pypdfium2, the app's one renderer): ``{stem}-{n}.png`` (pages it
+    does not have are left out)."""
     import pypdfium2 as pdfium
     from PySide6.QtGui import QImage
 
     doc = pdfium.PdfDocument(str(path))
     try:
-        for n in pages:
+        for n in (n for n in pages if n <= len(doc)):
             bitmap = doc[n - 1].render(scale=dpi / 72, rev_byteorder=True)
             data = bytes(bitmap.buffer)
             image = QImage(data, bitmap.width, bitmap.height, bitmap.stride, QImage.Format.Format_RGB888).copy()
@@ -187,6 +189,15 @@ def shoot_office(app: QApplication, tmp: Path, out: Path) -> None:
     settle(app)
     save(app, export, out, "37-export-dialog")
     export.close()
+    pathways = window.show_page("pathways")
+    initiatives = pathways.show_tab("initiativesTab")
+    settle(app)
+    initiatives.show_map.setChecked(True)
+    save(app, window, out, "38-pathways-initiatives-map")
+    pathways.show_tab("organisationsTab")
+    save(app, window, out, "39-pathways-organisations")
+    pathways.show_tab("referralsTab")
+    save(app, window, out, "40-pathways-referrals")
     print("the Steering Group report, plan year 2025-26:", flush=True)
     pdf = steering.write_report(ctx, parse_period("2025-26"), tmp / "steering.pdf",
                                 notes="The group met on 4 December 2026.")
@@ -195,6 +206,32 @@ def shoot_office(app: QApplication, tmp: Path, out: Path) -> None:
     window.close()
     settle(app)
     ctx.db.close()
+
+
+def shoot_liberation(app: QApplication, ctx, window, tmp: Path, out: Path) -> None:  # noqa: ANN001
+    """Pathways at an establishment, Today's liberations, the liberation record dialog with the
+    person going home soonest, and the record it prints (its pages as PNGs)."""
+    from srcdesk.services import liberation
+    from srcdesk.ui.liberation_dialog import LiberationDialog
+
+    print("pathways and the liberation record:")
+    pathways = window.show_page("pathways")
+    pathways.show_tab("initiativesTab")
+    save(app, window, out, "41-pathways-initiatives")
+    going = liberation.upcoming_liberations(ctx, TODAY)[0]
+    dialog = LiberationDialog(ctx, going.person_id, going.display_name, window, today=TODAY)
+    dialog.show()
+    settle(app)
+    area, words = "Perth and Kinross", ("When I came in I didn't talk to anyone. The recovery café was the first "
+                                        "place I felt listened to, and now I help set it up on Thursdays.")
+    dialog.area.setCurrentText(area)
+    dialog.words.setPlainText(words)
+    save(app, dialog, out, "42-liberation-dialog")
+    dialog.close()
+    pdf = tmp / "liberation.pdf"
+    liberation.make_record(ctx, going.person_id, area=area, own_words=words, consent_on=TODAY, today=TODAY,
+                           write_to=pdf)
+    render_pdf_pages(pdf, out, "liberation-record", [1, 2])
 
 
 def shoot_certificate(tmp: Path, out: Path) -> None:

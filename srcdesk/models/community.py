@@ -26,6 +26,8 @@ ORGANISATION_KINDS = {
     "recovery_community": "Recovery community",
     "service": "Service",
 }
+# LEROs and recovery communities before services: what someone leaving custody looks for first.
+ORGANISATION_ORDER = {kind: n for n, kind in enumerate(ORGANISATION_KINDS)}
 # Scotland's 32 council areas: a community organisation's area and where a person goes on
 # liberation are one of them, so "near the area they go to" is an exact match.
 LOCAL_AUTHORITIES = (

@@ -172,8 +172,10 @@ def _what_i_did(c: dict[str, Any], st: dict[str, ParagraphStyle]) -> list:
             rows.append([Paragraph(f'<font name="{SERIF_ITALIC}">{escape(programme)}</font>', st["cell"]), ""])
             rows += [[Paragraph(escape(m["name"]), st["cell"]), _p(_day(m["completed_on"]), st["cell"])]
                      for m in modules]
-        t = Table(rows, colWidths=[FRAME_WIDTH - 48 * mm, 42 * mm], hAlign="LEFT")
-        t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 6 * mm),
+        # the date column fits "30 September 2026" on one line
+        t = Table(rows, colWidths=[FRAME_WIDTH - 46 * mm, 46 * mm], hAlign="LEFT")
+        t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (0, -1), 6 * mm),
+                               ("LEFTPADDING", (1, 0), (1, -1), 2 * mm),
                                ("TOPPADDING", (0, 0), (-1, -1), 1.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
                                ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#DDDDDD"))]))
         out.append(t)

@@ -36,7 +36,6 @@ VERSION = 1
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 OFFICE_PLACE = "Scottish Recovery Consortium"
 # LEROs and recovery communities first (peers who have been there), then services.
-KIND_ORDER = {"lero": 0, "recovery_community": 1, "service": 2}
 
 
 def person_name(person: Any) -> str:

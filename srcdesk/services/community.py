@@ -22,6 +22,7 @@ from ..models import (
     INITIATIVE_STATUSES,
     LOCAL_AUTHORITIES,
     ORGANISATION_KINDS,
+    ORGANISATION_ORDER,
     CommunityOrganisation,
     Establishment,
     Initiative,
@@ -400,8 +401,6 @@ def initiative_map(ctx: Context, today: dt.date | None = None) -> InitiativeMap:
 # retires and connects them, and its bundles carry them to every establishment, where they are
 # read only. An establishment PC refuses a change at once with the reason (``refuse_here``).
 
-# LEROs and recovery communities before services (what someone leaving custody looks for first).
-_KIND_ORDER = {"lero": 0, "recovery_community": 1, "service": 2}
 
 
 def area_named(value: Any, field: str = "area", *, required: bool = False) -> str | None:
@@ -647,7 +646,7 @@ def organisations_near(ctx: Context, area: str) -> list[OrganisationView]:
     """Live (not retired) organisations in council ``area``: LEROs and recovery communities
     first, then services, each by name. For the liberation record: where someone can go."""
     rows = list_organisations(ctx, area=area)
-    return sorted(rows, key=lambda o: (_KIND_ORDER.get(o.kind, 9), o.name.lower()))
+    return sorted(rows, key=lambda o: (ORGANISATION_ORDER.get(o.kind, 9), o.name.lower()))
 
 
 # -- referrals: in :mod:`srcdesk.services.referrals` (these names stay for older callers) ------

@@ -31,6 +31,7 @@ from ..errors import NotFound, PermissionDenied, ValidationError
 from ..models import (
     LOCAL_AUTHORITIES,
     ORGANISATION_KINDS,
+    ORGANISATION_ORDER,
     Certificate,
     CommunityOrganisation,
     Establishment,
@@ -43,7 +44,7 @@ from ..models import (
 )
 from ..reports import liberation as pdf
 from ..reports.certificate_content import CertificateContent
-from ..reports.liberation_content import KIND_ORDER, OFFICE_PLACE, VERSION, from_json, person_name, to_json
+from ..reports.liberation_content import OFFICE_PLACE, VERSION, from_json, person_name, to_json
 from ..sync.authority import local_refusal, refuse_here
 from .base import Context, get_live, parse_date, text
 from .completion import load_catalogue, module_completed_on, programme_completed_on
@@ -63,7 +64,7 @@ def organisations_in(s: OrmSession, area: str) -> list[dict[str, Any]]:
         CommunityOrganisation.deleted_hlc.is_(None))).scalars()
     out = [{"name": o.name, "kind": o.kind, "kind_label": ORGANISATION_KINDS.get(o.kind, o.kind),
             "offers": (o.offers or "").strip(), "contact": (o.contact or "").strip()} for o in rows]
-    out.sort(key=lambda o: (KIND_ORDER.get(o["kind"], 9), o["name"].casefold()))
+    out.sort(key=lambda o: (ORGANISATION_ORDER.get(o["kind"], 9), o["name"].casefold()))
     return out
 
 

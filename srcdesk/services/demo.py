@@ -562,6 +562,14 @@ class _Demo:
         """
         self._mint(code, before_day)
         s, actor = self.s, self.ctx.actor
+        if not self.ctx.installation.is_office:
+            # Community organisations are kept at the SRC office and reach an establishment in its
+            # bundles (sync.authority): an establishment's demo makes none (its bundle would be
+            # refused), and its referrals name no service. They are still drawn, so the rest of the
+            # demo is the same at either kind of PC.
+            self.out[CommunityOrganisation], self.out[OrganisationLink] = [], []
+            for row in self.out[Referral]:
+                row["organisation_id"] = None
         for model in INSERT_ORDER:
             rows = self.out[model]
             if rows:

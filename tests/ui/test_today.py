@@ -55,28 +55,32 @@ def _week_from_service(page: TodayPage, monday: dt.date) -> list:
 
 def test_shows_this_weeks_sessions_in_order(qtbot, page: TodayPage, qtmodeltester) -> None:  # noqa: ANN001
     rows = page.sessions_model.rows
-    assert [r.date for r in rows] == [dt.date(2026, 10, 27), dt.date(2026, 10, 29), dt.date(2026, 10, 30)]
+    # The demo's week of 26 October: Monday's three, Tuesday's, Thursday's (in the order they happen).
+    assert [r.date for r in rows] == [dt.date(2026, 10, 26)] * 3 + [dt.date(2026, 10, 27), dt.date(2026, 10, 29)]
+    assert [(r.date, r.start_time) for r in rows] == sorted((r.date, r.start_time) for r in rows)
     assert [r.id for r in rows] == [r.id for r in _week_from_service(page, MONDAY)]
     assert page.week_label.text() == "This week: 26 Oct – 1 Nov 2026"
-    assert page.sessions_model.data(page.sessions_model.index(0, 0)) == "Tue 27 Oct"
-    assert page.sessions_note.text() == "3 sessions"
+    assert page.sessions_model.data(page.sessions_model.index(0, 0)) == "Mon 26 Oct"
+    assert page.sessions_note.text() == "5 sessions"
     present = page.sessions_model.data(page.sessions_model.index(1, 5))
     on_register = page.sessions_model.data(page.sessions_model.index(1, 6))
     assert present == str(rows[1].attended) and on_register == str(rows[1].on_register)
-    # The next session from today (Wednesday) is selected: Thursday's café.
-    assert page.selected_session_id() == rows[1].id
+    # The next session from today (Wednesday) is selected: Thursday's.
+    assert page.selected_session_id() == rows[4].id
     assert not page.this_week_button.isEnabled()
     qtmodeltester.check(page.sessions_model)
 
 
 def test_week_navigation(qtbot, page: TodayPage) -> None:  # noqa: ANN001
+    earlier = MONDAY - dt.timedelta(weeks=1)
+    week_before = _week_from_service(page, earlier)
+    session_service.cancel_session(page.ctx, week_before[-1].id, "Lockdown")  # shown in its week, cancelled
     qtbot.mouseClick(page.previous_button, Qt.MouseButton.LeftButton)
     _wait_week(qtbot, page)
-    earlier = MONDAY - dt.timedelta(weeks=1)
     assert page.week_label.text() == "Week of: 19 Oct – 25 Oct 2026"
-    assert [r.id for r in page.sessions_model.rows] == [r.id for r in _week_from_service(page, earlier)]
+    assert [r.id for r in page.sessions_model.rows] == [r.id for r in week_before]
     cancelled = [r for r in page.sessions_model.rows if r.cancelled]
-    assert len(cancelled) == 1 and page.sessions_note.text() == "4 sessions, 1 cancelled"
+    assert len(cancelled) == 1 and page.sessions_note.text() == f"{len(week_before) - 1} sessions, 1 cancelled"
     n = page.sessions_model.find(lambda r: r.cancelled)
     assert page.sessions_model.data(page.sessions_model.index(n, 7)) == "Cancelled"
     assert page.this_week_button.isEnabled()
@@ -90,7 +94,7 @@ def test_week_navigation(qtbot, page: TodayPage) -> None:  # noqa: ANN001
 
     qtbot.mouseClick(page.this_week_button, Qt.MouseButton.LeftButton)
     _wait_week(qtbot, page)
-    assert page.week_label.text().startswith("This week") and page.sessions_model.rowCount() == 3
+    assert page.week_label.text().startswith("This week") and page.sessions_model.rowCount() == 5
 
 
 def test_record_a_session_opens_the_editor_on_today(qtbot, page: TodayPage) -> None:  # noqa: ANN001
@@ -103,7 +107,7 @@ def test_record_a_session_opens_the_editor_on_today(qtbot, page: TodayPage) -> N
     with qtbot.waitSignal(dialog.saved, timeout=WAIT):
         qtbot.keyClick(dialog.location, Qt.Key.Key_Return)
     # The page hears about the new session and shows it in this week.
-    qtbot.waitUntil(lambda: page.sessions_model.rowCount() == 4, timeout=WAIT)
+    qtbot.waitUntil(lambda: page.sessions_model.rowCount() == 6, timeout=WAIT)
     assert DEMO_TODAY in [r.date for r in page.sessions_model.rows]
     assert page.status.text().startswith("Recorded a session on 28 Oct 2026")
 
@@ -145,9 +149,9 @@ def test_changes_elsewhere_refresh_the_week(qtbot, page: TodayPage) -> None:  # 
     # Nobody announces the write: the commit tells the data bus which tables it wrote.
     row = page.sessions_model.row(0)
     session_service.cancel_session(page.ctx, row.id, "Lockdown")
-    qtbot.waitUntil(lambda: page.sessions_model.rowCount() == 3 and page.sessions_model.row(0).cancelled,
+    qtbot.waitUntil(lambda: page.sessions_model.rowCount() == 5 and page.sessions_model.row(0).cancelled,
                     timeout=WAIT)
-    assert page.sessions_note.text() == "2 sessions, 1 cancelled"
+    assert page.sessions_note.text() == "4 sessions, 1 cancelled"
 
 
 def test_after_recording_a_session_the_register_is_the_new_ones(qtbot, page: TodayPage) -> None:  # noqa: ANN001

@@ -47,7 +47,7 @@ from ..services.community import InitiativeMap, InitiativeRow, MapRow
 from .catalogue_dialogs import FormDialog, ReasonedDialog
 from .table_model import CENTRE, RIGHT, Column, RowsTableModel, record_view
 from .tasks import Task, run_task
-from .widgets import StatusNote, describe_error, filter_combo, hidden_unless, push_button
+from .widgets import StatusNote, describe_error, filter_combo, hidden_unless, open_one, push_button
 
 OVERDUE = "⚠"
 GAP_TEXT = "Gap"
@@ -562,15 +562,7 @@ class InitiativesView(QWidget):
     # -- dialogs ---------------------------------------------------------------------------------
 
     def _open(self, dialog: Any) -> None:
-        if self.dialog is not None:
-            try:
-                self.dialog.close()
-            except RuntimeError:
-                pass
-        self.dialog = dialog
-        dialog.savedMessage.connect(self.status.say)
-        dialog.saved.connect(self._saved)
-        dialog.open()
+        open_one(self, dialog, on_saved=self._saved, say=self.status.say)
 
     def _saved(self, result: Any) -> None:
         self._chosen_id = getattr(result, "id", self._chosen_id)

@@ -41,7 +41,7 @@ from ..services.base import Context
 from .catalogue_dialogs import FormDialog, ReasonedDialog
 from .table_model import Column, RowsTableModel, record_view
 from .tasks import Task, run_task
-from .widgets import StatusNote, confirm, describe_error, filter_combo, hidden_unless, push_button
+from .widgets import StatusNote, confirm, describe_error, filter_combo, hidden_unless, open_one, push_button
 
 # Short words for the table (the detail shows the whole name of the kind).
 KIND_SHORT = {"lero": "LERO", "recovery_community": "Recovery community", "service": "Service"}
@@ -301,15 +301,7 @@ class OrganisationsView(QWidget):
     # -- changes -------------------------------------------------------------------------------
 
     def _open(self, dialog: Any) -> None:
-        if self.dialog is not None:
-            try:
-                self.dialog.close()
-            except RuntimeError:
-                pass
-        self.dialog = dialog
-        dialog.savedMessage.connect(self.status.say)
-        dialog.saved.connect(self._saved)
-        dialog.open()
+        open_one(self, dialog, on_saved=self._saved, say=self.status.say)
 
     def _saved(self, result: Any) -> None:
         chosen = self.selected()

@@ -44,7 +44,7 @@ from .catalogue_dialogs import FormDialog, ReasonedDialog
 from .session_dialog import PersonPicker
 from .table_model import RIGHT, Column, RowsTableModel, record_view
 from .tasks import Task, run_task
-from .widgets import StatusNote, describe_error, filter_combo, hidden_unless, push_button
+from .widgets import StatusNote, describe_error, filter_combo, hidden_unless, open_one, push_button
 
 TOPICS = frozenset({"people", "catalogue", "sync"})
 LOADING = "Loading the referrals…"
@@ -343,15 +343,7 @@ class ReferralsView(QWidget):
     # -- actions -----------------------------------------------------------------------------------
 
     def _open(self, dialog: Any) -> None:
-        if self.dialog is not None:
-            try:
-                self.dialog.close()
-            except RuntimeError:
-                pass
-        self.dialog = dialog
-        dialog.savedMessage.connect(self.status.say)
-        dialog.saved.connect(lambda _r: self.refresh(quiet=True))
-        dialog.open()
+        open_one(self, dialog, on_saved=lambda _r: self.refresh(quiet=True), say=self.status.say)
 
     def _new(self) -> None:
         if self.editable:

@@ -411,6 +411,26 @@ def filter_combo(label: str, name: str, accessible: str, items: Iterable[tuple[s
     return combo, caption
 
 
+def open_one(holder: Any, dialog: Any, *, on_saved: Callable[[Any], None] | None = None,
+             say: Callable[[str], None] | None = None) -> Any:
+    """Open ``dialog`` as ``holder``'s one dialog (``holder.dialog``, where tests reach it too),
+    closing the one opened before: what pages and tabs that open their dialogs one at a time
+    share. ``on_saved`` hears what it saved; ``say`` its saved message (``savedMessage``)."""
+    previous = getattr(holder, "dialog", None)
+    if previous is not None:
+        try:
+            previous.close()
+        except RuntimeError:  # already deleted
+            pass
+    holder.dialog = dialog
+    if say is not None:
+        dialog.savedMessage.connect(say)
+    if on_saved is not None:
+        dialog.saved.connect(on_saved)
+    dialog.open()
+    return dialog
+
+
 def hidden_unless(widget: QWidget, shown: bool) -> QWidget:
     """Hide ``widget`` unless ``shown``, for a widget not yet in its window. It is never shown
     here: ``setVisible(True)`` on a widget without a parent yet opens it as a window of its own for

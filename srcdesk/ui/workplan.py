@@ -46,7 +46,7 @@ from .bus import data_bus
 from .catalogue_dialogs import FormDialog, ReasonedDialog
 from .table_model import CENTRE, RIGHT, ROW_ROLE, Column, RowsTableModel, record_view
 from .tasks import Task, run_task
-from .widgets import StatusNote, describe_error, filter_combo, hidden_unless, push_button
+from .widgets import StatusNote, describe_error, filter_combo, hidden_unless, open_one, push_button
 
 # What changes the tab: the plan tables (announced as "people"), the establishments, and what the
 # indicators count; "sync" for bundles imported.
@@ -382,14 +382,7 @@ class WorkplanView(QWidget):
         self.remove_button.setEnabled(chosen)
 
     def _open(self, dialog: Any) -> None:
-        if self.dialog is not None:
-            try:
-                self.dialog.close()
-            except RuntimeError:
-                pass
-        self.dialog = dialog
-        dialog.savedMessage.connect(self.status.say)
-        dialog.open()
+        open_one(self, dialog, say=self.status.say)
 
     def _new_year(self) -> None:
         if self.editable and self.snapshot is not None:

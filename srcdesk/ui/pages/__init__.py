@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QWidget
 
 from ...services.base import Context
 from ..bus import data_bus
+from ..widgets import open_one
 
 
 class Page(QWidget):
@@ -60,16 +61,8 @@ class Page(QWidget):
     dialog: Any = None
 
     def open_one(self, dialog: Any) -> Any:
-        if self.dialog is not None:
-            try:
-                self.dialog.close()
-            except RuntimeError:  # already deleted
-                pass
-        self.dialog = dialog
-        dialog.saved.connect(lambda record, d=dialog: self.dialog_saved(d, record))
         dialog.destroyed.connect(lambda *_: self._forget_dialog(dialog))
-        dialog.open()
-        return dialog
+        return open_one(self, dialog, on_saved=lambda record, d=dialog: self.dialog_saved(d, record))
 
     def _forget_dialog(self, dialog: Any) -> None:
         if self.dialog is dialog:

@@ -9,7 +9,8 @@ New referral… (find the person), Record next stage… (the next stage named, t
 back… (an earlier stage and a reason, asked once more), Withdraw / decline… before admission or
 Left the placement… after it (a date and a reason, asked once more). Read only, with the reason,
 for those who may not record referrals. Everything is read and written through
-:mod:`srcdesk.services.referrals` in the background; referrals are announced as "people".
+:mod:`srcdesk.services.referrals` in the background; referrals are announced as "people", and
+the Pathways page reloads the tab when they change (one listener for its three tabs).
 """
 
 from __future__ import annotations
@@ -39,14 +40,12 @@ from ..errors import ValidationError
 from ..models import REFERRAL_STAGES, REFERRAL_STATUSES
 from ..services import estate, referrals
 from ..services.base import Context
-from .bus import data_bus
 from .catalogue_dialogs import FormDialog, ReasonedDialog
 from .session_dialog import PersonPicker
 from .table_model import RIGHT, Column, RowsTableModel, record_view
 from .tasks import Task, run_task
 from .widgets import StatusNote, describe_error, filter_combo, hidden_unless, open_one, push_button
 
-TOPICS = frozenset({"people", "catalogue", "sync"})
 LOADING = "Loading the referrals…"
 # The "Show:" filter: (words, the services' status filter).
 SHOW = (("Not closed", None), ("On the way to admission", "open"), ("In placement", "in_placement"),
@@ -137,7 +136,6 @@ class ReferralsView(QWidget):
         self.detail: referrals.ReferralDetail | None = None
         self._task: Task | None = None
         self._detail_task: Task | None = None
-        self._stale = False
         self.dialog: Any = None
 
         self.show_combo, show_label = filter_combo("&Show:", "referralStatusFilter", "Show", SHOW)
@@ -224,7 +222,6 @@ class ReferralsView(QWidget):
         for a, b in zip(chain, chain[1:], strict=False):
             QWidget.setTabOrder(a, b)
         self._update_buttons()
-        data_bus().changed.connect(self._data_changed)
 
     # -- size ----------------------------------------------------------------------------------
 
@@ -252,20 +249,6 @@ class ReferralsView(QWidget):
         status, stage, est = self.filters()
         self._task = run_task(load, self.ctx, status, stage, est, self.snapshot is None or not quiet, owner=self,
                               on_result=self._show, on_error=self._failed, name="load the referrals")
-
-    def _data_changed(self, topics: frozenset[str]) -> None:
-        if not topics & TOPICS:
-            return
-        if self.isVisible():
-            self.refresh(quiet=True)
-        else:
-            self._stale = True
-
-    def showEvent(self, event: Any) -> None:  # noqa: N802
-        super().showEvent(event)
-        if self._stale:
-            self._stale = False
-            self.refresh()
 
     def _failed(self, error: BaseException) -> None:
         self._task = None

@@ -293,11 +293,8 @@ def initiatives(ctx: Context, establishment_id: str | None = None) -> list[Any]:
 def initiative_choices(ctx: Context, establishment_id: str | None, on: dt.date | None = None) -> list[Any]:
     """What a session of ``establishment_id`` on ``on`` may name: its establishment's initiatives
     not ended before that day, by name."""
-    with ctx.read() as s:
-        q = select(Initiative).where(Initiative.deleted_hlc.is_(None),
-                                     Initiative.establishment_id == (establishment_id or ""))
-        rows = [to_record(r) for r in s.execute(q.order_by(Initiative.name)).scalars()]
-    return [r for r in rows if not ended_before(r, on)]
+    rows = initiatives(ctx, establishment_id) if establishment_id else []
+    return [r for r in rows if r.establishment_id == establishment_id and not ended_before(r, on)]
 
 
 def ended_before(initiative: Any, day: dt.date | None) -> bool:

@@ -148,3 +148,11 @@ def test_python_m_bench_knows_the_sync_benchmark(capsys: pytest.CaptureFixture[s
 def test_a_failing_step_says_which(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="'export-raw' step failed"):
         sync_bench.run_child("export-raw", tmp_path / "no-such.sqlite3")
+
+
+def test_a_ratio_is_judged_as_it_is_printed() -> None:
+    # 2.003 prints as "2.00x": the table must not say MISSED beside a ratio that reads as the target.
+    row = sync_bench._ratio_row("x", 2.003, 1.0, None, None)
+    assert row[3] == "2.00x" and row[5] == "met"
+    row = sync_bench._ratio_row("x", 2.006, 1.0, None, None)
+    assert row[3] == "2.01x" and row[5] == "MISSED"

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QShowEvent
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -122,6 +122,8 @@ class LiberationDialog(QDialog):
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         self.area.setCompleter(completer)
+        self.area.installEventFilter(self)  # Enter here takes the area and moves on; it never saves
+        self.area.lineEdit().installEventFilter(self)
         self.area_error = FieldError(self.area)
 
         self.words = _WordsEdit()
@@ -273,6 +275,21 @@ class LiberationDialog(QDialog):
             if area and self.area.currentIndex() < 0 and area in LOCAL_AUTHORITIES:
                 self.area.setCurrentIndex(LOCAL_AUTHORITIES.index(area))
         self._update_buttons()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if (watched in (self.area, self.area.lineEdit()) and event.type() == QEvent.Type.KeyPress
+                and isinstance(event, QKeyEvent) and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+                and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+                and not self.area.completer().popup().isVisible()):
+            # Typing an area and pressing Enter means "this one": move on to their words rather than
+            # pressing Save as PDF… and showing what is still missing before it could be filled in.
+            if self.chosen_area() is None:
+                self.area_error.show_error("Choose the council area they are going to from the list.")
+            else:
+                self.area_error.clear_error()
+                self.words.setFocus(Qt.FocusReason.TabFocusReason)
+            return True
+        return super().eventFilter(watched, event)
 
     def chosen_area(self) -> str | None:
         text = " ".join(self.area.currentText().split())

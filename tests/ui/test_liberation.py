@@ -96,12 +96,23 @@ def test_the_dialog_by_keyboard_makes_the_pdf(qtbot, open_demo, tmp_path: Path, 
     assert "agreed" in dialog.consent_error.message
     assert chosen == []
 
+    # Enter in the area field takes the area and moves on to their words; it never presses Save.
+    dialog.consent_error.clear_error()
     dialog.area.setFocus()
+    qtbot.keyClicks(dialog.area.lineEdit(), "Nowhere")
+    dialog.area_error.clear_error()
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    assert "council area" in dialog.area_error.message and not dialog.consent_error.message
+    assert dialog.area.hasFocus() and chosen == []
+    dialog.area.lineEdit().clear()
     qtbot.keyClicks(dialog.area.lineEdit(), "Perth and Kinross")
     qtbot.waitUntil(lambda: "Recovery communities and services in Perth and Kinross" in dialog.preview.text(),
                     timeout=WAIT)
-    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+    if dialog.area.completer().popup().isVisible():  # the first Enter takes the completion offered
+        qtbot.keyClick(dialog.area.completer().popup(), Qt.Key.Key_Return)
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
     assert QApplication.focusWidget() is dialog.words
+    assert not dialog.area_error.message and not dialog.consent_error.message and chosen == []
     qtbot.keyClicks(dialog.words, "The cafe gave me a reason to get up.")
     qtbot.keyClick(dialog.words, Qt.Key.Key_Tab)
     assert QApplication.focusWidget() is dialog.agreed

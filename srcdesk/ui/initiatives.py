@@ -221,6 +221,13 @@ class MapModel(QAbstractTableModel):
 # -- the tab ------------------------------------------------------------------------------------
 
 
+def _shown_today() -> dt.date:
+    """The date the app shows as today: the Today page's (tests and screenshots freeze it)."""
+    from .pages import today as today_page
+
+    return today_page.today()
+
+
 class InitiativesView(QWidget):
     """The Initiatives tab: the list with its detail pane, and (at the office) the national map."""
 
@@ -233,7 +240,7 @@ class InitiativesView(QWidget):
         self.setObjectName("initiativesView")
         self.ctx = ctx
         self.office = ctx.installation.is_office
-        self._today = today or (lambda: None)
+        self._today = today or _shown_today
         self.refusal = ctx.refusal("initiative.record")  # "" when this user may record and edit
         self.editable = not self.refusal
         self.delete_refusal = ctx.refusal("initiative.delete")

@@ -98,6 +98,19 @@ def test_the_list_its_sessions_and_adding_by_keyboard(qtbot, recorder) -> None: 
     dialog.close()
 
 
+def test_overdue_is_judged_on_the_date_the_app_shows_as_today(qtbot, recorder, monkeypatch) -> None:  # noqa: ANN001
+    from srcdesk.ui.pages import today as today_page
+
+    shown = TODAY - 30 * DAY  # the Today page's date (tests and screenshots freeze it inside the data)
+    monkeypatch.setattr(today_page, "today", lambda: shown)
+    community.create_initiative(recorder, kind="recovery_cafe", name="Perth Recovery Café", run_by="peers",
+                                started_on=dt.date(2024, 5, 1), review_due_on=TODAY - 2 * DAY)
+    view = _view(qtbot, recorder)
+    assert view.today() == shown
+    assert not _texts(view, 0)[5].startswith("⚠ ")  # due 28 days after the date shown: not overdue yet
+    assert view.model.index(0, 5).data(Qt.ItemDataRole.ToolTipRole) is None
+
+
 def test_recording_a_review(qtbot, recorder) -> None:  # noqa: ANN001
     community.create_initiative(recorder, kind="recovery_community", name="Perth RC")
     view = _view(qtbot, recorder)

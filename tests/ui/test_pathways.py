@@ -1,0 +1,32 @@
+"""The Pathways page: its three tabs, each reached by its Alt+letter with the focus on its list."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from srcdesk.ui.pages.pathways import TABS, PathwaysPage
+
+from .conftest import WAIT_MS, mnemonics
+
+KEYS = {"initiativesTab": Qt.Key.Key_I, "organisationsTab": Qt.Key.Key_O, "referralsTab": Qt.Key.Key_R}
+
+
+def test_each_tab_by_its_alt_letter_lands_on_its_list(qtbot, recorder) -> None:  # noqa: ANN001
+    page = PathwaysPage(recorder)
+    qtbot.addWidget(page)
+    page.resize(1000, 560)
+    page.show()
+    qtbot.waitExposed(page)
+    page.activate()
+    page.activateWindow()
+    assert list(page.views) == ["initiativesTab"]  # the first tab is built when the page is shown
+    page.views["initiativesTab"].setFocus()
+    qtbot.waitUntil(page.views["initiativesTab"].table.hasFocus, timeout=WAIT_MS)
+    keys = mnemonics(page)
+    assert len(keys) == len(set(keys)), keys
+    # Each tab is built when first chosen, and chosen again after another: the focus lands on its list.
+    for name in ("referralsTab", "organisationsTab", "initiativesTab", "referralsTab", "organisationsTab"):
+        qtbot.keyClick(QApplication.focusWidget(), KEYS[name], Qt.KeyboardModifier.AltModifier)
+        qtbot.waitUntil(lambda name=name: name in page.views and page.views[name].table.hasFocus(), timeout=WAIT_MS)
+        assert page.tabs.currentIndex() == [t[1] for t in TABS].index(name)

@@ -451,7 +451,7 @@ class InitiativesView(QWidget):
     def today(self) -> dt.date | None:
         return self._today()
 
-    def refresh(self) -> None:
+    def refresh(self, *, quiet: bool = False) -> None:  # (quiet always: it says "Loading" only while empty)
         """Read the list (and at the office the map) again in the background."""
         if self._task is not None:
             self._task.discard()

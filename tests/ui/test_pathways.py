@@ -30,3 +30,22 @@ def test_each_tab_by_its_alt_letter_lands_on_its_list(qtbot, recorder) -> None: 
         qtbot.keyClick(QApplication.focusWidget(), KEYS[name], Qt.KeyboardModifier.AltModifier)
         qtbot.waitUntil(lambda name=name: name in page.views and page.views[name].table.hasFocus(), timeout=WAIT_MS)
         assert page.tabs.currentIndex() == [t[1] for t in TABS].index(name)
+
+
+def test_a_data_change_reloads_the_tab_showing_and_keeps_what_its_status_line_said(qtbot, recorder) -> None:  # noqa: ANN001
+    from srcdesk.ui.bus import data_bus
+
+    page = PathwaysPage(recorder)
+    qtbot.addWidget(page)
+    page.resize(1000, 560)
+    page.show()
+    page.activate()
+    for name in ("initiativesTab", "organisationsTab", "referralsTab"):
+        view = page.show_tab(name)
+        qtbot.waitUntil(lambda view=view: view.snapshot is not None and view._task is None, timeout=WAIT_MS)
+        shown = view.snapshot
+        view.status.say("Saved.")  # what a dialog's save said, just before the bus announces its write
+        data_bus().announce("people", "catalogue")
+        qtbot.waitUntil(lambda view=view, shown=shown: view.snapshot is not shown and view._task is None,
+                        timeout=WAIT_MS)
+        assert view.status.text() == "Saved.", name

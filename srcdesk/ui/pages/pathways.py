@@ -83,7 +83,7 @@ class PathwaysPage(Page):
             built = TABS[index][1] in self.views
             view = self.view(TABS[index][1])
             if built:
-                view.refresh()
+                view.refresh(quiet=True)  # keeps what its status line says (a save's message)
             view.setFocus()
 
     def refresh(self) -> None:
@@ -91,6 +91,6 @@ class PathwaysPage(Page):
         index = self.tabs.currentIndex()
         name = TABS[index][1] if 0 <= index < len(TABS) else TABS[0][1]
         if name in self.views:
-            self.views[name].refresh()
+            self.views[name].refresh(quiet=True)  # data changed: keep what its status line says
         else:
             self.view(name)

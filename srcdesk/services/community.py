@@ -294,7 +294,7 @@ def initiative_choices(ctx: Context, establishment_id: str | None, on: dt.date |
     """What a session of ``establishment_id`` on ``on`` may name: its establishment's initiatives
     not ended before that day, by name."""
     rows = initiatives(ctx, establishment_id) if establishment_id else []
-    return [r for r in rows if r.establishment_id == establishment_id and not ended_before(r, on)]
+    return [r for r in rows if not ended_before(r, on)]
 
 
 def ended_before(initiative: Any, day: dt.date | None) -> bool:

@@ -12,13 +12,18 @@ from .conftest import WAIT_MS, mnemonics
 KEYS = {"initiativesTab": Qt.Key.Key_I, "organisationsTab": Qt.Key.Key_O, "referralsTab": Qt.Key.Key_R}
 
 
-def test_each_tab_by_its_alt_letter_lands_on_its_list(qtbot, recorder) -> None:  # noqa: ANN001
-    page = PathwaysPage(recorder)
+def _page(qtbot, ctx) -> PathwaysPage:  # noqa: ANN001
+    page = PathwaysPage(ctx)
     qtbot.addWidget(page)
     page.resize(1000, 560)
     page.show()
     qtbot.waitExposed(page)
     page.activate()
+    return page
+
+
+def test_each_tab_by_its_alt_letter_lands_on_its_list(qtbot, recorder) -> None:  # noqa: ANN001
+    page = _page(qtbot, recorder)
     page.activateWindow()
     assert list(page.views) == ["initiativesTab"]  # the first tab is built when the page is shown
     page.views["initiativesTab"].setFocus()
@@ -35,11 +40,7 @@ def test_each_tab_by_its_alt_letter_lands_on_its_list(qtbot, recorder) -> None: 
 def test_a_data_change_reloads_the_tab_showing_and_keeps_what_its_status_line_said(qtbot, recorder) -> None:  # noqa: ANN001
     from srcdesk.ui.bus import data_bus
 
-    page = PathwaysPage(recorder)
-    qtbot.addWidget(page)
-    page.resize(1000, 560)
-    page.show()
-    page.activate()
+    page = _page(qtbot, recorder)
     for name in ("initiativesTab", "organisationsTab", "referralsTab"):
         view = page.show_tab(name)
         qtbot.waitUntil(lambda view=view: view.snapshot is not None and view._task is None, timeout=WAIT_MS)
